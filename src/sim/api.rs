@@ -1,0 +1,681 @@
+//! The HTTP face of a simulated cluster: authentication, request counting, and the verbs
+//! (get, list, watch, create, update, patch, delete) dispatched from parsed routes.
+
+use super::cluster::Cluster;
+use super::resources::ResourceType;
+use super::routes::{self, ObjectPath, Route};
+use super::selector::{self, FieldSelector, LabelSelector};
+use super::status::{ApiError, success_status};
+use super::write::{self, Attempt, Propagation, WriteOpts};
+use super::{apply, discovery, eviction, object, openapi_glue, strategic, table, watch};
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Largest request body accepted, as the real API server (3 MiB).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// Query parameters of a request.
+pub type Query = HashMap<String, String>;
+
+/// The single entry point for every request to a simulated cluster.
+pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let query: Query = parts
+        .uri
+        .query()
+        .map(|q| {
+            url_decode_pairs(q)
+        })
+        .unwrap_or_default();
+    let path = parts.uri.path().to_string();
+    let route = routes::parse(&path);
+    let public = matches!(route, Some(Route::Version | Route::Health));
+    if !public && !authorized(&c, &parts.headers) {
+        return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
+    }
+    let body = match to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("Request entity too large: limit is {MAX_BODY}"),
+            )
+            .into_response();
+        }
+    };
+    let Some(route) = route else {
+        return ApiError::no_route(&path).into_response();
+    };
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_string();
+    let result = match route {
+        Route::Version => Ok(json_response(&discovery::version())),
+        Route::Health => Ok((StatusCode::OK, "ok").into_response()),
+        Route::CoreVersions => {
+            let url = c.url.lock().map(|u| u.clone()).unwrap_or_default();
+            let addr = url.trim_start_matches("https://").to_string();
+            Ok(json_response(&discovery::core_versions(&addr)))
+        }
+        Route::Groups => Ok(json_response(&discovery::groups(&c.store.read().registry))),
+        Route::Group(g) => discovery::group(&c.store.read().registry, &g)
+            .map(|v| json_response(&v))
+            .ok_or_else(|| ApiError::no_route(&path)),
+        Route::Resources(g, v) => discovery::resources(&c.store.read().registry, &g, &v)
+            .map(|v| json_response(&v))
+            .ok_or_else(|| ApiError::no_route(&path)),
+        Route::OpenApiV2 => openapi_glue::v2(&c, &parts.headers),
+        Route::OpenApiV3Root => Ok(openapi_glue::v3_root(&c)),
+        Route::OpenApiV3(g, v) => openapi_glue::v3(&c, &g, &v),
+        Route::SimRequests => {
+            let counts = c.counts.lock().map(|m| m.clone()).unwrap_or_default();
+            Ok(json_response(&json!(counts)))
+        }
+        Route::SimCompact => {
+            c.store.compact();
+            Ok(json_response(&json!({"compactedTo": c.store.read().rv})))
+        }
+        Route::Object(p) => {
+            object_request(&c, &parts.method, &parts.headers, &query, p, body, &agent).await
+        }
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn url_decode_pairs(q: &str) -> Query {
+    q.split('&')
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn authorized(c: &Cluster, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t.trim() == c.token)
+}
+
+/// A JSON response with status 200.
+pub fn json_response(v: &Value) -> Response {
+    json_with(StatusCode::OK, v)
+}
+
+/// A JSON response with the given status.
+pub fn json_with(code: StatusCode, v: &Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn verb_of(method: &Method, p: &ObjectPath, query: &Query) -> &'static str {
+    match (method.as_str(), p.name.is_some()) {
+        ("GET", false) if is_true(query.get("watch")) => "watch",
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "other",
+    }
+}
+
+fn is_true(v: Option<&String>) -> bool {
+    matches!(v.map(String::as_str), Some("1" | "true"))
+}
+
+async fn object_request(
+    c: &Arc<Cluster>,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &Query,
+    p: ObjectPath,
+    body: bytes::Bytes,
+    agent: &str,
+) -> Result<Response, ApiError> {
+    let verb = verb_of(method, &p, query);
+    let resource = match &p.sub {
+        Some(sub) => format!("{}/{}", p.plural, sub),
+        None => p.plural.clone(),
+    };
+    c.count(verb, &resource, agent);
+    let rt = c
+        .store
+        .read()
+        .registry
+        .get(&p.group, &p.version, &p.plural)
+        .ok_or_else(|| ApiError::no_route(&format!("{} {}", p.group, p.plural)))?;
+    let ns = if rt.namespaced {
+        match (&p.namespace, p.name.is_some() || method != Method::GET) {
+            (Some(ns), _) => ns.clone(),
+            (None, true) if method == Method::POST || p.name.is_some() => {
+                return Err(ApiError::no_route(&format!("{} requires a namespace", p.plural)));
+            }
+            (None, _) => String::new(),
+        }
+    } else {
+        if p.namespace.is_some() {
+            return Err(ApiError::no_route(&p.plural));
+        }
+        String::new()
+    };
+    let opts = WriteOpts {
+        manager: query
+            .get("fieldManager")
+            .cloned()
+            .unwrap_or_else(|| agent.split('/').next().unwrap_or("unknown").to_string()),
+        user: "admin".into(),
+        dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
+        internal: false,
+    };
+    let wants_table = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"));
+    match (method.as_str(), p.name.as_deref(), p.sub.as_deref()) {
+        ("GET", None, _) => {
+            let selectors = Selectors::from_query(query)?;
+            let ns_filter = p.namespace.clone();
+            if verb == "watch" {
+                return watch::respond(c.clone(), rt, ns_filter, selectors, query, wants_table);
+            }
+            list(c, &rt, ns_filter.as_deref(), &selectors, query, wants_table)
+        }
+        ("GET", Some(name), None | Some("status")) => {
+            let obj = get(c, &rt, &ns, name)?;
+            if wants_table {
+                return Ok(json_response(&table::table(&rt, &[obj], query)));
+            }
+            Ok(json_response(&obj))
+        }
+        ("GET", Some(name), Some("scale")) if rt.scale => {
+            Ok(json_response(&scale_of(&get(c, &rt, &ns, name)?)))
+        }
+        ("POST", None, None) => {
+            let obj = parse_body(&body, headers)?;
+            let created = write::create(c, &rt, &ns, obj, &opts, None).await?;
+            Ok(json_with(StatusCode::CREATED, &created))
+        }
+        ("POST", Some(name), Some("eviction")) if rt.plural == "pods" => {
+            // kubectl drain sends the Eviction as protobuf; only the pod name matters here.
+            let body = parse_body(&body, headers).unwrap_or(Value::Null);
+            eviction::evict(c, &ns, name, &body, opts.dry_run)
+        }
+        ("POST", Some(name), Some("binding")) if rt.plural == "pods" => {
+            let body = parse_body(&body, headers)?;
+            eviction::bind(c, &ns, name, &body)
+        }
+        ("PUT", Some(name), sub @ (None | Some("status") | Some("finalize"))) => {
+            let new = parse_body(&body, headers)?;
+            let done = update(c, &rt, &ns, name, sub, new, &opts).await?;
+            Ok(json_response(&done))
+        }
+        ("PUT", Some(name), Some("scale")) if rt.scale => {
+            let scale = parse_body(&body, headers)?;
+            let replicas = scale["spec"]["replicas"].clone();
+            let patch = json!({"spec": {"replicas": replicas}});
+            let done = patch_object(c, &rt, &ns, name, None, PatchKind::Merge, patch, &opts, false).await?;
+            Ok(json_response(&scale_of(&done)))
+        }
+        ("PATCH", Some(name), sub @ (None | Some("status") | Some("scale"))) => {
+            let ctype = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let kind = PatchKind::from_content_type(&ctype, &rt)?;
+            let patch = match kind {
+                PatchKind::Apply => parse_yaml_or_json(&body)?,
+                _ => serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
+            };
+            let force = is_true(query.get("force"));
+            if sub == Some("scale") {
+                let replicas = patch["spec"]["replicas"].clone();
+                let patch = json!({"spec": {"replicas": replicas}});
+                let done = patch_object(c, &rt, &ns, name, None, PatchKind::Merge, patch, &opts, false).await?;
+                return Ok(json_response(&scale_of(&done)));
+            }
+            if kind == PatchKind::Apply && opts.manager.is_empty() {
+                return Err(ApiError::bad_request("PATCH with apply requires fieldManager"));
+            }
+            let (done, created) = match patch_object(c, &rt, &ns, name, sub, kind, patch.clone(), &opts, force).await {
+                Err(e) if e.code == 404 && kind == PatchKind::Apply && sub.is_none() => {
+                    let mut obj = patch;
+                    write::check_type(&rt, &mut obj)?;
+                    obj["metadata"]["name"] = json!(name);
+                    let managed = apply::server_side_apply(None, &obj, &opts.manager, &rt.api_version(), force, &object::now())
+                        .map_err(conflict_error)?;
+                    (write::create(c, &rt, &ns, managed.object, &opts, Some(managed.managed_fields)).await?, true)
+                }
+                other => (other?, false),
+            };
+            Ok(json_with(if created { StatusCode::CREATED } else { StatusCode::OK }, &done))
+        }
+        ("DELETE", Some(name), None) => {
+            let options: Value = if body.is_empty() {
+                json!({})
+            } else {
+                parse_body(&body, headers).unwrap_or(json!({}))
+            };
+            let policy = options["propagationPolicy"]
+                .as_str()
+                .or(query.get("propagationPolicy").map(String::as_str))
+                .unwrap_or(default_propagation(&rt));
+            let propagation = match policy {
+                "Foreground" => Propagation::Foreground,
+                "Orphan" => Propagation::Orphan,
+                "Background" => Propagation::Background,
+                other => return Err(ApiError::bad_request(format!("unknown propagationPolicy {other}"))),
+            };
+            let pre = &options["preconditions"];
+            let precondition = (
+                pre["uid"].as_str().map(String::from),
+                pre["resourceVersion"].as_str().map(String::from),
+            );
+            let dry_run = opts.dry_run
+                || options["dryRun"].as_array().is_some_and(|d| d.iter().any(|x| x == "All"));
+            let gone = write::delete(c, &rt, &ns, name, propagation, precondition, dry_run)?;
+            if object::is_deleting(&gone) {
+                return Ok(json_with(StatusCode::OK, &gone));
+            }
+            let _ = success_status(&rt.group, &rt.plural, name, object::uid(&gone));
+            Ok(json_response(&gone))
+        }
+        ("DELETE", None, None) => {
+            let selectors = Selectors::from_query(query)?;
+            let items = matching(c, &rt, p.namespace.as_deref(), &selectors);
+            let mut gone = Vec::new();
+            for obj in items {
+                let (n, nm) = (object::namespace(&obj).to_string(), object::name(&obj).to_string());
+                if let Ok(v) = write::delete(c, &rt, &n, &nm, default_prop(&rt), (None, None), opts.dry_run) {
+                    gone.push(v);
+                }
+            }
+            Ok(json_response(&list_object(&rt, gone, c.store.read().rv, None)))
+        }
+        _ => Err(ApiError::method_not_allowed(method.as_str())),
+    }
+}
+
+fn default_propagation(rt: &ResourceType) -> &'static str {
+    // Kubernetes orphans by default for the legacy extensions kinds only; everything here is background.
+    let _ = rt;
+    "Background"
+}
+
+fn default_prop(rt: &ResourceType) -> Propagation {
+    match default_propagation(rt) {
+        "Orphan" => Propagation::Orphan,
+        _ => Propagation::Background,
+    }
+}
+
+/// Turns an SSA conflict into the 409 Status Kubernetes sends.
+pub fn conflict_error(conflict: apply::Conflict) -> ApiError {
+    ApiError::new(409, "Conflict", conflict.message())
+        .with_details(json!({"causes": conflict.causes()}))
+}
+
+/// Label and field selectors of a request.
+#[derive(Debug, Default)]
+pub struct Selectors {
+    /// labelSelector
+    pub label: Option<LabelSelector>,
+    /// fieldSelector
+    pub field: Option<FieldSelector>,
+}
+
+impl Selectors {
+    /// Parses the selectors of a query; a bad one is a 400 naming it.
+    pub fn from_query(query: &Query) -> Result<Self, ApiError> {
+        let label = match query.get("labelSelector").filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                selector::parse_label_selector(s)
+                    .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+            ),
+            None => None,
+        };
+        let field = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                selector::parse_field_selector(s)
+                    .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Selectors { label, field })
+    }
+
+    /// Whether any selector is set.
+    pub fn is_empty(&self) -> bool {
+        self.label.is_none() && self.field.is_none()
+    }
+
+    /// Whether an object matches both selectors.
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.label.as_ref().is_none_or(|l| l.matches_object(obj))
+            && self.field.as_ref().is_none_or(|f| f.matches(obj))
+    }
+}
+
+fn get(c: &Cluster, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
+    let s = c.store.read();
+    let mut obj = s
+        .get_value(&rt.key(), ns, name)
+        .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
+    if rt.crd.is_some() {
+        obj["apiVersion"] = json!(rt.api_version());
+    }
+    Ok(obj)
+}
+
+fn matching(c: &Cluster, rt: &ResourceType, ns: Option<&str>, sel: &Selectors) -> Vec<Value> {
+    let s = c.store.read();
+    s.list_values(&rt.key(), ns)
+        .into_iter()
+        .filter(|o| sel.matches(o))
+        .collect()
+}
+
+/// A `KindList` object.
+pub fn list_object(rt: &ResourceType, items: Vec<Value>, rv: u64, cont: Option<(String, usize)>) -> Value {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some((token, remaining)) = cont {
+        meta["continue"] = json!(token);
+        meta["remainingItemCount"] = json!(remaining);
+    }
+    json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+}
+
+fn list(
+    c: &Cluster,
+    rt: &ResourceType,
+    ns: Option<&str>,
+    sel: &Selectors,
+    query: &Query,
+    wants_table: bool,
+) -> Result<Response, ApiError> {
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let after = match query.get("continue").filter(|c| !c.is_empty()) {
+        Some(token) => Some(decode_continue(token)?),
+        None => None,
+    };
+    let s = c.store.read();
+    let rv = s.rv;
+    // Fast path: no selectors, no paging, no version rewrite: splice the stored bytes.
+    if sel.is_empty() && limit == 0 && after.is_none() && !wants_table && rt.crd.is_none() {
+        let items = s.list(&rt.key(), ns);
+        let mut out = Vec::with_capacity(items.iter().map(|b| b.len() + 1).sum::<usize>() + 256);
+        out.extend_from_slice(
+            format!(
+                "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"}},\"items\":[",
+                rt.kind,
+                rt.api_version()
+            )
+            .as_bytes(),
+        );
+        for (i, b) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b);
+        }
+        out.extend_from_slice(b"]}");
+        drop(s);
+        return Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response());
+    }
+    let mut items = Vec::new();
+    let mut remaining = 0usize;
+    let mut last_key = None;
+    for b in s.list(&rt.key(), ns) {
+        let Ok(mut obj) = serde_json::from_slice::<Value>(b) else {
+            continue;
+        };
+        let key = format!("{}/{}", object::namespace(&obj), object::name(&obj));
+        if after.as_ref().is_some_and(|a| key.as_str() <= a.as_str()) {
+            continue;
+        }
+        if !sel.matches(&obj) {
+            continue;
+        }
+        if limit > 0 && items.len() >= limit {
+            remaining += 1;
+            continue;
+        }
+        if rt.crd.is_some() {
+            obj["apiVersion"] = json!(rt.api_version());
+        }
+        last_key = Some(key);
+        items.push(obj);
+    }
+    drop(s);
+    let cont = (remaining > 0)
+        .then(|| last_key.map(|k| (encode_continue(&k), remaining)))
+        .flatten();
+    if wants_table {
+        let mut t = table::table(rt, &items, query);
+        t["metadata"]["resourceVersion"] = json!(rv.to_string());
+        if let Some((token, rem)) = &cont {
+            t["metadata"]["continue"] = json!(token);
+            t["metadata"]["remainingItemCount"] = json!(rem);
+        }
+        return Ok(json_response(&t));
+    }
+    Ok(json_response(&list_object(rt, items, rv, cont)))
+}
+
+fn encode_continue(key: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_continue(token: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::bad_request("continue key is not valid"))
+}
+
+/// Parses a request body as JSON, or YAML when the content type says so.
+pub fn parse_body(body: &[u8], headers: &HeaderMap) -> Result<Value, ApiError> {
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ctype.contains("yaml") {
+        return parse_yaml_or_json(body);
+    }
+    if ctype.contains("protobuf") || ctype.contains("cbor") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format ({ctype}) - accepted media types include: application/json, application/yaml"),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
+    })
+}
+
+/// Parses YAML (a superset of JSON) into a JSON value.
+pub fn parse_yaml_or_json(body: &[u8]) -> Result<Value, ApiError> {
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
+    serde_saphyr::from_str::<Value>(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+}
+
+fn scale_of(obj: &Value) -> Value {
+    json!({
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"],
+                     "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"],
+                     "creationTimestamp": obj["metadata"]["creationTimestamp"]},
+        "spec": {"replicas": obj["spec"]["replicas"]},
+        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0),
+                   "selector": selector_string(&obj["spec"]["selector"])}
+    })
+}
+
+fn selector_string(sel: &Value) -> String {
+    let mut parts: Vec<String> = sel["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    parts.sort();
+    parts.join(",")
+}
+
+/// PUT: replace an object (or its status/finalizers), honouring a resourceVersion precondition.
+pub async fn update(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    name: &str,
+    sub: Option<&str>,
+    new: Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    for _ in 0..16 {
+        let old = get(c, rt, ns, name)?;
+        match write::update_attempt(c, rt, ns, sub, &old, new.clone(), true, opts, None).await? {
+            Attempt::Done(v) => return Ok(v),
+            Attempt::Retry => continue,
+        }
+    }
+    Err(ApiError::conflict(&rt.group, &rt.plural, name))
+}
+
+/// The patch formats the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    /// application/merge-patch+json
+    Merge,
+    /// application/json-patch+json
+    Json,
+    /// application/strategic-merge-patch+json (built-in kinds only)
+    Strategic,
+    /// application/apply-patch+yaml (server-side apply)
+    Apply,
+}
+
+impl PatchKind {
+    fn from_content_type(ctype: &str, rt: &ResourceType) -> Result<Self, ApiError> {
+        let unsupported = || {
+            ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}", if rt.crd.is_none() { ", application/strategic-merge-patch+json" } else { "" }),
+            )
+        };
+        Ok(match ctype.split(';').next().unwrap_or("").trim() {
+            "application/merge-patch+json" => PatchKind::Merge,
+            "application/json-patch+json" => PatchKind::Json,
+            "application/strategic-merge-patch+json" if rt.crd.is_none() => PatchKind::Strategic,
+            "application/apply-patch+yaml" | "application/apply-patch+json" => PatchKind::Apply,
+            _ => return Err(unsupported()),
+        })
+    }
+}
+
+/// PATCH: apply a patch to the current object, retrying when it changes underneath.
+#[allow(clippy::too_many_arguments)]
+pub async fn patch_object(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    name: &str,
+    sub: Option<&str>,
+    kind: PatchKind,
+    patch: Value,
+    opts: &WriteOpts,
+    force: bool,
+) -> Result<Value, ApiError> {
+    for _ in 0..16 {
+        let old = get(c, rt, ns, name)?;
+        let mut managed = None;
+        let mut new = match kind {
+            PatchKind::Merge => {
+                let mut v = old.clone();
+                json_patch::merge(&mut v, &patch);
+                v
+            }
+            PatchKind::Json => {
+                let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                    .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+                let mut v = old.clone();
+                json_patch::patch(&mut v, &ops)
+                    .map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))?;
+                v
+            }
+            PatchKind::Strategic => strategic::strategic_merge(&old, &patch)
+                .map_err(|e| ApiError::bad_request(format!("invalid strategic merge patch: {e}")))?,
+            PatchKind::Apply => {
+                let mut applied = patch.clone();
+                write::check_type(rt, &mut applied)?;
+                let outcome = apply::server_side_apply(Some(&old), &applied, &opts.manager, &rt.api_version(), force, &object::now())
+                    .map_err(conflict_error)?;
+                managed = Some(outcome.managed_fields);
+                outcome.object
+            }
+        };
+        // A patch cannot move the object's resourceVersion precondition unless it sets one.
+        let precondition = patch["metadata"]["resourceVersion"].is_string();
+        if !precondition {
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        }
+        match write::update_attempt(c, rt, ns, sub, &old, new, precondition, opts, managed).await? {
+            Attempt::Done(v) => return Ok(v),
+            Attempt::Retry => continue,
+        }
+    }
+    Err(ApiError::conflict(&rt.group, &rt.plural, name))
+}

@@ -1,0 +1,75 @@
+//! One simulated cluster: its store, credentials, request counters and timing settings.
+//! Shared (behind an `Arc`) by the HTTP handlers and the sim's controllers.
+
+use super::store::Store;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Timing and size settings of a simulated cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Events kept for watches; older resourceVersions get 410 Gone.
+    pub watch_window: usize,
+    /// How often a watch with allowWatchBookmarks gets a BOOKMARK.
+    pub bookmark_interval: Duration,
+    /// Delay between a pod being bound and it running.
+    pub pod_start_delay: Duration,
+    /// How long a Job's pod runs before it succeeds.
+    pub job_run_time: Duration,
+    /// Number of simulated nodes.
+    pub nodes: usize,
+    /// kubelet version of new nodes.
+    pub kubelet_version: String,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            watch_window: 100_000,
+            bookmark_interval: Duration::from_secs(5),
+            pod_start_delay: Duration::from_millis(300),
+            job_run_time: Duration::from_secs(1),
+            nodes: 0,
+            kubelet_version: "v1.32.0".into(),
+        }
+    }
+}
+
+/// A simulated cluster.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Context name in the kubeconfig.
+    pub name: String,
+    /// The objects.
+    pub store: Store,
+    /// The bearer token clients must present.
+    pub token: String,
+    /// Settings.
+    pub options: ClusterOptions,
+    /// Requests served, keyed by "verb resource user-agent".
+    pub counts: Mutex<BTreeMap<String, u64>>,
+    /// The URL clients reach it at (set once listening).
+    pub url: Mutex<String>,
+}
+
+impl Cluster {
+    /// A new, empty cluster.
+    pub fn new(name: &str, token: &str, options: ClusterOptions) -> Self {
+        Cluster {
+            name: name.into(),
+            store: Store::new(options.watch_window),
+            token: token.into(),
+            options,
+            counts: Mutex::new(BTreeMap::new()),
+            url: Mutex::new(String::new()),
+        }
+    }
+
+    /// Counts one request.
+    pub fn count(&self, verb: &str, resource: &str, agent: &str) {
+        let key = format!("{verb} {resource} {agent}");
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        *counts.entry(key).or_default() += 1;
+    }
+}

@@ -1,0 +1,69 @@
+//! ResourceQuota admission and status for the embedded API server, inside the store's lock,
+//! so `status.used` is exact and a create over quota is refused atomically.
+
+use super::object;
+use super::quota;
+use super::resources::ResourceType;
+use super::status::ApiError;
+use super::store::Inner;
+use serde_json::{Map, Value, json};
+
+/// Refuses a new object that would exceed a ResourceQuota of its namespace (403 "exceeded quota").
+pub fn admit(s: &Inner, rt: &ResourceType, ns: &str, obj: &Value) -> Result<(), ApiError> {
+    if ns.is_empty() {
+        return Ok(());
+    }
+    let quotas = s.list_values("resourcequotas", Some(ns));
+    if quotas.is_empty() {
+        return Ok(());
+    }
+    let delta = quota::object_usage(&rt.key(), obj);
+    if delta.is_empty() {
+        return Ok(());
+    }
+    let objects = namespace_objects(s, ns);
+    for q in &quotas {
+        let empty = Map::new();
+        let hard = q["spec"]["hard"].as_object().unwrap_or(&empty);
+        let name = object::name(q);
+        if rt.plural == "pods" {
+            quota::missing_required(name, hard, obj).map_err(ApiError::forbidden)?;
+        }
+        let used = quota::compute_used(hard, &objects);
+        quota::check_admission(name, hard, &used, &delta).map_err(ApiError::forbidden)?;
+    }
+    Ok(())
+}
+
+/// Recomputes `status.hard`/`status.used` of the namespace's quotas, writing only changes.
+pub fn refresh(s: &mut Inner, ns: &str) {
+    if ns.is_empty() || s.count("resourcequotas") == 0 {
+        return;
+    }
+    let quotas = s.list_values("resourcequotas", Some(ns));
+    if quotas.is_empty() {
+        return;
+    }
+    let objects = namespace_objects(s, ns);
+    for mut q in quotas {
+        let empty = Map::new();
+        let hard = q["spec"]["hard"].as_object().unwrap_or(&empty).clone();
+        let used = quota::compute_used(&hard, &objects);
+        let status = json!({"hard": hard, "used": used});
+        if q["status"] != status {
+            q["status"] = status;
+            s.put("resourcequotas", q);
+        }
+    }
+}
+
+/// Every object of a namespace with its quota resource key (`pods`, `deployments.apps`, ...).
+fn namespace_objects(s: &Inner, ns: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for key in s.keys() {
+        for obj in s.list_values(&key, Some(ns)) {
+            out.push((key.to_string(), obj));
+        }
+    }
+    out
+}

@@ -1,0 +1,428 @@
+//! The write path of the embedded API server: create, update, delete with admission,
+//! preconditions, generation, managed fields, quota accounting and CRD registration.
+
+use super::cluster::Cluster;
+use super::object::{self, now};
+use super::resources::ResourceType;
+use super::status::ApiError;
+use super::store::Inner;
+use super::{admission, apply, crd, quota_glue, validation};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Who writes and how.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOpts {
+    /// Field manager (from `fieldManager` or the user agent).
+    pub manager: String,
+    /// Authenticated user name.
+    pub user: String,
+    /// `dryRun=All`: run everything, store nothing.
+    pub dry_run: bool,
+    /// Skip admission webhooks (the sim's own controllers writing status).
+    pub internal: bool,
+}
+
+/// Outcome of one attempt of an update.
+pub enum Attempt {
+    /// Done, with the stored (or dry-run) object.
+    Done(Value),
+    /// The object changed underneath; compute again from the new state.
+    Retry,
+}
+
+/// Creates an object (POST on a collection, or apply of a missing object when `managed` is given).
+pub async fn create(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    mut obj: Value,
+    opts: &WriteOpts,
+    managed: Option<Vec<Value>>,
+) -> Result<Value, ApiError> {
+    prepare_new(rt, ns, &mut obj)?;
+    if rt.plural == "pods" {
+        let ranges = c.store.read().list_values("limitranges", Some(ns));
+        super::limitrange::apply_defaults(&mut obj, &ranges);
+        super::limitrange::validate(&obj, &ranges).map_err(ApiError::forbidden)?;
+    }
+    if !opts.internal {
+        obj = admission::mutate(c, "CREATE", rt, ns, obj, None, opts).await?;
+    }
+    validation::validate(rt, &mut obj)?;
+    if !opts.internal {
+        admission::validate(c, "CREATE", rt, ns, &obj, None, opts).await?;
+    }
+    let now = now();
+    let meta = &mut obj["metadata"];
+    meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
+    meta["creationTimestamp"] = json!(now);
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("deletionTimestamp");
+        m.remove("resourceVersion");
+    }
+    if obj.get("spec").is_some() || rt.crd.is_some() {
+        obj["metadata"]["generation"] = json!(1);
+    }
+    if rt.plural == "customresourcedefinitions" {
+        crd::check_definition(&obj)
+            .map_err(|(f, m)| ApiError::invalid(&rt.kind, object::name(&obj), &f, &m))?;
+        crd::set_established(&mut obj, &now);
+    }
+    if rt.plural == "namespaces" {
+        obj["spec"]["finalizers"] = json!(["kubernetes"]);
+        obj["status"] = json!({"phase": "Active"});
+    }
+    let managed = match managed {
+        Some(m) => m,
+        None => apply::record_update(None, &obj, &opts.manager, &rt.api_version(), &now, None),
+    };
+    obj["metadata"]["managedFields"] = json!(managed);
+    let name = object::name(&obj).to_string();
+    c.store.write(|s| {
+        if rt.namespaced {
+            namespace_accepts(s, ns)?;
+        }
+        if s.get(&rt.key(), ns, &name).is_some() {
+            return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+        }
+        quota_glue::admit(s, rt, ns, &obj)?;
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        Ok(store(s, rt, obj))
+    })
+}
+
+/// Fills in apiVersion/kind/namespace/name of a new object and checks them against the URL.
+fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+    }
+    check_type(rt, obj)?;
+    if !obj["metadata"].is_object() {
+        obj["metadata"] = json!({});
+    }
+    if rt.namespaced {
+        match obj["metadata"]["namespace"].as_str() {
+            Some(n) if !n.is_empty() && n != ns => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => obj["metadata"]["namespace"] = json!(ns),
+        }
+    } else if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("namespace");
+    }
+    let name = object::name(obj).to_string();
+    if name.is_empty() {
+        let Some(prefix) = obj["metadata"]["generateName"].as_str().filter(|p| !p.is_empty()) else {
+            return Err(ApiError::invalid(
+                &rt.kind,
+                "",
+                "metadata.name",
+                "Required value: name or generateName is required",
+            ));
+        };
+        obj["metadata"]["name"] = json!(format!("{prefix}{}", object::random_suffix(5)));
+    }
+    let name = object::name(obj).to_string();
+    let label = matches!(rt.plural.as_str(), "namespaces" | "services");
+    if let Some(problem) = object::invalid_name(&name, label) {
+        return Err(ApiError::invalid(&rt.kind, &name, "metadata.name", &problem));
+    }
+    Ok(())
+}
+
+/// Checks (and fills in) apiVersion and kind against the endpoint's type.
+pub fn check_type(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
+    let expected = rt.api_version();
+    match obj["apiVersion"].as_str() {
+        None | Some("") => obj["apiVersion"] = json!(expected),
+        Some(v) if v == expected => {}
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({expected})"
+            )));
+        }
+    }
+    match obj["kind"].as_str() {
+        None | Some("") => obj["kind"] = json!(rt.kind),
+        Some(k) if k == rt.kind => {}
+        Some(k) => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                rt.kind
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn namespace_accepts(s: &Inner, ns: &str) -> Result<(), ApiError> {
+    match s.get_value("namespaces", "", ns) {
+        None => Err(ApiError::not_found("", "namespaces", ns)),
+        Some(n) if object::is_deleting(&n) => Err(ApiError::forbidden(format!(
+            "unable to create new content in namespace {ns} because it is being terminated"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Stores an object and runs the in-transaction hooks (CRD kinds, quota usage).
+pub fn store(s: &mut Inner, rt: &ResourceType, obj: Value) -> Value {
+    if rt.plural == "customresourcedefinitions" {
+        let crd_name = object::name(&obj).to_string();
+        s.registry.remove_crd(&crd_name);
+        for t in crd::types_of(&obj) {
+            s.registry.insert(t);
+        }
+    }
+    let ns = object::namespace(&obj).to_string();
+    let bytes = s.put(&rt.key(), obj);
+    quota_glue::refresh(s, &ns);
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+/// Removes an object and runs the in-transaction hooks.
+pub fn remove(s: &mut Inner, rt: &ResourceType, ns: &str, name: &str) -> Option<Value> {
+    let gone = s.remove(&rt.key(), ns, name)?;
+    if rt.plural == "customresourcedefinitions" {
+        let group = gone["spec"]["group"].as_str().unwrap_or_default();
+        let plural = gone["spec"]["names"]["plural"].as_str().unwrap_or_default();
+        s.registry.remove_crd(name);
+        s.drop_resource(&super::resources::resource_key(group, plural));
+    }
+    quota_glue::refresh(s, ns);
+    Some(gone)
+}
+
+/// Merges an updated object over the stored one following subresource rules, and
+/// validates it. `managed` carries managed fields when the caller computed them (apply).
+#[allow(clippy::too_many_arguments)]
+pub async fn update_attempt(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    sub: Option<&str>,
+    old: &Value,
+    mut new: Value,
+    precondition: bool,
+    opts: &WriteOpts,
+    managed: Option<Vec<Value>>,
+) -> Result<Attempt, ApiError> {
+    let name = object::name(old).to_string();
+    check_type(rt, &mut new)?;
+    if !new["metadata"].is_object() {
+        new["metadata"] = json!({});
+    }
+    let new_name = object::name(&new);
+    if !new_name.is_empty() && new_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({new_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let wanted_rv = new["metadata"]["resourceVersion"]
+        .as_str()
+        .filter(|v| !v.is_empty())
+        .map(String::from);
+    let old_rv = old["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    if let Some(w) = &wanted_rv
+        && *w != old_rv
+    {
+        if precondition {
+            return Err(ApiError::conflict(&rt.group, &rt.plural, &name));
+        }
+        return Ok(Attempt::Retry);
+    }
+    // Fields the client cannot change.
+    for k in ["uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "generation"] {
+        match old["metadata"].get(k) {
+            Some(v) => new["metadata"][k] = v.clone(),
+            None => {
+                if let Some(m) = new["metadata"].as_object_mut() {
+                    m.remove(k);
+                }
+            }
+        }
+    }
+    match sub {
+        Some("status") => {
+            let status = new.get("status").cloned();
+            new = old.clone();
+            match status {
+                Some(st) => new["status"] = st,
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        }
+        Some("finalize") => {
+            let finalizers = new["spec"]["finalizers"].clone();
+            new = old.clone();
+            new["spec"]["finalizers"] = finalizers;
+        }
+        _ if rt.status => match old.get("status") {
+            Some(st) => new["status"] = st.clone(),
+            None => {
+                if let Some(m) = new.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        },
+        _ => {}
+    }
+    if sub.is_none() && object::spec_part(old) != object::spec_part(&new) {
+        let generation = old["metadata"]["generation"].as_i64().unwrap_or(0);
+        new["metadata"]["generation"] = json!(generation + 1);
+    }
+    if sub.is_none() && !opts.internal {
+        new = admission::mutate(c, "UPDATE", rt, ns, new, Some(old), opts).await?;
+    }
+    validation::validate(rt, &mut new)?;
+    if sub.is_none() && !opts.internal {
+        admission::validate(c, "UPDATE", rt, ns, &new, Some(old), opts).await?;
+    }
+    let now = now();
+    let managed = match managed {
+        Some(m) => m,
+        None => apply::record_update(Some(old), &new, &opts.manager, &rt.api_version(), &now, sub),
+    };
+    new["metadata"]["managedFields"] = json!(managed);
+    new["metadata"]["resourceVersion"] = json!(old_rv);
+    if same_ignoring_times(old, &new) {
+        return Ok(Attempt::Done(old.clone()));
+    }
+    c.store.write(|s| {
+        let current_rv = s
+            .get_value(&rt.key(), ns, &name)
+            .map(|v| v["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string());
+        match current_rv {
+            None => return Err(ApiError::not_found(&rt.group, &rt.plural, &name)),
+            Some(rv) if rv != old_rv => {
+                return if precondition && wanted_rv.is_some() {
+                    Err(ApiError::conflict(&rt.group, &rt.plural, &name))
+                } else {
+                    Ok(Attempt::Retry)
+                };
+            }
+            Some(_) => {}
+        }
+        if opts.dry_run {
+            return Ok(Attempt::Done(new));
+        }
+        if object::is_deleting(&new) && object::finalizers(&new).is_empty() {
+            let gone = remove(s, rt, ns, &name).unwrap_or(new);
+            return Ok(Attempt::Done(gone));
+        }
+        Ok(Attempt::Done(store(s, rt, new)))
+    })
+}
+
+/// Whether two versions differ only in managed-field timestamps.
+fn same_ignoring_times(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(mf) = v["metadata"]["managedFields"].as_array_mut() {
+            for e in mf {
+                if let Some(m) = e.as_object_mut() {
+                    m.remove("time");
+                }
+            }
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
+
+/// How a delete treats dependents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Delete now; dependents are collected in the background.
+    Background,
+    /// Delete dependents first, then the owner.
+    Foreground,
+    /// Leave dependents, removing their owner references.
+    Orphan,
+}
+
+/// Deletes an object honouring finalizers and propagation; returns the object's last state.
+pub fn delete(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    name: &str,
+    propagation: Propagation,
+    precondition: (Option<String>, Option<String>),
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    c.store.write(|s| {
+        let Some(mut obj) = s.get_value(&rt.key(), ns, name) else {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, name));
+        };
+        let (want_uid, want_rv) = precondition;
+        if want_uid.as_deref().is_some_and(|u| u != object::uid(&obj))
+            || want_rv
+                .as_deref()
+                .is_some_and(|r| Some(r) != obj["metadata"]["resourceVersion"].as_str())
+        {
+            return Err(ApiError::conflict(&rt.group, &rt.plural, name));
+        }
+        if dry_run {
+            return Ok(obj);
+        }
+        let mut finalizers = object::finalizers(&obj);
+        if rt.plural == "namespaces" {
+            if !object::is_deleting(&obj) {
+                obj["metadata"]["deletionTimestamp"] = json!(now());
+                obj["status"]["phase"] = json!("Terminating");
+                return Ok(store(s, rt, obj));
+            }
+            return Ok(obj);
+        }
+        match propagation {
+            Propagation::Orphan => orphan_dependents(s, object::uid(&obj)),
+            Propagation::Foreground => {
+                if !finalizers.iter().any(|f| f == "foregroundDeletion") {
+                    finalizers.push("foregroundDeletion".into());
+                    obj["metadata"]["finalizers"] = json!(finalizers);
+                }
+            }
+            Propagation::Background => {}
+        }
+        if finalizers.is_empty() {
+            return Ok(remove(s, rt, ns, name).unwrap_or(obj));
+        }
+        if !object::is_deleting(&obj) || propagation == Propagation::Foreground {
+            if !object::is_deleting(&obj) {
+                obj["metadata"]["deletionTimestamp"] = json!(now());
+                obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            }
+            return Ok(store(s, rt, obj));
+        }
+        Ok(obj)
+    })
+}
+
+/// Removes the owner reference to `owner_uid` from every object (orphan propagation).
+fn orphan_dependents(s: &mut Inner, owner_uid: &str) {
+    for key in s.keys() {
+        let Some(rt) = s.type_of_key(&key) else {
+            continue;
+        };
+        let dependents: Vec<Value> = s
+            .list_values(&key, None)
+            .into_iter()
+            .filter(|o| object::owner_uids(o).iter().any(|u| u == owner_uid))
+            .collect();
+        for mut dep in dependents {
+            if let Some(refs) = dep["metadata"]["ownerReferences"].as_array_mut() {
+                refs.retain(|r| r["uid"].as_str() != Some(owner_uid));
+            }
+            store(s, &rt, dep);
+        }
+    }
+}
