@@ -88,7 +88,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sim(args) => with_runtime(run_sim(args)),
         Command::Demo(args) => with_runtime(run_demo(args)),
         _ => {
-            eprintln!("orbdeck {name}: not available yet in this build (see the open issues); nothing was done");
+            eprintln!(
+                "orbdeck {name}: not available yet in this build (see the open issues); nothing was done"
+            );
             ExitCode::from(2)
         }
     }
@@ -102,7 +104,10 @@ fn with_runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> E
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("orbdeck: cannot start the async runtime: {e}");
@@ -123,11 +128,18 @@ async fn run_sim(args: SimArgs) -> Result<(), String> {
         listen: args.listen,
         clusters: args.clusters,
         state_dir: args.state_dir,
-        cluster: sim::ClusterOptions { nodes: args.nodes, ..Default::default() },
+        cluster: sim::ClusterOptions {
+            nodes: args.nodes,
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let server = sim::Server::start(options).await.map_err(|e| e.to_string())?;
-    server.write_kubeconfig(&args.kubeconfig).map_err(|e| e.to_string())?;
+    let server = sim::Server::start(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    server
+        .write_kubeconfig(&args.kubeconfig)
+        .map_err(|e| e.to_string())?;
     for c in server.clusters() {
         println!("cluster {} listening on {}", c.name, c.url);
     }
@@ -147,13 +159,23 @@ async fn run_demo(args: DemoArgs) -> Result<(), String> {
     let options = sim::Options {
         names: vec!["orb-alpha".into(), "orb-beta".into(), "orb-gamma".into()],
         state_dir: Some(dir.join("state")),
-        cluster: sim::ClusterOptions { nodes: 3, ..Default::default() },
+        cluster: sim::ClusterOptions {
+            nodes: 3,
+            ..Default::default()
+        },
         ..Default::default()
     };
-    let server = sim::Server::start(options).await.map_err(|e| e.to_string())?;
+    let server = sim::Server::start(options)
+        .await
+        .map_err(|e| e.to_string())?;
     let kubeconfig = dir.join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).map_err(|e| e.to_string())?;
-    println!("orbdeck demo: {} embedded clusters are running.", server.clusters().len());
+    server
+        .write_kubeconfig(&kubeconfig)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "orbdeck demo: {} embedded clusters are running.",
+        server.clusters().len()
+    );
     for c in server.clusters() {
         println!("  {:<10} {}", c.name, c.url);
     }

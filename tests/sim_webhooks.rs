@@ -14,16 +14,20 @@ use serde_json::{Value, json};
 async fn mutate(axum::Json(review): axum::Json<Value>) -> axum::Json<Value> {
     let patch = json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}]);
     let encoded = base64::engine::general_purpose::STANDARD.encode(patch.to_string());
-    axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "response": {"uid": review["request"]["uid"], "allowed": true, "patchType": "JSONPatch", "patch": encoded}}))
+    axum::Json(
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "response": {"uid": review["request"]["uid"], "allowed": true, "patchType": "JSONPatch", "patch": encoded}}),
+    )
 }
 
 async fn deny(axum::Json(review): axum::Json<Value>) -> axum::Json<Value> {
     let name = review["request"]["name"].as_str().unwrap_or("").to_string();
     let allowed = !name.starts_with("forbidden");
-    axum::Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+    axum::Json(
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "response": {"uid": review["request"]["uid"], "allowed": allowed,
-            "status": {"message": format!("{name} is not welcome")}}}))
+            "status": {"message": format!("{name} is not welcome")}}}),
+    )
 }
 
 /// Starts the webhook server on a free port; returns its port, CA (base64 PEM) and task.
@@ -37,10 +41,14 @@ async fn start_webhook() -> (u16, String, tokio::task::JoinHandle<()>) {
         .route("/validate", axum::routing::post(deny));
     let task = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { return };
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
             let (acceptor, app) = (acceptor.clone(), app.clone());
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let service = hyper_util::service::TowerToHyperService::new(app);
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
@@ -63,8 +71,10 @@ fn config(kind: &str, name: &str, path: &str, port: u16, ca: &str, policy: &str)
 }
 
 fn pod(name: &str, hooked: bool) -> Pod {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": {"hooked": hooked.to_string()}},
-        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}))
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": {"hooked": hooked.to_string()}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+    )
     .unwrap()
 }
 
@@ -72,29 +82,102 @@ fn pod(name: &str, hooked: bool) -> Pod {
 async fn webhooks_mutate_validate_and_honour_failure_policy() {
     let sim = Sim::start(0).await;
     let (port, ca, task) = start_webhook().await;
-    sim.ok_stdin(&["apply", "-f", "-"], &config("MutatingWebhookConfiguration", "labeller", "/mutate", port, &ca, "Fail")).await;
-    sim.ok_stdin(&["apply", "-f", "-"], &config("ValidatingWebhookConfiguration", "gate", "/validate", port, &ca, "Fail")).await;
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &config(
+            "MutatingWebhookConfiguration",
+            "labeller",
+            "/mutate",
+            port,
+            &ca,
+            "Fail",
+        ),
+    )
+    .await;
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &config(
+            "ValidatingWebhookConfiguration",
+            "gate",
+            "/validate",
+            port,
+            &ca,
+            "Fail",
+        ),
+    )
+    .await;
     let pods: Api<Pod> = Api::namespaced(sim.client().await, "default");
 
-    let created = pods.create(&PostParams::default(), &pod("web", true)).await.unwrap();
+    let created = pods
+        .create(&PostParams::default(), &pod("web", true))
+        .await
+        .unwrap();
     assert_eq!(created.metadata.labels.unwrap()["mutated"], "yes");
-    let untouched = pods.create(&PostParams::default(), &pod("plain", false)).await.unwrap();
-    assert!(!untouched.metadata.labels.unwrap().contains_key("mutated"), "objectSelector must skip it");
-    match pods.create(&PostParams::default(), &pod("forbidden-one", true)).await.unwrap_err() {
-        kube::Error::Api(s) => assert!(s.message.contains("denied the request: forbidden-one is not welcome"), "{}", s.message),
+    let untouched = pods
+        .create(&PostParams::default(), &pod("plain", false))
+        .await
+        .unwrap();
+    assert!(
+        !untouched.metadata.labels.unwrap().contains_key("mutated"),
+        "objectSelector must skip it"
+    );
+    match pods
+        .create(&PostParams::default(), &pod("forbidden-one", true))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert!(
+            s.message
+                .contains("denied the request: forbidden-one is not welcome"),
+            "{}",
+            s.message
+        ),
         other => panic!("{other}"),
     }
 
     // Webhook down: Fail rejects, Ignore admits.
     task.abort();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    match pods.create(&PostParams::default(), &pod("while-down", true)).await.unwrap_err() {
-        kube::Error::Api(s) => assert!(s.message.contains("failed calling webhook"), "{}", s.message),
+    match pods
+        .create(&PostParams::default(), &pod("while-down", true))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert!(
+            s.message.contains("failed calling webhook"),
+            "{}",
+            s.message
+        ),
         other => panic!("{other}"),
     }
-    sim.ok_stdin(&["apply", "-f", "-"], &config("MutatingWebhookConfiguration", "labeller", "/mutate", port, &ca, "Ignore")).await;
-    sim.ok_stdin(&["apply", "-f", "-"], &config("ValidatingWebhookConfiguration", "gate", "/validate", port, &ca, "Ignore")).await;
-    let admitted = pods.create(&PostParams::default(), &pod("while-down", true)).await.unwrap();
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &config(
+            "MutatingWebhookConfiguration",
+            "labeller",
+            "/mutate",
+            port,
+            &ca,
+            "Ignore",
+        ),
+    )
+    .await;
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &config(
+            "ValidatingWebhookConfiguration",
+            "gate",
+            "/validate",
+            port,
+            &ca,
+            "Ignore",
+        ),
+    )
+    .await;
+    let admitted = pods
+        .create(&PostParams::default(), &pod("while-down", true))
+        .await
+        .unwrap();
     assert!(!admitted.metadata.labels.unwrap().contains_key("mutated"));
 }
 
@@ -102,11 +185,31 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
 async fn a_webhook_with_the_wrong_ca_is_not_trusted() {
     let sim = Sim::start(0).await;
     let (port, _ca, _task) = start_webhook().await;
-    let other_ca = base64::engine::general_purpose::STANDARD.encode(TlsBundle::generate(&[]).unwrap().ca_pem);
-    sim.ok_stdin(&["apply", "-f", "-"], &config("MutatingWebhookConfiguration", "labeller", "/mutate", port, &other_ca, "Fail")).await;
+    let other_ca =
+        base64::engine::general_purpose::STANDARD.encode(TlsBundle::generate(&[]).unwrap().ca_pem);
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &config(
+            "MutatingWebhookConfiguration",
+            "labeller",
+            "/mutate",
+            port,
+            &other_ca,
+            "Fail",
+        ),
+    )
+    .await;
     let pods: Api<Pod> = Api::namespaced(sim.client().await, "default");
-    match pods.create(&PostParams::default(), &pod("web", true)).await.unwrap_err() {
-        kube::Error::Api(s) => assert!(s.message.contains("failed calling webhook") && s.message.contains("tls"), "{}", s.message),
+    match pods
+        .create(&PostParams::default(), &pod("web", true))
+        .await
+        .unwrap_err()
+    {
+        kube::Error::Api(s) => assert!(
+            s.message.contains("failed calling webhook") && s.message.contains("tls"),
+            "{}",
+            s.message
+        ),
         other => panic!("{other}"),
     }
 }

@@ -8,9 +8,9 @@ use super::selector;
 use super::status::ApiError;
 use super::write::WriteOpts;
 use base64::Engine;
-use rustls_pki_types::pem::PemObject;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
+use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,14 @@ pub async fn mutate(
     old: Option<&Value>,
     opts: &WriteOpts,
 ) -> Result<Value, ApiError> {
-    for (hook, _config) in matching_hooks(c, "mutatingwebhookconfigurations.admissionregistration.k8s.io", op, rt, ns, &obj) {
+    for (hook, _config) in matching_hooks(
+        c,
+        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+        op,
+        rt,
+        ns,
+        &obj,
+    ) {
         match call(&hook, op, rt, ns, &obj, old, opts).await {
             Ok(response) => {
                 deny_if_refused(&hook, &response)?;
@@ -55,7 +62,14 @@ pub async fn validate(
     old: Option<&Value>,
     opts: &WriteOpts,
 ) -> Result<(), ApiError> {
-    for (hook, _config) in matching_hooks(c, "validatingwebhookconfigurations.admissionregistration.k8s.io", op, rt, ns, obj) {
+    for (hook, _config) in matching_hooks(
+        c,
+        "validatingwebhookconfigurations.admissionregistration.k8s.io",
+        op,
+        rt,
+        ns,
+        obj,
+    ) {
         match call(&hook, op, rt, ns, obj, old, opts).await {
             Ok(response) => deny_if_refused(&hook, &response)?,
             Err(e) => fail_or_ignore(&hook, e)?,
@@ -69,8 +83,13 @@ fn deny_if_refused(hook: &Value, response: &Value) -> Result<(), ApiError> {
         return Ok(());
     }
     let name = hook["name"].as_str().unwrap_or("");
-    let msg = response["status"]["message"].as_str().unwrap_or("without explanation");
-    let code = response["status"]["code"].as_u64().filter(|c| *c >= 400).unwrap_or(400) as u16;
+    let msg = response["status"]["message"]
+        .as_str()
+        .unwrap_or("without explanation");
+    let code = response["status"]["code"]
+        .as_u64()
+        .filter(|c| *c >= 400)
+        .unwrap_or(400) as u16;
     Err(ApiError::new(
         code,
         "Forbidden",
@@ -87,10 +106,16 @@ fn webhook_failure(hook: &Value, why: &str) -> ApiError {
 
 fn fail_or_ignore(hook: &Value, why: String) -> Result<(), ApiError> {
     if hook["failurePolicy"].as_str() == Some("Ignore") {
-        tracing::warn!(webhook = hook["name"].as_str(), "webhook failed, ignored: {why}");
+        tracing::warn!(
+            webhook = hook["name"].as_str(),
+            "webhook failed, ignored: {why}"
+        );
         return Ok(());
     }
-    Err(webhook_failure(hook, &format!("failed to call webhook: {why}")))
+    Err(webhook_failure(
+        hook,
+        &format!("failed to call webhook: {why}"),
+    ))
 }
 
 /// Webhooks (with their configuration) whose rules and selectors match the request.
@@ -198,7 +223,8 @@ async fn call(
     let reply = tokio::time::timeout(timeout, post(url, ca, body))
         .await
         .map_err(|_| format!("Post \"{url}\": context deadline exceeded"))??;
-    let reply: Value = serde_json::from_slice(&reply).map_err(|e| format!("bad AdmissionReview: {e}"))?;
+    let reply: Value =
+        serde_json::from_slice(&reply).map_err(|e| format!("bad AdmissionReview: {e}"))?;
     let response = reply["response"].clone();
     if response["uid"].as_str() != Some(uid.as_str()) {
         return Err("the AdmissionReview response has the wrong uid".into());
@@ -208,7 +234,9 @@ async fn call(
 
 /// POSTs JSON over HTTPS trusting only the PEM (base64-encoded) CA bundle.
 async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("bad webhook url {url}: {e}"))?;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("bad webhook url {url}: {e}"))?;
     if uri.scheme_str() != Some("https") {
         return Err(format!("webhook url {url} must use https"));
     }
@@ -249,6 +277,11 @@ async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, 
     if !resp.status().is_success() {
         return Err(format!("webhook returned HTTP {}", resp.status()));
     }
-    let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
     Ok(bytes.to_vec())
 }

@@ -26,13 +26,7 @@ pub type Query = HashMap<String, String>;
 /// The single entry point for every request to a simulated cluster.
 pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let query: Query = parts
-        .uri
-        .query()
-        .map(|q| {
-            url_decode_pairs(q)
-        })
-        .unwrap_or_default();
+    let query: Query = parts.uri.query().map(url_decode_pairs).unwrap_or_default();
     let path = parts.uri.path().to_string();
     let route = routes::parse(&path);
     let public = matches!(route, Some(Route::Version | Route::Health));
@@ -192,7 +186,10 @@ async fn object_request(
         match (&p.namespace, p.name.is_some() || method != Method::GET) {
             (Some(ns), _) => ns.clone(),
             (None, true) if method == Method::POST || p.name.is_some() => {
-                return Err(ApiError::no_route(&format!("{} requires a namespace", p.plural)));
+                return Err(ApiError::no_route(&format!(
+                    "{} requires a namespace",
+                    p.plural
+                )));
             }
             (None, _) => String::new(),
         }
@@ -257,7 +254,18 @@ async fn object_request(
             let scale = parse_body(&body, headers)?;
             let replicas = scale["spec"]["replicas"].clone();
             let patch = json!({"spec": {"replicas": replicas}});
-            let done = patch_object(c, &rt, &ns, name, None, PatchKind::Merge, patch, &opts, false).await?;
+            let done = patch_object(
+                c,
+                &rt,
+                &ns,
+                name,
+                None,
+                PatchKind::Merge,
+                patch,
+                &opts,
+                false,
+            )
+            .await?;
             Ok(json_response(&scale_of(&done)))
         }
         ("PATCH", Some(name), sub @ (None | Some("status") | Some("scale"))) => {
@@ -276,24 +284,64 @@ async fn object_request(
             if sub == Some("scale") {
                 let replicas = patch["spec"]["replicas"].clone();
                 let patch = json!({"spec": {"replicas": replicas}});
-                let done = patch_object(c, &rt, &ns, name, None, PatchKind::Merge, patch, &opts, false).await?;
+                let done = patch_object(
+                    c,
+                    &rt,
+                    &ns,
+                    name,
+                    None,
+                    PatchKind::Merge,
+                    patch,
+                    &opts,
+                    false,
+                )
+                .await?;
                 return Ok(json_response(&scale_of(&done)));
             }
             if kind == PatchKind::Apply && opts.manager.is_empty() {
-                return Err(ApiError::bad_request("PATCH with apply requires fieldManager"));
+                return Err(ApiError::bad_request(
+                    "PATCH with apply requires fieldManager",
+                ));
             }
-            let (done, created) = match patch_object(c, &rt, &ns, name, sub, kind, patch.clone(), &opts, force).await {
-                Err(e) if e.code == 404 && kind == PatchKind::Apply && sub.is_none() => {
-                    let mut obj = patch;
-                    write::check_type(&rt, &mut obj)?;
-                    obj["metadata"]["name"] = json!(name);
-                    let managed = apply::server_side_apply(None, &obj, &opts.manager, &rt.api_version(), force, &object::now())
+            let (done, created) =
+                match patch_object(c, &rt, &ns, name, sub, kind, patch.clone(), &opts, force).await
+                {
+                    Err(e) if e.code == 404 && kind == PatchKind::Apply && sub.is_none() => {
+                        let mut obj = patch;
+                        write::check_type(&rt, &mut obj)?;
+                        obj["metadata"]["name"] = json!(name);
+                        let managed = apply::server_side_apply(
+                            None,
+                            &obj,
+                            &opts.manager,
+                            &rt.api_version(),
+                            force,
+                            &object::now(),
+                        )
                         .map_err(conflict_error)?;
-                    (write::create(c, &rt, &ns, managed.object, &opts, Some(managed.managed_fields)).await?, true)
-                }
-                other => (other?, false),
-            };
-            Ok(json_with(if created { StatusCode::CREATED } else { StatusCode::OK }, &done))
+                        (
+                            write::create(
+                                c,
+                                &rt,
+                                &ns,
+                                managed.object,
+                                &opts,
+                                Some(managed.managed_fields),
+                            )
+                            .await?,
+                            true,
+                        )
+                    }
+                    other => (other?, false),
+                };
+            Ok(json_with(
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                &done,
+            ))
         }
         ("DELETE", Some(name), None) => {
             let options: Value = if body.is_empty() {
@@ -309,7 +357,11 @@ async fn object_request(
                 "Foreground" => Propagation::Foreground,
                 "Orphan" => Propagation::Orphan,
                 "Background" => Propagation::Background,
-                other => return Err(ApiError::bad_request(format!("unknown propagationPolicy {other}"))),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown propagationPolicy {other}"
+                    )));
+                }
             };
             let pre = &options["preconditions"];
             let precondition = (
@@ -317,7 +369,9 @@ async fn object_request(
                 pre["resourceVersion"].as_str().map(String::from),
             );
             let dry_run = opts.dry_run
-                || options["dryRun"].as_array().is_some_and(|d| d.iter().any(|x| x == "All"));
+                || options["dryRun"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x == "All"));
             let gone = write::delete(c, &rt, &ns, name, propagation, precondition, dry_run)?;
             if object::is_deleting(&gone) {
                 return Ok(json_with(StatusCode::OK, &gone));
@@ -330,12 +384,28 @@ async fn object_request(
             let items = matching(c, &rt, p.namespace.as_deref(), &selectors);
             let mut gone = Vec::new();
             for obj in items {
-                let (n, nm) = (object::namespace(&obj).to_string(), object::name(&obj).to_string());
-                if let Ok(v) = write::delete(c, &rt, &n, &nm, default_prop(&rt), (None, None), opts.dry_run) {
+                let (n, nm) = (
+                    object::namespace(&obj).to_string(),
+                    object::name(&obj).to_string(),
+                );
+                if let Ok(v) = write::delete(
+                    c,
+                    &rt,
+                    &n,
+                    &nm,
+                    default_prop(&rt),
+                    (None, None),
+                    opts.dry_run,
+                ) {
                     gone.push(v);
                 }
             }
-            Ok(json_response(&list_object(&rt, gone, c.store.read().rv, None)))
+            Ok(json_response(&list_object(
+                &rt,
+                gone,
+                c.store.read().rv,
+                None,
+            )))
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
     }
@@ -372,13 +442,13 @@ pub struct Selectors {
 impl Selectors {
     /// Parses the selectors of a query; a bad one is a 400 naming it.
     pub fn from_query(query: &Query) -> Result<Self, ApiError> {
-        let label = match query.get("labelSelector").filter(|s| !s.is_empty()) {
-            Some(s) => Some(
-                selector::parse_label_selector(s)
-                    .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
-            ),
-            None => None,
-        };
+        let label =
+            match query.get("labelSelector").filter(|s| !s.is_empty()) {
+                Some(s) => Some(selector::parse_label_selector(s).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+                None => None,
+            };
         let field = match query.get("fieldSelector").filter(|s| !s.is_empty()) {
             Some(s) => Some(
                 selector::parse_field_selector(s)
@@ -421,7 +491,12 @@ fn matching(c: &Cluster, rt: &ResourceType, ns: Option<&str>, sel: &Selectors) -
 }
 
 /// A `KindList` object.
-pub fn list_object(rt: &ResourceType, items: Vec<Value>, rv: u64, cont: Option<(String, usize)>) -> Value {
+pub fn list_object(
+    rt: &ResourceType,
+    items: Vec<Value>,
+    rv: u64,
+    cont: Option<(String, usize)>,
+) -> Value {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some((token, remaining)) = cont {
         meta["continue"] = json!(token);
@@ -532,12 +607,13 @@ pub fn parse_body(body: &[u8], headers: &HeaderMap) -> Result<Value, ApiError> {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format ({ctype}) - accepted media types include: application/json, application/yaml"),
+            format!(
+                "the body of the request was in an unknown format ({ctype}) - accepted media types include: application/json, application/yaml"
+            ),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
 /// Parses YAML (a superset of JSON) into a JSON value.
@@ -613,7 +689,14 @@ impl PatchKind {
             ApiError::new(
                 415,
                 "UnsupportedMediaType",
-                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}", if rt.crd.is_none() { ", application/strategic-merge-patch+json" } else { "" }),
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{}",
+                    if rt.crd.is_none() {
+                        ", application/strategic-merge-patch+json"
+                    } else {
+                        ""
+                    }
+                ),
             )
         };
         Ok(match ctype.split(';').next().unwrap_or("").trim() {
@@ -652,17 +735,32 @@ pub async fn patch_object(
                 let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                     .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
                 let mut v = old.clone();
-                json_patch::patch(&mut v, &ops)
-                    .map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))?;
+                json_patch::patch(&mut v, &ops).map_err(|e| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        format!(
+                            "the server rejected our request due to an error in our request: {e}"
+                        ),
+                    )
+                })?;
                 v
             }
-            PatchKind::Strategic => strategic::strategic_merge(&old, &patch)
-                .map_err(|e| ApiError::bad_request(format!("invalid strategic merge patch: {e}")))?,
+            PatchKind::Strategic => strategic::strategic_merge(&old, &patch).map_err(|e| {
+                ApiError::bad_request(format!("invalid strategic merge patch: {e}"))
+            })?,
             PatchKind::Apply => {
                 let mut applied = patch.clone();
                 write::check_type(rt, &mut applied)?;
-                let outcome = apply::server_side_apply(Some(&old), &applied, &opts.manager, &rt.api_version(), force, &object::now())
-                    .map_err(conflict_error)?;
+                let outcome = apply::server_side_apply(
+                    Some(&old),
+                    &applied,
+                    &opts.manager,
+                    &rt.api_version(),
+                    force,
+                    &object::now(),
+                )
+                .map_err(conflict_error)?;
                 managed = Some(outcome.managed_fields);
                 outcome.object
             }

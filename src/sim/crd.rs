@@ -60,7 +60,10 @@ pub fn check_definition(crd: &Value) -> Result<(), (String, String)> {
     for (field, value) in [
         ("spec.group", group),
         ("spec.names.plural", plural),
-        ("spec.names.kind", spec["names"]["kind"].as_str().unwrap_or_default()),
+        (
+            "spec.names.kind",
+            spec["names"]["kind"].as_str().unwrap_or_default(),
+        ),
     ] {
         if value.is_empty() {
             return Err((field.into(), "Required value".into()));
@@ -77,7 +80,12 @@ pub fn check_definition(crd: &Value) -> Result<(), (String, String)> {
     if versions.is_empty() {
         return Err(("spec.versions".into(), "Required value".into()));
     }
-    if versions.iter().filter(|v| v["storage"].as_bool() == Some(true)).count() != 1 {
+    if versions
+        .iter()
+        .filter(|v| v["storage"].as_bool() == Some(true))
+        .count()
+        != 1
+    {
         return Err((
             "spec.versions".into(),
             "Invalid value: must have exactly one version marked as storage version".into(),
@@ -134,7 +142,13 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
     }
     if schema["x-kubernetes-int-or-string"].as_bool() == Some(true) {
         if !(value.is_i64() || value.is_u64() || value.is_string()) {
-            errors.push((field.into(), format!("Invalid value: {}: must be an integer or string", short(value))));
+            errors.push((
+                field.into(),
+                format!(
+                    "Invalid value: {}: must be an integer or string",
+                    short(value)
+                ),
+            ));
         }
         return;
     }
@@ -151,7 +165,11 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
         if !ok {
             errors.push((
                 field.into(),
-                format!("Invalid value: \"{}\": {field} in body must be of type {t}: \"{}\"", short(value), type_name(value)),
+                format!(
+                    "Invalid value: \"{}\": {field} in body must be of type {t}: \"{}\"",
+                    short(value),
+                    type_name(value)
+                ),
             ));
             return;
         }
@@ -162,24 +180,41 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
         let list: Vec<String> = options.iter().map(|o| o.to_string()).collect();
         errors.push((
             field.into(),
-            format!("Unsupported value: {}: supported values: {}", value, list.join(", ")),
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                value,
+                list.join(", ")
+            ),
         ));
     }
     if let (Some(pattern_len), Some(s)) = (schema["maxLength"].as_u64(), value.as_str())
         && s.chars().count() as u64 > pattern_len
     {
-        errors.push((field.into(), format!("Too long: may not be more than {pattern_len} bytes")));
+        errors.push((
+            field.into(),
+            format!("Too long: may not be more than {pattern_len} bytes"),
+        ));
     }
     if let Some(n) = value.as_f64() {
         if let Some(min) = schema["minimum"].as_f64()
             && n < min
         {
-            errors.push((field.into(), format!("Invalid value: {n}: {field} in body should be greater than or equal to {min}")));
+            errors.push((
+                field.into(),
+                format!(
+                    "Invalid value: {n}: {field} in body should be greater than or equal to {min}"
+                ),
+            ));
         }
         if let Some(max) = schema["maximum"].as_f64()
             && n > max
         {
-            errors.push((field.into(), format!("Invalid value: {n}: {field} in body should be less than or equal to {max}")));
+            errors.push((
+                field.into(),
+                format!(
+                    "Invalid value: {n}: {field} in body should be less than or equal to {max}"
+                ),
+            ));
         }
     }
     match value {
@@ -285,7 +320,8 @@ mod tests {
 
     #[test]
     fn prunes_unknown_fields_but_keeps_preserved_ones() {
-        let mut obj = json!({"metadata": {"name": "a"}, "spec": {"size": 2, "junk": 1, "extra": {"x": 1}}});
+        let mut obj =
+            json!({"metadata": {"name": "a"}, "spec": {"size": 2, "junk": 1, "extra": {"x": 1}}});
         assert!(validate(&mut obj, &schema()).is_empty());
         assert_eq!(obj["spec"], json!({"size": 2, "extra": {"x": 1}}));
         assert_eq!(obj["metadata"]["name"], "a");

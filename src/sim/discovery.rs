@@ -57,7 +57,10 @@ pub fn group(reg: &Registry, name: &str) -> Option<Value> {
 /// `/api/v1` or `/apis/GROUP/VERSION`, or None when not served.
 pub fn resources(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     let mut list = Vec::new();
-    for rt in reg.all().filter(|rt| rt.group == group && rt.version == version) {
+    for rt in reg
+        .all()
+        .filter(|rt| rt.group == group && rt.version == version)
+    {
         list.extend(rt.discovery_entries());
     }
     if list.is_empty() {
@@ -68,7 +71,9 @@ pub fn resources(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+    )
 }
 
 #[cfg(test)]
@@ -79,11 +84,25 @@ mod tests {
     fn lists_groups_and_resources() {
         let reg = Registry::builtin();
         let g = groups(&reg);
-        let names: Vec<&str> = g["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = g["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
         assert!(names.contains(&"apps") && names.contains(&"apiextensions.k8s.io"));
         let core = resources(&reg, "", "v1").unwrap();
-        let pods: Vec<&str> = core["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).filter(|n| n.starts_with("pods")).collect();
-        assert_eq!(pods, ["pods", "pods/status", "pods/eviction", "pods/binding"]);
+        let pods: Vec<&str> = core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .filter(|n| n.starts_with("pods"))
+            .collect();
+        assert_eq!(
+            pods,
+            ["pods", "pods/status", "pods/eviction", "pods/binding"]
+        );
         assert!(resources(&reg, "nope", "v1").is_none());
     }
 }

@@ -39,7 +39,11 @@ fn int_or_percent(v: &Value, total: i64, round_up: bool) -> Option<i64> {
         Value::String(s) => {
             let pct: f64 = s.trim_end_matches('%').parse().ok()?;
             let exact = pct * total as f64 / 100.0;
-            Some(if round_up { exact.ceil() } else { exact.floor() } as i64)
+            Some(if round_up {
+                exact.ceil()
+            } else {
+                exact.floor()
+            } as i64)
         }
         _ => None,
     }
@@ -70,7 +74,13 @@ pub fn pdb_status(s: &Inner, pdb: &Value) -> Value {
 }
 
 /// POST pods/NAME/eviction.
-pub fn evict(c: &Cluster, ns: &str, name: &str, _body: &Value, dry_run: bool) -> Result<Response, ApiError> {
+pub fn evict(
+    c: &Cluster,
+    ns: &str,
+    name: &str,
+    _body: &Value,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
     c.store.write(|s| {
         let Some(pod) = s.get_value("pods", ns, name) else {
             return Err(ApiError::not_found("", "pods", name));

@@ -121,7 +121,9 @@ impl Server {
         let tls_config = bundle.server_config()?;
         let shutdown = CancellationToken::new();
         let names: Vec<String> = if options.names.is_empty() {
-            (1..=options.clusters.max(1)).map(|i| format!("sim-{i}")).collect()
+            (1..=options.clusters.max(1))
+                .map(|i| format!("sim-{i}"))
+                .collect()
         } else {
             options.names.clone()
         };
@@ -168,7 +170,11 @@ impl Server {
                     shutdown.clone(),
                 )));
             }
-            clusters.push(ClusterHandle { name: name.clone(), url, cluster });
+            clusters.push(ClusterHandle {
+                name: name.clone(),
+                url,
+                cluster,
+            });
         }
         Ok(Server {
             clusters,
@@ -222,7 +228,8 @@ impl Server {
     /// Writes the kubeconfig to `path` (mode 0600).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io_err(format!("creating {}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(io_err(format!("creating {}", parent.display())))?;
         }
         std::fs::write(path, self.kubeconfig_yaml())
             .map_err(io_err(format!("writing {}", path.display())))?;

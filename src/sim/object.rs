@@ -5,9 +5,7 @@ use serde_json::{Map, Value};
 
 /// The current time in Kubernetes' RFC 3339 form (seconds precision, `Z`).
 pub fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `metadata.name`, or "".
@@ -87,7 +85,9 @@ pub fn random_suffix(n: usize) -> String {
 pub fn invalid_name(name: &str, label: bool) -> Option<String> {
     let max = if label { 63 } else { 253 };
     if name.len() > max {
-        return Some(format!("Invalid value: \"{name}\": must be no more than {max} characters"));
+        return Some(format!(
+            "Invalid value: \"{name}\": must be no more than {max} characters"
+        ));
     }
     let parts: Vec<&str> = if label {
         vec![name]
@@ -96,7 +96,8 @@ pub fn invalid_name(name: &str, label: bool) -> Option<String> {
     };
     let part_ok = |p: &str| {
         !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !p.starts_with('-')
             && !p.ends_with('-')
     };

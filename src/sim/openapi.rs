@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, apps::v1 as apps, batch::v1 as batch,
-    coordination::v1 as coordination, core::v1 as core, events::v1 as events,
+    coordination::v1 as coordination, core::v1 as core_v1, events::v1 as events,
     networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
@@ -33,6 +33,12 @@ pub struct OpenApiKind {
     /// CRD openAPIV3Schema; None for built-ins.
     pub schema: Option<Value>,
 }
+
+/// Body for `GET /openapi/v2` when kubectl asks for protobuf: a gnostic Document holding only `swagger: "2.0"`.
+pub const V2_PROTOBUF_STUB: &[u8] = b"\x0a\x032.0";
+/// Content-Type for [`V2_PROTOBUF_STUB`] (client-go fails to parse the `...v2@v1.0+protobuf` form kubectl sends in Accept).
+pub const V2_PROTOBUF_CONTENT_TYPE: &str =
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 const V3_REF_PREFIX: &str = "#/components/schemas/";
 const V2_REF_PREFIX: &str = "#/definitions/";
@@ -293,25 +299,25 @@ macro_rules! builtin_table {
 }
 
 builtin_table![
-    ("", "v1", "Namespace", core::Namespace),
-    ("", "v1", "ConfigMap", core::ConfigMap),
-    ("", "v1", "Secret", core::Secret),
-    ("", "v1", "ServiceAccount", core::ServiceAccount),
-    ("", "v1", "Service", core::Service),
-    ("", "v1", "Endpoints", core::Endpoints),
-    ("", "v1", "Pod", core::Pod),
-    ("", "v1", "Node", core::Node),
-    ("", "v1", "Event", core::Event),
-    ("", "v1", "LimitRange", core::LimitRange),
-    ("", "v1", "ResourceQuota", core::ResourceQuota),
-    ("", "v1", "PersistentVolume", core::PersistentVolume),
+    ("", "v1", "Namespace", core_v1::Namespace),
+    ("", "v1", "ConfigMap", core_v1::ConfigMap),
+    ("", "v1", "Secret", core_v1::Secret),
+    ("", "v1", "ServiceAccount", core_v1::ServiceAccount),
+    ("", "v1", "Service", core_v1::Service),
+    ("", "v1", "Endpoints", core_v1::Endpoints),
+    ("", "v1", "Pod", core_v1::Pod),
+    ("", "v1", "Node", core_v1::Node),
+    ("", "v1", "Event", core_v1::Event),
+    ("", "v1", "LimitRange", core_v1::LimitRange),
+    ("", "v1", "ResourceQuota", core_v1::ResourceQuota),
+    ("", "v1", "PersistentVolume", core_v1::PersistentVolume),
     (
         "",
         "v1",
         "PersistentVolumeClaim",
-        core::PersistentVolumeClaim
+        core_v1::PersistentVolumeClaim
     ),
-    ("", "v1", "Binding", core::Binding),
+    ("", "v1", "Binding", core_v1::Binding),
     ("apps", "v1", "Deployment", apps::Deployment),
     ("apps", "v1", "ReplicaSet", apps::ReplicaSet),
     ("apps", "v1", "DaemonSet", apps::DaemonSet),
@@ -1395,6 +1401,29 @@ mod tests {
                 .unwrap()
                 .iter()
                 .any(|p| p["name"] == "fieldValidation" && p["type"] == "string")
+        );
+    }
+
+    #[test]
+    fn v2_protobuf_stub_is_swagger_field() {
+        // Field 1, wire type 2 (length-delimited), length 3, "2.0".
+        assert_eq!(V2_PROTOBUF_STUB, &[0x0a, 0x03, b'2', b'.', b'0']);
+        assert!(!V2_PROTOBUF_CONTENT_TYPE.contains('@'));
+    }
+
+    #[test]
+    fn documents_are_deterministic() {
+        let kinds = vec![
+            kind("apps", "v1", "Deployment", "deployments", true),
+            widget(),
+        ];
+        assert_eq!(
+            v3_document("apps", "v1", &kinds),
+            v3_document("apps", "v1", &kinds)
+        );
+        assert_eq!(
+            serde_json::to_string(&v2_document(&kinds)).unwrap(),
+            serde_json::to_string(&v2_document(&kinds)).unwrap()
         );
     }
 

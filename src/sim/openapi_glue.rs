@@ -6,8 +6,8 @@ use super::cluster::Cluster;
 use super::openapi::{self, OpenApiKind};
 use super::resources::Registry;
 use super::status::ApiError;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 
 fn kinds(reg: &Registry, gv: Option<(&str, &str)>) -> Vec<OpenApiKind> {
     reg.all()
@@ -45,8 +45,20 @@ pub fn v3(c: &Cluster, group: &str, version: &str) -> Result<Response, ApiError>
     Ok(json_response(&openapi::v3_document(group, version, &kinds)))
 }
 
-/// `/openapi/v2` as JSON (the protobuf form is not served).
-pub fn v2(c: &Cluster, _headers: &HeaderMap) -> Result<Response, ApiError> {
+/// `/openapi/v2`: JSON, or (for kubectl, which only asks for protobuf) a minimal protobuf
+/// document that makes it fall back to JSON merge patches and server-side validation.
+pub fn v2(c: &Cluster, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let wants_protobuf = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("protobuf"));
+    if wants_protobuf {
+        return Ok((
+            [(header::CONTENT_TYPE, openapi::V2_PROTOBUF_CONTENT_TYPE)],
+            openapi::V2_PROTOBUF_STUB,
+        )
+            .into_response());
+    }
     let reg = c.store.read().registry.clone();
     Ok(json_response(&openapi::v2_document(&kinds(&reg, None))))
 }

@@ -22,15 +22,25 @@ pub fn admit(s: &Inner, rt: &ResourceType, ns: &str, obj: &Value) -> Result<(), 
         return Ok(());
     }
     let objects = namespace_objects(s, ns);
+    let forbidden = |msg: String| {
+        ApiError::forbidden(format!(
+            "{} \"{}\" is forbidden: {msg}",
+            rt.plural,
+            object::name(obj)
+        ))
+    };
     for q in &quotas {
+        if !quota::quota_matches(q, &rt.key(), obj) {
+            continue;
+        }
         let empty = Map::new();
         let hard = q["spec"]["hard"].as_object().unwrap_or(&empty);
         let name = object::name(q);
         if rt.plural == "pods" {
-            quota::missing_required(name, hard, obj).map_err(ApiError::forbidden)?;
+            quota::missing_required(name, hard, obj).map_err(forbidden)?;
         }
-        let used = quota::compute_used(hard, &objects);
-        quota::check_admission(name, hard, &used, &delta).map_err(ApiError::forbidden)?;
+        let used = quota::compute_used(hard, &matching(q, &objects));
+        quota::check_admission(name, hard, &used, &delta).map_err(forbidden)?;
     }
     Ok(())
 }
@@ -48,13 +58,22 @@ pub fn refresh(s: &mut Inner, ns: &str) {
     for mut q in quotas {
         let empty = Map::new();
         let hard = q["spec"]["hard"].as_object().unwrap_or(&empty).clone();
-        let used = quota::compute_used(&hard, &objects);
+        let used = quota::compute_used(&hard, &matching(&q, &objects));
         let status = json!({"hard": hard, "used": used});
         if q["status"] != status {
             q["status"] = status;
             s.put("resourcequotas", q);
         }
     }
+}
+
+/// The objects a quota's scopes select.
+fn matching(quota: &Value, objects: &[(String, Value)]) -> Vec<(String, Value)> {
+    objects
+        .iter()
+        .filter(|(key, obj)| quota::quota_matches(quota, key, obj))
+        .cloned()
+        .collect()
 }
 
 /// Every object of a namespace with its quota resource key (`pods`, `deployments.apps`, ...).

@@ -49,7 +49,11 @@ pub struct ObjectPath {
 
 /// Parses a request path (without query).
 pub fn parse(path: &str) -> Option<Route> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let route = match segs.as_slice() {
         ["version"] => Route::Version,
         ["healthz" | "livez" | "readyz", ..] => Route::Health,
@@ -116,14 +120,29 @@ mod tests {
     fn parses_namespaced_and_cluster_paths() {
         let p = obj(parse("/api/v1/namespaces/default/pods/web/status").unwrap());
         assert_eq!(p.namespace.as_deref(), Some("default"));
-        assert_eq!((p.plural.as_str(), p.name.as_deref(), p.sub.as_deref()), ("pods", Some("web"), Some("status")));
+        assert_eq!(
+            (p.plural.as_str(), p.name.as_deref(), p.sub.as_deref()),
+            ("pods", Some("web"), Some("status"))
+        );
         let p = obj(parse("/api/v1/namespaces/default").unwrap());
-        assert_eq!((p.plural.as_str(), p.name.as_deref(), p.namespace), ("namespaces", Some("default"), None));
+        assert_eq!(
+            (p.plural.as_str(), p.name.as_deref(), p.namespace),
+            ("namespaces", Some("default"), None)
+        );
         let p = obj(parse("/api/v1/namespaces/x/finalize").unwrap());
-        assert_eq!((p.name.as_deref(), p.sub.as_deref()), (Some("x"), Some("finalize")));
+        assert_eq!(
+            (p.name.as_deref(), p.sub.as_deref()),
+            (Some("x"), Some("finalize"))
+        );
         let p = obj(parse("/apis/apps/v1/deployments").unwrap());
-        assert_eq!((p.group.as_str(), p.plural.as_str(), p.name), ("apps", "deployments", None));
-        assert_eq!(parse("/apis/apps/v1"), Some(Route::Resources("apps".into(), "v1".into())));
+        assert_eq!(
+            (p.group.as_str(), p.plural.as_str(), p.name),
+            ("apps", "deployments", None)
+        );
+        assert_eq!(
+            parse("/apis/apps/v1"),
+            Some(Route::Resources("apps".into(), "v1".into()))
+        );
         assert_eq!(parse("/nope"), None);
     }
 }

@@ -41,9 +41,8 @@ impl ApiError {
         } else {
             format!("{plural}.{group}")
         };
-        Self::new(404, "NotFound", format!("{what} \"{name}\" not found")).with_details(
-            json!({"name": name, "group": group, "kind": plural}),
-        )
+        Self::new(404, "NotFound", format!("{what} \"{name}\" not found"))
+            .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
     /// 404 NotFound for a path that names no resource.
@@ -62,8 +61,12 @@ impl ApiError {
         } else {
             format!("{plural}.{group}")
         };
-        Self::new(409, "AlreadyExists", format!("{what} \"{name}\" already exists"))
-            .with_details(json!({"name": name, "group": group, "kind": plural}))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{what} \"{name}\" already exists"),
+        )
+        .with_details(json!({"name": name, "group": group, "kind": plural}))
     }
 
     /// 409 Conflict on a stale resourceVersion.

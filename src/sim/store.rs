@@ -131,7 +131,9 @@ impl Store {
                         out.push(b',');
                     }
                     first = false;
-                    out.extend_from_slice(format!("[{},", serde_json::to_string(&**key)?).as_bytes());
+                    out.extend_from_slice(
+                        format!("[{},", serde_json::to_string(&**key)?).as_bytes(),
+                    );
                     out.extend_from_slice(obj);
                     out.push(b']');
                 }
@@ -154,7 +156,10 @@ impl Store {
             let (Some(key), Some(obj)) = (entry[0].as_str(), entry.get(1)) else {
                 continue;
             };
-            let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+            let ns = obj["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
             if key == "customresourcedefinitions.apiextensions.k8s.io" {
                 for rt in super::crd::types_of(obj) {
@@ -162,7 +167,11 @@ impl Store {
                 }
             }
             let bytes = Bytes::from(serde_json::to_vec(obj)?);
-            inner.objects.entry(key.into()).or_default().insert((ns, name), bytes);
+            inner
+                .objects
+                .entry(key.into())
+                .or_default()
+                .insert((ns, name), bytes);
         }
         Ok(())
     }
@@ -220,7 +229,10 @@ impl Inner {
         self.rv += 1;
         let rv = self.rv;
         obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         let bytes = Bytes::from(serde_json::to_vec(&obj).unwrap_or_default());
         let key: Arc<str> = self
@@ -340,17 +352,32 @@ mod tests {
     fn put_get_list_remove_and_events() {
         let store = Store::new(10);
         store.write(|s| {
-            s.put("configmaps", json!({"metadata": {"name": "a", "namespace": "x"}}));
-            s.put("configmaps", json!({"metadata": {"name": "b", "namespace": "y"}}));
-            s.put("configmaps", json!({"metadata": {"name": "a", "namespace": "x"}, "data": {}}));
+            s.put(
+                "configmaps",
+                json!({"metadata": {"name": "a", "namespace": "x"}}),
+            );
+            s.put(
+                "configmaps",
+                json!({"metadata": {"name": "b", "namespace": "y"}}),
+            );
+            s.put(
+                "configmaps",
+                json!({"metadata": {"name": "a", "namespace": "x"}, "data": {}}),
+            );
         });
         let s = store.read();
         assert_eq!(s.list("configmaps", Some("x")).len(), 1);
         assert_eq!(s.list("configmaps", None).len(), 2);
         let events = s.events_since(1, "configmaps").unwrap();
         let kinds: Vec<_> = events.iter().map(|e| e.etype).collect();
-        assert_eq!(kinds, [EventType::Added, EventType::Added, EventType::Modified]);
-        assert_eq!(s.get_value("configmaps", "x", "a").unwrap()["metadata"]["resourceVersion"], "4");
+        assert_eq!(
+            kinds,
+            [EventType::Added, EventType::Added, EventType::Modified]
+        );
+        assert_eq!(
+            s.get_value("configmaps", "x", "a").unwrap()["metadata"]["resourceVersion"],
+            "4"
+        );
     }
 
     #[test]
@@ -358,7 +385,10 @@ mod tests {
         let store = Store::new(2);
         store.write(|s| {
             for i in 0..5 {
-                s.put("configmaps", json!({"metadata": {"name": format!("c{i}"), "namespace": "x"}}));
+                s.put(
+                    "configmaps",
+                    json!({"metadata": {"name": format!("c{i}"), "namespace": "x"}}),
+                );
             }
         });
         let s = store.read();

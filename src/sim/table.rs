@@ -10,17 +10,45 @@ type Column = (&'static str, &'static str, u8);
 fn builtin_columns(kind: &str) -> Vec<Column> {
     let mut cols: Vec<Column> = vec![("Name", "string", 0)];
     cols.extend_from_slice(match kind {
-        "Pod" => &[("Ready", "string", 0), ("Status", "string", 0), ("Restarts", "string", 0),
-            ("Age", "string", 0), ("IP", "string", 1), ("Node", "string", 1)],
-        "Deployment" => &[("Ready", "string", 0), ("Up-to-date", "string", 0),
-            ("Available", "string", 0), ("Age", "string", 0)],
-        "ReplicaSet" => &[("Desired", "string", 0), ("Current", "string", 0), ("Ready", "string", 0), ("Age", "string", 0)],
-        "Node" => &[("Status", "string", 0), ("Roles", "string", 0), ("Age", "string", 0), ("Version", "string", 0)],
+        "Pod" => &[
+            ("Ready", "string", 0),
+            ("Status", "string", 0),
+            ("Restarts", "string", 0),
+            ("Age", "string", 0),
+            ("IP", "string", 1),
+            ("Node", "string", 1),
+        ],
+        "Deployment" => &[
+            ("Ready", "string", 0),
+            ("Up-to-date", "string", 0),
+            ("Available", "string", 0),
+            ("Age", "string", 0),
+        ],
+        "ReplicaSet" => &[
+            ("Desired", "string", 0),
+            ("Current", "string", 0),
+            ("Ready", "string", 0),
+            ("Age", "string", 0),
+        ],
+        "Node" => &[
+            ("Status", "string", 0),
+            ("Roles", "string", 0),
+            ("Age", "string", 0),
+            ("Version", "string", 0),
+        ],
         "Namespace" => &[("Status", "string", 0), ("Age", "string", 0)],
-        "Service" => &[("Type", "string", 0), ("Cluster-IP", "string", 0), ("Age", "string", 0)],
+        "Service" => &[
+            ("Type", "string", 0),
+            ("Cluster-IP", "string", 0),
+            ("Age", "string", 0),
+        ],
         "ConfigMap" => &[("Data", "string", 0), ("Age", "string", 0)],
-        "PodDisruptionBudget" => &[("Min Available", "string", 0), ("Max Unavailable", "string", 0),
-            ("Allowed Disruptions", "string", 0), ("Age", "string", 0)],
+        "PodDisruptionBudget" => &[
+            ("Min Available", "string", 0),
+            ("Max Unavailable", "string", 0),
+            ("Allowed Disruptions", "string", 0),
+            ("Age", "string", 0),
+        ],
         "ResourceQuota" => &[("Age", "string", 0), ("Request", "string", 0)],
         _ => &[("Age", "string", 0)],
     });
@@ -29,8 +57,14 @@ fn builtin_columns(kind: &str) -> Vec<Column> {
 
 /// A Table of the given objects of one kind.
 pub fn table(rt: &ResourceType, objects: &[Value], _query: &Query) -> Value {
-    let printer = rt.crd.as_ref().map(|c| c.printer_columns.clone()).unwrap_or_default();
-    let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0})];
+    let printer = rt
+        .crd
+        .as_ref()
+        .map(|c| c.printer_columns.clone())
+        .unwrap_or_default();
+    let mut defs = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}),
+    ];
     if rt.crd.is_some() {
         for col in &printer {
             defs.push(json!({"name": col["name"], "type": col["type"].as_str().unwrap_or("string"),
@@ -52,14 +86,23 @@ pub fn table(rt: &ResourceType, objects: &[Value], _query: &Query) -> Value {
                 let mut cells = vec![obj["metadata"]["name"].clone()];
                 for col in &printer {
                     let v = jsonpath(obj, col["jsonPath"].as_str().unwrap_or(""));
-                    cells.push(if col["type"] == "date" { json!(age(v.as_str().unwrap_or(""))) } else { v });
+                    cells.push(if col["type"] == "date" {
+                        json!(age(v.as_str().unwrap_or("")))
+                    } else {
+                        v
+                    });
                 }
                 if !printer.iter().any(|c| c["name"] == "Age") {
-                    cells.push(json!(age(obj["metadata"]["creationTimestamp"].as_str().unwrap_or(""))));
+                    cells.push(json!(age(obj["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or(""))));
                 }
                 cells
             } else {
-                builtin_columns(&rt.kind).iter().map(|(name, _, _)| cell(obj, name)).collect()
+                builtin_columns(&rt.kind)
+                    .iter()
+                    .map(|(name, _, _)| cell(obj, name))
+                    .collect()
             };
             let mut meta = obj["metadata"].clone();
             if let Some(m) = meta.as_object_mut() {
@@ -81,26 +124,51 @@ fn cell(obj: &Value, column: &str) -> Value {
         "Age" => age(obj["metadata"]["creationTimestamp"].as_str().unwrap_or("")),
         "Ready" if obj["kind"] == "Pod" => {
             let total = obj["spec"]["containers"].as_array().map_or(0, Vec::len);
-            let ready = st["containerStatuses"].as_array().into_iter().flatten().filter(|c| c["ready"] == true).count();
+            let ready = st["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["ready"] == true)
+                .count();
             format!("{ready}/{total}")
         }
         "Ready" if obj["kind"] == "ReplicaSet" => n(&st["readyReplicas"]).to_string(),
-        "Ready" => format!("{}/{}", n(&st["readyReplicas"]), obj["spec"]["replicas"].as_i64().unwrap_or(1)),
+        "Ready" => format!(
+            "{}/{}",
+            n(&st["readyReplicas"]),
+            obj["spec"]["replicas"].as_i64().unwrap_or(1)
+        ),
         "Status" if obj["kind"] == "Pod" => {
-            if obj["metadata"]["deletionTimestamp"].is_string() { "Terminating".into() } else { s(&st["phase"]) }
+            if obj["metadata"]["deletionTimestamp"].is_string() {
+                "Terminating".into()
+            } else {
+                s(&st["phase"])
+            }
         }
         "Status" if obj["kind"] == "Node" => {
-            let ready = st["conditions"].as_array().into_iter().flatten()
+            let ready = st["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
                 .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            let mut text = if ready { "Ready".to_string() } else { "NotReady".to_string() };
+            let mut text = if ready {
+                "Ready".to_string()
+            } else {
+                "NotReady".to_string()
+            };
             if obj["spec"]["unschedulable"] == true {
                 text.push_str(",SchedulingDisabled");
             }
             text
         }
         "Status" => s(&st["phase"]),
-        "Restarts" => st["containerStatuses"].as_array().into_iter().flatten()
-            .map(|c| n(&c["restartCount"])).sum::<i64>().to_string(),
+        "Restarts" => st["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| n(&c["restartCount"]))
+            .sum::<i64>()
+            .to_string(),
         "IP" => s(&st["podIP"]),
         "Node" => s(&obj["spec"]["nodeName"]),
         "Up-to-date" => n(&st["updatedReplicas"]).to_string(),
@@ -108,21 +176,33 @@ fn cell(obj: &Value, column: &str) -> Value {
         "Desired" => obj["spec"]["replicas"].as_i64().unwrap_or(1).to_string(),
         "Current" => n(&st["replicas"]).to_string(),
         "Roles" => {
-            let mut roles: Vec<String> = obj["metadata"]["labels"].as_object().into_iter().flatten()
-                .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/").map(String::from)).collect();
+            let mut roles: Vec<String> = obj["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/").map(String::from))
+                .collect();
             roles.sort();
-            if roles.is_empty() { "<none>".into() } else { roles.join(",") }
+            if roles.is_empty() {
+                "<none>".into()
+            } else {
+                roles.join(",")
+            }
         }
         "Version" => s(&st["nodeInfo"]["kubeletVersion"]),
-        "Type" => s(&obj["spec"]["type"]).replace("", "").chars().collect::<String>().to_string().if_empty("ClusterIP"),
+        "Type" => s(&obj["spec"]["type"]).if_empty("ClusterIP"),
         "Cluster-IP" => s(&obj["spec"]["clusterIP"]).if_empty("<none>"),
         "Data" => obj["data"].as_object().map_or(0, |m| m.len()).to_string(),
         "Min Available" => value_text(&obj["spec"]["minAvailable"]),
         "Max Unavailable" => value_text(&obj["spec"]["maxUnavailable"]),
         "Allowed Disruptions" => n(&st["disruptionsAllowed"]).to_string(),
         "Request" => {
-            let mut parts: Vec<String> = st["used"].as_object().into_iter().flatten()
-                .map(|(k, v)| format!("{k}: {}/{}", s(v), s(&st["hard"][k]))).collect();
+            let mut parts: Vec<String> = st["used"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}: {}/{}", s(v), s(&st["hard"][k])))
+                .collect();
             parts.sort();
             parts.join(", ")
         }
@@ -137,7 +217,11 @@ trait IfEmpty {
 
 impl IfEmpty for String {
     fn if_empty(self, default: &str) -> String {
-        if self.is_empty() { default.to_string() } else { self }
+        if self.is_empty() {
+            default.to_string()
+        } else {
+            self
+        }
     }
 }
 
@@ -152,7 +236,11 @@ fn value_text(v: &Value) -> String {
 /// Evaluates a simple JSONPath (`.spec.size`, `.status.conditions[0].type`).
 pub fn jsonpath(obj: &Value, path: &str) -> Value {
     let mut cur = obj;
-    for part in path.trim_start_matches('.').split('.').filter(|p| !p.is_empty()) {
+    for part in path
+        .trim_start_matches('.')
+        .split('.')
+        .filter(|p| !p.is_empty())
+    {
         let (name, index) = match part.split_once('[') {
             Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
             None => (part, None),
@@ -170,7 +258,9 @@ pub fn age(ts: &str) -> String {
     let Ok(t) = chrono::DateTime::parse_from_rfc3339(ts) else {
         return "<unknown>".into();
     };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .max(0);
     let (m, h, d) = (secs / 60, secs / 3600, secs / 86400);
     match secs {
         s if s < 120 => format!("{s}s"),

@@ -26,7 +26,8 @@ pub fn validate(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
         }
         return Ok(());
     }
-    decode_builtin(&rt.kind, obj).map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))?;
+    decode_builtin(&rt.kind, obj)
+        .map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))?;
     semantic(rt, obj).map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))
 }
 
@@ -47,11 +48,17 @@ fn invalid_all(kind: &str, name: &str, errors: Vec<(String, String)>) -> ApiErro
 
 fn check<T: DeserializeOwned>(obj: &Value) -> Result<(), (String, String)> {
     let de = obj.clone();
-    serde_path_to_error::deserialize::<_, T>(de).map(|_| ()).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "<root>".to_string() } else { path };
-        (field, format!("Invalid value: {}", e.inner()))
-    })
+    serde_path_to_error::deserialize::<_, T>(de)
+        .map(|_| ())
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "<root>".to_string()
+            } else {
+                path
+            };
+            (field, format!("Invalid value: {}", e.inner()))
+        })
 }
 
 fn decode_builtin(kind: &str, obj: &Value) -> Result<(), (String, String)> {
@@ -100,7 +107,12 @@ fn semantic(rt: &ResourceType, obj: &Value) -> Result<(), (String, String)> {
             if containers == 0 {
                 return Err(required("spec.containers"));
             }
-            for (i, c) in obj["spec"]["containers"].as_array().into_iter().flatten().enumerate() {
+            for (i, c) in obj["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 if c["name"].as_str().is_none_or(str::is_empty) {
                     return Err(required(&format!("spec.containers[{i}].name")));
                 }
@@ -135,7 +147,9 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_field() {
-        let rt = Registry::builtin().get("apps", "v1", "deployments").unwrap();
+        let rt = Registry::builtin()
+            .get("apps", "v1", "deployments")
+            .unwrap();
         let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
             "spec": {"replicas": "three", "selector": {"matchLabels": {"a": "b"}},
                      "template": {"metadata": {"labels": {"a": "b"}}}}});
@@ -148,6 +162,11 @@ mod tests {
     fn pods_need_containers() {
         let rt = Registry::builtin().get("", "v1", "pods").unwrap();
         let mut obj = json!({"metadata": {"name": "p"}, "spec": {"containers": []}});
-        assert!(validate(&rt, &mut obj).unwrap_err().message.contains("spec.containers: Required value"));
+        assert!(
+            validate(&rt, &mut obj)
+                .unwrap_err()
+                .message
+                .contains("spec.containers: Required value")
+        );
     }
 }

@@ -36,16 +36,36 @@ pub fn respond(
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(1800));
-    let bookmarks = matches!(query.get("allowWatchBookmarks").map(String::as_str), Some("true" | "1"));
-    let initial_events = matches!(query.get("sendInitialEvents").map(String::as_str), Some("true"));
+    let bookmarks = matches!(
+        query.get("allowWatchBookmarks").map(String::as_str),
+        Some("true" | "1")
+    );
+    let initial_events = matches!(
+        query.get("sendInitialEvents").map(String::as_str),
+        Some("true")
+    );
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    let w = Watch { c, rt, ns, sel, as_table, bookmarks, tx, sent_header: false };
+    let w = Watch {
+        c,
+        rt,
+        ns,
+        sel,
+        as_table,
+        bookmarks,
+        tx,
+        sent_header: false,
+    };
     tokio::spawn(w.run(start, timeout, initial_events));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
     });
     Ok((
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         Body::from_stream(stream),
     )
         .into_response())
@@ -72,7 +92,11 @@ impl Watch {
             None => {
                 let (objects, rv) = {
                     let s = self.c.store.read();
-                    let objects: Vec<Bytes> = s.list(&key, self.ns.as_deref()).into_iter().cloned().collect();
+                    let objects: Vec<Bytes> = s
+                        .list(&key, self.ns.as_deref())
+                        .into_iter()
+                        .cloned()
+                        .collect();
                     (objects, s.rv)
                 };
                 for obj in objects {
@@ -137,7 +161,8 @@ impl Watch {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        let obj = json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta});
+        let obj =
+            json!({"kind": self.rt.kind, "apiVersion": self.rt.api_version(), "metadata": meta});
         Bytes::from(format!("{}\n", json!({"type": "BOOKMARK", "object": obj})))
     }
 

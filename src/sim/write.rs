@@ -97,7 +97,9 @@ pub async fn create(
 /// Fills in apiVersion/kind/namespace/name of a new object and checks them against the URL.
 fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiError> {
     if !obj.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON or YAML object",
+        ));
     }
     check_type(rt, obj)?;
     if !obj["metadata"].is_object() {
@@ -117,7 +119,10 @@ fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiEr
     }
     let name = object::name(obj).to_string();
     if name.is_empty() {
-        let Some(prefix) = obj["metadata"]["generateName"].as_str().filter(|p| !p.is_empty()) else {
+        let Some(prefix) = obj["metadata"]["generateName"]
+            .as_str()
+            .filter(|p| !p.is_empty())
+        else {
             return Err(ApiError::invalid(
                 &rt.kind,
                 "",
@@ -130,7 +135,12 @@ fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiEr
     let name = object::name(obj).to_string();
     let label = matches!(rt.plural.as_str(), "namespaces" | "services");
     if let Some(problem) = object::invalid_name(&name, label) {
-        return Err(ApiError::invalid(&rt.kind, &name, "metadata.name", &problem));
+        return Err(ApiError::invalid(
+            &rt.kind,
+            &name,
+            "metadata.name",
+            &problem,
+        ));
     }
     Ok(())
 }
@@ -227,7 +237,10 @@ pub async fn update_attempt(
         .as_str()
         .filter(|v| !v.is_empty())
         .map(String::from);
-    let old_rv = old["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+    let old_rv = old["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     if let Some(w) = &wanted_rv
         && *w != old_rv
     {
@@ -237,7 +250,14 @@ pub async fn update_attempt(
         return Ok(Attempt::Retry);
     }
     // Fields the client cannot change.
-    for k in ["uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "generation"] {
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "name",
+        "namespace",
+        "deletionTimestamp",
+        "generation",
+    ] {
         match old["metadata"].get(k) {
             Some(v) => new["metadata"][k] = v.clone(),
             None => {
@@ -275,8 +295,11 @@ pub async fn update_attempt(
         },
         _ => {}
     }
-    if sub.is_none() && object::spec_part(old) != object::spec_part(&new) {
-        let generation = old["metadata"]["generation"].as_i64().unwrap_or(0);
+    // Only kinds that track a generation (set at create) get it bumped; a ConfigMap never has one.
+    if let Some(generation) = old["metadata"]["generation"].as_i64()
+        && sub.is_none()
+        && object::spec_part(old) != object::spec_part(&new)
+    {
         new["metadata"]["generation"] = json!(generation + 1);
     }
     if sub.is_none() && !opts.internal {
@@ -297,9 +320,12 @@ pub async fn update_attempt(
         return Ok(Attempt::Done(old.clone()));
     }
     c.store.write(|s| {
-        let current_rv = s
-            .get_value(&rt.key(), ns, &name)
-            .map(|v| v["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string());
+        let current_rv = s.get_value(&rt.key(), ns, &name).map(|v| {
+            v["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        });
         match current_rv {
             None => return Err(ApiError::not_found(&rt.group, &rt.plural, &name)),
             Some(rv) if rv != old_rv => {

@@ -32,13 +32,22 @@ impl Sim {
 
     /// Starts a one-cluster sim with the given options.
     pub async fn start_with(cluster: ClusterOptions) -> Sim {
-        let server = Server::start(Options { cluster, ..Default::default() })
-            .await
-            .expect("sim starts");
+        let server = Server::start(Options {
+            cluster,
+            ..Default::default()
+        })
+        .await
+        .expect("sim starts");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
-        server.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
-        Sim { server, dir, kubeconfig }
+        server
+            .write_kubeconfig(&kubeconfig)
+            .expect("kubeconfig written");
+        Sim {
+            server,
+            dir,
+            kubeconfig,
+        }
     }
 
     /// Runs kubectl with `args` (blocking, off the async runtime) and returns its output.
@@ -47,7 +56,12 @@ impl Sim {
     }
 
     /// Runs kubectl with optional stdin and extra environment variables.
-    pub async fn kubectl_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    pub async fn kubectl_with(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut cmd = Command::new("kubectl");
         cmd.env("KUBECONFIG", &self.kubeconfig)
             .arg("--cache-dir")
@@ -60,10 +74,17 @@ impl Sim {
         tokio::task::spawn_blocking(move || {
             use std::io::Write;
             use std::process::Stdio;
-            cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd.stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             let mut child = cmd.spawn().expect("kubectl runs");
             if let Some(input) = stdin {
-                child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(input.as_bytes())
+                    .unwrap();
             } else {
                 drop(child.stdin.take());
             }

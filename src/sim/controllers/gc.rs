@@ -20,7 +20,9 @@ pub fn namespaces(c: &Cluster) {
             let name = object::name(&ns).to_string();
             let mut left = 0;
             for key in s.keys() {
-                let Some(rt) = s.type_of_key(&key) else { continue };
+                let Some(rt) = s.type_of_key(&key) else {
+                    continue;
+                };
                 if !rt.namespaced {
                     continue;
                 }
@@ -29,10 +31,10 @@ pub fn namespaces(c: &Cluster) {
                     delete_one(s, &key, obj);
                 }
             }
-            if left == 0 {
-                if let Some(rt) = s.type_of_key("namespaces") {
-                    write::remove(s, &rt, "", &name);
-                }
+            if left == 0
+                && let Some(rt) = s.type_of_key("namespaces")
+            {
+                write::remove(s, &rt, "", &name);
             }
         }
     });
@@ -41,7 +43,10 @@ pub fn namespaces(c: &Cluster) {
 /// Deletes one object as a background delete would: at once, or marked when it has finalizers.
 fn delete_one(s: &mut Inner, key: &str, mut obj: Value) {
     let Some(rt) = s.type_of_key(key) else { return };
-    let (ns, name) = (object::namespace(&obj).to_string(), object::name(&obj).to_string());
+    let (ns, name) = (
+        object::namespace(&obj).to_string(),
+        object::name(&obj).to_string(),
+    );
     if object::finalizers(&obj).is_empty() {
         write::remove(s, &rt, &ns, &name);
     } else if !object::is_deleting(&obj) {
@@ -59,7 +64,9 @@ pub fn collect(c: &Cluster) {
         for key in s.keys() {
             for obj in s.list_values(&key, None) {
                 let foreground = object::is_deleting(&obj)
-                    && object::finalizers(&obj).iter().any(|f| f == "foregroundDeletion");
+                    && object::finalizers(&obj)
+                        .iter()
+                        .any(|f| f == "foregroundDeletion");
                 uids.insert(object::uid(&obj).to_string(), foreground);
                 all.push((key.to_string(), obj));
             }
@@ -81,15 +88,22 @@ pub fn collect(c: &Cluster) {
         for (key, obj) in all {
             let foreground = uids.get(object::uid(&obj)) == Some(&true);
             if foreground && !owners_with_dependents.contains(object::uid(&obj)) {
-                let Some(rt) = s.type_of_key(&key) else { continue };
-                let Some(mut current) = s.get_value(&key, object::namespace(&obj), object::name(&obj)) else {
+                let Some(rt) = s.type_of_key(&key) else {
+                    continue;
+                };
+                let Some(mut current) =
+                    s.get_value(&key, object::namespace(&obj), object::name(&obj))
+                else {
                     continue;
                 };
                 let rest: Vec<String> = object::finalizers(&current)
                     .into_iter()
                     .filter(|f| f != "foregroundDeletion")
                     .collect();
-                let (ns, name) = (object::namespace(&current).to_string(), object::name(&current).to_string());
+                let (ns, name) = (
+                    object::namespace(&current).to_string(),
+                    object::name(&current).to_string(),
+                );
                 if rest.is_empty() {
                     write::remove(s, &rt, &ns, &name);
                 } else {

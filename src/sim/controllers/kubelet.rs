@@ -43,17 +43,25 @@ fn node_ready(node: &Value) -> bool {
 }
 
 fn tolerates(pod: &Value, node: &Value) -> bool {
-    node["spec"]["taints"].as_array().into_iter().flatten().all(|taint| {
-        if taint["effect"] == "PreferNoSchedule" {
-            return true;
-        }
-        pod["spec"]["tolerations"].as_array().into_iter().flatten().any(|t| {
-            (t["key"].is_null() && t["operator"] == "Exists")
-                || (t["key"] == taint["key"]
-                    && (t["operator"] == "Exists" || t["value"] == taint["value"])
-                    && (t["effect"].is_null() || t["effect"] == taint["effect"]))
+    node["spec"]["taints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|taint| {
+            if taint["effect"] == "PreferNoSchedule" {
+                return true;
+            }
+            pod["spec"]["tolerations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| {
+                    (t["key"].is_null() && t["operator"] == "Exists")
+                        || (t["key"] == taint["key"]
+                            && (t["operator"] == "Exists" || t["value"] == taint["value"])
+                            && (t["effect"].is_null() || t["effect"] == taint["effect"]))
+                })
         })
-    })
 }
 
 /// Whether a pod may be placed on a node (readiness, cordon, nodeSelector, taints).

@@ -30,7 +30,10 @@ pub fn ensure_defaults(c: &Cluster) {
         let existing = s.count("nodes");
         for i in existing..c.options.nodes {
             let name = format!("{}-node-{}", c.name, i + 1);
-            s.put("nodes", kubelet::new_node(&name, i, &c.options.kubelet_version));
+            s.put(
+                "nodes",
+                kubelet::new_node(&name, i, &c.options.kubelet_version),
+            );
         }
     });
 }

@@ -40,21 +40,30 @@ fn pods_by_owner(pods: &[Value]) -> HashMap<String, Vec<Value>> {
 }
 
 fn is_active(p: &Value) -> bool {
-    !object::is_deleting(p) && !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
+    !object::is_deleting(p)
+        && !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
 }
 
 fn template_hash(template: &Value) -> String {
-    format!("{:x}", object::stable_hash(&template.to_string()) & 0xff_ffff_ffff)
-        .chars()
-        .map(|c| match c {
-            'a' => 'b',
-            'e' => 'f',
-            other => other,
-        })
-        .collect()
+    format!(
+        "{:x}",
+        object::stable_hash(&template.to_string()) & 0xff_ffff_ffff
+    )
+    .chars()
+    .map(|c| match c {
+        'a' => 'b',
+        'e' => 'f',
+        other => other,
+    })
+    .collect()
 }
 
-fn pod_from_template(owner: &Value, template: &Value, name: &str, extra_labels: &[(&str, &str)]) -> Value {
+fn pod_from_template(
+    owner: &Value,
+    template: &Value,
+    name: &str,
+    extra_labels: &[(&str, &str)],
+) -> Value {
     let mut meta = template["metadata"].clone();
     if !meta.is_object() {
         meta = json!({});
@@ -275,7 +284,9 @@ pub async fn pass(c: &Cluster, _memory: &mut Memory) {
     });
     for step in steps {
         let result = match step {
-            Step::Create(rt, ns, obj) => write::create(c, &rt, &ns, obj, &opts(), None).await.map(|_| ()),
+            Step::Create(rt, ns, obj) => write::create(c, &rt, &ns, obj, &opts(), None)
+                .await
+                .map(|_| ()),
             Step::DeletePod(ns, name) => c.store.write(|s| {
                 if let Some(rt) = s.type_of_key("pods") {
                     write::remove(s, &rt, &ns, &name);
@@ -300,13 +311,20 @@ fn scale_pods(
     if active.len() < want {
         for i in active.len()..want {
             let pod = pod_from_template(owner, &owner["spec"]["template"], &name(i), &[]);
-            steps.push(Step::Create(pod_rt.clone(), object::namespace(owner).to_string(), pod));
+            steps.push(Step::Create(
+                pod_rt.clone(),
+                object::namespace(owner).to_string(),
+                pod,
+            ));
         }
     } else if active.len() > want {
         let mut victims: Vec<&Value> = active.iter().collect();
         victims.sort_by_key(|p| pod_healthy(p));
         for p in victims.into_iter().take(active.len() - want) {
-            steps.push(Step::DeletePod(object::namespace(p).to_string(), object::name(p).to_string()));
+            steps.push(Step::DeletePod(
+                object::namespace(p).to_string(),
+                object::name(p).to_string(),
+            ));
         }
     }
 }
