@@ -207,6 +207,7 @@ async fn object_request(
         user: "admin".into(),
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         internal: false,
+        strict: query.get("fieldValidation").is_some_and(|v| v == "Strict"),
     };
     let wants_table = headers
         .get(header::ACCEPT)

@@ -511,6 +511,29 @@ fn without_managed_fields(obj: &Value) -> Value {
     obj
 }
 
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+const LAST_APPLIED_POINTER: &str = "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
+
+/// The field set of the object's last-applied-configuration annotation, if it has one.
+fn last_applied_fields(live: &Value) -> Option<FieldSet> {
+    let text = live.pointer(LAST_APPLIED_POINTER)?.as_str()?;
+    let applied: Value = serde_json::from_str(text).ok()?;
+    Some(leaf_paths(&applied, false))
+}
+
+/// A copy with object keys sorted, as Go encodes maps.
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Server-side applies `applied` for `manager` onto `live`, or reports ownership conflicts.
 pub fn server_side_apply(
     live: Option<&Value>,
@@ -551,7 +574,12 @@ pub fn server_side_apply(
             }
         }
     }
-    if !conflicts.is_empty() && !force {
+    // Upgrading from client-side apply: `kubectl` may take over, without conflict, the fields
+    // listed in the last-applied-configuration annotation (the apiserver's lastAppliedManager).
+    let upgrade = manager == "kubectl"
+        && last_applied_fields(base)
+            .is_some_and(|allowed| conflicts.iter().all(|(_, p)| allowed.contains(p)));
+    if !conflicts.is_empty() && !force && !upgrade {
         let conflicts = conflicts
             .iter()
             .map(|(i, p)| (entries[*i].identity(), path_string(p)))
@@ -591,6 +619,14 @@ pub fn server_side_apply(
             subresource: None,
             fields: new_set,
         }),
+    }
+    // ... and keeps that annotation in sync with what it applies (the apiserver's lastAppliedUpdater).
+    if manager == "kubectl" && base.pointer(LAST_APPLIED_POINTER).is_some() {
+        let mut applied = sorted(&config);
+        if let Some(a) = applied.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+            a.shift_remove(LAST_APPLIED);
+        }
+        object["metadata"]["annotations"][LAST_APPLIED] = json!(format!("{applied}\n"));
     }
     let managed_fields = finish(entries);
     if let Some(md) = object.get_mut("metadata").and_then(Value::as_object_mut) {

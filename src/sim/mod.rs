@@ -7,6 +7,7 @@ pub mod apply;
 pub mod cluster;
 pub mod controllers;
 pub mod crd;
+pub mod defaults;
 pub mod discovery;
 pub mod eviction;
 pub mod limitrange;

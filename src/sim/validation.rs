@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Validates (and, for custom objects, prunes) an object about to be stored.
-pub fn validate(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
+/// With `strict` (kubectl's `fieldValidation=Strict`), unknown fields of built-in kinds are refused.
+pub fn validate(rt: &ResourceType, obj: &mut Value, strict: bool) -> Result<(), ApiError> {
     let name = object::name(obj).to_string();
     if let Some(crd) = &rt.crd {
         if let Some(schema) = &crd.schema {
@@ -26,8 +27,18 @@ pub fn validate(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
         }
         return Ok(());
     }
-    decode_builtin(&rt.kind, obj)
+    let unknown = decode_builtin(&rt.kind, obj)
         .map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))?;
+    if strict && !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        return Err(ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+            rt.kind,
+            rt.api_version(),
+            rt.kind,
+            list.join(", ")
+        )));
+    }
     semantic(rt, obj).map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))
 }
 
@@ -46,8 +57,11 @@ fn invalid_all(kind: &str, name: &str, errors: Vec<(String, String)>) -> ApiErro
         .with_details(serde_json::json!({"name": name, "kind": kind, "causes": causes}))
 }
 
-fn check<T: DeserializeOwned>(obj: &Value) -> Result<(), (String, String)> {
-    let de = obj.clone();
+/// Decodes into `T`; Ok holds the paths of fields `T` does not know.
+fn check<T: DeserializeOwned>(obj: &Value) -> Result<Vec<String>, (String, String)> {
+    let mut unknown = Vec::new();
+    let mut record = |path: serde_ignored::Path| unknown.push(path.to_string());
+    let de = serde_ignored::Deserializer::new(obj.clone(), &mut record);
     serde_path_to_error::deserialize::<_, T>(de)
         .map(|_| ())
         .map_err(|e| {
@@ -58,10 +72,12 @@ fn check<T: DeserializeOwned>(obj: &Value) -> Result<(), (String, String)> {
                 path
             };
             (field, format!("Invalid value: {}", e.inner()))
-        })
+        })?;
+    unknown.retain(|p| p != "apiVersion" && p != "kind");
+    Ok(unknown)
 }
 
-fn decode_builtin(kind: &str, obj: &Value) -> Result<(), (String, String)> {
+fn decode_builtin(kind: &str, obj: &Value) -> Result<Vec<String>, (String, String)> {
     match kind {
         "Namespace" => check::<core::Namespace>(obj),
         "ConfigMap" => check::<core::ConfigMap>(obj),
@@ -94,7 +110,7 @@ fn decode_builtin(kind: &str, obj: &Value) -> Result<(), (String, String)> {
         "ValidatingWebhookConfiguration" => check::<admission::ValidatingWebhookConfiguration>(obj),
         "CustomResourceDefinition" => check::<apiextensions::CustomResourceDefinition>(obj),
         "StorageClass" => check::<storage::StorageClass>(obj),
-        _ => Ok(()),
+        _ => Ok(vec![]),
     }
 }
 
@@ -153,9 +169,18 @@ mod tests {
         let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
             "spec": {"replicas": "three", "selector": {"matchLabels": {"a": "b"}},
                      "template": {"metadata": {"labels": {"a": "b"}}}}});
-        let err = validate(&rt, &mut obj).unwrap_err();
+        let err = validate(&rt, &mut obj, true).unwrap_err();
         assert_eq!(err.code, 422);
         assert!(err.message.contains("spec.replicas"), "{}", err.message);
+    }
+
+    #[test]
+    fn strict_validation_names_unknown_fields() {
+        let rt = Registry::builtin().get("", "v1", "configmaps").unwrap();
+        let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "dta": {}});
+        let err = validate(&rt, &mut obj.clone(), true).unwrap_err();
+        assert!(err.message.contains("unknown field \"dta\""), "{}", err.message);
+        assert!(validate(&rt, &mut obj, false).is_ok());
     }
 
     #[test]
@@ -163,7 +188,7 @@ mod tests {
         let rt = Registry::builtin().get("", "v1", "pods").unwrap();
         let mut obj = json!({"metadata": {"name": "p"}, "spec": {"containers": []}});
         assert!(
-            validate(&rt, &mut obj)
+            validate(&rt, &mut obj, true)
                 .unwrap_err()
                 .message
                 .contains("spec.containers: Required value")

@@ -19,6 +19,8 @@ pub struct WriteOpts {
     pub user: String,
     /// `dryRun=All`: run everything, store nothing.
     pub dry_run: bool,
+    /// `fieldValidation=Strict`: refuse unknown fields.
+    pub strict: bool,
     /// Skip admission webhooks (the sim's own controllers writing status).
     pub internal: bool,
 }
@@ -41,6 +43,9 @@ pub async fn create(
     managed: Option<Vec<Value>>,
 ) -> Result<Value, ApiError> {
     prepare_new(rt, ns, &mut obj)?;
+    if rt.crd.is_none() {
+        super::defaults::apply(&rt.group, &rt.kind, &mut obj);
+    }
     if rt.plural == "pods" {
         let ranges = c.store.read().list_values("limitranges", Some(ns));
         super::limitrange::apply_defaults(&mut obj, &ranges);
@@ -49,7 +54,7 @@ pub async fn create(
     if !opts.internal {
         obj = admission::mutate(c, "CREATE", rt, ns, obj, None, opts).await?;
     }
-    validation::validate(rt, &mut obj)?;
+    validation::validate(rt, &mut obj, opts.strict)?;
     if !opts.internal {
         admission::validate(c, "CREATE", rt, ns, &obj, None, opts).await?;
     }
@@ -295,6 +300,9 @@ pub async fn update_attempt(
         },
         _ => {}
     }
+    if sub.is_none() && rt.crd.is_none() {
+        super::defaults::apply(&rt.group, &rt.kind, &mut new);
+    }
     // Only kinds that track a generation (set at create) get it bumped; a ConfigMap never has one.
     if let Some(generation) = old["metadata"]["generation"].as_i64()
         && sub.is_none()
@@ -305,7 +313,7 @@ pub async fn update_attempt(
     if sub.is_none() && !opts.internal {
         new = admission::mutate(c, "UPDATE", rt, ns, new, Some(old), opts).await?;
     }
-    validation::validate(rt, &mut new)?;
+    validation::validate(rt, &mut new, opts.strict)?;
     if sub.is_none() && !opts.internal {
         admission::validate(c, "UPDATE", rt, ns, &new, Some(old), opts).await?;
     }

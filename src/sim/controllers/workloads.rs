@@ -25,6 +25,7 @@ fn opts() -> WriteOpts {
         user: "system:kube-controller-manager".into(),
         dry_run: false,
         internal: false,
+        strict: false,
     }
 }
 
