@@ -33,9 +33,10 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
     if !public && !authorized(&c, &parts.headers) {
         return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
     }
-    let body = match to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
+    // Read past the limit (bounded) so the client can finish sending before it gets the 413.
+    let body = match to_bytes(body, MAX_BODY * 8).await {
+        Ok(b) if b.len() <= MAX_BODY => b,
+        _ => {
             return ApiError::new(
                 413,
                 "RequestEntityTooLarge",
@@ -253,21 +254,7 @@ async fn object_request(
         }
         ("PUT", Some(name), Some("scale")) if rt.scale => {
             let scale = parse_body(&body, headers)?;
-            let replicas = scale["spec"]["replicas"].clone();
-            let patch = json!({"spec": {"replicas": replicas}});
-            let done = patch_object(
-                c,
-                &rt,
-                &ns,
-                name,
-                None,
-                PatchKind::Merge,
-                patch,
-                &opts,
-                false,
-            )
-            .await?;
-            Ok(json_response(&scale_of(&done)))
+            set_replicas(c, &rt, &ns, name, &scale, &opts).await
         }
         ("PATCH", Some(name), sub @ (None | Some("status") | Some("scale"))) => {
             let ctype = headers
@@ -283,21 +270,7 @@ async fn object_request(
             };
             let force = is_true(query.get("force"));
             if sub == Some("scale") {
-                let replicas = patch["spec"]["replicas"].clone();
-                let patch = json!({"spec": {"replicas": replicas}});
-                let done = patch_object(
-                    c,
-                    &rt,
-                    &ns,
-                    name,
-                    None,
-                    PatchKind::Merge,
-                    patch,
-                    &opts,
-                    false,
-                )
-                .await?;
-                return Ok(json_response(&scale_of(&done)));
+                return set_replicas(c, &rt, &ns, name, &patch, &opts).await;
             }
             if kind == PatchKind::Apply && opts.manager.is_empty() {
                 return Err(ApiError::bad_request(
@@ -626,6 +599,20 @@ pub fn parse_yaml_or_json(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
     serde_saphyr::from_str::<Value>(text)
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+}
+
+/// Writes `spec.replicas` from a Scale (PUT) or a patch of one, answering with the new Scale.
+async fn set_replicas(
+    c: &Cluster,
+    rt: &Arc<ResourceType>,
+    ns: &str,
+    name: &str,
+    scale: &Value,
+    opts: &WriteOpts,
+) -> Result<Response, ApiError> {
+    let patch = json!({"spec": {"replicas": scale["spec"]["replicas"].clone()}});
+    let done = patch_object(c, rt, ns, name, None, PatchKind::Merge, patch, opts, false).await?;
+    Ok(json_response(&scale_of(&done)))
 }
 
 fn scale_of(obj: &Value) -> Value {

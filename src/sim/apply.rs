@@ -512,7 +512,8 @@ fn without_managed_fields(obj: &Value) -> Value {
 }
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
-const LAST_APPLIED_POINTER: &str = "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
+const LAST_APPLIED_POINTER: &str =
+    "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration";
 
 /// The field set of the object's last-applied-configuration annotation, if it has one.
 fn last_applied_fields(live: &Value) -> Option<FieldSet> {
@@ -527,7 +528,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -623,7 +628,10 @@ pub fn server_side_apply(
     // ... and keeps that annotation in sync with what it applies (the apiserver's lastAppliedUpdater).
     if manager == "kubectl" && base.pointer(LAST_APPLIED_POINTER).is_some() {
         let mut applied = sorted(&config);
-        if let Some(a) = applied.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        if let Some(a) = applied
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
             a.shift_remove(LAST_APPLIED);
         }
         object["metadata"]["annotations"][LAST_APPLIED] = json!(format!("{applied}\n"));

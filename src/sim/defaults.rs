@@ -70,7 +70,9 @@ fn object<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, V
     if !m.get(key).is_some_and(Value::is_object) {
         m.insert(key.into(), json!({}));
     }
-    m.get_mut(key).and_then(Value::as_object_mut).expect("just inserted")
+    m.get_mut(key)
+        .and_then(Value::as_object_mut)
+        .expect("just inserted")
 }
 
 fn template(spec: &mut Map<String, Value>) {
@@ -90,14 +92,24 @@ fn pod_spec(spec: &mut Map<String, Value>) {
     set(spec, "securityContext", json!({}));
     set(spec, "schedulerName", json!("default-scheduler"));
     for field in ["containers", "initContainers"] {
-        for c in spec.get_mut(field).and_then(Value::as_array_mut).into_iter().flatten() {
+        for c in spec
+            .get_mut(field)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             let Some(c) = c.as_object_mut() else { continue };
             let policy = pull_policy(c.get("image").and_then(Value::as_str).unwrap_or(""));
             set(c, "imagePullPolicy", json!(policy));
             set(c, "terminationMessagePath", json!("/dev/termination-log"));
             set(c, "terminationMessagePolicy", json!("File"));
             set(c, "resources", json!({}));
-            for port in c.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
+            for port in c
+                .get_mut("ports")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(port) = port.as_object_mut() {
                     set(port, "protocol", json!("TCP"));
                 }
@@ -139,6 +151,9 @@ mod tests {
 
         let mut s = json!({"spec": {"template": {"spec": {"containers": []}}}});
         apply("apps", "StatefulSet", &mut s);
-        assert_eq!(s["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+        assert_eq!(
+            s["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn validate(rt: &ResourceType, obj: &mut Value, strict: bool) -> Result<(), 
     let unknown = decode_builtin(&rt.kind, obj)
         .map_err(|(field, msg)| ApiError::invalid(&rt.kind, &name, &field, &msg))?;
     if strict && !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
         return Err(ApiError::bad_request(format!(
             "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
             rt.kind,
@@ -177,9 +180,14 @@ mod tests {
     #[test]
     fn strict_validation_names_unknown_fields() {
         let rt = Registry::builtin().get("", "v1", "configmaps").unwrap();
-        let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "dta": {}});
+        let mut obj =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "dta": {}});
         let err = validate(&rt, &mut obj.clone(), true).unwrap_err();
-        assert!(err.message.contains("unknown field \"dta\""), "{}", err.message);
+        assert!(
+            err.message.contains("unknown field \"dta\""),
+            "{}",
+            err.message
+        );
         assert!(validate(&rt, &mut obj, false).is_ok());
     }
 

@@ -96,32 +96,29 @@ impl Sim {
 
     /// Runs kubectl, asserts success and returns stdout.
     pub async fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args).await;
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, self.kubectl(args).await)
     }
 
     /// Runs kubectl with stdin, asserts success and returns stdout.
     pub async fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.kubectl_with(args, Some(stdin), &[]).await;
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeeded(args, self.kubectl_with(args, Some(stdin), &[]).await)
     }
 
     /// A kube-rs client for the cluster.
     pub async fn client(&self) -> kube::Client {
         self.server.client().await.expect("client")
     }
+}
+
+/// Asserts a kubectl run succeeded (showing its output when not) and returns its stdout.
+fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Polls `check` every 50 ms until it returns true or `secs` pass.
