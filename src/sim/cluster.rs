@@ -51,6 +51,8 @@ pub struct Cluster {
     pub counts: Mutex<BTreeMap<String, u64>>,
     /// The URL clients reach it at (set once listening).
     pub url: Mutex<String>,
+    /// PEM of the CA that signed the serving certificate (published in `kube-root-ca.crt`).
+    pub ca_pem: Mutex<String>,
 }
 
 impl Cluster {
@@ -63,6 +65,7 @@ impl Cluster {
             options,
             counts: Mutex::new(BTreeMap::new()),
             url: Mutex::new(String::new()),
+            ca_pem: Mutex::new(String::new()),
         }
     }
 

@@ -155,6 +155,7 @@ impl Server {
             let local = listener.local_addr().map_err(io_err("local address"))?;
             let url = format!("https://{local}");
             *cluster.url.lock().unwrap_or_else(|e| e.into_inner()) = url.clone();
+            *cluster.ca_pem.lock().unwrap_or_else(|e| e.into_inner()) = bundle.ca_pem.clone();
             controllers::ensure_defaults(&cluster);
             tasks.push(tokio::spawn(serve(
                 listener,

@@ -224,8 +224,8 @@ impl Inner {
         self.objects.keys().cloned().collect()
     }
 
-    /// Stores `obj` with a new resourceVersion and records the event; returns the stored bytes.
-    pub fn put(&mut self, key: &str, mut obj: Value) -> Bytes {
+    /// Stores `obj` with a new resourceVersion and records the event; returns the stored object.
+    pub fn put(&mut self, key: &str, mut obj: Value) -> Value {
         self.rv += 1;
         let rv = self.rv;
         obj["metadata"]["resourceVersion"] = Value::String(rv.to_string());
@@ -257,7 +257,7 @@ impl Inner {
             etype,
             object: bytes.clone(),
         });
-        bytes
+        obj
     }
 
     /// Removes an object and records a DELETED event; returns its last state.

@@ -64,7 +64,7 @@ fn invalid_all(kind: &str, name: &str, errors: Vec<(String, String)>) -> ApiErro
 fn check<T: DeserializeOwned>(obj: &Value) -> Result<Vec<String>, (String, String)> {
     let mut unknown = Vec::new();
     let mut record = |path: serde_ignored::Path| unknown.push(path.to_string());
-    let de = serde_ignored::Deserializer::new(obj.clone(), &mut record);
+    let de = serde_ignored::Deserializer::new(obj, &mut record);
     serde_path_to_error::deserialize::<_, T>(de)
         .map(|_| ())
         .map_err(|e| {

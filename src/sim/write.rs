@@ -195,9 +195,9 @@ pub fn store(s: &mut Inner, rt: &ResourceType, obj: Value) -> Value {
         }
     }
     let ns = object::namespace(&obj).to_string();
-    let bytes = s.put(&rt.key(), obj);
+    let stored = s.put(&rt.key(), obj);
     quota_glue::refresh(s, &ns);
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    stored
 }
 
 /// Removes an object and runs the in-transaction hooks.

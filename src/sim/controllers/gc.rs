@@ -1,15 +1,51 @@
 //! Namespace finalization and ownerReference garbage collection (background and foreground).
 //! Runs inside the sim's control loop whenever something was deleted or started deleting.
 
+use super::Memory;
 use crate::sim::cluster::Cluster;
 use crate::sim::object;
 use crate::sim::store::Inner;
 use crate::sim::write;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+/// How long a namespace stays Terminating before its contents go (as the real namespace
+/// controller takes a moment), so `kubectl delete -f` of a namespace and its contents works.
+const NAMESPACE_GRACE: Duration = Duration::from_millis(1000);
+
+/// Gives every active namespace its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap.
+pub fn namespace_defaults(c: &Cluster) {
+    let ca = c.ca_pem.lock().map(|p| p.clone()).unwrap_or_default();
+    c.store.write(|s| {
+        let (Some(sa), Some(cm)) = (s.type_of_key("serviceaccounts"), s.type_of_key("configmaps")) else {
+            return;
+        };
+        for ns in s.list_values("namespaces", None) {
+            if object::is_deleting(&ns) {
+                continue;
+            }
+            let name = object::name(&ns).to_string();
+            let meta = |n: &str| {
+                json!({"name": n, "namespace": name, "uid": uuid::Uuid::new_v4().to_string(),
+                    "creationTimestamp": object::now()})
+            };
+            if s.get("serviceaccounts", &name, "default").is_none() {
+                let obj = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default")});
+                write::store(s, &sa, obj);
+            }
+            if s.get("configmaps", &name, "kube-root-ca.crt").is_none() {
+                let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("kube-root-ca.crt"),
+                    "data": {"ca.crt": ca}});
+                write::store(s, &cm, obj);
+            }
+        }
+    });
+}
 
 /// Empties terminating namespaces and removes them once nothing is left.
-pub fn namespaces(c: &Cluster) {
+pub fn namespaces(c: &Cluster, memory: &mut Memory) {
+    let now = Instant::now();
     c.store.write(|s| {
         let terminating: Vec<Value> = s
             .list_values("namespaces", None)
@@ -18,6 +54,14 @@ pub fn namespaces(c: &Cluster) {
             .collect();
         for ns in terminating {
             let name = object::name(&ns).to_string();
+            let since = *memory
+                .since
+                .entry(object::uid(&ns).to_string())
+                .or_insert(now);
+            if now < since + NAMESPACE_GRACE {
+                memory.due(since + NAMESPACE_GRACE);
+                continue;
+            }
             let mut left = 0;
             for key in s.keys() {
                 let Some(rt) = s.type_of_key(&key) else {
@@ -35,6 +79,7 @@ pub fn namespaces(c: &Cluster) {
                 && let Some(rt) = s.type_of_key("namespaces")
             {
                 write::remove(s, &rt, "", &name);
+                memory.since.remove(object::uid(&ns));
             }
         }
     });

@@ -89,8 +89,9 @@ async fn run(c: Arc<Cluster>, stop: CancellationToken) {
         seen = rv;
         if relevant || due || collect {
             memory.next_due = None;
-            if collect || relevant {
-                gc::namespaces(&c);
+            if collect || relevant || due {
+                gc::namespaces(&c, &mut memory);
+                gc::namespace_defaults(&c);
                 gc::collect(&c);
             }
             workloads::pass(&c, &mut memory).await;
