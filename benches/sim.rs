@@ -74,7 +74,7 @@ async fn main() {
     for _ in 0..5 {
         let start = Instant::now();
         let list = api.list(&ListParams::default()).await.unwrap();
-        assert_eq!(list.items.len(), 10_000);
+        assert!(list.items.len() >= 10_000);
         best = best.min(start.elapsed());
     }
     println!(
