@@ -70,6 +70,20 @@ fn config(kind: &str, name: &str, path: &str, port: u16, ca: &str, policy: &str)
     .to_string()
 }
 
+/// Registers the mutating (`/mutate`) and validating (`/validate`) webhooks with one failurePolicy.
+async fn install(sim: &Sim, port: u16, ca: &str, policy: &str) {
+    for (kind, name, path) in [
+        ("MutatingWebhookConfiguration", "labeller", "/mutate"),
+        ("ValidatingWebhookConfiguration", "gate", "/validate"),
+    ] {
+        sim.ok_stdin(
+            &["apply", "-f", "-"],
+            &config(kind, name, path, port, ca, policy),
+        )
+        .await;
+    }
+}
+
 fn pod(name: &str, hooked: bool) -> Pod {
     serde_json::from_value(
         json!({"metadata": {"name": name, "labels": {"hooked": hooked.to_string()}},
@@ -82,30 +96,7 @@ fn pod(name: &str, hooked: bool) -> Pod {
 async fn webhooks_mutate_validate_and_honour_failure_policy() {
     let sim = Sim::start(0).await;
     let (port, ca, task) = start_webhook().await;
-    sim.ok_stdin(
-        &["apply", "-f", "-"],
-        &config(
-            "MutatingWebhookConfiguration",
-            "labeller",
-            "/mutate",
-            port,
-            &ca,
-            "Fail",
-        ),
-    )
-    .await;
-    sim.ok_stdin(
-        &["apply", "-f", "-"],
-        &config(
-            "ValidatingWebhookConfiguration",
-            "gate",
-            "/validate",
-            port,
-            &ca,
-            "Fail",
-        ),
-    )
-    .await;
+    install(&sim, port, &ca, "Fail").await;
     let pods: Api<Pod> = Api::namespaced(sim.client().await, "default");
 
     let created = pods
@@ -150,30 +141,7 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
         ),
         other => panic!("{other}"),
     }
-    sim.ok_stdin(
-        &["apply", "-f", "-"],
-        &config(
-            "MutatingWebhookConfiguration",
-            "labeller",
-            "/mutate",
-            port,
-            &ca,
-            "Ignore",
-        ),
-    )
-    .await;
-    sim.ok_stdin(
-        &["apply", "-f", "-"],
-        &config(
-            "ValidatingWebhookConfiguration",
-            "gate",
-            "/validate",
-            port,
-            &ca,
-            "Ignore",
-        ),
-    )
-    .await;
+    install(&sim, port, &ca, "Ignore").await;
     let admitted = pods
         .create(&PostParams::default(), &pod("while-down", true))
         .await

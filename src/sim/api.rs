@@ -5,7 +5,7 @@ use super::cluster::Cluster;
 use super::resources::ResourceType;
 use super::routes::{self, ObjectPath, Route};
 use super::selector::{self, FieldSelector, LabelSelector};
-use super::status::{ApiError, success_status};
+use super::status::ApiError;
 use super::write::{self, Attempt, Propagation, WriteOpts};
 use super::{apply, discovery, eviction, object, openapi_glue, strategic, table, watch};
 use axum::body::to_bytes;
@@ -326,7 +326,7 @@ async fn object_request(
             let policy = options["propagationPolicy"]
                 .as_str()
                 .or(query.get("propagationPolicy").map(String::as_str))
-                .unwrap_or(default_propagation(&rt));
+                .unwrap_or("Background");
             let propagation = match policy {
                 "Foreground" => Propagation::Foreground,
                 "Orphan" => Propagation::Orphan,
@@ -346,11 +346,8 @@ async fn object_request(
                 || options["dryRun"]
                     .as_array()
                     .is_some_and(|d| d.iter().any(|x| x == "All"));
+            // The object's last state: still there (finalizers pending) or just removed.
             let gone = write::delete(c, &rt, &ns, name, propagation, precondition, dry_run)?;
-            if object::is_deleting(&gone) {
-                return Ok(json_with(StatusCode::OK, &gone));
-            }
-            let _ = success_status(&rt.group, &rt.plural, name, object::uid(&gone));
             Ok(json_response(&gone))
         }
         ("DELETE", None, None) => {
@@ -367,7 +364,7 @@ async fn object_request(
                     &rt,
                     &n,
                     &nm,
-                    default_prop(&rt),
+                    Propagation::Background,
                     (None, None),
                     opts.dry_run,
                 ) {
@@ -382,19 +379,6 @@ async fn object_request(
             )))
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
-    }
-}
-
-fn default_propagation(rt: &ResourceType) -> &'static str {
-    // Kubernetes orphans by default for the legacy extensions kinds only; everything here is background.
-    let _ = rt;
-    "Background"
-}
-
-fn default_prop(rt: &ResourceType) -> Propagation {
-    match default_propagation(rt) {
-        "Orphan" => Propagation::Orphan,
-        _ => Propagation::Background,
     }
 }
 

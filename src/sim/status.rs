@@ -158,11 +158,3 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
-
-/// A successful deletion Status.
-pub fn success_status(group: &str, plural: &str, name: &str, uid: &str) -> Value {
-    json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-        "details": {"name": name, "group": group, "kind": plural, "uid": uid}
-    })
-}
