@@ -161,8 +161,13 @@ async fn bookmarks_and_reflector() {
     assert!(got_bookmark);
 
     let (reader, writer) = reflector::store();
-    let rf = reflector(writer, watcher(api.clone(), watcher::Config::default()));
-    tokio::spawn(rf.applied_objects().for_each(|_| async {}));
+    // With backoff, and aborted before the sim goes: a watcher without backoff retries a dead server
+    // in a loop that never yields, and a runtime cannot shut down under it.
+    let rf = reflector(
+        writer,
+        watcher(api.clone(), watcher::Config::default()).default_backoff(),
+    );
+    let task = tokio::spawn(rf.applied_objects().for_each(|_| async {}));
     for i in 0..20 {
         api.create(&PostParams::default(), &cm(&format!("c{i}"), "x"))
             .await
@@ -174,6 +179,7 @@ async fn bookmarks_and_reflector() {
         "store has {}",
         own(&reader)
     );
+    task.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
