@@ -2,4 +2,12 @@
 //! The library holds every part; `main.rs` only parses the command line and calls in here.
 
 pub mod cli;
+pub mod fleet;
+pub mod model;
+pub mod plan;
+pub mod quantity;
+pub mod repo;
+pub mod secrets;
 pub mod sim;
+pub mod text;
+pub mod validate;

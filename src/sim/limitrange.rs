@@ -1,10 +1,10 @@
 //! LimitRange admission on JSON objects: defaulting of container resources and min/max/ratio checks,
 //! following kube-apiserver's LimitRanger plugin and the LimitRangeItem/Pod defaulting functions.
 
-use super::quantity::Quantity;
 use super::quota::{
     ResourceList, container_limits, container_requests, pod_limits, pod_requests, resource_list,
 };
+use crate::quantity::Quantity;
 use serde_json::{Map, Value};
 
 /// Annotation LimitRanger sets on pods it defaulted.

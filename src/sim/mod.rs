@@ -14,7 +14,6 @@ pub mod limitrange;
 pub mod object;
 pub mod openapi;
 pub mod openapi_glue;
-pub mod quantity;
 pub mod quota;
 pub mod quota_glue;
 pub mod resources;

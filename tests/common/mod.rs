@@ -2,6 +2,9 @@
 //! `kubectl` runner pointed at it (with its own discovery cache).
 #![allow(dead_code)]
 
+pub mod repos;
+pub mod sshd;
+
 use orbdeck::sim::{ClusterOptions, Options, Server};
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,286 @@
+//! The operator's fleet config (`fleet.yaml`): which ORBs exist, where their repos and clusters
+//! are, and how to reach remotes. Found at `--config`, else `$ORBDECK_CONFIG`, else the
+//! platform config dir (`~/.config/orbdeck/fleet.yaml` on Linux). Data (clones, drafts) lives
+//! under `$ORBDECK_DATA` or the platform data dir (`~/.local/share/orbdeck`).
+
+use crate::repo::{Author, RemoteOptions};
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole fleet file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FleetConfig {
+    /// Author of the commits made from this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<AuthorConfig>,
+    /// How remotes are reached.
+    #[serde(default)]
+    pub remote: RemoteConfig,
+    /// The ORBs, in display order.
+    #[serde(default)]
+    pub orbs: Vec<OrbEntry>,
+}
+
+/// Commit author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorConfig {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+/// Remote settings shared by every ORB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Deadline of one fetch or push, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Default ssh private key (ssh-agent when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts file (`~/.ssh/known_hosts` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
+    /// Add unknown ssh hosts to known_hosts instead of refusing them.
+    #[serde(default)]
+    pub accept_new_host_keys: bool,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        RemoteConfig {
+            timeout_seconds: default_timeout(),
+            ssh_key: None,
+            known_hosts: None,
+            accept_new_host_keys: false,
+        }
+    }
+}
+
+/// One ORB: a cluster and the repo branch holding its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrbEntry {
+    /// Unique name.
+    pub name: String,
+    /// Repo URL (path, file://, ssh://).
+    pub repo: String,
+    /// Branch.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// kubeconfig context (default: the kubeconfig's current one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Whether the control room may commit to this ORB.
+    #[serde(default)]
+    pub write: bool,
+    /// ssh key for this ORB's repo (overrides the fleet's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+}
+
+fn default_branch() -> String {
+    "main".into()
+}
+
+/// Errors reading or writing the fleet file; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid fleet config.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Parser message with line and column.
+        message: String,
+    },
+}
+
+impl FleetConfig {
+    /// Reads `path`; a missing file is an empty fleet.
+    pub fn load(path: &Path) -> Result<FleetConfig, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FleetConfig::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let config: FleetConfig =
+            serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let mut seen = std::collections::HashSet::new();
+        for orb in &config.orbs {
+            if !seen.insert(orb.name.as_str()) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("orbs: ORB {:?} is listed twice", orb.name),
+                });
+            }
+        }
+        Ok(config)
+    }
+
+    /// Writes the config to `path` atomically (temp file + rename), creating its directory.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let io = |source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text = serde_saphyr::to_string(self).expect("the fleet config serializes");
+        let tmp = path.with_extension("yaml.tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(text.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The ORB called `name`.
+    pub fn orb(&self, name: &str) -> Option<&OrbEntry> {
+        self.orbs.iter().find(|o| o.name == name)
+    }
+
+    /// Remote options for `orb` (its own ssh key wins over the fleet's).
+    pub fn remote_options(&self, orb: &OrbEntry) -> RemoteOptions {
+        RemoteOptions {
+            timeout: Duration::from_secs(self.remote.timeout_seconds.max(1)),
+            ssh_key: orb.ssh_key.clone().or_else(|| self.remote.ssh_key.clone()),
+            known_hosts: self.remote.known_hosts.clone(),
+            accept_new_host_keys: self.remote.accept_new_host_keys,
+        }
+    }
+
+    /// The commit author (config, else orbdeck's default).
+    pub fn author(&self) -> Author {
+        self.author
+            .as_ref()
+            .map(|a| Author {
+                name: a.name.clone(),
+                email: a.email.clone(),
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Where orbdeck keeps its files on this machine.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The fleet file.
+    pub config: PathBuf,
+    /// Clones and drafts live under here.
+    pub data: PathBuf,
+}
+
+impl Paths {
+    /// Resolves the paths: `config` (from `--config`) > `$ORBDECK_CONFIG` > platform config dir;
+    /// `$ORBDECK_DATA` > platform data dir.
+    pub fn resolve(config: Option<&Path>) -> Paths {
+        let dirs = directories::ProjectDirs::from("", "", "orbdeck");
+        let config = config
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ORBDECK_CONFIG").map(PathBuf::from))
+            .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("fleet.yaml")))
+            .unwrap_or_else(|| PathBuf::from("fleet.yaml"));
+        let data = std::env::var_os("ORBDECK_DATA")
+            .map(PathBuf::from)
+            .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
+            .unwrap_or_else(|| PathBuf::from(".orbdeck"));
+        Paths { config, data }
+    }
+
+    /// The bare clone of `orb`.
+    pub fn clone_dir(&self, orb: &str) -> PathBuf {
+        self.data.join("clones").join(format!("{orb}.git"))
+    }
+
+    /// The drafts directory.
+    pub fn drafts_dir(&self) -> PathBuf {
+        self.data.join("drafts")
+    }
+}
+
+/// Whether `name` is usable as an ORB name (a DNS label: lowercase letters, digits, `-`).
+pub fn valid_orb_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/fleet.yaml");
+        assert_eq!(FleetConfig::load(&path).unwrap(), FleetConfig::default());
+        let mut config = FleetConfig::default();
+        config.orbs.push(OrbEntry {
+            name: "alpha".into(),
+            repo: "file:///srv/alpha.git".into(),
+            branch: "main".into(),
+            context: Some("orb-alpha".into()),
+            kubeconfig: None,
+            write: true,
+            ssh_key: None,
+        });
+        config.save(&path).unwrap();
+        assert_eq!(FleetConfig::load(&path).unwrap(), config);
+
+        std::fs::write(&path, "orbs:\n  - name: a\n    repo: x\n    colour: red\n").unwrap();
+        let err = FleetConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("fleet.yaml") && err.contains("colour"),
+            "{err}"
+        );
+        std::fs::write(
+            &path,
+            "orbs:\n  - {name: a, repo: x}\n  - {name: a, repo: y}\n",
+        )
+        .unwrap();
+        let err = FleetConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn orb_names_are_dns_labels() {
+        assert!(valid_orb_name("orb-alpha-2"));
+        for bad in ["", "Alpha", "a/b", "-a", "a-", "a.b", &"x".repeat(64)] {
+            assert!(!valid_orb_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Reaching an ORB's cluster and repo: a kube client from the ORB's kubeconfig/context, and
+//! quick reachability probes (bounded in time) for `orb list` and the control room.
+
+use super::config::{FleetConfig, OrbEntry, Paths};
+use crate::repo::{OrbRepo, RepoError};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use std::time::Duration;
+
+/// A kube client for the ORB's cluster (its kubeconfig and context, or the defaults), with the
+/// connect and read timeouts of `timeout`.
+pub async fn client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, String> {
+    let options = KubeConfigOptions {
+        context: orb.context.clone(),
+        ..Default::default()
+    };
+    let mut config = match &orb.kubeconfig {
+        Some(path) => {
+            let kc = Kubeconfig::read_from(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| format!("kubeconfig: {e}"))?,
+    };
+    config.connect_timeout = Some(timeout);
+    config.read_timeout = Some(timeout);
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+/// What a probe of the cluster found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterHealth {
+    /// The API answered; its version.
+    Reachable(String),
+    /// The API refused our credentials.
+    AuthError(String),
+    /// No answer, or the config is unusable.
+    Unreachable(String),
+}
+
+/// Asks the cluster for its version within `timeout`.
+pub async fn probe_cluster(orb: &OrbEntry, timeout: Duration) -> ClusterHealth {
+    let client = match client(orb, timeout).await {
+        Ok(c) => c,
+        Err(e) => return ClusterHealth::Unreachable(e),
+    };
+    match tokio::time::timeout(timeout, client.apiserver_version()).await {
+        Ok(Ok(v)) => ClusterHealth::Reachable(v.git_version),
+        Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => {
+            ClusterHealth::AuthError(s.message)
+        }
+        Ok(Err(e)) => ClusterHealth::Unreachable(e.to_string()),
+        Err(_) => ClusterHealth::Unreachable(format!("no answer within {} s", timeout.as_secs())),
+    }
+}
+
+/// Opens the ORB's cached clone (creating it) with the fleet's remote settings and author.
+pub fn open_repo(
+    config: &FleetConfig,
+    paths: &Paths,
+    orb: &OrbEntry,
+) -> Result<OrbRepo, RepoError> {
+    let mut repo = OrbRepo::open(
+        &paths.clone_dir(&orb.name),
+        &orb.repo,
+        &orb.branch,
+        config.remote_options(orb),
+    )?;
+    repo.author = config.author();
+    Ok(repo)
+}

@@ -1,0 +1,172 @@
+//! What applying desired state would change: per object create / update / delete with a unified
+//! diff of the YAML. Against a reachable cluster this is a server-side dry-run apply (field
+//! manager `orbdeck`, as the engine applies); offline it compares desired/ with the desired/
+//! of the commit the engine last applied (from current/status.yaml). Server-set noise
+//! (managedFields, resourceVersion, uid, status, timestamps) never shows in a diff.
+
+mod diff;
+mod live;
+
+pub use diff::{normalize, render, unified};
+pub use live::against_cluster;
+
+use crate::validate::Object;
+use std::collections::BTreeMap;
+
+/// The label every object applied by the engine carries, with the ORB's name.
+pub const ORB_LABEL: &str = "orbdeck.io/orb";
+/// The annotation that keeps an object from ever being pruned (`"false"`).
+pub const PRUNE_ANNOTATION: &str = "orbdeck.io/prune";
+/// The field manager of the engine's server-side applies.
+pub const FIELD_MANAGER: &str = "orbdeck";
+
+/// What would happen to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// It does not exist and would be created.
+    Create,
+    /// It exists and would change.
+    Update,
+    /// It is owned by the ORB, left desired/, and would be pruned.
+    Delete,
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Create, update or delete.
+    pub action: Action,
+    /// Object identity.
+    pub id: ObjectId,
+    /// Unified diff of the normalized YAML (before → after).
+    pub diff: String,
+}
+
+/// apiVersion, kind, namespace and name of an object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId {
+    /// apiVersion.
+    pub api_version: String,
+    /// kind.
+    pub kind: String,
+    /// Namespace, for namespaced objects.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectId {
+    /// The identity of a desired object.
+    pub fn of(o: &Object) -> ObjectId {
+        ObjectId {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        }
+    }
+
+    /// The API group (empty for the core group).
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(
+                f,
+                "{} {}/{} ({})",
+                self.api_version, self.kind, self.name, ns
+            ),
+            None => write!(f, "{} {}/{}", self.api_version, self.kind, self.name),
+        }
+    }
+}
+
+/// A whole plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The changes, creates first, then updates, then deletes.
+    pub items: Vec<Item>,
+    /// Objects that would not change.
+    pub unchanged: usize,
+    /// What the plan was computed against, and anything the reader should know.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// (creates, updates, deletes).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let n = |a| self.items.iter().filter(|i| i.action == a).count();
+        (n(Action::Create), n(Action::Update), n(Action::Delete))
+    }
+
+    fn sort(&mut self) {
+        self.items
+            .sort_by(|a, b| (a.action, &a.id).cmp(&(b.action, &b.id)));
+    }
+}
+
+/// Offline plan: desired/ now against desired/ at the commit last applied (`then`).
+pub fn against_commit(now: &[Object], then: &[Object], orb: &str) -> Plan {
+    let index = |objs: &[Object]| -> BTreeMap<ObjectId, serde_json::Value> {
+        objs.iter()
+            .map(|o| (ObjectId::of(o), labelled(&o.value, orb)))
+            .collect()
+    };
+    let (now, then) = (index(now), index(then));
+    let mut plan = Plan::default();
+    for (id, value) in &now {
+        match then.get(id) {
+            None => plan.items.push(Item {
+                action: Action::Create,
+                id: id.clone(),
+                diff: unified(None, Some(value), id),
+            }),
+            Some(old) if normalize(old) != normalize(value) => plan.items.push(Item {
+                action: Action::Update,
+                id: id.clone(),
+                diff: unified(Some(old), Some(value), id),
+            }),
+            Some(_) => plan.unchanged += 1,
+        }
+    }
+    for (id, old) in &then {
+        if !now.contains_key(id) && !prune_disabled(old) {
+            plan.items.push(Item {
+                action: Action::Delete,
+                id: id.clone(),
+                diff: unified(Some(old), None, id),
+            });
+        }
+    }
+    plan.sort();
+    plan
+}
+
+/// The object as the engine applies it: with the ORB label.
+pub fn labelled(value: &serde_json::Value, orb: &str) -> serde_json::Value {
+    let mut v = value.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(labels) = labels.as_object_mut() {
+            labels.insert(ORB_LABEL.into(), orb.into());
+        }
+    }
+    v
+}
+
+/// Whether the object opts out of pruning.
+pub fn prune_disabled(value: &serde_json::Value) -> bool {
+    value
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(PRUNE_ANNOTATION))
+        .and_then(|v| v.as_str())
+        == Some("false")
+}

@@ -1,0 +1,91 @@
+//! Diagnostics, the objects found, and the report holding both.
+
+use serde_json::Value;
+use std::fmt;
+use std::path::PathBuf;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The desired state is invalid.
+    Error,
+    /// Suspicious but accepted (unknown fields of built-in kinds, unchecked kinds).
+    Warning,
+}
+
+/// One finding, located at the offending key or value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, relative to the root given to [`super::validate_dir`] (or as given to
+    /// [`super::validate_text`]).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Field path such as `spec.containers[0].image`; empty for file-level findings.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// Error or warning.
+    pub severity: Severity,
+}
+
+impl fmt::Display for Diagnostic {
+    /// `file:line:column: [warning: ][path: ]message`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if self.severity == Severity::Warning {
+            f.write_str("warning: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A document that had an `apiVersion`, a `kind` and a `metadata.name`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    /// `apiVersion` as written.
+    pub api_version: String,
+    /// `kind` as written.
+    pub kind: String,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// The file, relative to the root given to [`super::validate_dir`].
+    pub file: PathBuf,
+    /// 1-based line where the document's content starts.
+    pub line: usize,
+    /// The document as JSON.
+    pub value: Value,
+}
+
+/// Everything found in the files validated.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The objects, in file and document order.
+    pub objects: Vec<Object>,
+    /// The diagnostics, by file, then position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// The number of errors (warnings not counted).
+    pub fn errors(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
