@@ -2,6 +2,7 @@
 //! The library holds every part; `main.rs` only parses the command line and calls in here.
 
 pub mod cli;
+pub mod controllers;
 pub mod fleet;
 pub mod model;
 pub mod plan;

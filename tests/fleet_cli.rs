@@ -295,3 +295,53 @@ async fn plan_shows_exactly_the_scripted_change() {
     assert!(!out.status.success());
     assert!(text(&out).contains("desired/bad.yaml:"), "{}", text(&out));
 }
+
+#[test]
+fn validate_reports_every_error_with_file_line_and_field() {
+    let repo = tempfile::tempdir().unwrap();
+    let d = repo.path();
+    std::fs::create_dir_all(d.join("desired/profiles")).unwrap();
+    std::fs::write(
+        d.join("orb.yaml"),
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  intervl: 5s\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("desired/profiles/alice.yaml"),
+        "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: alice\nspec:\n  owner:\n    kind: Robot\n    name: alice@example.com\n  resourceQuotaSpec:\n    hard:\n      requests.cpu: 12 cores\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("desired/widget.yaml"),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = orbdeck(home.path(), &["validate", d.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "desired/profiles/alice.yaml:7:11: spec.owner.kind: expected one of User, Group"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("desired/profiles/alice.yaml:11:21: spec.resourceQuotaSpec.hard[\"requests.cpu\"]: invalid quantity \"12 cores\""), "{stdout}");
+    assert!(
+        stdout.contains("orb.yaml:5:3:") && stdout.contains("intervl"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("desired/widget.yaml:2:7: warning: unknown kind example.com/v1 Widget"),
+        "{stdout}"
+    );
+
+    std::fs::write(d.join("desired/profiles/alice.yaml"), "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: alice\nspec:\n  owner:\n    kind: User\n    name: alice@example.com\n").unwrap();
+    std::fs::write(
+        d.join("orb.yaml"),
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\n",
+    )
+    .unwrap();
+    let out = orbdeck(home.path(), &["validate", d.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -20,7 +20,8 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         eprintln!("orbdeck validate: {}: not a directory", args.path.display());
         return ExitCode::from(2);
     }
-    let report = validate::validate_dir(&args.path, &validate::ModelSchemas);
+    let mut report = validate::validate_dir(&args.path, &validate::ModelSchemas);
+    validate::check_orb_file(&args.path, &mut report);
     for d in &report.diagnostics {
         println!("{}", sanitize(&d.to_string()));
     }

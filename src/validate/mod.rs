@@ -343,4 +343,4 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
     }
 }
 mod sources;
-pub use sources::{ModelSchemas, validate_files};
+pub use sources::{ModelSchemas, check_orb_file, validate_files};

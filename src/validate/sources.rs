@@ -1,7 +1,7 @@
 //! Where validation gets its schemas (the CRDs generated from src/model) and how a set of files
 //! read from a commit is validated as a whole.
 
-use super::{Report, Schemas, check_duplicates, validate_text};
+use super::{Diagnostic, Report, Schemas, Severity, check_duplicates, validate_text};
 use std::path::PathBuf;
 
 /// The schemas of orbdeck's own kinds and Kubeflow's, from [`crate::model`]. Unknown fields
@@ -29,4 +29,38 @@ pub fn validate_files(files: &[(PathBuf, Vec<u8>)], schemas: &dyn Schemas) -> Re
     }
     check_duplicates(&mut report);
     report
+}
+
+/// Checks `orb.yaml` at `root` (when present) and adds its problems to `report`, with the
+/// line and column the YAML parser gives.
+pub fn check_orb_file(root: &std::path::Path, report: &mut Report) {
+    let path = root.join(crate::repo::ORB_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return;
+    };
+    let problem = match String::from_utf8(bytes) {
+        Ok(text) => crate::model::OrbFile::parse(&text).err(),
+        Err(_) => Some("not UTF-8".to_string()),
+    };
+    if let Some(message) = problem {
+        let first = message.lines().next().unwrap_or_default();
+        let (line, column, rest) = position(first).unwrap_or((1, 1, first));
+        report.diagnostics.push(Diagnostic {
+            file: PathBuf::from(crate::repo::ORB_FILE),
+            line,
+            column,
+            path: String::new(),
+            message: rest.to_string(),
+            severity: Severity::Error,
+        });
+    }
+}
+
+/// Splits serde-saphyr's "line L column C: message" into its parts.
+fn position(message: &str) -> Option<(usize, usize, &str)> {
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let rest = message.strip_prefix("line ")?;
+    let (line, rest) = rest.split_once(" column ")?;
+    let (column, rest) = rest.split_once(": ")?;
+    Some((line.parse().ok()?, column.parse().ok()?, rest))
 }

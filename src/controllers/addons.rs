@@ -1,0 +1,232 @@
+//! Add-ons (seed 000's userspace-chart-manager): an AddonTemplate's manifests stamped into a
+//! namespace, with `{{namespace}}` and `{{owner}}` filled in.
+
+use serde_json::{Map, Value, json};
+
+use super::{MANAGED_BY_LABEL, MANAGER};
+use crate::model::{AddonTemplate, is_namespaced};
+
+/// Label on every rendered object naming its AddonTemplate.
+pub const ADDON_LABEL: &str = "orbdeck.io/addon";
+/// Label on every rendered object naming the namespace it was rendered for, so cluster-scoped
+/// objects can be cleaned up when that namespace goes.
+pub const ADDON_NAMESPACE_LABEL: &str = "orbdeck.io/addon-namespace";
+
+/// Built-in cluster-scoped kinds, by API group (`""` is the core group).
+const CLUSTER_SCOPED: [(&str, &str); 24] = [
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+];
+
+/// The template's objects for one namespace: `{{namespace}}` and `{{owner}}` (spaces inside the
+/// braces allowed) are replaced, the multi-document YAML is parsed, empty documents are skipped,
+/// namespaced objects without `metadata.namespace` get `namespace`, and every object gets the
+/// labels `orbdeck.io/addon: <template>`, `orbdeck.io/addon-namespace: <namespace>` and
+/// `app.kubernetes.io/managed-by: orbdeck`. Kinds are taken as namespaced unless they are built-in
+/// cluster-scoped kinds or orbdeck's own cluster-scoped kinds. Errors name the template and the
+/// document (counted from 1, with the line it starts on).
+pub fn render(
+    template: &AddonTemplate,
+    namespace: &str,
+    owner: &str,
+) -> Result<Vec<Value>, String> {
+    let name = template.metadata.name.as_deref().unwrap_or_default();
+    if !is_label_value(name) || name.is_empty() {
+        return Err(format!(
+            "add-on template {name:?}: its name is not a valid label value (at most 63 letters, \
+             digits, '-', '_' or '.', starting and ending with a letter or digit)"
+        ));
+    }
+    if !is_dns_label(namespace) {
+        return Err(format!(
+            "add-on template {name}: namespace {namespace:?} is not a valid namespace name"
+        ));
+    }
+    if !is_safe_owner(owner) {
+        return Err(format!(
+            "add-on template {name}: owner {owner:?} cannot be put into YAML safely (allowed: \
+             letters, digits, spaces and . _ @ + - :, starting with a letter or digit, no \": \")"
+        ));
+    }
+    let text = substitute(&template.spec.manifests, namespace, owner);
+    let mut objects = Vec::new();
+    for (index, (line, doc)) in documents(&text).into_iter().enumerate() {
+        let at = format!(
+            "add-on template {name}, document {} (line {line})",
+            index + 1
+        );
+        if doc
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            continue;
+        }
+        let value: Value = serde_saphyr::from_str(&doc).map_err(|e| format!("{at}: {e}"))?;
+        let mut object = match value {
+            Value::Null => continue,
+            Value::Object(object) => object,
+            _ => return Err(format!("{at}: not a mapping")),
+        };
+        let api_version =
+            text_field(&object, "apiVersion").ok_or(format!("{at}: no apiVersion"))?;
+        let kind = text_field(&object, "kind").ok_or(format!("{at}: no kind"))?;
+        let namespaced = namespaced(&api_version, &kind);
+        let metadata = match object.entry("metadata").or_insert_with(|| json!({})) {
+            Value::Object(m) => m,
+            _ => return Err(format!("{at}: metadata is not a mapping")),
+        };
+        if text_field(metadata, "name").is_none() {
+            return Err(format!("{at}: {kind} has no metadata.name"));
+        }
+        if namespaced && metadata.get("namespace").is_none_or(Value::is_null) {
+            metadata.insert("namespace".into(), json!(namespace));
+        }
+        let labels = match metadata.entry("labels").or_insert_with(|| json!({})) {
+            Value::Object(l) => l,
+            Value::Null => {
+                metadata.insert("labels".into(), json!({}));
+                metadata["labels"]
+                    .as_object_mut()
+                    .expect("just inserted a map")
+            }
+            _ => return Err(format!("{at}: metadata.labels is not a mapping")),
+        };
+        labels.insert(ADDON_LABEL.into(), json!(name));
+        labels.insert(ADDON_NAMESPACE_LABEL.into(), json!(namespace));
+        labels.insert(MANAGED_BY_LABEL.into(), json!(MANAGER));
+        objects.push(Value::Object(object));
+    }
+    Ok(objects)
+}
+
+/// Replaces `{{namespace}}` and `{{owner}}` (with optional spaces inside the braces); other
+/// `{{...}}` text is left alone.
+fn substitute(text: &str, namespace: &str, owner: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let replaced = after.find("}}").and_then(|end| {
+            let value = match after[..end].trim() {
+                "namespace" => namespace,
+                "owner" => owner,
+                _ => return None,
+            };
+            Some((value, end))
+        });
+        match replaced {
+            Some((value, end)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Splits a YAML stream at `---` lines into (first line number, text) per document; text after a
+/// `---` on its line starts the next document.
+fn documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = vec![(1, String::new())];
+    for (i, line) in text.lines().enumerate() {
+        let marker = line
+            .strip_prefix("---")
+            .filter(|r| r.is_empty() || r.starts_with([' ', '\t']));
+        match marker {
+            Some(rest) => docs.push((i + 1, format!("{}\n", rest.trim_start()))),
+            None => {
+                let doc = &mut docs.last_mut().expect("never empty").1;
+                doc.push_str(line);
+                doc.push('\n');
+            }
+        }
+    }
+    docs
+}
+
+/// A non-empty string field of an object.
+fn text_field(object: &Map<String, Value>, key: &str) -> Option<String> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Whether objects of a kind live in a namespace.
+fn namespaced(api_version: &str, kind: &str) -> bool {
+    if let Some(namespaced) = is_namespaced(api_version, kind) {
+        return namespaced;
+    }
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    !CLUSTER_SCOPED.contains(&(group, kind))
+}
+
+/// Kubernetes' rule for label values.
+fn is_label_value(s: &str) -> bool {
+    s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars().next().is_none_or(|c| c.is_ascii_alphanumeric())
+        && s.chars().last().is_none_or(|c| c.is_ascii_alphanumeric())
+}
+
+/// Kubernetes' rule for namespace names (RFC 1123 labels).
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Whether an owner name can be pasted into YAML, quoted or not, without changing its structure.
+fn is_safe_owner(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '@' | '+' | '-' | ':')
+        })
+        && !s.contains(": ")
+        && !s.ends_with([':', ' '])
+}
