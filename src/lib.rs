@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod controllers;
+pub mod engine;
 pub mod fleet;
 pub mod model;
 pub mod plan;

@@ -53,6 +53,22 @@ impl Sim {
         }
     }
 
+    /// API writes (create, update, patch, delete) the sim has served so far.
+    pub fn writes(&self) -> u64 {
+        let counts = self.server.cluster().counts.lock().unwrap().clone();
+        counts
+            .iter()
+            .filter(|(k, _)| {
+                let verb = k.split(' ').next().unwrap_or_default();
+                matches!(
+                    verb,
+                    "create" | "update" | "patch" | "delete" | "deletecollection"
+                )
+            })
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
     /// Runs kubectl with `args` (blocking, off the async runtime) and returns its output.
     pub async fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_with(args, None, &[]).await

@@ -1,0 +1,333 @@
+//! The engine's applier: server-side apply (field manager `orbdeck`, forced, as the owner of
+//! desired state) of objects labelled with their ORB, in stages (CRDs, then Namespaces, then other
+//! cluster-scoped kinds, then namespaced ones). Each object carries the hash of what was applied,
+//! so an object whose live state still holds it and still matches is not written again: a sync of
+//! an unchanged repo makes no API writes.
+
+use crate::plan::{FIELD_MANAGER, ObjectId, labelled};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
+};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::{ApiCapabilities, Scope};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// Annotation holding the hash of the applied desired object.
+pub const HASH_ANNOTATION: &str = "orbdeck.io/applied-hash";
+
+/// What applying one object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It did not exist.
+    Created,
+    /// It existed and was changed.
+    Configured,
+    /// It already matched; nothing was written.
+    Unchanged,
+}
+
+impl Applied {
+    /// The word used in current/status.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applied::Created => "created",
+            Applied::Configured => "configured",
+            Applied::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Apply order: CRDs, Namespaces, other cluster-scoped kinds, namespaced kinds.
+pub fn stage(api_version: &str, kind: &str, namespaced: bool) -> u8 {
+    match (api_version, kind) {
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => 0,
+        ("v1", "Namespace") => 1,
+        _ if !namespaced => 2,
+        _ => 3,
+    }
+}
+
+/// The ORB's live objects of one kind, by (namespace, name).
+pub type Owned = BTreeMap<(Option<String>, String), Value>;
+
+/// Kinds resolved through discovery and the ORB's live objects listed once per sync.
+pub struct Applier {
+    client: kube::Client,
+    orb: String,
+    kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)>,
+    live: HashMap<(String, String), Owned>,
+}
+
+impl Applier {
+    /// An applier for the ORB `orb` on `client`'s cluster.
+    pub fn new(client: kube::Client, orb: &str) -> Applier {
+        Applier {
+            client,
+            orb: orb.to_string(),
+            kinds: HashMap::new(),
+            live: HashMap::new(),
+        }
+    }
+
+    /// Sets the ORB name (from orb.yaml) that labels what is applied.
+    pub fn set_orb(&mut self, orb: &str) {
+        self.orb = orb.to_string();
+    }
+
+    /// Forgets listed objects (call at the start of a sync).
+    pub fn begin(&mut self) {
+        self.live.clear();
+    }
+
+    /// The resource of a kind, through discovery (misses are retried on each call, since a CRD
+    /// applied a moment ago serves its kinds right after).
+    pub async fn resolve(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<(ApiResource, ApiCapabilities)> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = self.kinds.get(&key) {
+            return Some(found.clone());
+        }
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let found = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .ok()?;
+        self.kinds.insert(key, found.clone());
+        Some(found)
+    }
+
+    fn api(
+        &self,
+        ar: &ApiResource,
+        caps: &ApiCapabilities,
+        ns: Option<&str>,
+    ) -> Api<DynamicObject> {
+        match (&caps.scope, ns) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, ar),
+            (Scope::Namespaced, None) => Api::default_namespaced_with(self.client.clone(), ar),
+            (Scope::Cluster, _) => Api::all_with(self.client.clone(), ar),
+        }
+    }
+
+    /// The ORB's live objects of a kind (listed once per sync, by the ORB label).
+    pub async fn owned(&mut self, api_version: &str, kind: &str) -> Result<&Owned, String> {
+        let key = (api_version.to_string(), kind.to_string());
+        if !self.live.contains_key(&key) {
+            let (ar, _) = self
+                .resolve(api_version, kind)
+                .await
+                .ok_or_else(|| format!("{api_version} {kind}: not served by the cluster"))?;
+            let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
+            let params =
+                ListParams::default().labels(&format!("{}={}", crate::plan::ORB_LABEL, self.orb));
+            let list = api
+                .list(&params)
+                .await
+                .map_err(|e| format!("list {api_version} {kind}: {e}"))?;
+            let objects = list
+                .items
+                .into_iter()
+                .map(|o| {
+                    let id = (
+                        o.metadata.namespace.clone(),
+                        o.metadata.name.clone().unwrap_or_default(),
+                    );
+                    (id, serde_json::to_value(o).expect("objects serialize"))
+                })
+                .collect();
+            self.live.insert(key.clone(), objects);
+        }
+        Ok(&self.live[&key])
+    }
+
+    /// Applies one desired object (labelled and hashed here) unless its live state already
+    /// holds exactly this desired state.
+    pub async fn apply(&mut self, id: &ObjectId, desired: &Value) -> Result<Applied, String> {
+        let (ar, caps) = self
+            .resolve(&id.api_version, &id.kind)
+            .await
+            .ok_or_else(|| format!("{id}: kind not served by the cluster"))?;
+        let namespace = match caps.scope {
+            Scope::Namespaced => Some(id.namespace.clone().unwrap_or_else(|| "default".into())),
+            Scope::Cluster => None,
+        };
+        let object = stamped(desired, &self.orb);
+        let hash = object
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                HASH_ANNOTATION.replace('/', "~1")
+            ))
+            .cloned();
+        let live = self
+            .owned(&id.api_version, &id.kind)
+            .await?
+            .get(&(namespace.clone(), id.name.clone()))
+            .cloned();
+        if let Some(live) = &live {
+            let live_hash = live.pointer(&format!(
+                "/metadata/annotations/{}",
+                HASH_ANNOTATION.replace('/', "~1")
+            ));
+            if live_hash == hash.as_ref() && contains(live, &object) {
+                return Ok(Applied::Unchanged);
+            }
+        }
+        let api = self.api(&ar, &caps, namespace.as_deref());
+        let obj: DynamicObject =
+            serde_json::from_value(object).map_err(|e| format!("{id}: {e}"))?;
+        api.patch(
+            &id.name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .map_err(|e| format!("{id}: {}", api_error(&e)))?;
+        Ok(if live.is_some() {
+            Applied::Configured
+        } else {
+            Applied::Created
+        })
+    }
+
+    /// Deletes an object the ORB owns (background propagation).
+    pub async fn delete(&mut self, id: &ObjectId) -> Result<(), String> {
+        let (ar, caps) = self
+            .resolve(&id.api_version, &id.kind)
+            .await
+            .ok_or_else(|| format!("{id}: kind not served by the cluster"))?;
+        let api = self.api(&ar, &caps, id.namespace.as_deref());
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        };
+        match api.delete(&id.name, &params).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(format!("{id}: {}", api_error(&e))),
+        }
+    }
+
+    /// Waits until the CRD named `name` reports Established (or `timeout` passes).
+    pub async fn wait_established(&mut self, name: &str, timeout: Duration) -> Result<(), String> {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let crd = api
+                .get_opt(name)
+                .await
+                .map_err(|e| format!("CRD {name}: {e}"))?;
+            let established = crd
+                .and_then(|c| c.status)
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "CRD {name}: not Established within {} s",
+                    timeout.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The object with the ORB label and the hash annotation of its desired content.
+pub fn stamped(desired: &Value, orb: &str) -> Value {
+    let mut object = labelled(desired, orb);
+    let hash = {
+        let digest = Sha256::digest(serde_json::to_vec(&object).expect("values serialize"));
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(a) = annotations.as_object_mut() {
+            a.insert(HASH_ANNOTATION.into(), hash.into());
+        }
+    }
+    object
+}
+
+/// Whether every field of `want` is present in `have` with the same value (lists element-wise).
+pub fn contains(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Object(h), Value::Object(w)) => w.iter().all(|(k, wv)| {
+            h.get(k).is_some_and(|hv| contains(hv, wv)) || (wv.is_null() && !h.contains_key(k))
+        }),
+        (Value::Array(h), Value::Array(w)) => {
+            h.len() == w.len() && h.iter().zip(w).all(|(a, b)| contains(a, b))
+        }
+        (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
+        _ => have == want,
+    }
+}
+
+fn api_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containment_ignores_server_added_fields() {
+        let live = json!({"metadata": {"name": "a", "uid": "u"}, "spec": {"ports": [{"port": 80, "protocol": "TCP"}]}});
+        assert!(contains(
+            &live,
+            &json!({"metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}})
+        ));
+        assert!(!contains(
+            &live,
+            &json!({"spec": {"ports": [{"port": 81}]}})
+        ));
+        assert!(!contains(
+            &live,
+            &json!({"spec": {"ports": [{"port": 80}, {"port": 81}]}})
+        ));
+        assert!(!contains(&live, &json!({"spec": {"missing": 1}})));
+    }
+
+    #[test]
+    fn stamping_labels_and_hashes_deterministically() {
+        let d = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}});
+        let a = stamped(&d, "alpha");
+        assert_eq!(a["metadata"]["labels"]["orbdeck.io/orb"], "alpha");
+        assert_eq!(a, stamped(&d, "alpha"));
+        let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert_ne!(
+            a["metadata"]["annotations"][HASH_ANNOTATION],
+            stamped(&changed, "alpha")["metadata"]["annotations"][HASH_ANNOTATION]
+        );
+        assert_eq!(stage("v1", "Namespace", false), 1);
+        assert_eq!(
+            stage("apiextensions.k8s.io/v1", "CustomResourceDefinition", false),
+            0
+        );
+        assert_eq!(
+            stage("rbac.authorization.k8s.io/v1", "ClusterRole", false),
+            2
+        );
+        assert_eq!(stage("v1", "ConfigMap", true), 3);
+    }
+}

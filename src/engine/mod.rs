@@ -1,0 +1,276 @@
+//! The headless engine of one ORB: fetch the repo, apply desired/ to the cluster (see [`sync`]),
+//! and write the current state back to current/ — only while it leads, only when something
+//! changed, at most one commit per write interval. It runs as `orbdeck engine` in a cluster or as
+//! a tokio task in-process (the demo runs one per ORB).
+
+pub mod apply;
+pub mod sync;
+
+use crate::model::OrbFile;
+use crate::repo::status::{OrbStatus, STATUS_FILE};
+use crate::repo::{Change, DESIRED, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy};
+use apply::Applier;
+use git2::Oid;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How one engine runs.
+pub struct EngineOptions {
+    /// The ORB's repo (bare clone kept at `clone_dir`).
+    pub repo: OrbRepo,
+    /// How often to fetch and apply when nothing asks sooner (orb.yaml's `engine.interval` wins).
+    pub interval: Duration,
+    /// age identities for encrypted Secrets.
+    pub identities: Vec<age::x25519::Identity>,
+}
+
+/// What the engine last did, shared with health endpoints and tests.
+#[derive(Debug, Default, Clone)]
+pub struct EngineState {
+    /// The last status written (or that would have been written).
+    pub status: Option<OrbStatus>,
+    /// Syncs completed.
+    pub syncs: u64,
+    /// Commits of current/ pushed.
+    pub writes: u64,
+    /// The writes the last sync made to the cluster.
+    pub actions: Vec<(crate::plan::ObjectId, sync::Action)>,
+    /// The last error outside the sync itself (fetch, push), if any.
+    pub last_error: Option<String>,
+}
+
+/// Handles to a running engine: ask it to sync now, read its state.
+#[derive(Clone)]
+pub struct EngineHandle {
+    /// Wakes the loop for an immediate sync (SIGHUP, the Lease annotation).
+    pub sync_now: Arc<Notify>,
+    /// The engine's state after each sync.
+    pub state: watch::Receiver<EngineState>,
+}
+
+/// Runs the engine until `shutdown`; syncs only while `leading` is true.
+pub fn spawn(
+    client: kube::Client,
+    options: EngineOptions,
+    leading: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+) -> (EngineHandle, tokio::task::JoinHandle<()>) {
+    let sync_now = Arc::new(Notify::new());
+    let (tx, rx) = watch::channel(EngineState::default());
+    let handle = EngineHandle {
+        sync_now: sync_now.clone(),
+        state: rx,
+    };
+    let task = tokio::spawn(run(client, options, leading, shutdown, sync_now, tx));
+    (handle, task)
+}
+
+/// Identity of desired/ and orb.yaml at a commit (tree and blob ids): commits that only touch
+/// current/ keep it.
+type DesiredKey = (Option<Oid>, Option<Oid>);
+
+/// Desired state as read from one commit.
+struct Desired {
+    commit: Oid,
+    key: DesiredKey,
+    orb: OrbFile,
+    orb_error: Option<String>,
+    files: Vec<(PathBuf, Vec<u8>)>,
+    previous: Option<OrbStatus>,
+}
+
+async fn run(
+    client: kube::Client,
+    options: EngineOptions,
+    mut leading: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+    sync_now: Arc<Notify>,
+    state: watch::Sender<EngineState>,
+) {
+    let repo = Arc::new(std::sync::Mutex::new(options.repo));
+    let mut applier = Applier::new(client, "");
+    let mut written: Option<OrbStatus> = None;
+    let mut last_write: Option<Instant> = None;
+    let mut pending: Option<OrbStatus> = None;
+    // The first commit seen with each desired state: what status.commit names.
+    let mut applied_key: Option<(DesiredKey, Oid)> = None;
+    let mut interval = options.interval;
+    let mut write_interval = Duration::from_secs(10);
+    loop {
+        if *leading.borrow() {
+            match read_desired(repo.clone()).await {
+                Ok(Some(desired)) => {
+                    if let Some(i) = parse_duration(&desired.orb.engine.interval) {
+                        interval = i;
+                    }
+                    if let Some(w) = parse_duration(&desired.orb.engine.write_interval) {
+                        write_interval = w;
+                    }
+                    let commit = match &applied_key {
+                        Some((key, commit)) if *key == desired.key => *commit,
+                        _ => {
+                            applied_key = Some((desired.key, desired.commit));
+                            desired.commit
+                        }
+                    };
+                    applier.set_orb(&desired.orb.name);
+                    let report = match &desired.orb_error {
+                        Some(e) => sync::SyncReport {
+                            status: OrbStatus {
+                                commit: commit.to_string(),
+                                result: "Invalid".into(),
+                                errors: vec![format!("{ORB_FILE}: {e}")],
+                                ..Default::default()
+                            },
+                            actions: Vec::new(),
+                        },
+                        None => {
+                            sync::sync(
+                                &mut applier,
+                                sync::SyncInput {
+                                    commit: commit.to_string(),
+                                    files: desired.files,
+                                    prune: &desired.orb.engine.prune,
+                                    previous: desired.previous.as_ref().or(written.as_ref()),
+                                    identities: &options.identities,
+                                },
+                            )
+                            .await
+                        }
+                    };
+                    let mut status = report.status;
+                    if written.is_none() {
+                        written = desired.previous.clone();
+                    }
+                    let changed = written.as_ref().is_none_or(|w| !same_content(w, &status));
+                    if changed {
+                        status.time =
+                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                        pending = Some(status.clone());
+                    }
+                    state.send_modify(|s| {
+                        s.syncs += 1;
+                        s.status = Some(status);
+                        s.actions = report.actions;
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
+            }
+            let due = last_write.is_none_or(|t| t.elapsed() >= write_interval);
+            if due && let Some(status) = pending.take() {
+                match write_status(repo.clone(), status.clone()).await {
+                    Ok(()) => {
+                        last_write = Some(Instant::now());
+                        written = Some(status);
+                        state.send_modify(|s| {
+                            s.writes += 1;
+                            s.last_error = None;
+                        });
+                    }
+                    Err(e) => {
+                        pending = Some(status);
+                        state.send_modify(|s| s.last_error = Some(e.to_string()));
+                    }
+                }
+            }
+        }
+        let wait = if pending.is_some() {
+            interval.min(write_interval)
+        } else {
+            interval
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = sync_now.notified() => {}
+            _ = leading.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Two statuses that differ only in their time are the same content.
+fn same_content(a: &OrbStatus, b: &OrbStatus) -> bool {
+    let strip = |s: &OrbStatus| OrbStatus {
+        time: String::new(),
+        ..s.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// Parses `30s`, `2m`, `1h 5m` (humantime).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    humantime::parse_duration(text.trim()).ok()
+}
+
+async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Desired>, RepoError> {
+    tokio::task::spawn_blocking(move || {
+        let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(commit) = repo.fetch()? else {
+            return Ok(None);
+        };
+        let tree = repo.git().find_commit(commit)?.tree()?;
+        let id_of = |p: &str| tree.get_path(std::path::Path::new(p)).ok().map(|e| e.id());
+        let key = (id_of("desired"), id_of(ORB_FILE));
+        let (orb, orb_error) = match repo.file(Some(commit), ORB_FILE)? {
+            Some(bytes) => match String::from_utf8(bytes)
+                .map_err(|_| "not UTF-8".to_string())
+                .and_then(|t| OrbFile::parse(&t))
+            {
+                Ok(orb) => (orb, None),
+                Err(e) => (unnamed_orb(), Some(e)),
+            },
+            None => (
+                unnamed_orb(),
+                Some("missing: the repo has no orb.yaml".into()),
+            ),
+        };
+        let files = repo
+            .files(commit, DESIRED)?
+            .into_iter()
+            .map(|(p, b)| (PathBuf::from(p), b))
+            .collect();
+        let previous = OrbStatus::read(&repo, commit);
+        Ok(Some(Desired {
+            commit,
+            key,
+            orb,
+            orb_error,
+            files,
+            previous,
+        }))
+    })
+    .await
+    .map_err(|e| RepoError::remote("engine", e.to_string()))?
+}
+
+async fn write_status(
+    repo: Arc<std::sync::Mutex<OrbRepo>>,
+    status: OrbStatus,
+) -> Result<(), RepoError> {
+    tokio::task::spawn_blocking(move || {
+        let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
+        let text = serde_saphyr::to_string(&status)
+            .map_err(|e| RepoError::remote(repo.url(), e.to_string()))?;
+        let edit = Edit {
+            base: repo.tip(),
+            changes: vec![Change {
+                path: STATUS_FILE.into(),
+                content: Some(text.into_bytes()),
+            }],
+            message: format!("orbdeck-engine: {} at {:.8}", status.result, status.commit),
+        };
+        crate::repo::write::write(&repo, &edit, &RetryPolicy::default()).map(|_| ())
+    })
+    .await
+    .map_err(|e| RepoError::remote("engine", e.to_string()))?
+}
+
+/// The settings used while orb.yaml is missing or invalid (nothing is applied then).
+fn unnamed_orb() -> OrbFile {
+    OrbFile::parse("apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: unnamed\n")
+        .expect("a minimal orb.yaml parses")
+}

@@ -1,0 +1,236 @@
+//! One sync of an ORB: validate desired/ (if invalid, apply nothing and say why), decrypt
+//! encrypted Secrets, apply in stages, prune what left desired/ behind fences, and report every
+//! object's outcome as the engine's [`OrbStatus`].
+
+use super::apply::{Applied, Applier, stage};
+use crate::model::PrunePolicy;
+use crate::plan::{ObjectId, prune_disabled};
+use crate::repo::status::{ObjectOutcome, OrbStatus};
+use crate::validate::{self, Object};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What a sync reads: the desired files at a commit and the settings that govern applying them.
+pub struct SyncInput<'a> {
+    /// The commit the desired state was read from (hex).
+    pub commit: String,
+    /// Files under desired/ (path, bytes).
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// Prune fences from orb.yaml.
+    pub prune: &'a PrunePolicy,
+    /// The previous status (its objects name kinds to look for leftovers in).
+    pub previous: Option<&'a OrbStatus>,
+    /// age identities for encrypted Secrets.
+    pub identities: &'a [age::x25519::Identity],
+}
+
+/// What one sync did to the cluster (kept out of the status, which records steady state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Created.
+    Created,
+    /// Changed.
+    Configured,
+    /// Deleted because it left desired/.
+    Pruned,
+}
+
+/// The status after a sync, and the writes it made.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    /// The steady-state status: every desired object `applied` or `failed` (with why), errors.
+    pub status: OrbStatus,
+    /// The writes this sync made.
+    pub actions: Vec<(ObjectId, Action)>,
+}
+
+/// Runs one sync and reports it (the status's time is left empty: the caller stamps it).
+pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
+    let mut report_out = SyncReport::default();
+    let status = &mut report_out.status;
+    status.commit = input.commit.clone();
+    let report = validate::validate_files(&input.files, &validate::ModelSchemas);
+    if report.has_errors() {
+        status.result = "Invalid".into();
+        status.errors = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == validate::Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        status.objects = input
+            .previous
+            .map(|p| p.objects.clone())
+            .unwrap_or_default();
+        return report_out;
+    }
+    applier.begin();
+    let mut objects: Vec<(u8, ObjectId, serde_json::Value)> = Vec::new();
+    for object in &report.objects {
+        let id = ObjectId::of(object);
+        let value = match decrypted(object, input.identities) {
+            Ok(v) => v,
+            Err(e) => {
+                status.objects.push(outcome(&id, "failed", Some(e)));
+                continue;
+            }
+        };
+        let namespaced = match applier.resolve(&id.api_version, &id.kind).await {
+            Some((_, caps)) => caps.scope == kube::discovery::Scope::Namespaced,
+            // Not served yet: a CRD in this sync may bring it; custom kinds go last.
+            None => crate::model::is_namespaced(&id.api_version, &id.kind).unwrap_or(true),
+        };
+        let id = ObjectId {
+            namespace: if namespaced {
+                Some(id.namespace.clone().unwrap_or_else(|| "default".into()))
+            } else {
+                None
+            },
+            ..id
+        };
+        objects.push((stage(&id.api_version, &id.kind, namespaced), id, value));
+    }
+    objects.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut current_stage = 0;
+    for (stage_no, id, value) in &objects {
+        if *stage_no != current_stage && current_stage == 0 {
+            // CRDs first: their kinds must be served before their objects are applied.
+            for (_, crd, _) in objects.iter().filter(|o| o.0 == 0) {
+                if let Err(e) = applier
+                    .wait_established(&crd.name, Duration::from_secs(30))
+                    .await
+                {
+                    status.errors.push(e);
+                }
+            }
+        }
+        current_stage = *stage_no;
+        match applier.apply(id, value).await {
+            Ok(applied) => {
+                status.objects.push(outcome(id, "applied", None));
+                match applied {
+                    Applied::Created => report_out.actions.push((id.clone(), Action::Created)),
+                    Applied::Configured => {
+                        report_out.actions.push((id.clone(), Action::Configured))
+                    }
+                    Applied::Unchanged => {}
+                }
+            }
+            Err(e) => status.objects.push(outcome(id, "failed", Some(e))),
+        }
+    }
+    prune(applier, &input, &objects, &mut report_out).await;
+    let status = &mut report_out.status;
+    let failed = status.objects.iter().any(|o| o.outcome == "failed") || !status.errors.is_empty();
+    status.result = if failed { "Partial" } else { "Synced" }.into();
+    report_out
+}
+
+fn outcome(id: &ObjectId, what: &str, message: Option<String>) -> ObjectOutcome {
+    ObjectOutcome {
+        api_version: id.api_version.clone(),
+        kind: id.kind.clone(),
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+        outcome: what.into(),
+        message,
+    }
+}
+
+fn decrypted(
+    object: &Object,
+    identities: &[age::x25519::Identity],
+) -> Result<serde_json::Value, String> {
+    if object.api_version == "v1"
+        && object.kind == "Secret"
+        && crate::secrets::is_encrypted(&object.value)
+    {
+        if identities.is_empty() {
+            return Err("encrypted Secret, but the engine has no age identity".into());
+        }
+        return crate::secrets::decrypt_secret(&object.value, identities)
+            .map_err(|e| e.to_string());
+    }
+    Ok(object.value.clone())
+}
+
+/// Deletes ORB-labelled objects that left desired/, within the fences.
+async fn prune(
+    applier: &mut Applier,
+    input: &SyncInput<'_>,
+    desired: &[(u8, ObjectId, serde_json::Value)],
+    report: &mut SyncReport,
+) {
+    let status = &mut report.status;
+    let wanted: BTreeSet<&ObjectId> = desired.iter().map(|(_, id, _)| id).collect();
+    let mut kinds: BTreeSet<(String, String)> = desired
+        .iter()
+        .map(|(_, id, _)| (id.api_version.clone(), id.kind.clone()))
+        .collect();
+    if let Some(previous) = input.previous {
+        kinds.extend(
+            previous
+                .objects
+                .iter()
+                .map(|o| (o.api_version.clone(), o.kind.clone())),
+        );
+    }
+    let mut owned = 0usize;
+    let mut candidates = Vec::new();
+    for (api_version, kind) in kinds {
+        let live = match applier.owned(&api_version, &kind).await {
+            Ok(live) => live,
+            Err(e) => {
+                if applier.resolve(&api_version, &kind).await.is_some() {
+                    status.errors.push(e);
+                }
+                continue;
+            }
+        };
+        owned += live.len();
+        for ((namespace, name), value) in live {
+            let id = ObjectId {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            };
+            if !wanted.contains(&id)
+                && !prune_disabled(value)
+                && value.pointer("/metadata/deletionTimestamp").is_none()
+            {
+                candidates.push(id);
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return;
+    }
+    if desired.is_empty() {
+        status.errors.push(format!(
+            "desired/ parsed to zero objects: nothing pruned ({} owned objects kept)",
+            candidates.len()
+        ));
+        return;
+    }
+    let fraction = candidates.len() as f64 / owned.max(1) as f64;
+    if fraction > input.prune.max_fraction && !input.prune.allow_large {
+        status.errors.push(format!(
+            "pruning {} of {owned} owned objects exceeds engine.prune.maxFraction {}: nothing pruned (set engine.prune.allowLarge to allow it)",
+            candidates.len(),
+            input.prune.max_fraction
+        ));
+        return;
+    }
+    // Namespaced objects before the namespaces and cluster-scoped kinds that may hold them.
+    candidates.sort_by_key(|id| {
+        std::cmp::Reverse(stage(&id.api_version, &id.kind, id.namespace.is_some()))
+    });
+    for id in candidates {
+        match applier.delete(&id).await {
+            Ok(()) => report.actions.push((id, Action::Pruned)),
+            Err(e) => status.objects.push(outcome(&id, "failed", Some(e))),
+        }
+    }
+}
