@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod engine;
 mod manifests;
 mod orb;
 mod plan;
@@ -34,7 +35,7 @@ pub enum Command {
     /// Start embedded clusters with local ORB repositories and open the control room on them.
     Demo(DemoArgs),
     /// Run the headless engine that applies an ORB repository to its cluster.
-    Engine,
+    Engine(engine::EngineArgs),
     /// Run the node agent (upgrades, node users).
     Agent,
     /// Run the embedded Kubernetes API server.
@@ -95,7 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(secret::run(cmd, paths)),
         Command::Ui => not_available("ui"),
-        Command::Engine => not_available("engine"),
+        Command::Engine(args) => with_runtime(engine::run(args)),
         Command::Agent => not_available("agent"),
     }
 }

@@ -4,6 +4,8 @@
 //! a tokio task in-process (the demo runs one per ORB).
 
 pub mod apply;
+pub mod health;
+pub mod leader;
 pub mod sync;
 
 use crate::model::OrbFile;

@@ -1,0 +1,203 @@
+//! `orbdeck engine`: the headless engine of one ORB, with leader election, health endpoints and
+//! SIGHUP for an immediate sync.
+
+use crate::engine::health::{self, Health, Metrics};
+use crate::engine::leader::{self, LeaseConfig};
+use crate::engine::{self, EngineOptions};
+use crate::repo::{OrbRepo, RemoteOptions};
+use clap::Args;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Options of `orbdeck engine`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The ORB repo (path, file://, ssh://).
+    #[arg(long, env = "ORB_REPO")]
+    pub repo: String,
+    /// Branch holding the ORB's state.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// How often to fetch and apply (orb.yaml's engine.interval wins), e.g. 30s.
+    #[arg(long, default_value = "30s")]
+    pub interval: String,
+    /// ssh private key for the repo.
+    #[arg(long)]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts for ssh remotes.
+    #[arg(long)]
+    pub known_hosts: Option<PathBuf>,
+    /// kubeconfig (default: in-cluster config, else $KUBECONFIG / ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Where the bare clone lives.
+    #[arg(long, default_value = "/tmp/orbdeck-engine")]
+    pub data: PathBuf,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Namespace of the engine's Lease and identity Secret.
+    #[arg(long, default_value = "orbdeck-system", env = "POD_NAMESPACE")]
+    pub namespace: String,
+    /// Secret (in the engine's namespace) whose key `identity.txt` holds the age identity.
+    #[arg(long, default_value = "orbdeck-age-identity")]
+    pub identity_secret: String,
+}
+
+/// Runs the engine until SIGINT/SIGTERM.
+pub async fn run(args: EngineArgs) -> Result<(), String> {
+    let client = client(&args).await?;
+    let interval = engine::parse_duration(&args.interval).ok_or_else(|| {
+        format!(
+            "--interval {:?}: not a duration (e.g. 30s, 5m)",
+            args.interval
+        )
+    })?;
+    let remote = RemoteOptions {
+        ssh_key: args.ssh_key.clone(),
+        known_hosts: args.known_hosts.clone(),
+        ..Default::default()
+    };
+    let repo = OrbRepo::open(
+        &args.data.join("repo.git"),
+        &args.repo,
+        &args.branch,
+        remote,
+    )
+    .map_err(|e| e.to_string())?;
+    let identities = identities(&client, &args).await?;
+    let shutdown = CancellationToken::new();
+    let metrics = Arc::new(Metrics::default());
+    let health = Arc::new(Health::default());
+    let bound = health::serve(
+        args.listen,
+        metrics.clone(),
+        health.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|e| format!("{}: {e}", args.listen))?;
+    tracing::info!(%bound, "health endpoints listening");
+    let (leading_tx, leading) = tokio::sync::watch::channel(false);
+    let identity = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("orbdeck-engine-{}", std::process::id()));
+    let lease = LeaseConfig {
+        namespace: args.namespace.clone(),
+        name: "orbdeck-engine".into(),
+        identity,
+        ..Default::default()
+    };
+    let elector = tokio::spawn(leader::run(
+        client.clone(),
+        lease.clone(),
+        leading_tx,
+        shutdown.clone(),
+    ));
+    let (handle, task) = engine::spawn(
+        client.clone(),
+        EngineOptions {
+            repo,
+            interval,
+            identities,
+        },
+        leading,
+        shutdown.clone(),
+    );
+    let (sync_tx, mut sync_rx) = tokio::sync::mpsc::channel(4);
+    let requests = tokio::spawn(leader::watch_sync_requests(
+        client,
+        lease,
+        sync_tx,
+        shutdown.clone(),
+    ));
+    let sync_now = handle.sync_now.clone();
+    let forward = tokio::spawn(async move {
+        while sync_rx.recv().await.is_some() {
+            sync_now.notify_one();
+        }
+    });
+    // Each finished sync feeds /metrics.
+    let mut state = handle.state.clone();
+    let recorder = tokio::spawn(async move {
+        let mut seen = 0;
+        while state.changed().await.is_ok() {
+            let s = state.borrow_and_update().clone();
+            if s.syncs == seen {
+                continue;
+            }
+            seen = s.syncs;
+            if let Some(status) = &s.status {
+                metrics.record_sync(&status.commit, status.result == "Synced");
+            }
+            metrics.record_api_writes(s.actions.len() as u64);
+        }
+    });
+    health.set_ready();
+    wait_for_stop(&handle).await;
+    shutdown.cancel();
+    let _ = tokio::join!(elector, task, requests);
+    forward.abort();
+    recorder.abort();
+    Ok(())
+}
+
+async fn client(args: &EngineArgs) -> Result<kube::Client, String> {
+    if args.kubeconfig.is_none() && args.context.is_none() {
+        return kube::Client::try_default().await.map_err(|e| e.to_string());
+    }
+    let entry = crate::fleet::config::OrbEntry {
+        name: "engine".into(),
+        repo: args.repo.clone(),
+        branch: args.branch.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        write: true,
+        ssh_key: None,
+    };
+    crate::fleet::connect::client(&entry, std::time::Duration::from_secs(30)).await
+}
+
+/// The age identities from the engine's Secret (none when it does not exist).
+async fn identities(
+    client: &kube::Client,
+    args: &EngineArgs,
+) -> Result<Vec<age::x25519::Identity>, String> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &args.namespace);
+    let Ok(Some(secret)) = secrets.get_opt(&args.identity_secret).await else {
+        return Ok(Vec::new());
+    };
+    let Some(bytes) = secret.data.and_then(|d| d.get("identity.txt").cloned()) else {
+        return Ok(Vec::new());
+    };
+    let text = String::from_utf8(bytes.0)
+        .map_err(|_| format!("Secret {}: identity.txt is not UTF-8", args.identity_secret))?;
+    crate::secrets::parse_identities(&text)
+        .map_err(|e| format!("Secret {}: {e}", args.identity_secret))
+}
+
+/// Returns on SIGINT/SIGTERM; SIGHUP asks for a sync.
+async fn wait_for_stop(handle: &engine::EngineHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => handle.sync_now.notify_one(),
+        }
+    }
+}
