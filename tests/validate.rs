@@ -703,28 +703,3 @@ fn mangled_inputs_never_panic() {
     }
     assert!(runs > 1000);
 }
-
-/// `cargo test --release -- --ignored --nocapture ten_thousand` prints the time.
-#[test]
-#[ignore]
-fn ten_thousand_profiles() {
-    let dir = tempfile::tempdir().unwrap();
-    let desired = dir.path().join("desired/profiles");
-    fs::create_dir_all(&desired).unwrap();
-    for f in 0..100 {
-        let mut text = String::new();
-        for p in 0..100 {
-            let _ = write!(
-                text,
-                "---\napiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: user-{f}-{p}\n  labels: {{team: t{f}}}\nspec:\n  owner:\n    kind: User\n    name: user-{f}-{p}@example.com\n  resourceQuotaSpec:\n    hard:\n      requests.cpu: \"4\"\n      requests.memory: 16Gi\n      limits.cpu: 8\n"
-            );
-        }
-        fs::write(desired.join(format!("team-{f:03}.yaml")), text).unwrap();
-    }
-    let start = std::time::Instant::now();
-    let report = validate_dir(dir.path(), &TestSchemas::new());
-    let elapsed = start.elapsed();
-    println!("validated {} objects in {elapsed:?}", report.objects.len());
-    assert_eq!(report.objects.len(), 10_000);
-    assert_eq!(report.errors(), 0, "{}", listing(&report));
-}

@@ -102,7 +102,8 @@ impl Applier {
         Some(found)
     }
 
-    fn api(
+    /// The API of a resolved kind in `ns` (ignored for cluster-scoped kinds).
+    pub fn api(
         &self,
         ar: &ApiResource,
         caps: &ApiCapabilities,

@@ -5,44 +5,11 @@ use super::{
     Action, FIELD_MANAGER, Item, ORB_LABEL, ObjectId, Plan, labelled, normalize, prune_disabled,
     unified,
 };
+use crate::engine::apply::Applier;
 use crate::validate::Object;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
-use kube::discovery::{ApiCapabilities, Scope};
-use std::collections::{BTreeSet, HashMap};
-
-/// Kinds resolved through discovery, by (apiVersion, kind); None when the cluster does not serve it.
-type Kinds = HashMap<(String, String), Option<(ApiResource, ApiCapabilities)>>;
-
-async fn resolve(
-    client: &kube::Client,
-    kinds: &mut Kinds,
-    api_version: &str,
-    kind: &str,
-) -> Option<(ApiResource, ApiCapabilities)> {
-    let key = (api_version.to_string(), kind.to_string());
-    if let Some(found) = kinds.get(&key) {
-        return found.clone();
-    }
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    let found = kube::discovery::pinned_kind(client, &gvk).await.ok();
-    kinds.insert(key, found.clone());
-    found
-}
-
-fn api_for(
-    client: &kube::Client,
-    ar: &ApiResource,
-    caps: &ApiCapabilities,
-    ns: Option<&str>,
-) -> Api<DynamicObject> {
-    match (&caps.scope, ns) {
-        (Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, ar),
-        (Scope::Namespaced, None) => Api::default_namespaced_with(client.clone(), ar),
-        (Scope::Cluster, _) => Api::all_with(client.clone(), ar),
-    }
-}
+use kube::discovery::Scope;
+use std::collections::BTreeSet;
 
 /// Plans `desired` against the cluster behind `client`. `prune_kinds` are the (apiVersion, kind)
 /// pairs to look for ORB-owned objects in besides the desired ones (e.g. from the last sync).
@@ -53,12 +20,12 @@ pub async fn against_cluster(
     prune_kinds: &[(String, String)],
 ) -> Result<Plan, String> {
     let mut plan = Plan::default();
-    let mut kinds = Kinds::new();
+    let mut resolver = Applier::new(client.clone(), orb);
     let mut wanted = BTreeSet::new();
     for object in desired {
         let id = ObjectId::of(object);
         let value = labelled(&object.value, orb);
-        let Some((ar, caps)) = resolve(client, &mut kinds, &id.api_version, &id.kind).await else {
+        let Some((ar, caps)) = resolver.resolve(&id.api_version, &id.kind).await else {
             plan.notes.push(format!(
                 "{id}: kind not served by the cluster yet (its CRD is created first); shown as desired"
             ));
@@ -74,7 +41,7 @@ pub async fn against_cluster(
         if caps.scope == Scope::Namespaced && id.namespace.is_none() {
             id.namespace = Some("default".into());
         }
-        let api = api_for(client, &ar, &caps, id.namespace.as_deref());
+        let api = resolver.api(&ar, &caps, id.namespace.as_deref());
         let live = api
             .get_opt(&id.name)
             .await
@@ -114,7 +81,7 @@ pub async fn against_cluster(
     look.extend(prune_kinds.iter().cloned());
     let selector = ListParams::default().labels(&format!("{ORB_LABEL}={orb}"));
     for (api_version, kind) in look {
-        let Some((ar, _)) = resolve(client, &mut kinds, &api_version, &kind).await else {
+        let Some((ar, _)) = resolver.resolve(&api_version, &kind).await else {
             continue;
         };
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
