@@ -4,14 +4,11 @@
 mod common;
 
 use common::Sim;
-use common::repos::{Origin, edit};
+use common::engine::{Running, gone, push, put};
+use common::repos::Origin;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use orbdeck::engine::sync::Action;
-use orbdeck::engine::{self, EngineHandle, EngineOptions};
-use orbdeck::repo::{Change, OrbRepo, RemoteOptions, RetryPolicy};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const ORB: &str = "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 1h\n  writeInterval: 0s\n";
 
@@ -19,99 +16,6 @@ fn cm(name: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: team-a\ndata:\n  k: \"{value}\"\n"
     )
-}
-
-struct Running {
-    handle: EngineHandle,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-    _clone: tempfile::TempDir,
-}
-
-impl Running {
-    fn start(sim: &Sim, client: kube::Client, origin: &Origin) -> Running {
-        let clone = tempfile::tempdir().unwrap();
-        let repo = OrbRepo::open(
-            clone.path(),
-            &origin.url(),
-            "main",
-            RemoteOptions::default(),
-        )
-        .unwrap();
-        let (_tx, leading) = tokio::sync::watch::channel(true);
-        std::mem::forget(_tx);
-        let stop = CancellationToken::new();
-        let (handle, task) = engine::spawn(
-            client,
-            EngineOptions {
-                repo,
-                interval: Duration::from_secs(3600),
-                identities: Vec::new(),
-            },
-            leading,
-            stop.clone(),
-        );
-        let _ = sim;
-        Running {
-            handle,
-            stop,
-            task,
-            _clone: clone,
-        }
-    }
-
-    /// Asks for a sync and waits until it is done; returns the status.
-    async fn sync(&mut self) -> orbdeck::repo::status::OrbStatus {
-        self.sync_with_actions().await.0
-    }
-
-    /// Like `sync`, with the writes the sync made.
-    async fn sync_with_actions(
-        &mut self,
-    ) -> (
-        orbdeck::repo::status::OrbStatus,
-        Vec<(orbdeck::plan::ObjectId, orbdeck::engine::sync::Action)>,
-    ) {
-        let before = self.handle.state.borrow().syncs;
-        self.handle.sync_now.notify_one();
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            self.handle.state.wait_for(|s| s.syncs > before),
-        )
-        .await
-        .expect("a sync within 30 s")
-        .unwrap();
-        let state = self.handle.state.borrow();
-        (state.status.clone().unwrap(), state.actions.clone())
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        let _ = self.task.await;
-    }
-}
-
-fn push(origin: &Origin, changes: Vec<Change>) {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = OrbRepo::open(dir.path(), &origin.url(), "main", RemoteOptions::default()).unwrap();
-    let tip = repo.fetch().unwrap();
-    let mut e = edit(tip, "x", "");
-    e.changes = changes;
-    orbdeck::repo::write::write(&repo, &e, &RetryPolicy::default()).unwrap();
-}
-
-fn put(path: &str, text: &str) -> Change {
-    Change {
-        path: path.into(),
-        content: Some(text.as_bytes().to_vec()),
-    }
-}
-
-fn gone(path: &str) -> Change {
-    Change {
-        path: path.into(),
-        content: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -107,6 +107,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
             repo,
             interval,
             identities,
+            metrics: metrics.clone(),
         },
         leading,
         shutdown.clone(),

@@ -18,12 +18,17 @@ use crate::model::{Profile, ProfileSettings};
 
 pub mod addons;
 pub mod authorization;
+pub mod derived;
+pub mod fanout;
 pub mod limitrange;
 pub mod network_policies;
 pub mod notebook_defaults;
 pub mod pod_settings;
 pub mod profile;
+pub mod profile_reconcile;
 pub mod quotas;
+pub mod report;
+pub mod running;
 
 pub use authorization::AuthorizationSettings;
 pub use network_policies::NetworkPolicySettings;

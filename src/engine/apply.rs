@@ -246,14 +246,12 @@ impl Applier {
 
 /// The object with the ORB label and the hash annotation of its desired content.
 pub fn stamped(desired: &Value, orb: &str) -> Value {
-    let mut object = labelled(desired, orb);
-    let hash = {
-        let digest = Sha256::digest(serde_json::to_vec(&object).expect("values serialize"));
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    hashed(labelled(desired, orb))
+}
+
+/// The object with [`HASH_ANNOTATION`] set to a hash of its content (as given).
+pub fn hashed(mut object: Value) -> Value {
+    let hash = hash_of(&object);
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = meta
             .entry("annotations")
@@ -263,6 +261,12 @@ pub fn stamped(desired: &Value, orb: &str) -> Value {
         }
     }
     object
+}
+
+/// A short hex hash of an object's JSON.
+fn hash_of(object: &Value) -> String {
+    let digest = Sha256::digest(serde_json::to_vec(object).expect("values serialize"));
+    digest[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether every field of `want` is present in `have` with the same value (lists element-wise).
@@ -279,7 +283,8 @@ pub fn contains(have: &Value, want: &Value) -> bool {
     }
 }
 
-fn api_error(e: &kube::Error) -> String {
+/// The API server's message for an API error, else the error itself.
+pub fn api_error(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => s.message.clone(),
         other => other.to_string(),

@@ -8,6 +8,8 @@ pub mod health;
 pub mod leader;
 pub mod sync;
 
+use crate::controllers::report::{PROFILES_FILE, ProfilesReport};
+use crate::controllers::running::Controllers;
 use crate::model::OrbFile;
 use crate::repo::status::{OrbStatus, STATUS_FILE};
 use crate::repo::{Change, DESIRED, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy};
@@ -27,6 +29,8 @@ pub struct EngineOptions {
     pub interval: Duration,
     /// age identities for encrypted Secrets.
     pub identities: Vec<age::x25519::Identity>,
+    /// Where the controllers count their reconciles.
+    pub metrics: Arc<health::Metrics>,
 }
 
 /// What the engine last did, shared with health endpoints and tests.
@@ -82,6 +86,7 @@ struct Desired {
     orb_error: Option<String>,
     files: Vec<(PathBuf, Vec<u8>)>,
     previous: Option<OrbStatus>,
+    previous_report: Option<ProfilesReport>,
 }
 
 async fn run(
@@ -93,102 +98,146 @@ async fn run(
     state: watch::Sender<EngineState>,
 ) {
     let repo = Arc::new(std::sync::Mutex::new(options.repo));
-    let mut applier = Applier::new(client, "");
+    let mut applier = Applier::new(client.clone(), "");
     let mut written: Option<OrbStatus> = None;
+    let mut written_report: Option<ProfilesReport> = None;
     let mut last_write: Option<Instant> = None;
     let mut pending: Option<OrbStatus> = None;
+    let mut pending_report: Option<ProfilesReport> = None;
     // The first commit seen with each desired state: what status.commit names.
     let mut applied_key: Option<(DesiredKey, Oid)> = None;
     let mut interval = options.interval;
     let mut write_interval = Duration::from_secs(10);
+    let mut controllers: Option<Controllers> = None;
+    let mut last_sync: Option<Instant> = None;
+    let mut force = true;
     loop {
-        if *leading.borrow() {
-            match read_desired(repo.clone()).await {
-                Ok(Some(desired)) => {
-                    if let Some(i) = parse_duration(&desired.orb.engine.interval) {
-                        interval = i;
-                    }
-                    if let Some(w) = parse_duration(&desired.orb.engine.write_interval) {
-                        write_interval = w;
-                    }
-                    let commit = match &applied_key {
-                        Some((key, commit)) if *key == desired.key => *commit,
-                        _ => {
-                            applied_key = Some((desired.key, desired.commit));
-                            desired.commit
+        if !*leading.borrow() {
+            // A standby runs no controllers.
+            controllers = None;
+        } else {
+            if force || last_sync.is_none_or(|t| t.elapsed() >= interval) {
+                force = false;
+                last_sync = Some(Instant::now());
+                match read_desired(repo.clone()).await {
+                    Ok(Some(desired)) => {
+                        if let Some(i) = parse_duration(&desired.orb.engine.interval) {
+                            interval = i;
                         }
-                    };
-                    applier.set_orb(&desired.orb.name);
-                    let report = match &desired.orb_error {
-                        Some(e) => sync::SyncReport {
-                            status: OrbStatus {
-                                commit: commit.to_string(),
-                                result: "Invalid".into(),
-                                errors: vec![format!("{ORB_FILE}: {e}")],
-                                ..Default::default()
-                            },
-                            actions: Vec::new(),
-                        },
-                        None => {
-                            sync::sync(
-                                &mut applier,
-                                sync::SyncInput {
+                        if let Some(w) = parse_duration(&desired.orb.engine.write_interval) {
+                            write_interval = w;
+                        }
+                        let commit = match &applied_key {
+                            Some((key, commit)) if *key == desired.key => *commit,
+                            _ => {
+                                applied_key = Some((desired.key, desired.commit));
+                                desired.commit
+                            }
+                        };
+                        applier.set_orb(&desired.orb.name);
+                        if written_report.is_none() {
+                            written_report = desired.previous_report.clone();
+                        }
+                        let report = match &desired.orb_error {
+                            Some(e) => sync::SyncReport {
+                                status: OrbStatus {
                                     commit: commit.to_string(),
-                                    files: desired.files,
-                                    prune: &desired.orb.engine.prune,
-                                    previous: desired.previous.as_ref().or(written.as_ref()),
-                                    identities: &options.identities,
+                                    result: "Invalid".into(),
+                                    errors: vec![format!("{ORB_FILE}: {e}")],
+                                    ..Default::default()
                                 },
-                            )
-                            .await
+                                actions: Vec::new(),
+                            },
+                            None => {
+                                sync::sync(
+                                    &mut applier,
+                                    sync::SyncInput {
+                                        commit: commit.to_string(),
+                                        files: desired.files,
+                                        prune: &desired.orb.engine.prune,
+                                        previous: desired.previous.as_ref().or(written.as_ref()),
+                                        identities: &options.identities,
+                                    },
+                                )
+                                .await
+                            }
+                        };
+                        if desired.orb_error.is_none() {
+                            match &controllers {
+                                Some(c) => c.set_settings(&desired.orb.profiles),
+                                None => {
+                                    if applier
+                                        .resolve("kubeflow.org/v1", "Profile")
+                                        .await
+                                        .is_some()
+                                    {
+                                        controllers = Some(Controllers::start(
+                                            client.clone(),
+                                            desired.orb.profiles.clone(),
+                                            options.metrics.clone(),
+                                            interval,
+                                        ));
+                                    }
+                                }
+                            }
                         }
-                    };
-                    let mut status = report.status;
-                    if written.is_none() {
-                        written = desired.previous.clone();
+                        let mut status = report.status;
+                        if written.is_none() {
+                            written = desired.previous.clone();
+                        }
+                        let changed = written.as_ref().is_none_or(|w| !same_content(w, &status));
+                        if changed {
+                            status.time = chrono::Utc::now()
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                            pending = Some(status.clone());
+                        }
+                        state.send_modify(|s| {
+                            s.syncs += 1;
+                            s.status = Some(status);
+                            s.actions = report.actions;
+                        });
                     }
-                    let changed = written.as_ref().is_none_or(|w| !same_content(w, &status));
-                    if changed {
-                        status.time =
-                            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                        pending = Some(status.clone());
-                    }
-                    state.send_modify(|s| {
-                        s.syncs += 1;
-                        s.status = Some(status);
-                        s.actions = report.actions;
-                    });
+                    Ok(None) => {}
+                    Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
                 }
-                Ok(None) => {}
-                Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
+            }
+            if let Some(c) = &controllers
+                && let Some(report) = c.report().await
+            {
+                pending_report = (written_report.as_ref() != Some(&report)).then_some(report);
             }
             let due = last_write.is_none_or(|t| t.elapsed() >= write_interval);
-            if due && let Some(status) = pending.take() {
-                match write_status(repo.clone(), status.clone()).await {
+            if due && (pending.is_some() || pending_report.is_some()) {
+                match write_current(repo.clone(), pending.clone(), pending_report.clone()).await {
                     Ok(()) => {
                         last_write = Some(Instant::now());
-                        written = Some(status);
+                        if let Some(s) = pending.take() {
+                            written = Some(s);
+                        }
+                        if let Some(r) = pending_report.take() {
+                            written_report = Some(r);
+                        }
                         state.send_modify(|s| {
                             s.writes += 1;
                             s.last_error = None;
                         });
                     }
-                    Err(e) => {
-                        pending = Some(status);
-                        state.send_modify(|s| s.last_error = Some(e.to_string()));
-                    }
+                    Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
                 }
             }
         }
-        let wait = if pending.is_some() {
-            interval.min(write_interval)
+        // Wake for the next sync, and meanwhile every write interval while there is something
+        // to write or controllers whose report may change.
+        let until_sync = last_sync.map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()));
+        let wait = if pending.is_some() || pending_report.is_some() || controllers.is_some() {
+            until_sync.min(write_interval.max(Duration::from_secs(1)))
         } else {
-            interval
+            until_sync
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = sync_now.notified() => {}
-            _ = leading.changed() => {}
+            _ = sync_now.notified() => force = true,
+            _ = leading.changed() => force = true,
             _ = tokio::time::sleep(wait) => {}
         }
     }
@@ -236,6 +285,10 @@ async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Des
             .map(|(p, b)| (PathBuf::from(p), b))
             .collect();
         let previous = OrbStatus::read(&repo, commit);
+        let previous_report = repo
+            .file(Some(commit), PROFILES_FILE)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| serde_saphyr::from_str(&t).ok());
         Ok(Some(Desired {
             commit,
             key,
@@ -243,27 +296,44 @@ async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Des
             orb_error,
             files,
             previous,
+            previous_report,
         }))
     })
     .await
     .map_err(|e| RepoError::remote("engine", e.to_string()))?
 }
 
-async fn write_status(
+/// Commits and pushes the status and the profiles report (whichever is given) in one commit.
+async fn write_current(
     repo: Arc<std::sync::Mutex<OrbRepo>>,
-    status: OrbStatus,
+    status: Option<OrbStatus>,
+    report: Option<ProfilesReport>,
 ) -> Result<(), RepoError> {
     tokio::task::spawn_blocking(move || {
         let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
-        let text = serde_saphyr::to_string(&status)
-            .map_err(|e| RepoError::remote(repo.url(), e.to_string()))?;
+        fn yaml<T: serde::Serialize>(v: &T, url: &str) -> Result<String, RepoError> {
+            serde_saphyr::to_string(v).map_err(|e| RepoError::remote(url, e.to_string()))
+        }
+        let mut changes = Vec::new();
+        let mut message = String::from("orbdeck-engine:");
+        if let Some(status) = &status {
+            changes.push(Change {
+                path: STATUS_FILE.into(),
+                content: Some(yaml(status, repo.url())?.into_bytes()),
+            });
+            message.push_str(&format!(" {} at {:.8}", status.result, status.commit));
+        }
+        if let Some(report) = &report {
+            changes.push(Change {
+                path: PROFILES_FILE.into(),
+                content: Some(yaml(report, repo.url())?.into_bytes()),
+            });
+            message.push_str(&format!(" {} profiles", report.profiles.len()));
+        }
         let edit = Edit {
             base: repo.tip(),
-            changes: vec![Change {
-                path: STATUS_FILE.into(),
-                content: Some(text.into_bytes()),
-            }],
-            message: format!("orbdeck-engine: {} at {:.8}", status.result, status.commit),
+            changes,
+            message,
         };
         crate::repo::write::write(&repo, &edit, &RetryPolicy::default()).map(|_| ())
     })

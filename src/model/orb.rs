@@ -118,6 +118,10 @@ pub struct ProfileSettings {
     pub quota_defaults: BTreeMap<String, String>,
     /// LimitRange defaults for containers in profile namespaces.
     pub limit_range: LimitRangeDefaults,
+    /// Where the ten network policies let traffic go.
+    pub network_policies: crate::controllers::NetworkPolicySettings,
+    /// Identity header, gateway and paths of the Istio authorization policies.
+    pub authorization: crate::controllers::AuthorizationSettings,
 }
 
 impl Default for ProfileSettings {
@@ -143,6 +147,8 @@ impl Default for ProfileSettings {
                 ("services.loadbalancers", "0"),
             ]),
             limit_range: LimitRangeDefaults::default(),
+            network_policies: Default::default(),
+            authorization: Default::default(),
         }
     }
 }

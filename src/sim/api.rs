@@ -707,7 +707,7 @@ pub async fn patch_object(
                 let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                     .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
                 let mut v = old.clone();
-                json_patch::patch(&mut v, &ops).map_err(|e| {
+                json_patch_like_kubernetes(&mut v, ops).map_err(|e| {
                     ApiError::new(
                         422,
                         "Invalid",
@@ -748,4 +748,22 @@ pub async fn patch_object(
         }
     }
     Err(ApiError::conflict(&rt.group, &rt.plural, name))
+}
+
+/// Applies a JSON patch as Kubernetes does (evanphx/json-patch): a `test` that the value at a
+/// missing path is `null` succeeds (kube-runtime's finalizer helper relies on it).
+fn json_patch_like_kubernetes(
+    doc: &mut Value,
+    ops: json_patch::Patch,
+) -> Result<(), json_patch::PatchError> {
+    for op in ops.0 {
+        if let json_patch::PatchOperation::Test(t) = &op
+            && t.value.is_null()
+            && doc.pointer(t.path.as_str()).is_none()
+        {
+            continue;
+        }
+        json_patch::patch(doc, &[op])?;
+    }
+    Ok(())
 }

@@ -115,6 +115,17 @@ pub fn invalid_name(name: &str, label: bool) -> Option<String> {
     })
 }
 
+/// Why a name is not a valid path segment (RBAC names: anything but `.`, `..`, `/` and `%`).
+pub fn invalid_path_segment(name: &str) -> Option<String> {
+    if name == "." || name == ".." {
+        return Some(format!("Invalid value: \"{name}\": may not be '{name}'"));
+    }
+    ["/", "%"]
+        .iter()
+        .find(|bad| name.contains(**bad))
+        .map(|bad| format!("Invalid value: \"{name}\": may not contain '{bad}'"))
+}
+
 /// A stable 64-bit FNV-1a hash (pod-template hashes, simulated IPs).
 pub fn stable_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -144,6 +155,9 @@ mod tests {
         assert!(invalid_name("Web", false).is_some());
         assert!(invalid_name("a.b", true).is_some());
         assert!(invalid_name("-a", true).is_some());
+        assert!(invalid_path_segment("namespaceAdmin").is_none());
+        assert!(invalid_path_segment("a/b").is_some());
+        assert!(invalid_path_segment("..").is_some());
         assert_eq!(random_suffix(5).len(), 5);
     }
 }

@@ -139,7 +139,14 @@ fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiEr
     }
     let name = object::name(obj).to_string();
     let label = matches!(rt.plural.as_str(), "namespaces" | "services");
-    if let Some(problem) = object::invalid_name(&name, label) {
+    // RBAC objects only need to be valid path segments, as in Kubernetes (`namespaceAdmin`).
+    let rbac = rt.group == "rbac.authorization.k8s.io";
+    let problem = if rbac {
+        object::invalid_path_segment(&name)
+    } else {
+        object::invalid_name(&name, label)
+    };
+    if let Some(problem) = problem {
         return Err(ApiError::invalid(
             &rt.kind,
             &name,

@@ -2,6 +2,7 @@
 //! `kubectl` runner pointed at it (with its own discovery cache).
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod repos;
 pub mod sshd;
 
@@ -55,15 +56,22 @@ impl Sim {
 
     /// API writes (create, update, patch, delete) the sim has served so far.
     pub fn writes(&self) -> u64 {
+        self.writes_except(&[])
+    }
+
+    /// API writes the sim has served so far, except to the resources named (e.g. `leases`).
+    pub fn writes_except(&self, resources: &[&str]) -> u64 {
         let counts = self.server.cluster().counts.lock().unwrap().clone();
         counts
             .iter()
             .filter(|(k, _)| {
-                let verb = k.split(' ').next().unwrap_or_default();
+                let mut words = k.split(' ');
+                let verb = words.next().unwrap_or_default();
+                let resource = words.next().unwrap_or_default();
                 matches!(
                     verb,
                     "create" | "update" | "patch" | "delete" | "deletecollection"
-                )
+                ) && !resources.contains(&resource)
             })
             .map(|(_, v)| *v)
             .sum()

@@ -1,0 +1,462 @@
+//! What the controllers derived, as the cluster has it, and the one routine that converges it.
+//!
+//! Each kind the controllers write gets one watch (label `app.kubernetes.io/managed-by=orbdeck`)
+//! feeding a slim cache: per object only the applied-hash annotation, the `orbdeck.io/*` labels,
+//! whether it is being deleted, whether someone else changed it after us (from `managedFields`),
+//! and for ResourceQuotas the hard/used figures. Converging compares desired objects with that
+//! cache, so a steady state costs no API request at all, and a cache of 200k objects stays small.
+
+use crate::engine::apply::{HASH_ANNOTATION, api_error, hashed};
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::Scope;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::{MANAGED_BY_LABEL, MANAGER};
+
+/// Field manager of everything the controllers apply (the engine's desired state uses `orbdeck`).
+pub const CONTROLLER_MANAGER: &str = "orbdeck-controllers";
+
+/// How long a kind the cluster does not serve is remembered as missing before asking again.
+const MISSING_TTL: Duration = Duration::from_secs(30);
+
+/// How long to wait for a kind's first list before giving up on this attempt.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// (namespace, name) of a cached object.
+pub type Key = (Option<String>, String);
+
+/// What the cache keeps of one derived object.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Slim {
+    /// The [`HASH_ANNOTATION`] it carries.
+    pub hash: Option<String>,
+    /// Its `orbdeck.io/*` labels.
+    pub labels: BTreeMap<String, String>,
+    /// It has a deletionTimestamp.
+    pub deleting: bool,
+    /// Another field manager wrote it after the controllers last did.
+    pub drifted: bool,
+    /// A ResourceQuota's `status.hard` and `status.used`.
+    pub quota: Option<QuotaFigures>,
+}
+
+/// A ResourceQuota's figures as the API server reports them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaFigures {
+    /// status.hard.
+    pub hard: BTreeMap<String, String>,
+    /// status.used.
+    pub used: BTreeMap<String, String>,
+}
+
+/// A change seen by a cache: the kind and the object's labels, so owners can be told.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// `apiVersion/kind` of the object.
+    pub kind: String,
+    /// Its `orbdeck.io/*` labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The slim cache of one kind.
+pub struct KindCache {
+    /// The kind's resource.
+    pub resource: ApiResource,
+    /// Whether objects of the kind live in namespaces.
+    pub namespaced: bool,
+    entries: RwLock<HashMap<Key, Slim>>,
+    ready: watch::Receiver<bool>,
+}
+
+impl KindCache {
+    /// The cached state of one object.
+    pub fn get(&self, key: &Key) -> Option<Slim> {
+        read(&self.entries).get(key).cloned()
+    }
+
+    /// Every cached object with label `key=value`.
+    pub fn labelled(&self, key: &str, value: &str) -> Vec<(Key, Slim)> {
+        read(&self.entries)
+            .iter()
+            .filter(|(_, s)| s.labels.get(key).is_some_and(|v| v == value))
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .collect()
+    }
+
+    /// Number of cached objects.
+    pub fn len(&self) -> usize {
+        read(&self.entries).len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What one convergence did.
+#[derive(Debug, Default)]
+pub struct Converged {
+    /// API writes made (applies and deletes).
+    pub writes: u32,
+    /// Objects that could not be written, each naming the object and the API's reason.
+    pub errors: Vec<String>,
+}
+
+/// The slim caches of every kind the controllers write, started on first use.
+pub struct Derived {
+    client: kube::Client,
+    kinds: tokio::sync::Mutex<HashMap<String, Arc<KindCache>>>,
+    missing: Mutex<HashMap<String, Instant>>,
+    changes: broadcast::Sender<Change>,
+    shutdown: CancellationToken,
+}
+
+impl Derived {
+    /// Caches on `client`'s cluster; their watches end with `shutdown`.
+    pub fn new(client: kube::Client, shutdown: CancellationToken) -> Arc<Derived> {
+        Arc::new(Derived {
+            client,
+            kinds: tokio::sync::Mutex::new(HashMap::new()),
+            missing: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(1024).0,
+            shutdown,
+        })
+    }
+
+    /// The client the caches watch with.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// Changes seen by every cache (deletions and others' edits of derived objects).
+    pub fn changes(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Whether the cluster serves a kind (remembered for a while when it does not).
+    pub async fn serves(&self, api_version: &str, kind: &str) -> bool {
+        self.kind(api_version, kind).await.is_ok()
+    }
+
+    /// The cache of a kind, started and filled on first use.
+    pub async fn kind(&self, api_version: &str, kind: &str) -> Result<Arc<KindCache>, String> {
+        let id = format!("{api_version}/{kind}");
+        let cache = {
+            let mut kinds = self.kinds.lock().await;
+            match kinds.get(&id) {
+                Some(c) => c.clone(),
+                None => {
+                    if lock(&self.missing)
+                        .get(&id)
+                        .is_some_and(|t| t.elapsed() < MISSING_TTL)
+                    {
+                        return Err(format!("{api_version} {kind}: not served by the cluster"));
+                    }
+                    let (group, version) =
+                        api_version.rsplit_once('/').unwrap_or(("", api_version));
+                    let gvk = GroupVersionKind::gvk(group, version, kind);
+                    let (resource, caps) =
+                        match kube::discovery::pinned_kind(&self.client, &gvk).await {
+                            Ok(found) => found,
+                            Err(e) => {
+                                if matches!(&e, kube::Error::Discovery(_))
+                                    || matches!(&e, kube::Error::Api(s) if s.code == 404)
+                                {
+                                    lock(&self.missing).insert(id.clone(), Instant::now());
+                                }
+                                return Err(format!("{api_version} {kind}: {e}"));
+                            }
+                        };
+                    let cache = self.start(id.clone(), resource, caps.scope == Scope::Namespaced);
+                    kinds.insert(id, cache.clone());
+                    cache
+                }
+            }
+        };
+        let mut ready = cache.ready.clone();
+        match tokio::time::timeout(READY_TIMEOUT, ready.wait_for(|r| *r)).await {
+            Ok(Ok(_)) => Ok(cache),
+            _ => Err(format!(
+                "{api_version} {kind}: the watch has not listed the kind yet"
+            )),
+        }
+    }
+
+    /// Starts the watch feeding one kind's cache.
+    fn start(&self, id: String, resource: ApiResource, namespaced: bool) -> Arc<KindCache> {
+        let (ready_tx, ready) = watch::channel(false);
+        let cache = Arc::new(KindCache {
+            resource: resource.clone(),
+            namespaced,
+            entries: RwLock::new(HashMap::new()),
+            ready,
+        });
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+        let config = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+        let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+        let weak = Arc::downgrade(&cache);
+        let changes = self.changes.clone();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut initial: Option<HashMap<Key, Slim>> = None;
+            loop {
+                let event = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    e = stream.next() => e,
+                };
+                let Some(event) = event else { return };
+                let Some(cache) = weak.upgrade() else { return };
+                match event {
+                    Ok(Event::Init) => initial = Some(HashMap::new()),
+                    Ok(Event::InitApply(o)) => {
+                        if let Some(buffer) = initial.as_mut() {
+                            buffer.insert(key_of(&o), slim(&o));
+                        }
+                    }
+                    Ok(Event::InitDone) => {
+                        if let Some(buffer) = initial.take() {
+                            let mut entries = write(&cache.entries);
+                            for (key, old) in entries.iter() {
+                                if !buffer.contains_key(key) {
+                                    let _ = changes.send(Change {
+                                        kind: id.clone(),
+                                        labels: old.labels.clone(),
+                                    });
+                                }
+                            }
+                            *entries = buffer;
+                        }
+                        ready_tx.send_replace(true);
+                    }
+                    Ok(Event::Apply(o)) => {
+                        let s = slim(&o);
+                        if s.drifted {
+                            let _ = changes.send(Change {
+                                kind: id.clone(),
+                                labels: s.labels.clone(),
+                            });
+                        }
+                        write(&cache.entries).insert(key_of(&o), s);
+                    }
+                    Ok(Event::Delete(o)) => {
+                        let removed = write(&cache.entries).remove(&key_of(&o));
+                        if let Some(old) = removed {
+                            let _ = changes.send(Change {
+                                kind: id.clone(),
+                                labels: old.labels,
+                            });
+                        }
+                    }
+                    Err(e) => tracing::debug!(kind = %id, error = %e, "derived watch"),
+                }
+            }
+        });
+        cache
+    }
+
+    /// Makes the objects labelled `selector` be exactly `desired`: applies each one whose cached
+    /// state does not hold its hash (or that someone else changed since), and deletes those of
+    /// the kinds in `kinds` (and in `desired`) that carry the label but are no longer desired.
+    pub async fn converge(
+        &self,
+        selector: (&str, &str),
+        kinds: &[(&str, &str)],
+        desired: Vec<Value>,
+    ) -> Converged {
+        let mut out = Converged::default();
+        let mut wanted: BTreeSet<(String, Key)> = BTreeSet::new();
+        let mut all_kinds: BTreeSet<(String, String)> = kinds
+            .iter()
+            .map(|(a, k)| ((*a).to_owned(), (*k).to_owned()))
+            .collect();
+        for object in desired {
+            let api_version = text(&object, "/apiVersion");
+            let kind = text(&object, "/kind");
+            let name = text(&object, "/metadata/name");
+            all_kinds.insert((api_version.clone(), kind.clone()));
+            let cache = match self.kind(&api_version, &kind).await {
+                Ok(c) => c,
+                Err(e) => {
+                    out.errors.push(format!("{kind} {name}: {e}"));
+                    continue;
+                }
+            };
+            let namespace = cache
+                .namespaced
+                .then(|| text(&object, "/metadata/namespace"));
+            let key = (namespace.clone(), name.clone());
+            wanted.insert((format!("{api_version}/{kind}"), key.clone()));
+            let object = hashed(object);
+            let hash = object
+                .pointer(&format!(
+                    "/metadata/annotations/{}",
+                    HASH_ANNOTATION.replace('/', "~1")
+                ))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let Some(live) = cache.get(&key)
+                && (live.deleting || (live.hash == hash && !live.drifted))
+            {
+                continue;
+            }
+            let api = self.api(&cache, namespace.as_deref());
+            let result = match serde_json::from_value::<DynamicObject>(object) {
+                Ok(obj) => api
+                    .patch(
+                        &name,
+                        &PatchParams::apply(CONTROLLER_MANAGER).force(),
+                        &Patch::Apply(&obj),
+                    )
+                    .await
+                    .map(drop)
+                    .map_err(|e| api_error(&e)),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(()) => out.writes += 1,
+                Err(e) => out.errors.push(format!("{kind} {}: {e}", show(&key))),
+            }
+        }
+        for (api_version, kind) in all_kinds {
+            let Ok(cache) = self.kind(&api_version, &kind).await else {
+                continue;
+            };
+            let id = format!("{api_version}/{kind}");
+            for (key, slim) in cache.labelled(selector.0, selector.1) {
+                if slim.deleting || wanted.contains(&(id.clone(), key.clone())) {
+                    continue;
+                }
+                let api = self.api(&cache, key.0.as_deref());
+                let params = DeleteParams {
+                    propagation_policy: Some(PropagationPolicy::Background),
+                    ..Default::default()
+                };
+                match api.delete(&key.1, &params).await {
+                    Ok(_) => out.writes += 1,
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => {
+                        out.errors
+                            .push(format!("delete {kind} {}: {}", show(&key), api_error(&e)))
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The API of a cached kind in a namespace.
+    fn api(&self, cache: &KindCache, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace {
+            Some(ns) if cache.namespaced => {
+                Api::namespaced_with(self.client.clone(), ns, &cache.resource)
+            }
+            _ => Api::all_with(self.client.clone(), &cache.resource),
+        }
+    }
+}
+
+/// `namespace/name` or `name`.
+fn show(key: &Key) -> String {
+    match &key.0 {
+        Some(ns) => format!("{ns}/{}", key.1),
+        None => key.1.clone(),
+    }
+}
+
+fn key_of(o: &DynamicObject) -> Key {
+    (
+        o.metadata.namespace.clone(),
+        o.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The slim state of a watched object.
+fn slim(o: &DynamicObject) -> Slim {
+    let meta = &o.metadata;
+    let labels = meta
+        .labels
+        .iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with("orbdeck.io/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let hash = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(HASH_ANNOTATION).cloned());
+    let quota = o.data.get("status").and_then(|status| {
+        let figures = |field: &str| -> BTreeMap<String, String> {
+            status
+                .get(field)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let f = QuotaFigures {
+            hard: figures("hard"),
+            used: figures("used"),
+        };
+        (o.types.as_ref().is_some_and(|t| t.kind == "ResourceQuota")).then_some(f)
+    });
+    Slim {
+        hash,
+        labels,
+        deleting: meta.deletion_timestamp.is_some(),
+        drifted: drifted(meta.managed_fields.as_deref().unwrap_or_default()),
+        quota,
+    }
+}
+
+/// Whether another manager wrote the object's fields (not its status) after the controllers.
+fn drifted(fields: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry]) -> bool {
+    let time = |e: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry| {
+        e.time.as_ref().map(|t| t.0)
+    };
+    let ours = fields
+        .iter()
+        .filter(|e| e.manager.as_deref() == Some(CONTROLLER_MANAGER))
+        .filter_map(time)
+        .max();
+    let Some(ours) = ours else {
+        return false;
+    };
+    fields.iter().any(|e| {
+        e.manager.as_deref() != Some(CONTROLLER_MANAGER)
+            && e.subresource.as_deref().unwrap_or_default().is_empty()
+            && time(e).is_some_and(|t| t > ours)
+    })
+}
+
+fn text(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|e| e.into_inner())
+}

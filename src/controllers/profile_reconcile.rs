@@ -1,0 +1,438 @@
+//! The Profile controller at run time: kube-runtime's `Controller` over Profiles (bounded
+//! concurrency, per-object backoff), the finalizer `profile-finalizer`, the namespace adoption
+//! rule, every derived object converged through [`Derived`], conditions on the Profile, and
+//! warnings as Events (once per distinct warning set, not once per reconcile).
+
+use super::derived::{Converged, Derived};
+use super::{Inputs, PROFILE_LABEL, Warning, authorization, desired_children, profile_name};
+use crate::engine::health::Metrics;
+use crate::model::{Condition, Profile, ProfileSettings};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference};
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// The finalizer Kubeflow's profile controller puts on every Profile.
+pub const FINALIZER: &str = "profile-finalizer";
+
+/// The apiVersion of Istio's AuthorizationPolicy as the controllers write it.
+pub const ISTIO_API: &str = "security.istio.io/v1beta1";
+
+/// Every kind a Profile's children may have: what is looked at when removing leftovers.
+pub const KINDS: [(&str, &str); 8] = [
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("v1", "ResourceQuota"),
+    ("v1", "LimitRange"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("kubeflow.org/v1alpha1", "PodDefault"),
+    (ISTIO_API, "AuthorizationPolicy"),
+];
+
+/// Reconciles in flight at once.
+const CONCURRENCY: u16 = 16;
+
+/// Longest wait between retries of a failing Profile.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// A reconcile that did not complete; the Profile is retried with backoff.
+#[derive(Debug)]
+pub struct ReconcileError(String);
+
+impl std::fmt::Display for ReconcileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReconcileError {}
+
+/// What the last reconcile of one Profile found, for current/profiles.yaml.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// Objects that could not be written and other errors.
+    pub errors: Vec<String>,
+    /// Warnings (bad quota labels and the like).
+    pub warnings: Vec<String>,
+}
+
+/// What reconciling Profiles needs.
+pub struct Ctx {
+    /// Caches of derived objects, and the client.
+    pub derived: Arc<Derived>,
+    /// The ORB's profile settings (orb.yaml), replaced when orb.yaml changes.
+    pub settings: watch::Receiver<Arc<ProfileSettings>>,
+    /// Where reconciles are counted.
+    pub metrics: Arc<Metrics>,
+    /// How often a converged Profile is looked at again.
+    pub resync: Duration,
+    outcomes: Mutex<BTreeMap<String, Outcome>>,
+    failures: Mutex<HashMap<String, u32>>,
+    profiles: Mutex<Option<Store<Profile>>>,
+}
+
+impl Ctx {
+    /// A context with no history.
+    pub fn new(
+        derived: Arc<Derived>,
+        settings: watch::Receiver<Arc<ProfileSettings>>,
+        metrics: Arc<Metrics>,
+        resync: Duration,
+    ) -> Ctx {
+        Ctx {
+            derived,
+            settings,
+            metrics,
+            resync,
+            outcomes: Mutex::new(BTreeMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            profiles: Mutex::new(None),
+        }
+    }
+
+    /// The controller's cache of Profiles, once it runs.
+    pub fn profiles(&self) -> Option<Store<Profile>> {
+        lock(&self.profiles).clone()
+    }
+
+    /// The last outcome of every Profile reconciled, by name.
+    pub fn outcomes(&self) -> BTreeMap<String, Outcome> {
+        lock(&self.outcomes).clone()
+    }
+}
+
+/// Runs the Profile controller until `shutdown`.
+pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
+    let client = ctx.derived.client().clone();
+    let profiles: Api<Profile> = Api::all(client);
+    // A derived object deleted or changed by someone else: reconcile its Profile now.
+    let changes = futures::stream::unfold(ctx.derived.changes(), |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(change) => {
+                    if let Some(name) = change.labels.get(PROFILE_LABEL) {
+                        return Some((ObjectRef::<Profile>::new(name), rx));
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    // New settings: every Profile again.
+    let settings = futures::stream::unfold(ctx.settings.clone(), |mut rx| async move {
+        rx.changed().await.ok().map(|_| ((), rx))
+    });
+    let controller = Controller::new(profiles, watcher::Config::default());
+    *lock(&ctx.profiles) = Some(controller.store());
+    controller
+        .with_config(controller::Config::default().concurrency(CONCURRENCY))
+        .reconcile_on(changes)
+        .reconcile_all_on(settings)
+        .graceful_shutdown_on(shutdown.cancelled_owned())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+/// Reconciles one Profile: adds the finalizer, converges its children, or cleans up after it.
+pub async fn reconcile(profile: Arc<Profile>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let name = profile_name(&profile).to_owned();
+    let api: Api<Profile> = Api::all(ctx.derived.client().clone());
+    let result = finalizer(&api, FINALIZER, profile, |event| async {
+        match event {
+            FinalizerEvent::Apply(p) => apply(&p, &ctx).await,
+            FinalizerEvent::Cleanup(p) => cleanup(&p, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| ReconcileError(format!("profile {name}: {}", error_chain(&e))));
+    ctx.metrics
+        .record_reconcile("profile", started.elapsed(), result.is_ok());
+    if result.is_ok() {
+        lock(&ctx.failures).remove(&name);
+    }
+    ctx.metrics.set_queue_depth(lock(&ctx.failures).len());
+    result
+}
+
+/// Retries a failed Profile after 1 s, 2 s, 4 s ... up to five minutes.
+pub fn error_policy(profile: Arc<Profile>, error: &ReconcileError, ctx: Arc<Ctx>) -> Action {
+    let name = profile_name(&profile).to_owned();
+    let mut failures = lock(&ctx.failures);
+    let n = failures.entry(name).or_default();
+    *n = n.saturating_add(1);
+    tracing::warn!(%error, attempt = *n, "profile reconcile failed");
+    let wait = Duration::from_secs(1 << (*n - 1).min(9)).min(MAX_BACKOFF);
+    Action::requeue(wait)
+}
+
+async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
+    let name = profile_name(profile).to_owned();
+    let settings = ctx.settings.borrow().clone();
+    if let Err(conflict) = namespace_conflict(profile, ctx).await? {
+        record(ctx, &name, vec![conflict.clone()], Vec::new());
+        set_conditions(profile, ctx, failed("NamespaceConflict", &conflict)).await?;
+        return Ok(Action::requeue(ctx.resync));
+    }
+    let istio = ctx.derived.serves(ISTIO_API, "AuthorizationPolicy").await;
+    let collaborators = if istio {
+        collaborators(ctx, &name).await?
+    } else {
+        Vec::new()
+    };
+    let inputs = Inputs {
+        settings: &settings,
+        network: &settings.network_policies,
+        authorization: &settings.authorization,
+        istio,
+        collaborators: &collaborators,
+    };
+    let (children, warnings) = desired_children(profile, &inputs);
+    let Converged { writes, errors } = ctx
+        .derived
+        .converge((PROFILE_LABEL, &name), &KINDS, children)
+        .await;
+    if writes > 0 {
+        remove_namespace_labels(ctx, &name, &settings).await;
+    }
+    let warning_text: Vec<String> = warnings.iter().map(|w| w.message.clone()).collect();
+    let previous = record(ctx, &name, errors.clone(), warning_text.clone());
+    if previous.is_none_or(|p| p.warnings != warning_text) {
+        for warning in &warnings {
+            warn_event(ctx, profile, warning).await;
+        }
+    }
+    if errors.is_empty() {
+        set_conditions(
+            profile,
+            ctx,
+            vec![condition("Ready", "True", "Reconciled", "")],
+        )
+        .await?;
+        Ok(Action::requeue(ctx.resync))
+    } else {
+        let message = errors.join("; ");
+        set_conditions(profile, ctx, failed("ApplyFailed", &message)).await?;
+        Err(ReconcileError(format!("profile {name}: {message}")))
+    }
+}
+
+/// Deletes everything derived from the Profile (its namespace first among them).
+async fn cleanup(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
+    let name = profile_name(profile).to_owned();
+    let Converged { errors, .. } = ctx
+        .derived
+        .converge((PROFILE_LABEL, &name), &KINDS, Vec::new())
+        .await;
+    if !errors.is_empty() {
+        return Err(ReconcileError(format!(
+            "profile {name}: clean-up: {}",
+            errors.join("; ")
+        )));
+    }
+    lock(&ctx.outcomes).remove(&name);
+    Ok(Action::await_change())
+}
+
+/// `Ok(Err(why))` when the Profile's namespace exists and may not be adopted.
+async fn namespace_conflict(
+    profile: &Profile,
+    ctx: &Ctx,
+) -> Result<Result<(), String>, ReconcileError> {
+    let name = profile_name(profile);
+    let namespaces = ctx
+        .derived
+        .kind("v1", "Namespace")
+        .await
+        .map_err(ReconcileError)?;
+    if let Some(ours) = namespaces.get(&(None, name.to_owned())) {
+        return Ok(match ours.labels.get(PROFILE_LABEL) {
+            Some(p) if p == name => Ok(()),
+            other => Err(format!(
+                "namespace {name:?} is managed by orbdeck for {}; it is not adopted",
+                other.map_or("another controller".to_owned(), |p| format!(
+                    "profile {p:?}"
+                ))
+            )),
+        });
+    }
+    let api: Api<Namespace> = Api::all(ctx.derived.client().clone());
+    let existing = api
+        .get_opt(name)
+        .await
+        .map_err(|e| ReconcileError(format!("namespace {name}: {e}")))?;
+    Ok(match existing {
+        Some(ns) => {
+            let value = serde_json::to_value(ns).unwrap_or_default();
+            super::profile::adoptable(&value, profile)
+        }
+        None => Ok(()),
+    })
+}
+
+/// Users given edit access in the namespace (RoleBindings annotated `role: edit`).
+async fn collaborators(ctx: &Ctx, namespace: &str) -> Result<Vec<String>, ReconcileError> {
+    let api: Api<RoleBinding> = Api::namespaced(ctx.derived.client().clone(), namespace);
+    let list = match api.list(&ListParams::default()).await {
+        Ok(l) => l.items,
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+        Err(e) => return Err(ReconcileError(format!("rolebindings in {namespace}: {e}"))),
+    };
+    let values: Vec<serde_json::Value> = list
+        .into_iter()
+        .filter_map(|rb| serde_json::to_value(rb).ok())
+        .collect();
+    Ok(authorization::collaborators(&values))
+}
+
+/// Removes the namespace labels the settings ask to remove (keys with an empty value) when some
+/// other writer put them there.
+async fn remove_namespace_labels(ctx: &Ctx, name: &str, settings: &ProfileSettings) {
+    let removed = super::profile::removed_labels(settings);
+    if removed.is_empty() {
+        return;
+    }
+    let api: Api<Namespace> = Api::all(ctx.derived.client().clone());
+    let Ok(Some(ns)) = api.get_opt(name).await else {
+        return;
+    };
+    let present = ns.metadata.labels.unwrap_or_default();
+    let patch: serde_json::Map<String, serde_json::Value> = removed
+        .into_iter()
+        .filter(|k| present.contains_key(k))
+        .map(|k| (k, serde_json::Value::Null))
+        .collect();
+    if !patch.is_empty() {
+        let body = json!({"metadata": {"labels": patch}});
+        if let Err(e) = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+        {
+            tracing::warn!(namespace = name, error = %e, "removing namespace labels");
+        }
+    }
+}
+
+/// Records a Profile's outcome; returns the previous one.
+fn record(ctx: &Ctx, name: &str, errors: Vec<String>, warnings: Vec<String>) -> Option<Outcome> {
+    lock(&ctx.outcomes).insert(name.to_owned(), Outcome { errors, warnings })
+}
+
+/// Conditions of a Profile that could not be reconciled.
+fn failed(reason: &str, message: &str) -> Vec<Condition> {
+    vec![
+        condition("Failed", "True", reason, message),
+        condition("Ready", "False", reason, message),
+    ]
+}
+
+fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: Some(reason.into()),
+        message: (!message.is_empty()).then(|| message.to_owned()),
+        last_transition_time: None,
+    }
+}
+
+/// Writes the Profile's conditions unless they already say the same (transition times kept).
+async fn set_conditions(
+    profile: &Profile,
+    ctx: &Ctx,
+    mut conditions: Vec<Condition>,
+) -> Result<(), ReconcileError> {
+    let current = profile
+        .status
+        .as_ref()
+        .map(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let same = |a: &Condition, b: &Condition| {
+        a.type_ == b.type_ && a.status == b.status && a.reason == b.reason && a.message == b.message
+    };
+    if current.len() == conditions.len() && current.iter().zip(&conditions).all(|(a, b)| same(a, b))
+    {
+        return Ok(());
+    }
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    for c in &mut conditions {
+        c.last_transition_time = current
+            .iter()
+            .find(|old| old.type_ == c.type_ && old.status == c.status)
+            .and_then(|old| old.last_transition_time.clone())
+            .or_else(|| Some(now.clone()));
+    }
+    let name = profile_name(profile);
+    let api: Api<Profile> = Api::all(ctx.derived.client().clone());
+    let body = json!({"status": {"conditions": conditions}});
+    match api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(ReconcileError(format!("profile {name} status: {e}"))),
+    }
+}
+
+/// A Warning Event on the Profile (in `default`, as for every cluster-scoped object).
+async fn warn_event(ctx: &Ctx, profile: &Profile, warning: &Warning) {
+    let name = profile_name(profile);
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let event = Event {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{name}.")),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some("kubeflow.org/v1".into()),
+            kind: Some("Profile".into()),
+            name: Some(name.to_owned()),
+            uid: profile.metadata.uid.clone(),
+            ..Default::default()
+        },
+        type_: Some("Warning".into()),
+        reason: Some(warning.reason.clone()),
+        message: Some(warning.message.clone()),
+        reporting_component: Some(super::derived::CONTROLLER_MANAGER.into()),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(1),
+        ..Default::default()
+    };
+    let api: Api<Event> = Api::namespaced(ctx.derived.client().clone(), "default");
+    if let Err(e) = api.create(&PostParams::default(), &event).await {
+        tracing::warn!(profile = name, error = %e, "recording a warning event");
+    }
+}
+
+/// An error and its sources, joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,111 @@
+//! An engine run in-process against a sim and a bare repo, and pushes to that repo.
+
+use super::Sim;
+use super::repos::{Origin, edit};
+use orbdeck::engine::{self, EngineHandle, EngineOptions};
+use orbdeck::repo::{Change, OrbRepo, RemoteOptions, RetryPolicy};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// An engine task with its handle and clone directory.
+pub struct Running {
+    /// Sync requests and state.
+    pub handle: EngineHandle,
+    /// Stops it.
+    pub stop: CancellationToken,
+    /// The engine's task.
+    pub task: tokio::task::JoinHandle<()>,
+    _clone: tempfile::TempDir,
+}
+
+impl Running {
+    /// Starts an engine that leads from the start and syncs only when asked (interval 1 h).
+    pub fn start(sim: &Sim, client: kube::Client, origin: &Origin) -> Running {
+        let clone = tempfile::tempdir().unwrap();
+        let repo = OrbRepo::open(
+            clone.path(),
+            &origin.url(),
+            "main",
+            RemoteOptions::default(),
+        )
+        .unwrap();
+        let (_tx, leading) = tokio::sync::watch::channel(true);
+        std::mem::forget(_tx);
+        let stop = CancellationToken::new();
+        let (handle, task) = engine::spawn(
+            client,
+            EngineOptions {
+                repo,
+                interval: Duration::from_secs(3600),
+                identities: Vec::new(),
+                metrics: Default::default(),
+            },
+            leading,
+            stop.clone(),
+        );
+        let _ = sim;
+        Running {
+            handle,
+            stop,
+            task,
+            _clone: clone,
+        }
+    }
+
+    /// Asks for a sync and waits until it is done; returns the status.
+    pub async fn sync(&mut self) -> orbdeck::repo::status::OrbStatus {
+        self.sync_with_actions().await.0
+    }
+
+    /// Like `sync`, with the writes the sync made.
+    pub async fn sync_with_actions(
+        &mut self,
+    ) -> (
+        orbdeck::repo::status::OrbStatus,
+        Vec<(orbdeck::plan::ObjectId, orbdeck::engine::sync::Action)>,
+    ) {
+        let before = self.handle.state.borrow().syncs;
+        self.handle.sync_now.notify_one();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            self.handle.state.wait_for(|s| s.syncs > before),
+        )
+        .await
+        .expect("a sync within 30 s")
+        .unwrap();
+        let state = self.handle.state.borrow();
+        (state.status.clone().unwrap(), state.actions.clone())
+    }
+
+    /// Stops the engine and waits for it.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Pushes `changes` to the origin as one commit (rebased on its tip).
+pub fn push(origin: &Origin, changes: Vec<Change>) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = OrbRepo::open(dir.path(), &origin.url(), "main", RemoteOptions::default()).unwrap();
+    let tip = repo.fetch().unwrap();
+    let mut e = edit(tip, "x", "");
+    e.changes = changes;
+    orbdeck::repo::write::write(&repo, &e, &RetryPolicy::default()).unwrap();
+}
+
+/// A change writing `text` at `path`.
+pub fn put(path: &str, text: &str) -> Change {
+    Change {
+        path: path.into(),
+        content: Some(text.as_bytes().to_vec()),
+    }
+}
+
+/// A change removing `path`.
+pub fn gone(path: &str) -> Change {
+    Change {
+        path: path.into(),
+        content: None,
+    }
+}
