@@ -5,13 +5,12 @@
 mod common;
 
 use common::Sim;
+use common::proxy::{Proxy, client_via};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, Patch, PatchParams};
 use orbdeck::engine::leader::{self, LeaseConfig, SYNC_REQUESTED_ANNOTATION};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -190,62 +189,10 @@ async fn a_leader_shutting_down_releases_the_lease_at_once() {
     b.shutdown().await;
 }
 
-/// A TCP forwarder to the sim that can be cut, connections and all.
-struct Proxy {
-    url: String,
-    cut: CancellationToken,
-    task: JoinHandle<()>,
-}
-
-async fn proxy(target: SocketAddr) -> Proxy {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", listener.local_addr().unwrap());
-    let cut = CancellationToken::new();
-    let stop = cut.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            let (mut inbound, _) = tokio::select! {
-                _ = stop.cancelled() => return,
-                accepted = listener.accept() => match accepted {
-                    Ok(c) => c,
-                    Err(_) => continue,
-                },
-            };
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let Ok(mut outbound) = TcpStream::connect(target).await else {
-                    return;
-                };
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                }
-            });
-        }
-    });
-    Proxy { url, cut, task }
-}
-
-/// A client for the sim that reaches it through `url` instead.
-async fn client_via(sim: &Sim, url: &str) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.server.kubeconfig_yaml()).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    config.cluster_url = url.parse().unwrap();
-    kube::Client::try_from(config).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_cut_off_from_the_api_steps_down_before_the_lease_passes() {
     let sim = Sim::start(0).await;
-    let target: SocketAddr = sim
-        .server
-        .url()
-        .trim_start_matches("https://")
-        .parse()
-        .unwrap();
-    let proxy = proxy(target).await;
+    let mut proxy = Proxy::start(&sim).await;
     let mut a = Candidate::start(client_via(&sim, &proxy.url).await, "a");
     wait_leading(&mut a.leading, true, Duration::from_secs(5))
         .await
@@ -256,8 +203,7 @@ async fn a_leader_cut_off_from_the_api_steps_down_before_the_lease_passes() {
 
     // a loses the API server; b still reaches it.
     let cut = Instant::now();
-    proxy.cut.cancel();
-    proxy.task.await.unwrap();
+    proxy.cut().await;
     let mut a_dropped = None;
     let mut b_led = None;
     while b_led.is_none() && cut.elapsed() < Duration::from_secs(10) {

@@ -7,6 +7,7 @@
 mod common;
 
 use common::engine::{Running, gone, push, put};
+use common::proxy::{Proxy, client_via};
 use common::repos::Origin;
 use common::{Sim, eventually};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
@@ -346,4 +347,62 @@ fn origin_file(origin: &Origin, path: &str) -> Option<String> {
     let entry = tip.tree().ok()?.get_path(std::path::Path::new(path)).ok()?;
     let blob = repo.find_blob(entry.id()).ok()?;
     String::from_utf8(blob.content().to_vec()).ok()
+}
+
+/// The API server unreachable for 30 s: the engine and its controllers back off and recover on
+/// their own; a change pushed meanwhile lands, and the controllers' watches work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gone_for_30_s_is_survived_without_restart() {
+    let sim = Sim::start(0).await;
+    let direct = sim.client().await;
+    let mut proxy = Proxy::start(&sim).await;
+    let origin = Origin::new();
+    origin.seed(&[
+        ("orb.yaml", &ORB.replace("interval: 1h", "interval: 2s")),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+    ]);
+    let mut engine = Running::start(&sim, client_via(&sim, &proxy.url).await, &origin);
+    engine.sync().await;
+    assert!(eventually(60, || converged(&direct, &ALL[..1])).await);
+
+    proxy.cut().await;
+    push(
+        &origin,
+        vec![put(
+            "desired/profiles/alice.yaml",
+            &ALICE.replace("\"8\"", "\"16\""),
+        )],
+    );
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let during = engine.handle.state.borrow().status.clone().unwrap();
+    assert_ne!(
+        during.result, "Synced",
+        "a sync cannot succeed without the API: {during:?}"
+    );
+    proxy.restore().await;
+
+    assert!(
+        eventually(60, || async {
+            quota(&direct, "alice", "requests.cpu").await.as_deref() == Some("16")
+        })
+        .await,
+        "the change pushed during the outage never landed"
+    );
+    Api::<NetworkPolicy>::namespaced(direct.clone(), "alice")
+        .delete(
+            controllers::network_policies::names()[1],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        eventually(60, || converged(&direct, &ALL[..1])).await,
+        "the controllers did not notice a deleted policy after the outage"
+    );
+    assert_eq!(
+        engine.handle.state.borrow().status.as_ref().unwrap().result,
+        "Synced"
+    );
+    engine.stop().await;
 }

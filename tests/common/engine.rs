@@ -21,6 +21,18 @@ pub struct Running {
 impl Running {
     /// Starts an engine that leads from the start and syncs only when asked (interval 1 h).
     pub fn start(sim: &Sim, client: kube::Client, origin: &Origin) -> Running {
+        let (tx, leading) = tokio::sync::watch::channel(true);
+        std::mem::forget(tx);
+        let _ = sim;
+        Running::start_with(client, origin, leading)
+    }
+
+    /// Starts an engine that syncs while `leading` says so.
+    pub fn start_with(
+        client: kube::Client,
+        origin: &Origin,
+        leading: tokio::sync::watch::Receiver<bool>,
+    ) -> Running {
         let clone = tempfile::tempdir().unwrap();
         let repo = OrbRepo::open(
             clone.path(),
@@ -29,8 +41,6 @@ impl Running {
             RemoteOptions::default(),
         )
         .unwrap();
-        let (_tx, leading) = tokio::sync::watch::channel(true);
-        std::mem::forget(_tx);
         let stop = CancellationToken::new();
         let (handle, task) = engine::spawn(
             client,
@@ -43,7 +53,6 @@ impl Running {
             leading,
             stop.clone(),
         );
-        let _ = sim;
         Running {
             handle,
             stop,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod proxy;
 pub mod repos;
 pub mod sshd;
 
