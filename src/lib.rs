@@ -12,4 +12,5 @@ pub mod repo;
 pub mod secrets;
 pub mod sim;
 pub mod text;
+pub mod ui;
 pub mod validate;

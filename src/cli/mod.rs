@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod demo;
 mod engine;
 mod manifests;
 mod orb;
@@ -31,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the control room on the fleet from the config (the default).
-    Ui,
+    Ui(UiArgs),
     /// Start embedded clusters with local ORB repositories and open the control room on them.
     Demo(DemoArgs),
     /// Run the headless engine that applies an ORB repository to its cluster.
@@ -83,19 +84,30 @@ pub struct DemoArgs {
     pub keep: Option<PathBuf>,
 }
 
+/// Options of `orbdeck ui` (also taken by plain `orbdeck`).
+#[derive(Debug, Args, Default)]
+pub struct UiArgs {
+    /// Make every ORB writable (otherwise only those with `write: true`); every write is a commit.
+    #[arg(long)]
+    pub write: bool,
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let paths = Paths::resolve(cli.config.as_deref());
-    let command = cli.command.unwrap_or(Command::Ui);
+    let command = cli.command.unwrap_or(Command::Ui(UiArgs::default()));
     match command {
         Command::Sim(args) => with_runtime(servers::run_sim(args)),
-        Command::Demo(args) => with_runtime(servers::run_demo(args)),
+        Command::Demo(args) => with_ui_runtime(|slot| demo::run(args, slot)),
         Command::Orb(cmd) => with_runtime(orb::run(cmd, paths)),
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => with_runtime(plan::run(args, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(secret::run(cmd, paths)),
-        Command::Ui => not_available("ui"),
+        Command::Ui(args) => {
+            let slot_paths = paths.clone();
+            with_ui_runtime(move |slot| ui(args, slot_paths, slot))
+        }
         Command::Engine(args) => with_runtime(engine::run(args)),
         Command::Agent => not_available("agent"),
     }
@@ -106,6 +118,83 @@ fn not_available(name: &str) -> ExitCode {
         "orbdeck {name}: not available yet in this build (see the open issues); nothing was done"
     );
     ExitCode::from(2)
+}
+
+/// Where a UI command keeps its data (and log), once known, for the error message at exit.
+#[derive(Clone, Default)]
+pub struct LogSlot(std::sync::Arc<std::sync::Mutex<Option<Paths>>>);
+
+impl LogSlot {
+    /// Records the paths in use.
+    pub fn set(&self, paths: &Paths) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(paths.clone());
+    }
+
+    /// The paths recorded, if any.
+    pub fn get(&self) -> Option<Paths> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Opens the control room on the fleet from the config.
+async fn ui(args: UiArgs, paths: Paths, slot: LogSlot) -> Result<(), String> {
+    let config =
+        crate::fleet::config::FleetConfig::load(&paths.config).map_err(|e| e.to_string())?;
+    if config.orbs.is_empty() {
+        return Err(format!(
+            "no ORBs in {}: add one with `orbdeck orb add`, or try `orbdeck demo`",
+            paths.config.display()
+        ));
+    }
+    slot.set(&paths);
+    let _log = crate::ui::runtime::start_logging(&paths);
+    let keys = config.ui.keys.clone();
+    let theme = if config.ui.theme.as_deref() == Some("light") {
+        "light"
+    } else {
+        "dark"
+    };
+    crate::ui::runtime::run(crate::ui::runtime::Options {
+        config,
+        paths,
+        write_all: args.write,
+        keys,
+        theme,
+    })
+    .await
+}
+
+/// Runs the control room (or the demo around it): logs go to a file, never to the terminal;
+/// errors are printed after the terminal is restored, with where the log is.
+fn with_ui_runtime<F, Fut>(body: F) -> ExitCode
+where
+    F: FnOnce(LogSlot) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("orbdeck: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let slot = LogSlot::default();
+    let result = runtime.block_on(body(slot.clone()));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    let paths = slot.get();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orbdeck: {e}");
+            if let Some(p) = paths {
+                eprintln!("the log is at {}", crate::ui::runtime::log_path(&p).display());
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn with_runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {

@@ -111,6 +111,7 @@ async fn run(
     let mut controllers: Option<Controllers> = None;
     let mut last_sync: Option<Instant> = None;
     let mut force = true;
+    let mut election_open = true;
     loop {
         if !*leading.borrow() {
             // A standby runs no controllers.
@@ -237,7 +238,11 @@ async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = sync_now.notified() => force = true,
-            _ = leading.changed() => force = true,
+            changed = leading.changed(), if election_open => match changed {
+                Ok(()) => force = true,
+                // Nobody decides leadership any more: keep the last answer.
+                Err(_) => election_open = false,
+            },
             _ = tokio::time::sleep(wait) => {}
         }
     }

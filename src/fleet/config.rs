@@ -22,6 +22,28 @@ pub struct FleetConfig {
     /// The ORBs, in display order.
     #[serde(default)]
     pub orbs: Vec<OrbEntry>,
+    /// The control room's look and keys.
+    #[serde(default, skip_serializing_if = "UiConfig::is_default")]
+    pub ui: UiConfig,
+}
+
+/// The control room's settings in the fleet file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UiConfig {
+    /// `dark` (the default) or `light`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+    /// Key overrides: action name to keys, e.g. `quit: "q, ctrl-c"` (`?` in the UI lists them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl UiConfig {
+    /// Whether nothing is set (then it is left out of the file).
+    pub fn is_default(&self) -> bool {
+        *self == UiConfig::default()
+    }
 }
 
 /// Commit author.

@@ -9,6 +9,21 @@ use std::time::Duration;
 /// A kube client for the ORB's cluster (its kubeconfig and context, or the defaults), with the
 /// connect and read timeouts of `timeout`.
 pub async fn client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, String> {
+    let mut config = kube_config(orb, timeout).await?;
+    config.read_timeout = Some(timeout);
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+/// A client for long watches: connecting is bounded by `timeout`, reading is not (a watch
+/// stays quiet for minutes); callers bound single requests themselves.
+pub async fn watch_client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, String> {
+    let mut config = kube_config(orb, timeout).await?;
+    config.read_timeout = None;
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+/// The ORB's kube config (its kubeconfig file and context), connecting within `timeout`.
+async fn kube_config(orb: &OrbEntry, timeout: Duration) -> Result<kube::Config, String> {
     let options = KubeConfigOptions {
         context: orb.context.clone(),
         ..Default::default()
@@ -25,8 +40,7 @@ pub async fn client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, S
             .map_err(|e| format!("kubeconfig: {e}"))?,
     };
     config.connect_timeout = Some(timeout);
-    config.read_timeout = Some(timeout);
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+    Ok(config)
 }
 
 /// What a probe of the cluster found.

@@ -6,9 +6,11 @@
 
 mod diff;
 mod live;
+mod orb_plan;
 
 pub use diff::{normalize, render, unified};
 pub use live::against_cluster;
+pub use orb_plan::{Overlay, plan_orb};
 
 use crate::validate::Object;
 use std::collections::BTreeMap;

@@ -1,0 +1,182 @@
+//! UI figures: frame render time for 10k and 100k Profiles rows, key-to-frame latency over a
+//! 20 x 5k fleet, bytes per cached ProfileRow, and the first frame of 20 unreachable ORBs.
+//! Run with `cargo bench --bench ui`; prints one line per figure.
+
+#[path = "../tests/ui_fixtures/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{big_orb, clock, key, type_text};
+use crossterm::event::KeyCode;
+use orbdeck::ui::{Action, Health, OrbView, ProfileRow, Settings, State, Usage, render, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mean = samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len() as f64;
+    let at = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
+    (mean, at(0.5), at(0.99))
+}
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(200, 60)).unwrap()
+}
+
+fn new_state(fleet: Vec<OrbView>) -> State {
+    let mut s = State::new(fleet, Settings::default(), clock(Instant::now(), 0));
+    update(&mut s, Action::Resize(200, 60));
+    s
+}
+
+fn frame_time(rows: usize) {
+    let mut s = new_state(vec![big_orb("alpha", rows)]);
+    type_text(&mut s, "2");
+    let mut t = terminal();
+    let (mut whole, mut own) = (Vec::new(), Vec::new());
+    for i in 0..2000 {
+        // Move the window now and then so frames differ, as when scrolling.
+        if i % 10 == 0 {
+            update(&mut s, key(KeyCode::PageDown));
+        }
+        let start = Instant::now();
+        t.draw(|f| {
+            let start = Instant::now();
+            render(&s, f);
+            own.push(start.elapsed());
+        })
+        .unwrap();
+        whole.push(start.elapsed());
+    }
+    let (mean, _, p99) = stats(own);
+    println!(
+        "render() 200x60 Profiles {rows:>6} rows: mean {mean:.3} ms, p99 {p99:.3} ms (goal <= 1 ms)"
+    );
+    let (mean, _, p99) = stats(whole);
+    println!("  with terminal.draw's buffer diff:     mean {mean:.3} ms, p99 {p99:.3} ms");
+}
+
+/// Times update + draw for each key in `keys`.
+fn timed(s: &mut State, t: &mut Terminal<TestBackend>, keys: &[Action], out: &mut Vec<Duration>) {
+    for k in keys {
+        let start = Instant::now();
+        update(s, k.clone());
+        t.draw(|f| render(s, f)).unwrap();
+        out.push(start.elapsed());
+    }
+}
+
+fn report(label: &str, samples: Vec<Duration>) {
+    let (_, p50, p99) = stats(samples);
+    println!("key-to-frame {label:<30} p50 {p50:.3} ms, p99 {p99:.3} ms (goal p99 <= 16 ms)");
+}
+
+fn fleet_latency() {
+    let fleet: Vec<OrbView> = (0..20)
+        .map(|i| big_orb(&format!("orb-{i:02}"), 5000))
+        .collect();
+    let start = Instant::now();
+    let mut s = new_state(fleet);
+    type_text(&mut s, ":all");
+    update(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "2");
+    println!(
+        "fleet 20 ORBs x 5k Profiles: :all index of {} rows built in {:.1} ms",
+        s.rows.len(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    let mut t = terminal();
+    t.draw(|f| render(&s, f)).unwrap();
+    let jk: Vec<Action> = (0..1000)
+        .map(|i| key(KeyCode::Char(if i % 3 == 2 { 'k' } else { 'j' })))
+        .collect();
+    let mut samples = Vec::new();
+    timed(&mut s, &mut t, &jk, &mut samples);
+    report("j/k (100k rows)", samples);
+    let start = Instant::now();
+    update(&mut s, key(KeyCode::Char('/')));
+    t.draw(|f| render(&s, f)).unwrap();
+    println!(
+        "key-to-frame /: open filter, build search text  {:.3} ms (once per data change)",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    let (mut typed, mut erased) = (Vec::new(), Vec::new());
+    let word = "alice-0";
+    let typing: Vec<Action> = word.chars().map(|c| key(KeyCode::Char(c))).collect();
+    let erase: Vec<Action> = word.chars().map(|_| key(KeyCode::Backspace)).collect();
+    for _ in 0..20 {
+        timed(&mut s, &mut t, &typing, &mut typed);
+        timed(&mut s, &mut t, &erase, &mut erased);
+    }
+    report("filter: type a character", typed);
+    report("filter: backspace", erased);
+    update(&mut s, key(KeyCode::Esc));
+    let sorts: Vec<Action> = (0..20).map(|_| key(KeyCode::Char('s'))).collect();
+    let mut samples = Vec::new();
+    timed(&mut s, &mut t, &sorts, &mut samples);
+    report("s: re-sort 100k rows", samples);
+}
+
+fn row_bytes() {
+    let orb = big_orb("alpha", 5000);
+    let usage = |u: &Option<Usage>| {
+        u.as_ref()
+            .map_or(0, |u| u.used_text.capacity() + u.hard_text.capacity())
+    };
+    let heap = |p: &ProfileRow| {
+        p.name.capacity()
+            + p.owner.capacity()
+            + p.namespace.capacity()
+            + p.conditions.capacity()
+            + usage(&p.cpu)
+            + usage(&p.memory)
+            + usage(&p.gpu)
+            + usage(&p.pods)
+            + p.source.as_ref().map_or(0, |(path, _)| path.capacity())
+    };
+    let total: usize = orb.profiles.iter().map(heap).sum();
+    let inline = std::mem::size_of::<ProfileRow>();
+    let avg = inline + total / orb.profiles.len();
+    println!(
+        "ProfileRow: {inline} bytes inline + {} bytes of strings = ~{avg} bytes per cached row (goal <= 1536)",
+        total / orb.profiles.len()
+    );
+}
+
+fn first_frame_unreachable() {
+    let fleet: Vec<OrbView> = (0..20)
+        .map(|i| OrbView {
+            name: format!("orb-{i:02}"),
+            health: Health::Unreachable {
+                reason: format!("dial tcp 10.0.{i}.1:6443: i/o timeout"),
+            },
+            ..OrbView::default()
+        })
+        .collect();
+    let start = Instant::now();
+    let s = new_state(fleet);
+    let mut t = terminal();
+    t.draw(|f| render(&s, f)).unwrap();
+    println!(
+        "first frame, 20 ORBs all unreachable: {:.3} ms (goal <= 100 ms)",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+}
+
+fn main() {
+    println!(
+        "orbdeck ui bench ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    first_frame_unreachable();
+    row_bytes();
+    frame_time(10_000);
+    frame_time(100_000);
+    fleet_latency();
+}

@@ -1,0 +1,362 @@
+//! `orbdeck demo`: three embedded clusters with nodes, a bare repo per ORB seeded from
+//! assets/demo, one engine per cluster in-process, a fourth ORB whose cluster cannot be reached,
+//! some activity (pods using quota, drift on orb-gamma), and the control room on all of it.
+//! Everything lives in a temporary directory removed on exit, unless `--keep DIR` (then a second
+//! run reuses the repos, the clusters' state and the drafts).
+
+use super::DemoArgs;
+use crate::engine::{self, EngineOptions};
+use crate::fleet::config::{AuthorConfig, FleetConfig, OrbEntry, Paths};
+use crate::repo::{Change, DESIRED, Edit, OrbRepo, RemoteOptions, RetryPolicy};
+use crate::sim;
+use crate::ui::runtime;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The ORBs with a running cluster.
+const LIVE: [&str; 3] = ["orb-alpha", "orb-beta", "orb-gamma"];
+/// The ORB whose cluster refuses connections.
+const UNREACHABLE: &str = "orb-delta";
+
+/// The demo's desired state, per ORB: (path in the repo, content).
+fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
+    match orb {
+        "orb-alpha" => vec![
+            ("orb.yaml", include_str!("../../assets/demo/orb-alpha/orb.yaml")),
+            (
+                "desired/profiles/alice.yaml",
+                include_str!("../../assets/demo/orb-alpha/desired/profiles/alice.yaml"),
+            ),
+            (
+                "desired/profiles/bob.yaml",
+                include_str!("../../assets/demo/orb-alpha/desired/profiles/bob.yaml"),
+            ),
+            (
+                "desired/profiles/data-team.yaml",
+                include_str!("../../assets/demo/orb-alpha/desired/profiles/data-team.yaml"),
+            ),
+            (
+                "desired/upgrades/cluster-upgrade.yaml",
+                include_str!("../../assets/demo/orb-alpha/desired/upgrades/cluster-upgrade.yaml"),
+            ),
+        ],
+        "orb-beta" => vec![
+            ("orb.yaml", include_str!("../../assets/demo/orb-beta/orb.yaml")),
+            (
+                "desired/profiles/carol.yaml",
+                include_str!("../../assets/demo/orb-beta/desired/profiles/carol.yaml"),
+            ),
+            (
+                "desired/profiles/dave.yaml",
+                include_str!("../../assets/demo/orb-beta/desired/profiles/dave.yaml"),
+            ),
+            (
+                "desired/replication/policy.yaml",
+                include_str!("../../assets/demo/orb-beta/desired/replication/policy.yaml"),
+            ),
+        ],
+        "orb-gamma" => vec![
+            ("orb.yaml", include_str!("../../assets/demo/orb-gamma/orb.yaml")),
+            (
+                "desired/profiles/erin.yaml",
+                include_str!("../../assets/demo/orb-gamma/desired/profiles/erin.yaml"),
+            ),
+        ],
+        _ => vec![
+            ("orb.yaml", include_str!("../../assets/demo/orb-delta/orb.yaml")),
+            (
+                "desired/profiles/frank.yaml",
+                include_str!("../../assets/demo/orb-delta/desired/profiles/frank.yaml"),
+            ),
+        ],
+    }
+}
+
+/// A change pushed to orb-gamma after its first sync: drift until its next (hourly) sync.
+const GAMMA_DRIFT: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: grace\nspec:\n  owner:\n    kind: User\n    name: grace@example.com\n";
+
+/// Runs the demo until the control room is quit.
+pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
+    let (dir, _temp) = match args.keep {
+        Some(dir) => (dir, None),
+        None => {
+            let t = std::env::temp_dir().join(format!("orbdeck-demo-{}", std::process::id()));
+            (t.clone(), Some(TempDir(t)))
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let paths = Paths {
+        config: dir.join("fleet.yaml"),
+        data: dir.join("data"),
+    };
+    slot.set(&paths);
+    let _log = runtime::start_logging(&paths);
+    let server = sim::Server::start(sim::Options {
+        names: LIVE.iter().map(|s| (*s).to_owned()).collect(),
+        state_dir: Some(dir.join("state")),
+        cluster: sim::ClusterOptions {
+            nodes: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let kubeconfig = dir.join("kubeconfig");
+    server
+        .write_kubeconfig(&kubeconfig)
+        .map_err(|e| e.to_string())?;
+    let unreachable_kubeconfig = dir.join("unreachable.kubeconfig");
+    std::fs::write(&unreachable_kubeconfig, unreachable(&server.kubeconfig_yaml()))
+        .map_err(|e| format!("{}: {e}", unreachable_kubeconfig.display()))?;
+
+    let mut orbs = Vec::new();
+    for orb in LIVE.iter().chain([&UNREACHABLE]) {
+        let origin = dir.join("repos").join(format!("{orb}.git"));
+        if !origin.exists() {
+            seed(&origin, &seed_files(orb))?;
+        }
+        let live = *orb != UNREACHABLE;
+        orbs.push(OrbEntry {
+            name: (*orb).to_owned(),
+            repo: format!("file://{}", origin.display()),
+            branch: "main".into(),
+            context: Some(if live { orb } else { "unreachable" }.to_string()),
+            kubeconfig: Some(if live {
+                kubeconfig.clone()
+            } else {
+                unreachable_kubeconfig.clone()
+            }),
+            write: true,
+            ssh_key: None,
+        });
+    }
+    let config = FleetConfig {
+        author: Some(AuthorConfig {
+            name: "orbdeck demo".into(),
+            email: "demo@orbdeck.invalid".into(),
+        }),
+        orbs,
+        ..Default::default()
+    };
+    config.save(&paths.config).map_err(|e| e.to_string())?;
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = Vec::new();
+    // Each in-process engine leads for as long as the demo runs.
+    let mut leaders = Vec::new();
+    for (i, orb) in LIVE.iter().enumerate() {
+        let client = server.client_for(i).await.map_err(|e| e.to_string())?;
+        let clone = dir.join("engines").join(format!("{orb}.git"));
+        let origin = dir.join("repos").join(format!("{orb}.git"));
+        let repo = OrbRepo::open(
+            &clone,
+            &format!("file://{}", origin.display()),
+            "main",
+            RemoteOptions::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let (leading_tx, leading) = tokio::sync::watch::channel(true);
+        let (handle, task) = engine::spawn(
+            client.clone(),
+            EngineOptions {
+                repo,
+                interval: Duration::from_secs(5),
+                identities: Vec::new(),
+                metrics: Default::default(),
+            },
+            leading,
+            shutdown.clone(),
+        );
+        tasks.push(task);
+        leaders.push(leading_tx);
+        tokio::spawn(activity(
+            (*orb).to_owned(),
+            client,
+            origin,
+            handle,
+            shutdown.clone(),
+        ));
+    }
+    let keys = config.ui.keys.clone();
+    let theme = if config.ui.theme.as_deref() == Some("light") {
+        "light"
+    } else {
+        "dark"
+    };
+    let result = runtime::run(runtime::Options {
+        config,
+        paths,
+        write_all: true,
+        keys,
+        theme,
+    })
+    .await;
+    shutdown.cancel();
+    drop(leaders);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let _ = server.shutdown().await;
+    result
+}
+
+/// A copy of the sim's kubeconfig with a context `unreachable` whose server refuses connections.
+fn unreachable(kubeconfig: &str) -> String {
+    let mut kc: serde_json::Value = serde_saphyr::from_str(kubeconfig).unwrap_or(json!({}));
+    if let Some(cluster) = kc
+        .pointer_mut("/clusters/0/cluster")
+        .and_then(|c| c.as_object_mut())
+    {
+        cluster.insert("server".into(), json!("https://127.0.0.1:9"));
+    }
+    if let Some(ctx) = kc.pointer_mut("/contexts/0/name") {
+        *ctx = json!("unreachable");
+    }
+    kc["current-context"] = json!("unreachable");
+    serde_saphyr::to_string(&kc).unwrap_or_default()
+}
+
+/// Creates a bare repo at `dir` with one commit holding `files` and the orbdeck CRDs.
+fn seed(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
+    let origin = git2::Repository::init_bare(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    origin
+        .set_head("refs/heads/main")
+        .map_err(|e| e.to_string())?;
+    let clone = dir.with_extension("seed");
+    let repo = OrbRepo::open(
+        &clone,
+        &format!("file://{}", dir.display()),
+        "main",
+        RemoteOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut changes: Vec<Change> = files
+        .iter()
+        .map(|(path, text)| Change {
+            path: (*path).to_owned(),
+            content: Some(text.as_bytes().to_vec()),
+        })
+        .collect();
+    changes.push(Change {
+        path: format!("{DESIRED}crds.yaml"),
+        content: Some(crate::model::crds_yaml().into_bytes()),
+    });
+    let commit = repo
+        .commit(None, &changes, "demo: desired state")
+        .map_err(|e| e.to_string())?;
+    repo.push(commit).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&clone);
+    Ok(())
+}
+
+/// Seeds activity once the ORB's engine has converged: notebook pods using quota, and on
+/// orb-gamma a pushed change its hourly engine has not applied yet (drift).
+async fn activity(
+    orb: String,
+    client: kube::Client,
+    origin: PathBuf,
+    handle: engine::EngineHandle,
+    shutdown: CancellationToken,
+) {
+    let mut state = handle.state.clone();
+    let synced = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        s = state.wait_for(|s| s.writes > 0) => s.is_ok(),
+    };
+    if !synced {
+        return;
+    }
+    let namespace = match orb.as_str() {
+        "orb-alpha" => Some("alice"),
+        "orb-beta" => Some("carol"),
+        _ => None,
+    };
+    if let Some(ns) = namespace {
+        notebook(&client, ns, &shutdown).await;
+    }
+    if orb == "orb-gamma" {
+        let path = format!("{DESIRED}profiles/grace.yaml");
+        let _ = tokio::task::spawn_blocking(move || {
+            let clone = origin.with_extension("drift");
+            let repo = OrbRepo::open(
+                &clone,
+                &format!("file://{}", origin.display()),
+                "main",
+                RemoteOptions::default(),
+            )?;
+            let tip = repo.fetch()?;
+            if repo.file(tip, &path)?.is_none() {
+                let edit = Edit {
+                    base: tip,
+                    changes: vec![Change {
+                        path,
+                        content: Some(GAMMA_DRIFT.as_bytes().to_vec()),
+                    }],
+                    message: "demo: a profile the engine has not applied yet".into(),
+                };
+                crate::repo::write::write(&repo, &edit, &RetryPolicy::default())?;
+            }
+            let _ = std::fs::remove_dir_all(&clone);
+            Ok::<(), crate::repo::RepoError>(())
+        })
+        .await;
+    }
+}
+
+/// A notebook Deployment in `ns` (waiting for the namespace), its pods using the quota.
+async fn notebook(client: &kube::Client, ns: &str, shutdown: &CancellationToken) {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, Patch, PatchParams};
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    for _ in 0..120 {
+        if matches!(namespaces.get_opt(ns).await, Ok(Some(_))) {
+            break;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    let deployment: Deployment = match serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "notebook", "namespace": ns},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "notebook"}},
+            "template": {
+                "metadata": {"labels": {"app": "notebook"}},
+                "spec": {"containers": [{
+                    "name": "jupyter", "image": "jupyter/base-notebook:latest",
+                    "resources": {
+                        "requests": {"cpu": "1500m", "memory": "4Gi"},
+                        "limits": {"cpu": "2", "memory": "4Gi"}
+                    }
+                }]}
+            }
+        }
+    })) {
+        Ok(d) => d,
+        Err(_) => return,
+    };
+    let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let _ = api
+        .patch(
+            "notebook",
+            &PatchParams::apply("orbdeck-demo").force(),
+            &Patch::Apply(&deployment),
+        )
+        .await;
+}
+
+/// Removes a temporary directory when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

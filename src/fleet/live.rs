@@ -1,0 +1,747 @@
+//! The control room's live data, one worker per ORB: a health probe with backoff, one watch per
+//! kind shown feeding slim caches (rows holding only what the views show, never whole objects),
+//! and a background git loop (fetch, current/ status, drift, desired files, drafts). Each worker
+//! sends its ORB's view to the UI at most every 250 ms, and only when something changed. An
+//! unreachable or silent cluster only ever delays its own worker.
+
+use super::config::{FleetConfig, OrbEntry, Paths};
+use super::connect;
+use crate::controllers::quotas::{self, Source};
+use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
+use crate::repo::status::OrbStatus;
+use crate::repo::{DESIRED, Drafts, ORB_FILE, OrbRepo};
+use crate::text::sanitize;
+use crate::ui::{
+    Action, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow,
+    SyncInfo, UpgradeRow, Usage,
+};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event, Node, ResourceQuota};
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+/// How long a probe of the API server may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the repo is fetched.
+const FETCH_EVERY: Duration = Duration::from_secs(5);
+/// Events kept per ORB.
+const MAX_EVENTS: usize = 500;
+
+/// Starts one worker per ORB of the fleet; they stop with `shutdown`.
+pub fn spawn(
+    config: &FleetConfig,
+    paths: &Paths,
+    write_all: bool,
+    tx: UnboundedSender<Action>,
+    shutdown: CancellationToken,
+) {
+    for (index, entry) in config.orbs.iter().enumerate() {
+        let worker = Worker {
+            index,
+            entry: entry.clone(),
+            config: config.clone(),
+            paths: paths.clone(),
+            writable: write_all || entry.write,
+            tx: tx.clone(),
+            caches: Arc::new(Caches::default()),
+        };
+        tokio::spawn(worker.run(shutdown.clone()));
+    }
+}
+
+/// The first views of a fleet, before any worker reported (every ORB connecting).
+pub fn initial_views(config: &FleetConfig, write_all: bool) -> Vec<OrbView> {
+    config
+        .orbs
+        .iter()
+        .map(|e| OrbView {
+            name: sanitize(&e.name).into_owned(),
+            writable: write_all || e.write,
+            repo: crate::ui::RepoInfo {
+                url: sanitize(&e.repo).into_owned(),
+                fetching: true,
+                error: None,
+            },
+            loading: true,
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// A slim cache: rows by object key.
+type Slim<R> = Mutex<HashMap<String, R>>;
+
+/// What one ORB's watches and git loop know.
+#[derive(Default)]
+struct Caches {
+    dirty: AtomicBool,
+    health: Mutex<Health>,
+    profiles: Slim<(ProfileRow, BTreeMap<String, String>)>,
+    quotas: Slim<(String, BTreeMap<String, String>, BTreeMap<String, String>)>,
+    replications: Slim<ReplicationRow>,
+    upgrades: Slim<UpgradeRow>,
+    nodes: Slim<NodeRow>,
+    events: Slim<EventRow>,
+    git: Mutex<GitView>,
+}
+
+/// What the git loop read.
+#[derive(Default, Clone)]
+struct GitView {
+    fetched: bool,
+    error: Option<String>,
+    sync: Option<SyncInfo>,
+    drift: Option<usize>,
+    desired_files: Vec<String>,
+    drafts: Vec<String>,
+    sources: HashMap<String, (String, u32)>,
+    settings: ProfileSettings,
+    policies: HashMap<String, u16>,
+}
+
+struct Worker {
+    index: usize,
+    entry: OrbEntry,
+    config: FleetConfig,
+    paths: Paths,
+    writable: bool,
+    tx: UnboundedSender<Action>,
+    caches: Arc<Caches>,
+}
+
+impl Worker {
+    async fn run(self, shutdown: CancellationToken) {
+        let caches = self.caches.clone();
+        tokio::spawn(git_loop(
+            self.entry.clone(),
+            self.config.clone(),
+            self.paths.clone(),
+            caches.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(cluster_loop(
+            self.entry.clone(),
+            caches.clone(),
+            shutdown.clone(),
+        ));
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if !caches.dirty.swap(false, Ordering::Relaxed) {
+                continue;
+            }
+            let view = self.view();
+            if self
+                .tx
+                .send(Action::OrbUpdated(self.index, Box::new(view)))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+
+    /// The ORB's view from the caches, rows sorted by name.
+    fn view(&self) -> OrbView {
+        let c = &self.caches;
+        let git = lock(&c.git).clone();
+        let quotas = lock(&c.quotas).clone();
+        let mut profiles: Vec<ProfileRow> = lock(&c.profiles)
+            .values()
+            .map(|(row, _)| {
+                let mut row = row.clone();
+                if let Some((_, hard, used)) = quotas.get(&format!("{}/quotas", row.namespace)) {
+                    let usage = |key: &str| usage(hard, used, key);
+                    row.cpu = usage("requests.cpu");
+                    row.memory = usage("requests.memory");
+                    row.gpu = usage(quotas::GPU_KEY);
+                    row.pods = usage("pods");
+                }
+                row.source = git.sources.get(&row.name).cloned();
+                row.policies = git.policies.get(&row.name).copied().unwrap_or_default();
+                row
+            })
+            .collect();
+        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        let sources: HashMap<String, BTreeMap<String, String>> = lock(&c.profiles)
+            .values()
+            .map(|(row, s)| (row.namespace.clone(), s.clone()))
+            .collect();
+        let mut quota_rows = Vec::new();
+        let mut keys: Vec<&String> = quotas.keys().collect();
+        keys.sort();
+        for key in keys {
+            let (ns, hard, used) = &quotas[key];
+            for (resource, hard_text) in hard {
+                let used_text = used.get(resource).cloned().unwrap_or_else(|| "0".into());
+                let source = sources
+                    .get(ns)
+                    .and_then(|s| s.get(resource).cloned())
+                    .unwrap_or_else(|| "namespace quota".into());
+                quota_rows.push(QuotaRow {
+                    namespace: ns.clone(),
+                    resource: resource.clone(),
+                    used: amount(&used_text),
+                    hard: amount(hard_text),
+                    used_text,
+                    hard_text: hard_text.clone(),
+                    source,
+                });
+            }
+        }
+        let nodes = lock(&c.nodes).clone();
+        let mut upgrades: Vec<UpgradeRow> = lock(&c.upgrades)
+            .values()
+            .cloned()
+            .map(|mut u| {
+                for n in &mut u.nodes {
+                    if let Some(live) = nodes.get(&n.name) {
+                        n.kubelet_version = live.kubelet_version.clone();
+                    }
+                }
+                u
+            })
+            .collect();
+        upgrades.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut replications: Vec<ReplicationRow> =
+            lock(&c.replications).values().cloned().collect();
+        replications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let mut events: Vec<EventRow> = lock(&c.events).values().cloned().collect();
+        events.sort_by(|a, b| b.time.cmp(&a.time));
+        events.truncate(MAX_EVENTS);
+        let health = lock(&c.health).clone();
+        OrbView {
+            name: sanitize(&self.entry.name).into_owned(),
+            writable: self.writable,
+            loading: !git.fetched && matches!(health, Health::Connecting),
+            health,
+            repo: crate::ui::RepoInfo {
+                url: sanitize(&self.entry.repo).into_owned(),
+                fetching: !git.fetched,
+                error: git.error.clone(),
+            },
+            sync: git.sync.clone(),
+            drift: git.drift,
+            profiles,
+            quotas: quota_rows,
+            replications,
+            upgrades,
+            events,
+            desired_files: git.desired_files.clone(),
+            drafts: git.drafts.clone(),
+        }
+    }
+}
+
+/// Probes the API server until it answers, then watches the kinds shown; keeps probing so the
+/// ORB list shows a cluster that goes away and comes back.
+async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: CancellationToken) {
+    let mut watching = false;
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let health = match connect::watch_client(&entry, PROBE_TIMEOUT).await {
+            Err(e) => (Health::Unreachable { reason: e }, None),
+            Ok(client) => {
+                match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+                    Ok(Ok(v)) => (
+                        Health::Connected {
+                            version: v.git_version,
+                        },
+                        Some(client),
+                    ),
+                    Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => {
+                        (Health::AuthError { reason: s.message }, None)
+                    }
+                    Ok(Err(e)) => (
+                        Health::Unreachable {
+                            reason: error_chain(&e),
+                        },
+                        None,
+                    ),
+                    Err(_) => (
+                        Health::Unreachable {
+                            reason: format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+                        },
+                        None,
+                    ),
+                }
+            }
+        };
+        let (health, client) = health;
+        let ok = client.is_some();
+        let health = match health {
+            Health::Unreachable { reason } => Health::Unreachable {
+                reason: sanitize(&reason).into_owned(),
+            },
+            Health::AuthError { reason } => Health::AuthError {
+                reason: sanitize(&reason).into_owned(),
+            },
+            other => other,
+        };
+        {
+            let mut current = lock(&caches.health);
+            if *current != health {
+                *current = health;
+                caches.dirty.store(true, Ordering::Relaxed);
+            }
+        }
+        if let Some(client) = client
+            && !watching
+        {
+            watching = true;
+            start_watches(client, &caches, &shutdown);
+        }
+        wait = if ok {
+            Duration::from_secs(10)
+        } else {
+            (wait * 2).min(Duration::from_secs(30))
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &CancellationToken) {
+    let c = caches.clone();
+    slim_watch(Api::<Profile>::all(client.clone()), caches, shutdown, move |p| {
+        let settings = lock(&c.git).settings.clone();
+        profile_row(p, &settings)
+    }, |c| &c.profiles);
+    slim_watch(
+        Api::<ResourceQuota>::all(client.clone()),
+        caches,
+        shutdown,
+        quota_row,
+        |c| &c.quotas,
+    );
+    slim_watch(
+        Api::<ImageReplication>::all(client.clone()),
+        caches,
+        shutdown,
+        replication_row,
+        |c| &c.replications,
+    );
+    slim_watch(
+        Api::<ClusterUpgrade>::all(client.clone()),
+        caches,
+        shutdown,
+        upgrade_row,
+        |c| &c.upgrades,
+    );
+    slim_watch(Api::<Node>::all(client.clone()), caches, shutdown, node_row, |c| &c.nodes);
+    slim_watch(Api::<Event>::all(client), caches, shutdown, event_row, |c| &c.events);
+}
+
+/// Watches a kind (with backoff) into a slim cache, keyed by namespace/name.
+fn slim_watch<K, R>(
+    api: Api<K>,
+    caches: &Arc<Caches>,
+    shutdown: &CancellationToken,
+    row: impl Fn(&K) -> R + Send + 'static,
+    cache: fn(&Caches) -> &Slim<R>,
+) where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+    R: Send + 'static,
+{
+    let caches = caches.clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut stream = watcher::watcher(api, watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        let mut initial: Option<HashMap<String, R>> = None;
+        let key = |o: &K| {
+            let m = o.meta();
+            format!(
+                "{}/{}",
+                m.namespace.as_deref().unwrap_or_default(),
+                m.name.as_deref().unwrap_or_default()
+            )
+        };
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                e = stream.next() => e,
+            };
+            let Some(event) = event else { return };
+            let map = cache(&caches);
+            match event {
+                Ok(WatchEvent::Init) => initial = Some(HashMap::new()),
+                Ok(WatchEvent::InitApply(o)) => {
+                    if let Some(b) = initial.as_mut() {
+                        b.insert(key(&o), row(&o));
+                    }
+                }
+                Ok(WatchEvent::InitDone) => {
+                    if let Some(b) = initial.take() {
+                        *lock(map) = b;
+                    }
+                }
+                Ok(WatchEvent::Apply(o)) => {
+                    lock(map).insert(key(&o), row(&o));
+                }
+                Ok(WatchEvent::Delete(o)) => {
+                    lock(map).remove(&key(&o));
+                }
+                Err(_) => continue,
+            }
+            caches.dirty.store(true, Ordering::Relaxed);
+        }
+    });
+}
+
+fn text(s: &str) -> String {
+    sanitize(s).into_owned()
+}
+
+/// A Profile's row and, per quota key, what set its value.
+fn profile_row(p: &Profile, settings: &ProfileSettings) -> (ProfileRow, BTreeMap<String, String>) {
+    let name = text(p.metadata.name.as_deref().unwrap_or_default());
+    let conditions = p
+        .status
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .filter(|c| c.status == "True")
+        .map(|c| match &c.message {
+            Some(m) if c.type_ != "Ready" => format!("{}: {}", c.type_, m),
+            _ => c.type_.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sources = quotas::quota_sources(p, settings)
+        .into_iter()
+        .map(|(k, s)| {
+            let s = match s {
+                Source::Default => "default".to_owned(),
+                Source::ProfileSpec => "spec.resourceQuotaSpec".to_owned(),
+                Source::Label(l) => format!("label {l}"),
+            };
+            (k, text(&s))
+        })
+        .collect();
+    let row = ProfileRow {
+        namespace: name.clone(),
+        name,
+        owner: text(&p.spec.owner.name),
+        owner_kind: match p.spec.owner.kind {
+            crate::model::OwnerKind::User => OwnerKind::User,
+            crate::model::OwnerKind::Group => OwnerKind::Group,
+        },
+        policies: 0,
+        conditions: text(&conditions),
+        ..Default::default()
+    };
+    (row, sources)
+}
+
+fn quota_row(q: &ResourceQuota) -> (String, BTreeMap<String, String>, BTreeMap<String, String>) {
+    let figures = |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+        m.into_iter()
+            .flatten()
+            .map(|(k, v)| (text(k), text(&v.0)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let status = q.status.as_ref();
+    let mut hard = figures(status.and_then(|s| s.hard.as_ref()));
+    if hard.is_empty() {
+        hard = figures(q.spec.as_ref().and_then(|s| s.hard.as_ref()));
+    }
+    (
+        text(q.metadata.namespace.as_deref().unwrap_or_default()),
+        hard,
+        figures(status.and_then(|s| s.used.as_ref())),
+    )
+}
+
+fn replication_row(r: &ImageReplication) -> ReplicationRow {
+    let status = r.status.clone().unwrap_or_default();
+    ReplicationRow {
+        namespace: text(r.metadata.namespace.as_deref().unwrap_or_default()),
+        name: text(r.metadata.name.as_deref().unwrap_or_default()),
+        source: text(&r.spec.source),
+        destination: text(&r.spec.destination),
+        phase: format!("{:?}", status.phase),
+        attempts: u8::try_from(status.attempts).unwrap_or(u8::MAX),
+        message: text(status.message.as_deref().unwrap_or_default()),
+    }
+}
+
+fn upgrade_row(u: &ClusterUpgrade) -> UpgradeRow {
+    let status = u.status.clone().unwrap_or_default();
+    UpgradeRow {
+        name: text(u.metadata.name.as_deref().unwrap_or_default()),
+        version: text(&u.spec.version),
+        strategy: format!("max {} unavailable", u.spec.strategy.max_unavailable),
+        phase: if u.spec.abort {
+            "Aborting".into()
+        } else {
+            format!("{:?}", status.phase)
+        },
+        paused: u.spec.paused,
+        nodes: status
+            .nodes
+            .iter()
+            .map(|n| NodeRow {
+                name: text(&n.name),
+                kubelet_version: text(&n.from_version),
+                phase: format!("{:?}", n.phase),
+            })
+            .collect(),
+    }
+}
+
+fn node_row(n: &Node) -> NodeRow {
+    NodeRow {
+        name: text(n.metadata.name.as_deref().unwrap_or_default()),
+        kubelet_version: text(
+            n.status
+                .as_ref()
+                .and_then(|s| s.node_info.as_ref())
+                .map(|i| i.kubelet_version.as_str())
+                .unwrap_or_default(),
+        ),
+        phase: n
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| if c.status == "True" { "Ready" } else { "NotReady" })
+            .unwrap_or("Unknown")
+            .into(),
+    }
+}
+
+fn event_row(e: &Event) -> EventRow {
+    let time = e
+        .last_timestamp
+        .as_ref()
+        .or(e.first_timestamp.as_ref())
+        .map(|t| u64::try_from(t.0.as_second()).unwrap_or_default())
+        .unwrap_or_default();
+    EventRow {
+        time,
+        namespace: text(e.metadata.namespace.as_deref().unwrap_or_default()),
+        object: text(&format!(
+            "{}/{}",
+            e.involved_object.kind.as_deref().unwrap_or_default(),
+            e.involved_object.name.as_deref().unwrap_or_default()
+        )),
+        type_: text(e.type_.as_deref().unwrap_or_default()),
+        reason: text(e.reason.as_deref().unwrap_or_default()),
+        message: text(e.message.as_deref().unwrap_or_default()),
+    }
+}
+
+fn usage(
+    hard: &BTreeMap<String, String>,
+    used: &BTreeMap<String, String>,
+    key: &str,
+) -> Option<Usage> {
+    let hard_text = hard.get(key)?.clone();
+    let used_text = used.get(key).cloned().unwrap_or_else(|| "0".into());
+    Some(Usage {
+        used: amount(&used_text),
+        hard: amount(&hard_text),
+        used_text,
+        hard_text,
+    })
+}
+
+/// A quantity as a number (0 when it does not parse).
+fn amount(text: &str) -> f64 {
+    crate::quantity::Quantity::parse(text)
+        .map(|q| q.nanos() as f64 / 1e9)
+        .unwrap_or(0.0)
+}
+
+/// Fetches the repo now and then; reads status, drift, desired files and drafts off the UI task.
+async fn git_loop(
+    entry: OrbEntry,
+    config: FleetConfig,
+    paths: Paths,
+    caches: Arc<Caches>,
+    shutdown: CancellationToken,
+) {
+    let repo: Arc<Mutex<Option<OrbRepo>>> = Arc::new(Mutex::new(None));
+    loop {
+        let (entry2, config2, paths2, repo2) =
+            (entry.clone(), config.clone(), paths.clone(), repo.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            let mut slot = lock(&repo2);
+            if slot.is_none() {
+                *slot = Some(
+                    connect::open_repo(&config2, &paths2, &entry2).map_err(|e| e.to_string())?,
+                );
+            }
+            let repo = slot.as_ref().expect("opened above");
+            read_git(repo, &entry2, &paths2)
+        })
+        .await;
+        let result = read.unwrap_or_else(|e| Err(e.to_string()));
+        {
+            let mut git = lock(&caches.git);
+            match result {
+                Ok(view) => *git = view,
+                Err(e) => {
+                    git.fetched = true;
+                    git.error = Some(sanitize(&e).into_owned());
+                }
+            }
+        }
+        caches.dirty.store(true, Ordering::Relaxed);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(FETCH_EVERY) => {}
+        }
+    }
+}
+
+fn read_git(repo: &OrbRepo, entry: &OrbEntry, paths: &Paths) -> Result<GitView, String> {
+    let tip = repo.fetch().map_err(|e| e.to_string())?;
+    let drafts = Drafts::new(paths.drafts_dir())
+        .list(Some(&entry.name))
+        .into_iter()
+        .map(|d| text(&d.path))
+        .collect();
+    let Some(tip) = tip else {
+        return Ok(GitView {
+            fetched: true,
+            drafts,
+            ..Default::default()
+        });
+    };
+    let files = repo.files(tip, DESIRED).map_err(|e| e.to_string())?;
+    let desired_files = files.iter().map(|(p, _)| text(p)).collect();
+    let report = crate::validate::validate_files(
+        &files
+            .iter()
+            .map(|(p, b)| (std::path::PathBuf::from(p), b.clone()))
+            .collect::<Vec<_>>(),
+        &crate::validate::ModelSchemas,
+    );
+    let sources = report
+        .objects
+        .iter()
+        .filter(|o| o.kind == "Profile")
+        .map(|o| {
+            (
+                o.name.clone(),
+                (
+                    o.file.display().to_string(),
+                    u32::try_from(o.line).unwrap_or(u32::MAX),
+                ),
+            )
+        })
+        .collect();
+    let settings = repo
+        .file(Some(tip), ORB_FILE)
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| crate::model::OrbFile::parse(&t).ok())
+        .map(|o| o.profiles)
+        .unwrap_or_default();
+    let policies = repo
+        .file(Some(tip), crate::controllers::report::PROFILES_FILE)
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| serde_saphyr::from_str::<crate::controllers::report::ProfilesReport>(&t).ok())
+        .map(|r| {
+            r.profiles
+                .into_iter()
+                .map(|p| (p.name, u16::try_from(p.policies.len()).unwrap_or(u16::MAX)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let status = OrbStatus::read(repo, tip);
+    let drift = status.as_ref().map(|s| drift(repo, tip, s));
+    let sync = status.map(|s| SyncInfo {
+        commit: text(&s.commit.chars().take(8).collect::<String>()),
+        time: chrono::DateTime::parse_from_rfc3339(&s.time)
+            .ok()
+            .and_then(|t| u64::try_from(t.timestamp()).ok()),
+        result: text(&s.result),
+        errors: s.errors.iter().map(|e| text(e)).collect(),
+    });
+    Ok(GitView {
+        fetched: true,
+        error: None,
+        sync,
+        drift,
+        desired_files,
+        drafts,
+        sources,
+        settings,
+        policies,
+    })
+}
+
+/// Desired files changed since the commit the engine last applied, plus objects it failed.
+fn drift(repo: &OrbRepo, tip: git2::Oid, status: &OrbStatus) -> usize {
+    let failed = status
+        .objects
+        .iter()
+        .filter(|o| o.outcome == "failed")
+        .count();
+    let git = repo.git();
+    let tree_of = |oid: git2::Oid| {
+        git.find_commit(oid)
+            .ok()?
+            .tree()
+            .ok()?
+            .get_path(std::path::Path::new(DESIRED))
+            .ok()?
+            .to_object(git)
+            .ok()?
+            .into_tree()
+            .ok()
+    };
+    let Ok(applied) = git2::Oid::from_str(&status.commit) else {
+        return failed;
+    };
+    let changed = match (tree_of(applied), tree_of(tip)) {
+        (Some(a), Some(b)) => git
+            .diff_tree_to_tree(Some(&a), Some(&b), None)
+            .map(|d| d.deltas().len())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    changed + failed
+}
+
+/// An error with its sources ("... tcp connect error: Connection refused"), repeats left out.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,278 @@
+//! The slim caches the runtime fills for each ORB: only the fields the views show, as plain
+//! strings and numbers. The runtime builds them from watches and git; `update` stores them.
+
+/// Everything the control room shows about one ORB (cluster + repo).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrbView {
+    /// ORB name from the fleet config.
+    pub name: String,
+    /// `write: true` in the fleet config for this ORB (`--write` enables all ORBs).
+    pub writable: bool,
+    /// Connection to the cluster's API.
+    pub health: Health,
+    /// The ORB's Git repository.
+    pub repo: RepoInfo,
+    /// Last sync the engine recorded in `current/status.yaml`, if any.
+    pub sync: Option<SyncInfo>,
+    /// Objects whose live state differs from desired, when known.
+    pub drift: Option<usize>,
+    /// Profiles with their quota usage.
+    pub profiles: Vec<ProfileRow>,
+    /// ResourceQuota lines, one per namespace and resource.
+    pub quotas: Vec<QuotaRow>,
+    /// ImageReplications, one per copied image.
+    pub replications: Vec<ReplicationRow>,
+    /// ClusterUpgrades with their nodes.
+    pub upgrades: Vec<UpgradeRow>,
+    /// Recent cluster events.
+    pub events: Vec<EventRow>,
+    /// Paths of the files under `desired/` (relative to the repo root).
+    pub desired_files: Vec<String>,
+    /// Paths with a saved but unpushed draft.
+    pub drafts: Vec<String>,
+    /// The first list of objects has not arrived yet.
+    pub loading: bool,
+}
+
+/// Connection state of an ORB's cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Health {
+    /// First contact in progress.
+    #[default]
+    Connecting,
+    /// API reachable; `version` is the server's Kubernetes version.
+    Connected {
+        /// Server version, e.g. `v1.33.2`.
+        version: String,
+    },
+    /// API not reachable.
+    Unreachable {
+        /// Why, as the client reported it.
+        reason: String,
+    },
+    /// API reachable but the credentials were refused.
+    AuthError {
+        /// Why, as the server reported it.
+        reason: String,
+    },
+}
+
+impl Health {
+    /// True when the cluster answers with valid credentials.
+    pub fn is_reachable(&self) -> bool {
+        matches!(self, Health::Connected { .. })
+    }
+}
+
+/// The ORB's Git repository as last fetched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// Remote URL.
+    pub url: String,
+    /// A fetch is running.
+    pub fetching: bool,
+    /// Last fetch error, if the last fetch failed.
+    pub error: Option<String>,
+}
+
+/// The engine's last sync, from `current/status.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncInfo {
+    /// Applied commit, short hex.
+    pub commit: String,
+    /// When it was applied, in Unix seconds.
+    pub time: Option<u64>,
+    /// Result word, e.g. `Applied`, `Invalid`, `Failed`.
+    pub result: String,
+    /// Errors with `file:line` where the engine knew them.
+    pub errors: Vec<String>,
+}
+
+/// Who owns a profile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OwnerKind {
+    /// A single user.
+    #[default]
+    User,
+    /// A group of users.
+    Group,
+}
+
+impl OwnerKind {
+    /// `User` or `Group`, as Kubeflow writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerKind::User => "User",
+            OwnerKind::Group => "Group",
+        }
+    }
+}
+
+/// One Kubeflow profile with its namespace's quota usage.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProfileRow {
+    /// Profile name.
+    pub name: String,
+    /// Owner (user email or group name).
+    pub owner: String,
+    /// Whether the owner is a user or a group.
+    pub owner_kind: OwnerKind,
+    /// The profile's namespace.
+    pub namespace: String,
+    /// CPU requests used / hard, when a quota exists.
+    pub cpu: Option<Usage>,
+    /// Memory requests used / hard, when a quota exists.
+    pub memory: Option<Usage>,
+    /// GPUs used / hard, when a quota exists.
+    pub gpu: Option<Usage>,
+    /// Pods used / hard, when a quota exists.
+    pub pods: Option<Usage>,
+    /// Network policies present in the namespace.
+    pub policies: u16,
+    /// Short condition text, e.g. `Ready` or `Failed: namespace owned by bob`.
+    pub conditions: String,
+    /// Where the profile is defined: path under the repo and 1-based line.
+    pub source: Option<(String, u32)>,
+}
+
+/// Used and hard amounts of one quota resource, as numbers (for bars and sorting) and as text.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Used amount in base units.
+    pub used: f64,
+    /// Hard limit in base units.
+    pub hard: f64,
+    /// Used amount as Kubernetes writes it, e.g. `1500m`.
+    pub used_text: String,
+    /// Hard limit as Kubernetes writes it, e.g. `4`.
+    pub hard_text: String,
+}
+
+impl Usage {
+    /// Percentage used, or `None` without a positive hard limit.
+    pub fn percent(&self) -> Option<f64> {
+        (self.hard > 0.0).then(|| self.used / self.hard * 100.0)
+    }
+}
+
+/// One resource of one namespace's ResourceQuota.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QuotaRow {
+    /// Namespace of the quota.
+    pub namespace: String,
+    /// Resource name, e.g. `requests.cpu`.
+    pub resource: String,
+    /// Used amount as text.
+    pub used_text: String,
+    /// Hard limit as text.
+    pub hard_text: String,
+    /// Used amount in base units.
+    pub used: f64,
+    /// Hard limit in base units.
+    pub hard: f64,
+    /// Where the limit came from, e.g. `default`, `spec`, `label quotas.statcan.gc.ca/gpu`.
+    pub source: String,
+}
+
+impl QuotaRow {
+    /// Percentage used, or `None` without a positive hard limit.
+    pub fn percent(&self) -> Option<f64> {
+        (self.hard > 0.0).then(|| self.used / self.hard * 100.0)
+    }
+}
+
+/// One ImageReplication (one image copied to the target registry).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicationRow {
+    /// Namespace of the object.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Source image reference.
+    pub source: String,
+    /// Destination image reference.
+    pub destination: String,
+    /// Phase, e.g. `Pending`, `Copying`, `Succeeded`, `Failed`.
+    pub phase: String,
+    /// Copy attempts so far (at most 3 by default).
+    pub attempts: u8,
+    /// Last message.
+    pub message: String,
+}
+
+/// One ClusterUpgrade and its nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpgradeRow {
+    /// Object name.
+    pub name: String,
+    /// Target Kubernetes version.
+    pub version: String,
+    /// Strategy summary, e.g. `maxUnavailable 1`.
+    pub strategy: String,
+    /// Phase, e.g. `Progressing`.
+    pub phase: String,
+    /// Paused in desired state.
+    pub paused: bool,
+    /// Per-node progress.
+    pub nodes: Vec<NodeRow>,
+}
+
+/// One node's upgrade progress.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeRow {
+    /// Node name.
+    pub name: String,
+    /// Kubelet version the node reports.
+    pub kubelet_version: String,
+    /// NodeUpgrade phase, e.g. `Draining`.
+    pub phase: String,
+}
+
+/// One Kubernetes event.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventRow {
+    /// Last seen, in Unix seconds.
+    pub time: u64,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Involved object as `Kind/name`.
+    pub object: String,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    /// Reason, e.g. `FailedCreate`.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+}
+
+/// One object a profile controller created (namespace, RBAC, quota, policies...).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChildRow {
+    /// Object kind.
+    pub kind: String,
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Short status, e.g. `Ready` or `missing`.
+    pub status: String,
+}
+
+/// One kind of row list of one ORB, for replacing just that list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rows {
+    /// New profile rows.
+    Profiles(Vec<ProfileRow>),
+    /// New quota rows.
+    Quotas(Vec<QuotaRow>),
+    /// New replication rows.
+    Replications(Vec<ReplicationRow>),
+    /// New upgrade rows.
+    Upgrades(Vec<UpgradeRow>),
+    /// New event rows.
+    Events(Vec<EventRow>),
+    /// New list of desired files.
+    DesiredFiles(Vec<String>),
+    /// New list of paths with drafts.
+    Drafts(Vec<String>),
+}

@@ -1,0 +1,197 @@
+//! The desired-file editor's state: a `ratatui_textarea::TextArea` plus the draft, validation,
+//! plan, commit and push steps of the file. `update::editor` drives it; `render::editor` draws it.
+
+use std::time::Instant;
+
+use ratatui::style::Style;
+use ratatui_textarea::{CursorMove, TextArea};
+
+use super::theme::Theme;
+use crate::text::sanitize;
+
+/// Which step of the edit → validate → plan → commit → push flow the editor is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditorPane {
+    /// Typing in the file.
+    Editing,
+    /// Typing a search (the text area highlights matches as you type).
+    Search(String),
+    /// Waiting for [`super::Action::Validated`].
+    Validating,
+    /// Walking the validation errors; `selected` indexes [`Editor::errors`].
+    Errors {
+        /// Selected error.
+        selected: usize,
+    },
+    /// Waiting for [`super::Action::Planned`].
+    Planning,
+    /// Reading the plan.
+    Plan {
+        /// Plan lines.
+        lines: Vec<String>,
+        /// First visible line.
+        scroll: usize,
+    },
+    /// Typing the commit message for the plan.
+    CommitMessage(String),
+    /// Committing and pushing; progress lines so far.
+    Pushing(Vec<String>),
+    /// The push result: the commit, or the conflict report.
+    PushResult(Result<String, String>),
+}
+
+/// One open desired file.
+pub struct Editor {
+    /// ORB index.
+    pub orb: usize,
+    /// ORB name (effects carry names).
+    pub orb_name: String,
+    /// Path in the repo.
+    pub path: String,
+    /// The text and cursor.
+    pub area: TextArea<'static>,
+    /// Opened from an unpushed draft.
+    pub from_draft: bool,
+    /// Edited since the last `SaveDraft`.
+    pub dirty: bool,
+    /// The file differs from the committed version (a draft exists or edits were made).
+    pub drafted: bool,
+    /// When the last edit happened (for the 300 ms debounce).
+    pub last_edit: Option<Instant>,
+    /// Errors of the last validation: (1-based line, message).
+    pub errors: Vec<(u32, String)>,
+    /// Current step.
+    pub pane: EditorPane,
+    /// Last search text.
+    pub search: String,
+}
+
+/// Lines of `text` made safe for the terminal (escape sequences and control characters
+/// dropped; tabs kept, the text area expands them).
+fn safe_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            line.split('\t')
+                .map(|part| sanitize(part).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+/// `text` as a regular expression matching it literally.
+fn literal_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Editor {
+    /// An editor on `text` of `path` in ORB `orb` (`orb_name`).
+    pub fn open(
+        orb: usize,
+        orb_name: &str,
+        path: &str,
+        text: &str,
+        from_draft: bool,
+        theme: &Theme,
+    ) -> Editor {
+        let mut area = TextArea::new(safe_lines(text));
+        area.set_max_histories(200);
+        area.set_tab_length(2);
+        let mut editor = Editor {
+            orb,
+            orb_name: orb_name.to_string(),
+            path: path.to_string(),
+            area,
+            from_draft,
+            dirty: false,
+            drafted: from_draft,
+            last_edit: None,
+            errors: Vec::new(),
+            pane: EditorPane::Editing,
+            search: String::new(),
+        };
+        editor.apply_theme(theme);
+        editor
+    }
+
+    /// Restyles the text area after a theme change.
+    pub fn apply_theme(&mut self, theme: &Theme) {
+        self.area.set_line_number_style(theme.dim);
+        self.area.set_cursor_line_style(Style::new());
+        self.area.set_search_style(theme.search);
+        self.area.set_style(theme.text);
+    }
+
+    /// The whole text, lines joined with `\n` and a final newline.
+    pub fn text(&self) -> String {
+        let mut text = self.area.lines().join("\n");
+        text.push('\n');
+        text
+    }
+
+    /// Cursor as (0-based line, 0-based column).
+    pub fn cursor(&self) -> (usize, usize) {
+        let c = self.area.cursor();
+        (c.0, c.1)
+    }
+
+    /// Puts the cursor at the start of 1-based `line` (clamped to the file).
+    pub fn jump_to_line(&mut self, line: u32) {
+        let last = self.area.lines().len().saturating_sub(1);
+        let row = (line.max(1) as usize - 1).min(last);
+        self.area.move_cursor(CursorMove::Jump(row as u16, 0));
+    }
+
+    /// Records an edit at `now`: the draft needs saving.
+    pub fn touch(&mut self, now: Instant) {
+        self.dirty = true;
+        self.drafted = true;
+        self.last_edit = Some(now);
+    }
+
+    /// Sets the search text and highlights its matches.
+    pub fn set_search(&mut self, text: &str) {
+        self.search = text.to_string();
+        // A literal pattern is always a valid regular expression.
+        let _ = self.area.set_search_pattern(literal_pattern(text));
+    }
+
+    /// Moves to the next match of the search text; false when there is none.
+    pub fn search_next(&mut self) -> bool {
+        !self.search.is_empty() && self.area.search_forward(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_drops_escapes_but_keeps_tabs() {
+        let e = Editor::open(
+            0,
+            "a",
+            "p",
+            "a:\t1\u{1b}[31m\nb: 2\n",
+            false,
+            &Theme::plain(),
+        );
+        assert_eq!(e.area.lines(), ["a:\t1", "b: 2"]);
+        assert_eq!(e.text(), "a:\t1\nb: 2\n");
+    }
+
+    #[test]
+    fn search_is_literal() {
+        let mut e = Editor::open(0, "a", "p", "x: a.b\ny: a.b\n", false, &Theme::plain());
+        e.set_search("a.b");
+        assert!(e.search_next());
+        assert_eq!(e.cursor(), (0, 3));
+    }
+}

@@ -1,0 +1,32 @@
+//! The control room's pure core (Elm-like): `State` → [`render`] draws it; input and results
+//! become an [`Action`]; [`update`] changes the state and returns [`Effect`]s for the runtime.
+//!
+//! The runtime (event loop, watches, git) is elsewhere: it sends `Action::Resize` once and
+//! `Action::Tick` regularly (e.g. every 100 ms), feeds data with `SetFleet` / `OrbUpdated` /
+//! `OrbRows` / `OrbHealth`, runs each `Effect`, and sends its result back as an `Action`.
+
+pub mod action;
+pub mod data;
+pub mod editor;
+mod index;
+pub mod keymap;
+mod layout;
+mod render;
+pub mod runtime;
+pub mod state;
+pub mod tab;
+pub mod templates;
+pub mod theme;
+mod update;
+
+pub use action::{Action, Clock, Effect, ObjectRef, UpgradeOp};
+pub use data::{
+    ChildRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow,
+    RepoInfo, Rows, SyncInfo, UpgradeRow, Usage,
+};
+pub use keymap::{Command, Context, KeySpec, Keymap};
+pub use render::render;
+pub use state::{Focus, Mode, Scope, Settings, State};
+pub use tab::Tab;
+pub use theme::Theme;
+pub use update::update;

@@ -1,0 +1,112 @@
+//! Text for cells: every outside string is sanitised and cut to its column here, looking at a
+//! bounded prefix only, so a 10,000-character name costs what a short one does.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use crate::text::sanitize;
+use crate::ui::data::Usage;
+use crate::ui::theme::Theme;
+
+/// `text` sanitised and cut to `width` display cells, ending in `…` when cut.
+pub(crate) fn fit(text: &str, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    // Escape sequences only shrink text, so a prefix of this many chars is always enough.
+    let bound = text
+        .char_indices()
+        .nth(width * 4 + 64)
+        .map_or(text.len(), |(i, _)| i);
+    let clean = sanitize(&text[..bound]);
+    let mut out = String::new();
+    let mut used = 0;
+    let mut cut_at = None;
+    for c in clean.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            let len = cut_at.unwrap_or(0);
+            out.truncate(len);
+            out.push('…');
+            return out;
+        }
+        if used + w < width {
+            cut_at = Some(out.len() + c.len_utf8());
+        }
+        out.push(c);
+        used += w;
+    }
+    if bound < text.len() {
+        let len = cut_at.unwrap_or(0);
+        out.truncate(len);
+        out.push('…');
+    }
+    out
+}
+
+/// A styled span of `text` fitted to `width`.
+pub(crate) fn span(text: &str, width: usize, style: Style) -> Span<'static> {
+    Span::styled(fit(text, width), style)
+}
+
+/// A one-span line of `text` fitted to `width`.
+pub(crate) fn line(text: &str, width: usize, style: Style) -> Line<'static> {
+    Line::from(span(text, width, style))
+}
+
+/// Age of Unix time `then` at `now`: `42s`, `5m`, `3h`, `2d`.
+pub(crate) fn age(now: u64, then: u64) -> String {
+    let s = now.saturating_sub(then);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// `used/hard` with a 4-cell bar coloured by the percentage when `width` allows.
+pub(crate) fn usage(u: Option<&Usage>, width: usize, theme: &Theme) -> Line<'static> {
+    let Some(u) = u else {
+        return line("-", width, theme.dim);
+    };
+    let text = format!("{}/{}", u.used_text, u.hard_text);
+    let Some(pct) = u.percent() else {
+        return line(&text, width, theme.text);
+    };
+    let style = theme.percent(pct);
+    if width < 9 {
+        return line(&text, width, style);
+    }
+    let filled = ((pct / 25.0).round() as usize).min(4);
+    Line::from(vec![
+        Span::styled("■".repeat(filled), style),
+        Span::styled("□".repeat(4 - filled), theme.dim),
+        Span::raw(" "),
+        span(&text, width - 5, theme.text),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_to_display_width() {
+        assert_eq!(fit("hello", 10), "hello");
+        assert_eq!(fit("hello world", 5), "hell…");
+        assert_eq!(fit("日本語", 5), "日本…");
+        assert_eq!(fit("\u{1b}[31mred\u{1b}[0m", 10), "red");
+        assert_eq!(fit(&"x".repeat(10_000), 4), "xxx…");
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(100, 58), "42s");
+        assert_eq!(age(10_000, 9_700), "5m");
+        assert_eq!(age(200_000, 0), "2d");
+        assert_eq!(age(0, 5), "0s");
+    }
+}

@@ -1,0 +1,144 @@
+//! The ORB list on the left: two lines per ORB (health and name; last sync, drift, errors,
+//! drafts), windowed around the selection.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::cell::{age, fit, line, span};
+use crate::ui::data::{Health, OrbView};
+use crate::ui::state::{Focus, Scope, State};
+
+/// Health as a short coloured word with its icon, e.g. `● v1.33.2`, `✖ unreachable: …`.
+pub(crate) fn health_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
+    let t = &state.theme;
+    let (text, style) = match &orb.health {
+        Health::Connected { version } => (format!("● {version}"), t.ok),
+        Health::Connecting => ("◌ connecting".to_string(), t.warn),
+        Health::Unreachable { reason } => (format!("✖ unreachable: {reason}"), t.error),
+        Health::AuthError { reason } => (format!("⊘ auth error: {reason}"), t.error),
+    };
+    line(&text, w, style)
+}
+
+/// Draws the ORB list in `area`.
+pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
+    let t = &state.theme;
+    let focused = state.focus == Focus::OrbList;
+    let title = match state.scope {
+        Scope::Fleet => format!(" ORBs {} · all ", state.fleet.len()),
+        Scope::Orb => format!(" ORBs {} ", state.fleet.len()),
+    };
+    let block = Block::bordered()
+        .border_style(if focused { t.border_focus } else { t.border })
+        .title(Span::styled(title, t.title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = usize::from(inner.width);
+    let per_page = usize::from(inner.height / 2).max(1);
+    let sel = state.selected_orb;
+    let mut offset = state.orb_offset.min(sel);
+    if sel >= offset + per_page {
+        offset = sel + 1 - per_page;
+    }
+    let mut lines = Vec::with_capacity(per_page * 2);
+    for (i, orb) in state.fleet.iter().enumerate().skip(offset).take(per_page) {
+        let selected = i == sel && state.scope == Scope::Orb;
+        lines.push(name_line(state, orb, w, selected, focused));
+        lines.push(detail_line(state, orb, w));
+    }
+    if state.fleet.is_empty() {
+        lines.push(line("No ORBs in the fleet config.", w, t.dim));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn name_line(
+    state: &State,
+    orb: &OrbView,
+    w: usize,
+    selected: bool,
+    focused: bool,
+) -> Line<'static> {
+    let t = &state.theme;
+    let icon = match orb.health {
+        Health::Connected { .. } => Span::styled("● ", t.ok),
+        Health::Connecting => Span::styled("◌ ", t.warn),
+        Health::Unreachable { .. } => Span::styled("✖ ", t.error),
+        Health::AuthError { .. } => Span::styled("⊘ ", t.error),
+    };
+    let marks = format!(
+        "{}{}",
+        if orb.drafts.is_empty() { "" } else { " ✎" },
+        if orb.writable || state.write_all {
+            ""
+        } else {
+            " ro"
+        }
+    );
+    let name_w = w.saturating_sub(2 + marks.chars().count());
+    let style = if selected && focused {
+        t.selected
+    } else if selected {
+        t.accent.add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    } else {
+        t.text.add_modifier(Modifier::BOLD)
+    };
+    let mut spans = vec![icon, span(&orb.name, name_w, style)];
+    if !orb.drafts.is_empty() {
+        spans.push(Span::styled(" ✎", t.draft));
+    }
+    if !(orb.writable || state.write_all) {
+        spans.push(Span::styled(" ro", t.dim));
+    }
+    Line::from(spans)
+}
+
+fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
+    let t = &state.theme;
+    let w = w.saturating_sub(2);
+    let mut spans = vec![Span::raw("  ")];
+    match &orb.health {
+        Health::Unreachable { reason } | Health::AuthError { reason } => {
+            spans.push(span(reason, w, t.error));
+            return Line::from(spans);
+        }
+        Health::Connecting => {
+            spans.push(span("connecting…", w, t.warn));
+            return Line::from(spans);
+        }
+        Health::Connected { .. } => {}
+    }
+    let mut parts: Vec<Span> = Vec::new();
+    match &orb.sync {
+        Some(s) => {
+            parts.push(Span::styled(fit(&s.commit, 8), t.accent));
+            if let Some(time) = s.time {
+                parts.push(Span::styled(
+                    format!(" {}", age(state.clock.unix, time)),
+                    t.dim,
+                ));
+            }
+        }
+        None => parts.push(Span::styled("not synced", t.dim)),
+    }
+    if let Some(d) = orb.drift.filter(|d| *d > 0) {
+        parts.push(Span::styled(format!(" Δ{d}"), t.warn));
+    }
+    let errors =
+        orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo.error.is_some());
+    if errors > 0 {
+        parts.push(Span::styled(format!(" !{errors}"), t.error));
+    }
+    let mut used = 0;
+    for p in parts {
+        used += p.width();
+        if used > w {
+            break;
+        }
+        spans.push(p);
+    }
+    Line::from(spans)
+}

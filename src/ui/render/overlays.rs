@@ -1,0 +1,377 @@
+//! Overlays drawn over the panes: help (generated from the keymap), command-line completion,
+//! confirmations, live YAML, three-way view, a profile's children, and the template picker.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::cell::{fit, line};
+use super::editor::{popup, yaml_line};
+use super::table::{self, Window};
+use crate::ui::keymap::{Command, Context};
+use crate::ui::layout::centered;
+use crate::ui::state::{CommandLine, Confirm, Mode, State, Viewer};
+use crate::ui::tab::{CHILD_COLUMNS, Tab};
+use crate::ui::templates::TEMPLATES;
+
+/// Draws the overlay of the current mode, if it has one.
+pub(crate) fn render(state: &State, frame: &mut Frame) {
+    match &state.mode {
+        Mode::Help { scroll } => help(state, frame, *scroll),
+        Mode::Command(line) => completions(state, frame, line),
+        Mode::Confirm(what) => confirm(state, frame, what),
+        Mode::Viewer(v) => viewer(state, frame, v),
+        Mode::NewFile { selected } => picker(state, frame, *selected),
+        Mode::Normal | Mode::Filter | Mode::Editor => {}
+    }
+}
+
+const KEY_W: usize = 18;
+
+/// Every help line: each context's bindings from the keymap, then fixed keys and commands.
+fn help_lines(state: &State) -> Vec<Line<'static>> {
+    let t = &state.theme;
+    let mut lines = Vec::new();
+    let entry = |keys: &str, text: &str, name: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {keys:<KEY_W$}"), t.key),
+            Span::raw(text.to_string()),
+            Span::styled(
+                if name.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{name}]")
+                },
+                t.dim,
+            ),
+        ])
+    };
+    for ctx in [
+        Context::Main,
+        Context::Editor,
+        Context::Errors,
+        Context::Plan,
+        Context::List,
+    ] {
+        lines.push(Line::styled(ctx.title(), t.title));
+        for (keys, name, text) in state.keymap.bindings(ctx) {
+            lines.push(entry(&keys, text, name));
+        }
+        lines.push(Line::default());
+    }
+    lines.push(Line::styled(
+        "Text inputs (: command, / filter, search, commit message)",
+        t.title,
+    ));
+    lines.push(entry("enter", "run / keep / next match / commit", ""));
+    lines.push(entry("esc", "cancel (the filter: clear it)", ""));
+    lines.push(entry("tab", "complete a command or ORB name", ""));
+    lines.push(entry("backspace", "delete a character", ""));
+    lines.push(Line::default());
+    lines.push(Line::styled("Dialogs and pickers", t.title));
+    lines.push(entry("y/enter", "yes / create", ""));
+    lines.push(entry("n/esc", "no / cancel", ""));
+    lines.push(Line::default());
+    lines.push(Line::styled("Commands", t.title));
+    for tab in Tab::ALL {
+        lines.push(entry(
+            &format!(":{}", tab.command()),
+            &format!("{} tab", tab.title()),
+            "",
+        ));
+    }
+    lines.push(entry(":orb NAME", "show one ORB (tab completes names)", ""));
+    lines.push(entry(":all", "fleet-wide tables with an ORB column", ""));
+    lines.push(entry(
+        ":theme dark|light",
+        "switch colours (NO_COLOR keeps them off)",
+        "",
+    ));
+    lines.push(entry(":help", "this help", ""));
+    lines.push(entry(":q / :quit", "quit", ""));
+    lines.push(Line::default());
+    lines.push(Line::styled("Notes", t.title));
+    lines.push(Line::raw(
+        "  Sorting: s moves to the next column, S reverses; the header shows ↑/↓.",
+    ));
+    lines.push(Line::raw(
+        "  Usage columns sort by the used amount; Events sort youngest first.",
+    ));
+    lines.push(Line::raw(
+        "  Key names above go in the config file's key bindings, e.g. save = \"ctrl-s\".",
+    ));
+    lines
+}
+
+fn help(state: &State, frame: &mut Frame, scroll: usize) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let lines = help_lines(state);
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(4).min(170),
+        screen.height.saturating_sub(2),
+    );
+    let hint = format!(
+        " {}/{} scroll · {} or ? close ",
+        state.keymap.keys_of(Command::Down),
+        state.keymap.keys_of(Command::Up),
+        state.keymap.keys_of(Command::Back)
+    );
+    let inner = popup(frame, area, t, "Help: every key", &hint);
+    let h = usize::from(inner.height).max(1);
+    // Two columns on wide screens, split at the section break nearest the middle.
+    let split = if inner.width >= 150 {
+        let mid = lines.len() / 2;
+        (0..lines.len())
+            .filter(|&i| lines[i].spans.is_empty())
+            .min_by_key(|&i| i.abs_diff(mid))
+            .map_or(mid, |i| i + 1)
+    } else {
+        lines.len()
+    };
+    let parts = [&lines[..split], &lines[split..]];
+    let columns = if split < lines.len() { 2 } else { 1 };
+    let longest = parts.iter().map(|p| p.len()).max().unwrap_or(0);
+    let scroll = scroll.min(longest.saturating_sub(h));
+    let col_w = inner.width / columns as u16;
+    for (c, part) in parts.iter().take(columns).enumerate() {
+        let part: Vec<Line> = part.iter().skip(scroll).take(h).cloned().collect();
+        let rect = Rect::new(
+            inner.x + col_w * c as u16,
+            inner.y,
+            col_w.saturating_sub(1),
+            inner.height,
+        );
+        frame.render_widget(Paragraph::new(part), rect);
+    }
+}
+
+fn completions(state: &State, frame: &mut Frame, cmd: &CommandLine) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let shown = cmd.candidates.len().min(8) as u16;
+    let h = shown.max(1) + 2;
+    let w = screen.width.min(48);
+    let area = Rect::new(screen.x, screen.bottom().saturating_sub(h + 1), w, h);
+    let more = cmd.candidates.len().saturating_sub(8);
+    let hint = if more > 0 {
+        format!(" tab completes · {more} more ")
+    } else {
+        " tab completes ".to_string()
+    };
+    let inner = popup(frame, area, t, "Commands", &hint);
+    let iw = usize::from(inner.width);
+    let lines: Vec<Line> = if cmd.candidates.is_empty() {
+        vec![line("no completion: ? lists the commands", iw, t.dim)]
+    } else {
+        cmd.candidates
+            .iter()
+            .take(8)
+            .enumerate()
+            .map(|(i, c)| {
+                let style = if i == 0 { t.key } else { t.text };
+                line(&format!(":{c}"), iw, style)
+            })
+            .collect()
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn confirm(state: &State, frame: &mut Frame, what: &Confirm) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let area = centered(screen, screen.width.saturating_sub(4).min(64), 9);
+    let (title, text) = match what {
+        Confirm::Quit => {
+            let with: Vec<String> = state
+                .fleet
+                .iter()
+                .filter(|o| !o.drafts.is_empty())
+                .map(|o| format!("{} ({})", o.name, o.drafts.len()))
+                .collect();
+            (
+                "Quit with unpushed drafts?",
+                format!(
+                    "Drafts not pushed yet: {}. They stay saved and reopen next time.",
+                    if with.is_empty() {
+                        "the open file".to_string()
+                    } else {
+                        with.join(", ")
+                    }
+                ),
+            )
+        }
+        Confirm::AbortUpgrade { orb, name } => (
+            "Abort upgrade?",
+            format!(
+                "Abort ClusterUpgrade {name} on {orb}? Nodes already upgraded stay as they are; the rest keep their version."
+            ),
+        ),
+    };
+    let inner = popup(frame, area, t, title, " y/enter yes · n/esc no ");
+    let w = usize::from(inner.width);
+    let text = fit(&text, w * 4);
+    frame.render_widget(
+        Paragraph::new(vec![Line::default(), Line::raw(text)])
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+        inner,
+    );
+}
+
+fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(4),
+        screen.height.saturating_sub(2),
+    );
+    let km = &state.keymap;
+    let nav = format!(
+        " {}/{} scroll · {} close ",
+        km.keys_of(Command::Down),
+        km.keys_of(Command::Up),
+        km.keys_of(Command::Back)
+    );
+    match v {
+        Viewer::Yaml {
+            title,
+            lines,
+            scroll,
+        } => {
+            let inner = popup(frame, area, t, &format!("Live YAML: {title}"), &nav);
+            let w = usize::from(inner.width);
+            let body: Vec<Line> = match lines {
+                None => vec![line("Loading…", w, t.warn)],
+                Some(lines) => lines
+                    .iter()
+                    .skip(*scroll)
+                    .take(usize::from(inner.height))
+                    .map(|l| yaml_line(l, w, t))
+                    .collect(),
+            };
+            frame.render_widget(Paragraph::new(body), inner);
+        }
+        Viewer::ThreeWay {
+            title,
+            columns,
+            scroll,
+        } => {
+            let inner = popup(
+                frame,
+                area,
+                t,
+                &format!("Desired / current / live: {title}"),
+                &nav,
+            );
+            let Some(cols) = columns else {
+                frame.render_widget(line("Loading…", usize::from(inner.width), t.warn), inner);
+                return;
+            };
+            let cw = inner.width / 3;
+            let heads = [
+                "desired (git desired/)",
+                "current (git current/)",
+                "live (cluster)",
+            ];
+            for (i, (head, text)) in heads.iter().zip(cols).enumerate() {
+                let x = inner.x + cw * i as u16;
+                let rect = Rect::new(x, inner.y, cw.saturating_sub(1), inner.height);
+                let w = usize::from(rect.width);
+                let mut lines = vec![line(head, w, t.table_header)];
+                lines.extend(
+                    text.iter()
+                        .enumerate()
+                        .skip(*scroll)
+                        .take(usize::from(inner.height).saturating_sub(1))
+                        .map(|(n, l)| {
+                            let differs = i > 0 && cols[0].get(n) != Some(l);
+                            if differs {
+                                line(l, w, t.warn)
+                            } else {
+                                yaml_line(l, w, t)
+                            }
+                        }),
+                );
+                frame.render_widget(Paragraph::new(lines), rect);
+            }
+        }
+        Viewer::Children {
+            orb,
+            profile,
+            rows,
+            selected,
+        } => {
+            let hint = format!(
+                " {} live YAML · {}/{} move · {} close ",
+                km.keys_of(Command::Open),
+                km.keys_of(Command::Down),
+                km.keys_of(Command::Up),
+                km.keys_of(Command::Back)
+            );
+            let area = centered(
+                screen,
+                screen.width.saturating_sub(8).min(110),
+                screen.height.saturating_sub(4),
+            );
+            let inner = popup(
+                frame,
+                area,
+                t,
+                &format!("Objects of Profile {profile} @ {orb}"),
+                &hint,
+            );
+            let w = usize::from(inner.width);
+            match rows {
+                None => frame.render_widget(line("Loading…", w, t.warn), inner),
+                Some(rows) if rows.is_empty() => frame.render_widget(line("The profile owns no objects yet: the engine creates them on its next sync.", w, t.dim), inner),
+                Some(rows) => {
+                    let window = Window { columns: CHILD_COLUMNS, sort: None, total: rows.len(), selected: Some(*selected), offset: 0, focused: true };
+                    table::draw(frame, inner, t, &window, |pos, col, w| {
+                        let c = &rows[pos];
+                        match col {
+                            0 => line(&c.kind, w, t.text),
+                            1 => line(&c.name, w, t.text),
+                            2 => line(&c.namespace, w, t.dim),
+                            _ => line(&c.status, w, if c.status == "Ready" || c.status == "Present" { t.ok } else { t.warn }),
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn picker(state: &State, frame: &mut Frame, selected: usize) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(4).min(60),
+        TEMPLATES.len() as u16 + 4,
+    );
+    let orb = state
+        .fleet
+        .get(state.target_orb())
+        .map_or("", |o| o.name.as_str());
+    let inner = popup(
+        frame,
+        area,
+        t,
+        &format!("New desired file in {orb}"),
+        " enter create · esc cancel ",
+    );
+    let w = usize::from(inner.width);
+    let lines: Vec<Line> = TEMPLATES
+        .iter()
+        .enumerate()
+        .map(|(i, tpl)| {
+            let style = if i == selected { t.selected } else { t.text };
+            line(&format!("{:<24} {}/", tpl.kind, tpl.folder), w, style)
+        })
+        .collect();
+    frame.render_widget(Clear, inner);
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,139 @@
+//! The Overview tab for one ORB: health, access, repo, last sync, drift, drafts, object
+//! counts and the engine's sync errors.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::cell::{age, fit, line};
+use super::orbs::health_line;
+use crate::ui::state::State;
+use crate::ui::tab::Tab;
+
+const LABEL: usize = 12;
+
+/// Draws the selected ORB's overview page in `area`.
+pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
+    let t = &state.theme;
+    let area = Rect::new(
+        area.x + 1,
+        area.y,
+        area.width.saturating_sub(2),
+        area.height,
+    );
+    let w = usize::from(area.width);
+    let Some(orb) = state.orb() else {
+        frame.render_widget(line(Tab::Overview.empty_hint(), w, t.dim), area);
+        return;
+    };
+    let vw = w.saturating_sub(LABEL);
+    let row = |label: &str, value: Line<'static>| {
+        let mut spans = vec![Span::styled(format!("{label:<LABEL$}"), t.dim)];
+        spans.extend(value.spans);
+        Line::from(spans)
+    };
+    let mut lines = vec![Line::default(), row("Health", health_line(state, orb, vw))];
+    let access = if state.is_writable(state.selected_orb) {
+        line("read-write", vw, t.ok)
+    } else {
+        line("read-only: --write or `write: true` enables", vw, t.dim)
+    };
+    lines.push(row("Access", access));
+    let fetching = if orb.repo.fetching { 11 } else { 0 };
+    let mut repo = vec![Span::styled(
+        fit(&orb.repo.url, vw.saturating_sub(fetching)),
+        t.text,
+    )];
+    if orb.repo.fetching {
+        repo.push(Span::styled(" fetching…", t.warn));
+    }
+    lines.push(row("Repo", Line::from(repo)));
+    if let Some(err) = &orb.repo.error {
+        lines.push(row("", line(&format!("fetch failed: {err}"), vw, t.error)));
+    }
+    let sync = match &orb.sync {
+        Some(s) => {
+            let when = s.time.map_or(String::new(), |x| {
+                format!(" {} ago", age(state.clock.unix, x))
+            });
+            let style = if s.errors.is_empty() { t.ok } else { t.error };
+            Line::from(vec![
+                Span::styled(fit(&s.commit, 12), t.accent),
+                Span::styled(when, t.dim),
+                Span::raw(" "),
+                Span::styled(fit(&s.result, vw.saturating_sub(24)), style),
+            ])
+        }
+        None => line("the engine has not recorded a sync yet", vw, t.dim),
+    };
+    lines.push(row("Last sync", sync));
+    let drift = match orb.drift {
+        Some(0) => line("none: live matches desired", vw, t.ok),
+        Some(d) => line(
+            &format!("{d} objects differ from desired (d on a row compares)"),
+            vw,
+            t.warn,
+        ),
+        None => line("unknown", vw, t.dim),
+    };
+    lines.push(row("Drift", drift));
+    let drafts = if orb.drafts.is_empty() {
+        line("none", vw, t.dim)
+    } else {
+        line(
+            &format!("✎ {} unpushed: {}", orb.drafts.len(), orb.drafts.join(", ")),
+            vw,
+            t.draft,
+        )
+    };
+    lines.push(row("Drafts", drafts));
+    let counts = format!(
+        "{} profiles · {} quota lines · {} replications",
+        orb.profiles.len(),
+        orb.quotas.len(),
+        orb.replications.len()
+    );
+    lines.push(row("Objects", line(&counts, vw, t.text)));
+    let more = format!(
+        "{} upgrades · {} events · {} desired files",
+        orb.upgrades.len(),
+        orb.events.len(),
+        orb.desired_files.len()
+    );
+    lines.push(row("", line(&more, vw, t.text)));
+    if orb.loading {
+        lines.push(row("", line("still loading…", vw, t.warn)));
+    }
+    let errors = orb.sync.as_ref().map_or(&[][..], |s| &s.errors[..]);
+    if !errors.is_empty() {
+        lines.push(Line::default());
+        lines.push(line(&format!("Sync errors ({})", errors.len()), w, t.error));
+    }
+    let used = lines.len() as u16;
+    frame.render_widget(Paragraph::new(lines), area);
+    if errors.is_empty() {
+        return;
+    }
+    // Errors wrap (up to 3 lines each) so file:line and the message stay readable.
+    let rest = Rect::new(
+        area.x,
+        area.y + used,
+        area.width,
+        area.height.saturating_sub(used),
+    );
+    let room = usize::from(rest.height);
+    let mut shown: Vec<Line> = errors
+        .iter()
+        .map(|e| line(&format!("• {e}"), w * 3, t.text))
+        .collect();
+    if shown.len() > room {
+        shown.truncate(room.saturating_sub(1));
+        shown.push(line(
+            &format!("… {} more", errors.len() - shown.len()),
+            w,
+            t.dim,
+        ));
+    }
+    frame.render_widget(Paragraph::new(shown).wrap(Wrap { trim: false }), rest);
+}

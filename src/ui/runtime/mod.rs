@@ -1,0 +1,158 @@
+//! The control room's runtime: the terminal (raw mode, alternate screen, restored on exit and on
+//! panic), the event loop feeding keys, ticks, live data and effect results to [`update`], and a
+//! frame drawn after each batch. Logs go to a file in the data dir, never to the screen.
+
+pub mod effects;
+
+use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
+use crate::fleet::config::{FleetConfig, Paths};
+use crate::fleet::live;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// How the control room is opened.
+pub struct Options {
+    /// The fleet.
+    pub config: FleetConfig,
+    /// Where clones, drafts and the log live.
+    pub paths: Paths,
+    /// `--write`: every ORB writable.
+    pub write_all: bool,
+    /// Key overrides from the config (action name → keys).
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// `dark` or `light`.
+    pub theme: &'static str,
+}
+
+/// Where the UI's log goes.
+pub fn log_path(paths: &Paths) -> PathBuf {
+    paths.data.join("orbdeck.log")
+}
+
+/// Starts logging to the log file (the only subscriber while the UI runs); the guard flushes it.
+pub fn start_logging(paths: &Paths) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(&paths.data).ok()?;
+    let appender = tracing_appender::rolling::never(&paths.data, "orbdeck.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORBDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+fn clock() -> Clock {
+    Clock {
+        now: Instant::now(),
+        unix: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    }
+}
+
+/// Puts the terminal back: raw mode off, main screen, cursor shown.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// A panic restores the terminal first and says where the log is.
+fn install_panic_hook(log: &Path) {
+    let log = log.to_path_buf();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        tracing::error!(%info, "panic");
+        eprintln!("orbdeck crashed; the log is at {}", log.display());
+        previous(info);
+    }));
+}
+
+/// Runs the control room until the user quits.
+pub async fn run(options: Options) -> Result<(), String> {
+    let keymap = Keymap::from_overrides(&options.keys).map_err(|e| format!("keys: {e}"))?;
+    let settings = Settings {
+        keymap,
+        theme: options.theme,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        write_all: options.write_all,
+    };
+    let log = log_path(&options.paths);
+    install_panic_hook(&log);
+    enable_raw_mode().map_err(|e| format!("terminal: {e}"))?;
+    if let Err(e) = execute!(std::io::stdout(), EnterAlternateScreen) {
+        restore();
+        return Err(format!("terminal: {e}"));
+    }
+    let result = event_loop(options, settings).await;
+    restore();
+    result
+}
+
+async fn event_loop(options: Options, settings: Settings) -> Result<(), String> {
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
+        .map_err(|e| format!("terminal: {e}"))?;
+    let fleet = live::initial_views(&options.config, options.write_all);
+    let mut state = State::new(fleet, settings, clock());
+    let size = terminal.size().map_err(|e| format!("terminal: {e}"))?;
+    update(&mut state, Action::Resize(size.width, size.height));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let shutdown = CancellationToken::new();
+    live::spawn(
+        &options.config,
+        &options.paths,
+        options.write_all,
+        tx.clone(),
+        shutdown.clone(),
+    );
+    let env = effects::Env::new(options.config.clone(), options.paths.clone(), tx);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let _guard = shutdown.clone().drop_guard();
+    loop {
+        terminal
+            .draw(|frame| render(&state, frame))
+            .map_err(|e| format!("terminal: {e}"))?;
+        let action = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
+                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(format!("terminal input: {e}")),
+                None => return Ok(()),
+            },
+            Some(action) = rx.recv() => action,
+            _ = tick.tick() => Action::Tick(clock()),
+        };
+        let mut batch = vec![action];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        for action in batch {
+            for effect in update(&mut state, action) {
+                if effect == Effect::Quit {
+                    return Ok(());
+                }
+                tokio::spawn(effects::run(env.clone(), effect));
+            }
+        }
+    }
+}

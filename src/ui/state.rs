@@ -1,0 +1,357 @@
+//! `State`: everything the control room shows, changed only by `update` and read by `render`.
+//! Fields are public for reading (tests, the runtime's redraw decisions); change them via actions.
+
+use std::time::Instant;
+
+use super::action::{Clock, ObjectRef};
+use super::data::{ChildRow, OrbView};
+use super::editor::Editor;
+use super::index::FilterCache;
+use super::keymap::Keymap;
+use super::layout;
+use super::tab::Tab;
+use super::theme::Theme;
+
+/// A row of the current table: (ORB index, row index within that ORB's list).
+pub type RowRef = (u32, u32);
+
+/// Start-up settings the runtime reads from flags, config and environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// `dark` or `light`.
+    pub theme: &'static str,
+    /// `NO_COLOR` is set: use [`Theme::plain`] whatever the theme.
+    pub no_color: bool,
+    /// `--write`: every ORB writable, whatever its `write:` setting.
+    pub write_all: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            keymap: Keymap::default(),
+            theme: "dark",
+            no_color: false,
+            write_all: false,
+        }
+    }
+}
+
+/// Which ORBs the tables show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The selected ORB only.
+    Orb,
+    /// Every ORB (`:all`), with an ORB column.
+    Fleet,
+}
+
+/// Which pane gets the navigation keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The ORB list on the left.
+    OrbList,
+    /// The tabbed main pane.
+    Main,
+}
+
+/// Per-tab table view: sort, filter, selection, scroll.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableView {
+    /// Sort column (index into the tab's columns).
+    pub sort_column: usize,
+    /// Sort descending.
+    pub descending: bool,
+    /// Live filter text (case-insensitive substring).
+    pub filter: String,
+    /// Selected position in the visible rows.
+    pub selected: usize,
+    /// First visible position.
+    pub offset: usize,
+}
+
+/// The `:` command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// What was typed after `:`.
+    pub input: String,
+    /// Completions of the word being typed, recomputed on each key.
+    pub candidates: Vec<String>,
+}
+
+/// What a confirmation dialog is asking about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Confirm {
+    /// Quit although drafts are unpushed.
+    Quit,
+    /// Abort a ClusterUpgrade.
+    AbortUpgrade {
+        /// ORB name.
+        orb: String,
+        /// ClusterUpgrade name.
+        name: String,
+    },
+}
+
+/// Read-only overlays filled by a background result (`None` content: still loading).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// Live YAML of one object.
+    Yaml {
+        /// What is shown, e.g. `Profile alice @ alpha`.
+        title: String,
+        /// Lines, once arrived.
+        lines: Option<Vec<String>>,
+        /// First visible line.
+        scroll: usize,
+    },
+    /// Desired / current / live side by side.
+    ThreeWay {
+        /// What is shown.
+        title: String,
+        /// The three texts' lines, once arrived.
+        columns: Option<[Vec<String>; 3]>,
+        /// First visible line.
+        scroll: usize,
+    },
+    /// Objects a profile owns.
+    Children {
+        /// ORB the profile lives in.
+        orb: String,
+        /// Profile name.
+        profile: String,
+        /// Rows, once arrived.
+        rows: Option<Vec<ChildRow>>,
+        /// Selected row.
+        selected: usize,
+    },
+}
+
+/// What takes the keys, besides the normal tables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Tables and ORB list.
+    #[default]
+    Normal,
+    /// Typing a `:` command.
+    Command(CommandLine),
+    /// Typing the live filter of the current tab.
+    Filter,
+    /// Key help overlay.
+    Help {
+        /// First visible line.
+        scroll: usize,
+    },
+    /// Yes/no dialog.
+    Confirm(Confirm),
+    /// The editor (see [`State::editor`]).
+    Editor,
+    /// A read-only overlay.
+    Viewer(Viewer),
+    /// Choosing a template for a new desired file.
+    NewFile {
+        /// Selected template.
+        selected: usize,
+    },
+}
+
+/// How a transient message is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Information.
+    Info,
+    /// Something was refused or needs attention.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// A transient message in the footer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Text (sanitised when drawn).
+    pub text: String,
+    /// Colour.
+    pub level: Level,
+    /// When it appeared (it fades after a few seconds of ticks).
+    pub since: Instant,
+}
+
+/// Where `e` asked to jump once the file arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingOpen {
+    /// ORB name.
+    pub orb: String,
+    /// Path in the repo.
+    pub path: String,
+    /// 1-based line to put the cursor on.
+    pub line: u32,
+}
+
+/// The control room's whole state.
+pub struct State {
+    /// The ORBs, in fleet-config order.
+    pub fleet: Vec<OrbView>,
+    /// Index of the selected ORB.
+    pub selected_orb: usize,
+    /// First ORB shown in the ORB list.
+    pub orb_offset: usize,
+    /// One ORB or the whole fleet.
+    pub scope: Scope,
+    /// Focused pane.
+    pub focus: Focus,
+    /// Current tab.
+    pub tab: Tab,
+    /// Sort, filter, selection and scroll per tab (indexed by [`Tab::index`]).
+    pub views: [TableView; 7],
+    /// Current tab's rows in sort order, before the filter.
+    pub sorted: Vec<RowRef>,
+    /// Current tab's visible rows: filtered and sorted. Recomputed in `update` only.
+    pub rows: Vec<RowRef>,
+    /// Search text and last result of the filter (internal).
+    pub(crate) filter_cache: FilterCache,
+    /// What takes the keys.
+    pub mode: Mode,
+    /// The open desired file, while [`Mode::Editor`].
+    pub editor: Option<Editor>,
+    /// A file requested with `e`, to jump into once it arrives.
+    pub pending_open: Option<PendingOpen>,
+    /// Footer message.
+    pub message: Option<Message>,
+    /// Colours.
+    pub theme: Theme,
+    /// Colours stay off (`NO_COLOR`).
+    pub no_color: bool,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// `--write` given: every ORB is writable.
+    pub write_all: bool,
+    /// Terminal size (columns, rows), from [`super::Action::Resize`].
+    pub size: (u16, u16),
+    /// Time of the last tick.
+    pub clock: Clock,
+}
+
+impl State {
+    /// A state showing `fleet`, at time `clock`, assuming an 80x24 terminal until resized.
+    pub fn new(fleet: Vec<OrbView>, settings: Settings, clock: Clock) -> State {
+        let theme = Theme::named(settings.theme, settings.no_color).unwrap_or_else(Theme::dark);
+        let mut state = State {
+            fleet,
+            selected_orb: 0,
+            orb_offset: 0,
+            scope: Scope::Orb,
+            focus: Focus::Main,
+            tab: Tab::Overview,
+            views: Default::default(),
+            sorted: Vec::new(),
+            rows: Vec::new(),
+            filter_cache: FilterCache::default(),
+            mode: Mode::Normal,
+            editor: None,
+            pending_open: None,
+            message: None,
+            theme,
+            no_color: settings.no_color,
+            keymap: settings.keymap,
+            write_all: settings.write_all,
+            size: (80, 24),
+            clock,
+        };
+        state.reindex();
+        state
+    }
+
+    /// The selected ORB, if the fleet is not empty.
+    pub fn orb(&self) -> Option<&OrbView> {
+        self.fleet.get(self.selected_orb)
+    }
+
+    /// View state of the current tab.
+    pub fn view(&self) -> &TableView {
+        &self.views[self.tab.index()]
+    }
+
+    pub(crate) fn view_mut(&mut self) -> &mut TableView {
+        &mut self.views[self.tab.index()]
+    }
+
+    /// The selected visible row, if any.
+    pub fn selected_row(&self) -> Option<RowRef> {
+        self.rows.get(self.view().selected).copied()
+    }
+
+    /// Whether ORB `orb` may be written (`--write`, or `write: true` for it).
+    pub fn is_writable(&self, orb: usize) -> bool {
+        self.write_all || self.fleet.get(orb).is_some_and(|o| o.writable)
+    }
+
+    /// True when any ORB has an unpushed draft or the editor has unsaved edits.
+    pub fn has_drafts(&self) -> bool {
+        self.fleet.iter().any(|o| !o.drafts.is_empty())
+            || self.editor.as_ref().is_some_and(|e| e.dirty)
+    }
+
+    /// The ORB that actions act on: the selected row's in fleet-wide tables, else the selected.
+    pub fn target_orb(&self) -> usize {
+        match (self.scope, self.selected_row()) {
+            (Scope::Fleet, Some((orb, _))) => orb as usize,
+            _ => self.selected_orb,
+        }
+    }
+
+    /// Rows of the current table that fit on screen.
+    pub fn page_rows(&self) -> usize {
+        layout::table_rows(self.size, self.tab)
+    }
+
+    /// Moves the current table's scroll offset so the selection is visible.
+    pub(crate) fn keep_selection_visible(&mut self) {
+        let page = self.page_rows().max(1);
+        let view = self.view_mut();
+        if view.selected < view.offset {
+            view.offset = view.selected;
+        } else if view.selected >= view.offset + page {
+            view.offset = view.selected + 1 - page;
+        }
+    }
+
+    /// Object reference for `y`/`d` on the selected row, with its ORB, when the tab has one.
+    pub fn selected_object(&self) -> Option<(usize, ObjectRef)> {
+        let (orb, row) = self.selected_row()?;
+        let view = self.fleet.get(orb as usize)?;
+        let row = row as usize;
+        let target = match self.tab {
+            Tab::Profiles => {
+                let p = view.profiles.get(row)?;
+                object("Profile", None, &p.name)
+            }
+            Tab::Replications => {
+                let r = view.replications.get(row)?;
+                object("ImageReplication", Some(&r.namespace), &r.name)
+            }
+            Tab::Upgrades => {
+                let u = view.upgrades.get(row)?;
+                object("ClusterUpgrade", None, &u.name)
+            }
+            Tab::Events => {
+                let e = view.events.get(row)?;
+                let (kind, name) = e.object.split_once('/')?;
+                let ns = (!e.namespace.is_empty()).then_some(e.namespace.as_str());
+                object(kind, ns, name)
+            }
+            _ => return None,
+        };
+        Some((orb as usize, target))
+    }
+}
+
+fn object(kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+    ObjectRef {
+        kind: kind.to_string(),
+        namespace: namespace.map(str::to_string),
+        name: name.to_string(),
+    }
+}

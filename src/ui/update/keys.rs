@@ -1,0 +1,490 @@
+//! Key handling outside the editor: the tables and ORB list, the filter, help, dialogs,
+//! viewers and the template picker. The keymap turns keys into commands first.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::command;
+use super::editor;
+use crate::ui::action::{Effect, UpgradeOp};
+use crate::ui::editor::Editor;
+use crate::ui::keymap::{Command, Context};
+use crate::ui::state::{Confirm, Focus, Level, Mode, PendingOpen, Scope, State, Viewer};
+use crate::ui::tab::Tab;
+use crate::ui::templates::{self, TEMPLATES};
+
+/// Routes `key` by mode.
+pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    match &state.mode {
+        Mode::Normal => normal(state, key, fx),
+        Mode::Command(_) => command::on_key(state, key, fx),
+        Mode::Filter => filter(state, key),
+        Mode::Help { .. } => help(state, key),
+        Mode::Confirm(_) => confirm(state, key, fx),
+        Mode::Editor => editor::on_key(state, key, fx),
+        Mode::Viewer(_) => viewer(state, key, fx),
+        Mode::NewFile { .. } => new_file(state, key),
+    }
+}
+
+/// New position after a navigation command in a list of `len` items showing `page` at once.
+pub(super) fn moved(command: Command, pos: usize, len: usize, page: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match command {
+        Command::Down => (pos + 1).min(last),
+        Command::Up => pos.saturating_sub(1),
+        Command::Top => 0,
+        Command::Bottom => last,
+        Command::PageDown => (pos + page.max(1)).min(last),
+        Command::PageUp => pos.saturating_sub(page.max(1)),
+        _ => return None,
+    })
+}
+
+fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(cmd) = state.keymap.command(Context::Main, &key) else {
+        return;
+    };
+    let (pos, len) = match state.focus {
+        Focus::OrbList => (state.selected_orb, state.fleet.len()),
+        Focus::Main => (state.view().selected, state.rows.len()),
+    };
+    if let Some(pos) = moved(cmd, pos, len, state.page_rows()) {
+        match state.focus {
+            Focus::OrbList => select_orb(state, pos),
+            Focus::Main => {
+                state.view_mut().selected = pos;
+                state.keep_selection_visible();
+            }
+        }
+        return;
+    }
+    match cmd {
+        Command::Quit if state.has_drafts() => state.mode = Mode::Confirm(Confirm::Quit),
+        Command::Quit => fx.push(Effect::Quit),
+        Command::Help => state.mode = Mode::Help { scroll: 0 },
+        Command::CommandLine => {
+            state.mode = Mode::Command(command::fresh(state));
+        }
+        Command::Filter => {
+            state.focus = Focus::Main;
+            state.mode = Mode::Filter;
+            state.prepare_search();
+        }
+        Command::Back => back(state),
+        Command::SwitchPane => {
+            state.focus = match state.focus {
+                Focus::OrbList => Focus::Main,
+                Focus::Main => Focus::OrbList,
+            }
+        }
+        Command::NextTab => set_tab(state, Tab::ALL[(state.tab.index() + 1) % Tab::ALL.len()]),
+        Command::PrevTab => set_tab(
+            state,
+            Tab::ALL[(state.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()],
+        ),
+        Command::GoTab(tab) => set_tab(state, tab),
+        Command::SortNext => {
+            let n = state.sort_columns();
+            let view = state.view_mut();
+            view.sort_column = (view.sort_column + 1) % n.max(1);
+            view.descending = false;
+            state.reindex();
+            say_sort(state);
+        }
+        Command::SortReverse => {
+            let view = state.view_mut();
+            view.descending = !view.descending;
+            state.reindex();
+            say_sort(state);
+        }
+        Command::Open => open(state, fx),
+        Command::LiveYaml => live_yaml(state, fx),
+        Command::ThreeWay => three_way(state, fx),
+        Command::Edit => edit(state, fx),
+        Command::NewFile if state.tab == Tab::Desired => {
+            state.mode = Mode::NewFile { selected: 0 };
+        }
+        Command::NewFile => state.say(
+            Level::Info,
+            "n creates a desired file from a template in the Desired tab (6).",
+        ),
+        Command::UpgradePause => upgrade(state, UpgradeOp::Pause, fx),
+        Command::UpgradeResume => upgrade(state, UpgradeOp::Resume, fx),
+        Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort, fx),
+        _ => {}
+    }
+}
+
+/// Selects ORB `i` and shows it (leaving the fleet-wide scope).
+pub(super) fn select_orb(state: &mut State, i: usize) {
+    if i >= state.fleet.len() {
+        return;
+    }
+    let changed = state.selected_orb != i || state.scope != Scope::Orb;
+    state.selected_orb = i;
+    state.scope = Scope::Orb;
+    let rows = usize::from(state.size.1.saturating_sub(4)) / 2;
+    if i < state.orb_offset {
+        state.orb_offset = i;
+    } else if rows > 0 && i >= state.orb_offset + rows {
+        state.orb_offset = i + 1 - rows;
+    }
+    if changed {
+        for view in &mut state.views {
+            view.selected = 0;
+            view.offset = 0;
+        }
+        state.reindex();
+    }
+}
+
+/// Switches to `tab` and rebuilds its index.
+pub(super) fn set_tab(state: &mut State, tab: Tab) {
+    state.tab = tab;
+    let n = state.sort_columns();
+    let view = state.view_mut();
+    view.sort_column = view.sort_column.min(n - 1);
+    state.reindex();
+}
+
+fn say_sort(state: &mut State) {
+    let view = state.view();
+    let title = if state.has_orb_column() {
+        if view.sort_column == 0 {
+            "ORB"
+        } else {
+            state.tab.columns()[view.sort_column - 1].title
+        }
+    } else {
+        state.tab.columns()[view.sort_column].title
+    };
+    let dir = if view.descending {
+        "descending"
+    } else {
+        "ascending"
+    };
+    let text = format!("Sorted by {title}, {dir} (s: next column, S: reverse).");
+    state.say(Level::Info, text);
+}
+
+fn back(state: &mut State) {
+    if !state.view().filter.is_empty() {
+        state.view_mut().filter.clear();
+        state.apply_filter();
+    } else if state.message.is_some() {
+        state.message = None;
+    } else if state.focus == Focus::Main {
+        state.focus = Focus::OrbList;
+    }
+}
+
+fn filter(state: &mut State, key: KeyEvent) {
+    match key.code {
+        KeyCode::Esc => {
+            state.view_mut().filter.clear();
+            state.apply_filter();
+            state.mode = Mode::Normal;
+        }
+        KeyCode::Enter => state.mode = Mode::Normal,
+        KeyCode::Backspace => {
+            state.view_mut().filter.pop();
+            state.apply_filter();
+        }
+        KeyCode::Char(c)
+            if !key.modifiers.intersects(
+                crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT,
+            ) =>
+        {
+            state.view_mut().filter.push(c);
+            state.view_mut().selected = 0;
+            state.apply_filter();
+        }
+        _ => {}
+    }
+}
+
+fn help(state: &mut State, key: KeyEvent) {
+    let Mode::Help { scroll } = &mut state.mode else {
+        return;
+    };
+    let cmd = state.keymap.command(Context::List, &key);
+    match cmd {
+        Some(Command::Back) => state.mode = Mode::Normal,
+        Some(c) => {
+            if let Some(pos) = moved(c, *scroll, usize::MAX, usize::from(state.size.1 / 2)) {
+                *scroll = pos;
+            }
+        }
+        None if matches!(key.code, KeyCode::Char('?' | 'q')) => state.mode = Mode::Normal,
+        None => {}
+    }
+}
+
+fn confirm(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Mode::Confirm(what) = &state.mode else {
+        return;
+    };
+    match key.code {
+        KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+            match what.clone() {
+                Confirm::Quit => fx.push(Effect::Quit),
+                Confirm::AbortUpgrade { orb, name } => {
+                    state.say(Level::Info, format!("Asked {orb} to abort upgrade {name}."));
+                    fx.push(Effect::UpgradeControl {
+                        orb,
+                        name,
+                        op: UpgradeOp::Abort,
+                    });
+                }
+            }
+            state.mode = Mode::Normal;
+        }
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => state.mode = Mode::Normal,
+        _ => {}
+    }
+}
+
+fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let page = usize::from(state.size.1.saturating_sub(8));
+    let cmd = state.keymap.command(Context::List, &key);
+    let Mode::Viewer(v) = &mut state.mode else {
+        return;
+    };
+    match (cmd, v) {
+        (Some(Command::Back), _) => state.mode = Mode::Normal,
+        (Some(c), Viewer::Yaml { scroll, lines, .. }) => {
+            let len = lines.as_ref().map_or(0, Vec::len);
+            if let Some(pos) = moved(c, *scroll, len, page) {
+                *scroll = pos;
+            }
+        }
+        (
+            Some(c),
+            Viewer::ThreeWay {
+                scroll, columns, ..
+            },
+        ) => {
+            let len = columns
+                .as_ref()
+                .map_or(0, |c| c.iter().map(Vec::len).max().unwrap_or(0));
+            if let Some(pos) = moved(c, *scroll, len, page) {
+                *scroll = pos;
+            }
+        }
+        (
+            Some(Command::Open | Command::LiveYaml),
+            Viewer::Children {
+                orb,
+                rows,
+                selected,
+                ..
+            },
+        ) => {
+            if let Some(child) = rows.as_ref().and_then(|r| r.get(*selected)) {
+                let target = crate::ui::action::ObjectRef {
+                    kind: child.kind.clone(),
+                    namespace: (!child.namespace.is_empty()).then(|| child.namespace.clone()),
+                    name: child.name.clone(),
+                };
+                let orb = orb.clone();
+                state.mode = Mode::Viewer(Viewer::Yaml {
+                    title: format!("{} {} @ {orb}", target.kind, target.name),
+                    lines: None,
+                    scroll: 0,
+                });
+                fx.push(Effect::FetchLiveYaml { orb, target });
+            }
+        }
+        (Some(c), Viewer::Children { rows, selected, .. }) => {
+            let len = rows.as_ref().map_or(0, Vec::len);
+            if let Some(pos) = moved(c, *selected, len, page) {
+                *selected = pos;
+            }
+        }
+        (None, _) if key.code == KeyCode::Char('q') => state.mode = Mode::Normal,
+        (None, _) => {}
+    }
+}
+
+fn new_file(state: &mut State, key: KeyEvent) {
+    let Mode::NewFile { selected } = &mut state.mode else {
+        return;
+    };
+    let cmd = state.keymap.command(Context::List, &key);
+    match cmd {
+        Some(Command::Back) => state.mode = Mode::Normal,
+        Some(Command::Open) => {
+            let template = &TEMPLATES[*selected];
+            let orb = state.target_orb();
+            let Some(view) = state.fleet.get_mut(orb) else {
+                state.mode = Mode::Normal;
+                return;
+            };
+            let path = templates::new_path(template, &view.desired_files);
+            let pos = view
+                .desired_files
+                .binary_search(&path)
+                .unwrap_or_else(|p| p);
+            view.desired_files.insert(pos, path.clone());
+            let mut editor =
+                Editor::open(orb, &view.name, &path, template.text, false, &state.theme);
+            editor.touch(state.clock.now);
+            state.editor = Some(editor);
+            state.mode = Mode::Editor;
+            state.reindex();
+            super::keep_local_draft(state, orb);
+            state.say(
+                Level::Info,
+                format!("New {} in {path}: fill it in, then ctrl-s.", template.kind),
+            );
+        }
+        Some(c) => {
+            if let Some(pos) = moved(c, *selected, TEMPLATES.len(), TEMPLATES.len()) {
+                *selected = pos;
+            }
+        }
+        None => {}
+    }
+}
+
+fn open(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.focus == Focus::OrbList {
+        state.focus = Focus::Main;
+        return;
+    }
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let (orb, row) = (orb as usize, row as usize);
+    let name = state.fleet[orb].name.clone();
+    match state.tab {
+        Tab::Overview => {
+            select_orb(state, orb);
+        }
+        Tab::Profiles => {
+            let profile = state.fleet[orb].profiles[row].name.clone();
+            state.mode = Mode::Viewer(Viewer::Children {
+                orb: name.clone(),
+                profile: profile.clone(),
+                rows: None,
+                selected: 0,
+            });
+            fx.push(Effect::Children { orb: name, profile });
+        }
+        Tab::Desired => {
+            let path = state.fleet[orb].desired_files[row].clone();
+            state.pending_open = Some(PendingOpen {
+                orb: name.clone(),
+                path: path.clone(),
+                line: 1,
+            });
+            state.say(Level::Info, format!("Opening {path}…"));
+            fx.push(Effect::OpenFile { orb: name, path });
+        }
+        _ => live_yaml(state, fx),
+    }
+}
+
+fn live_yaml(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some((orb, target)) = state.selected_object() else {
+        state.say(
+            Level::Info,
+            format!(
+                "y shows live YAML of a selected object; {} has none.",
+                state.tab.title()
+            ),
+        );
+        return;
+    };
+    let orb = state.fleet[orb].name.clone();
+    state.mode = Mode::Viewer(Viewer::Yaml {
+        title: format!("{} {} @ {orb}", target.kind, target.name),
+        lines: None,
+        scroll: 0,
+    });
+    fx.push(Effect::FetchLiveYaml { orb, target });
+}
+
+fn three_way(state: &mut State, fx: &mut Vec<Effect>) {
+    let object = state.selected_object().filter(|_| state.tab != Tab::Events);
+    let Some((orb, target)) = object else {
+        state.say(
+            Level::Info,
+            "d compares desired / current / live for Profiles, Replications and Upgrades.",
+        );
+        return;
+    };
+    let orb = state.fleet[orb].name.clone();
+    state.mode = Mode::Viewer(Viewer::ThreeWay {
+        title: format!("{} {} @ {orb}", target.kind, target.name),
+        columns: None,
+        scroll: 0,
+    });
+    fx.push(Effect::ThreeWay { orb, target });
+}
+
+fn edit(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.tab == Tab::Desired {
+        return open(state, fx);
+    }
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let view = &state.fleet[orb as usize];
+    let source = match state.tab {
+        Tab::Profiles => view.profiles[row as usize].source.clone(),
+        _ => None,
+    };
+    let Some((path, line)) = source else {
+        state.say(
+            Level::Info,
+            "No desired file is known for this row: e works on Profiles; other files are in the Desired tab (6).",
+        );
+        return;
+    };
+    let name = view.name.clone();
+    state.pending_open = Some(PendingOpen {
+        orb: name.clone(),
+        path: path.clone(),
+        line,
+    });
+    state.say(Level::Info, format!("Opening {path}:{line}…"));
+    fx.push(Effect::OpenFile { orb: name, path });
+}
+
+fn upgrade(state: &mut State, op: UpgradeOp, fx: &mut Vec<Effect>) {
+    if state.tab != Tab::Upgrades {
+        state.say(
+            Level::Info,
+            "p / r / x pause, resume and abort upgrades in the Upgrades tab (5).",
+        );
+        return;
+    }
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let orb = orb as usize;
+    let what = match op {
+        UpgradeOp::Pause => "pause the upgrade",
+        UpgradeOp::Resume => "resume the upgrade",
+        UpgradeOp::Abort => "abort the upgrade",
+    };
+    if !state.is_writable(orb) {
+        return state.refuse_read_only(orb, what);
+    }
+    let orb_name = state.fleet[orb].name.clone();
+    let name = state.fleet[orb].upgrades[row as usize].name.clone();
+    if op == UpgradeOp::Abort {
+        state.mode = Mode::Confirm(Confirm::AbortUpgrade {
+            orb: orb_name,
+            name,
+        });
+        return;
+    }
+    state.say(Level::Info, format!("Asked {orb_name} to {what} {name}."));
+    fx.push(Effect::UpgradeControl {
+        orb: orb_name,
+        name,
+        op,
+    });
+}

@@ -1,0 +1,169 @@
+//! `update`: applies one `Action` to the `State` and returns the background work it asks for.
+//! The runtime calls it for every key, tick, data change and effect result, then redraws.
+
+mod command;
+mod editor;
+mod keys;
+
+use crossterm::event::KeyEventKind;
+
+use super::action::{Action, Effect};
+use super::data::{OrbView, Rows};
+use super::state::{Level, Message, Mode, State, Viewer};
+use super::tab::Tab;
+
+/// How long a footer message stays.
+const MESSAGE_SECS: u64 = 5;
+
+/// Applies `action` to `state`; returns the effects for the runtime to run.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match action {
+        Action::Key(key) if key.kind != KeyEventKind::Release => {
+            keys::on_key(state, key, &mut effects)
+        }
+        Action::Key(_) => {}
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            state.keep_selection_visible();
+        }
+        Action::Tick(clock) => {
+            state.clock = clock;
+            editor::on_tick(state, &mut effects);
+            if state
+                .message
+                .as_ref()
+                .is_some_and(|m| clock.now.duration_since(m.since).as_secs() >= MESSAGE_SECS)
+            {
+                state.message = None;
+            }
+        }
+        Action::SetFleet(fleet) => {
+            state.fleet = fleet;
+            state.selected_orb = state.selected_orb.min(state.fleet.len().saturating_sub(1));
+            state.reindex();
+        }
+        Action::OrbUpdated(i, view) => {
+            if let Some(slot) = state.fleet.get_mut(i) {
+                *slot = *view;
+                keep_local_draft(state, i);
+                reindex_if_shown(state, i, None);
+            }
+        }
+        Action::OrbRows(i, rows) => {
+            if i < state.fleet.len() {
+                let tab = replace_rows(&mut state.fleet[i], rows);
+                keep_local_draft(state, i);
+                reindex_if_shown(state, i, tab);
+            }
+        }
+        Action::OrbHealth(i, health) => {
+            if let Some(orb) = state.fleet.get_mut(i) {
+                orb.health = health;
+            }
+        }
+        Action::LiveYaml(text) => {
+            if let Mode::Viewer(Viewer::Yaml { lines, .. }) = &mut state.mode {
+                *lines = Some(text.lines().map(str::to_string).collect());
+            }
+        }
+        Action::ThreeWay {
+            desired,
+            current,
+            live,
+        } => {
+            if let Mode::Viewer(Viewer::ThreeWay { columns, .. }) = &mut state.mode {
+                let split = |t: &str| t.lines().map(str::to_string).collect();
+                *columns = Some([split(&desired), split(&current), split(&live)]);
+            }
+        }
+        Action::Children(children) => {
+            if let Mode::Viewer(Viewer::Children { rows, .. }) = &mut state.mode {
+                *rows = Some(children);
+            }
+        }
+        Action::Error(text) => state.say(Level::Error, text),
+        Action::Notice(text) => state.say(Level::Info, text),
+        result => editor::on_result(state, result, &mut effects),
+    }
+    effects
+}
+
+/// Replaces one row list; returns the tab showing it (`None`: drafts, shown everywhere).
+fn replace_rows(orb: &mut OrbView, rows: Rows) -> Option<Tab> {
+    match rows {
+        Rows::Profiles(r) => {
+            orb.profiles = r;
+            Some(Tab::Profiles)
+        }
+        Rows::Quotas(r) => {
+            orb.quotas = r;
+            Some(Tab::Quotas)
+        }
+        Rows::Replications(r) => {
+            orb.replications = r;
+            Some(Tab::Replications)
+        }
+        Rows::Upgrades(r) => {
+            orb.upgrades = r;
+            Some(Tab::Upgrades)
+        }
+        Rows::Events(r) => {
+            orb.events = r;
+            Some(Tab::Events)
+        }
+        Rows::DesiredFiles(r) => {
+            orb.desired_files = r;
+            Some(Tab::Desired)
+        }
+        Rows::Drafts(r) => {
+            orb.drafts = r;
+            None
+        }
+    }
+}
+
+/// The open editor's file stays marked as a draft even if the runtime's list lags behind.
+fn keep_local_draft(state: &mut State, orb: usize) {
+    if let Some(e) = state.editor.as_ref().filter(|e| e.orb == orb && e.drafted) {
+        let drafts = &mut state.fleet[orb].drafts;
+        if !drafts.contains(&e.path) {
+            drafts.push(e.path.clone());
+        }
+    }
+}
+
+/// Rebuilds the row index when ORB `orb`'s change is visible in the current table.
+fn reindex_if_shown(state: &mut State, orb: usize, tab: Option<Tab>) {
+    let in_scope =
+        state.has_orb_column() || state.tab == Tab::Overview || orb == state.selected_orb;
+    if in_scope && tab.is_none_or(|t| t == state.tab || state.tab == Tab::Overview) {
+        state.reindex();
+    }
+}
+
+impl State {
+    /// Shows `text` in the footer for a few seconds.
+    pub(crate) fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            level,
+            since: self.clock.now,
+        });
+    }
+
+    /// The message for refusing a write to ORB `orb`.
+    pub(crate) fn refuse_read_only(&mut self, orb: usize, what: &str) {
+        let name = self
+            .fleet
+            .get(orb)
+            .map_or("", |o| o.name.as_str())
+            .to_string();
+        self.say(
+            Level::Warn,
+            format!(
+                "{name} is read-only: cannot {what}. Start with --write, or set `write: true` for {name} in the fleet config."
+            ),
+        );
+    }
+}
