@@ -24,7 +24,10 @@ const UNREACHABLE: &str = "orb-delta";
 fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
     match orb {
         "orb-alpha" => vec![
-            ("orb.yaml", include_str!("../../assets/demo/orb-alpha/orb.yaml")),
+            (
+                "orb.yaml",
+                include_str!("../../assets/demo/orb-alpha/orb.yaml"),
+            ),
             (
                 "desired/profiles/alice.yaml",
                 include_str!("../../assets/demo/orb-alpha/desired/profiles/alice.yaml"),
@@ -43,7 +46,10 @@ fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
             ),
         ],
         "orb-beta" => vec![
-            ("orb.yaml", include_str!("../../assets/demo/orb-beta/orb.yaml")),
+            (
+                "orb.yaml",
+                include_str!("../../assets/demo/orb-beta/orb.yaml"),
+            ),
             (
                 "desired/profiles/carol.yaml",
                 include_str!("../../assets/demo/orb-beta/desired/profiles/carol.yaml"),
@@ -58,14 +64,20 @@ fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
             ),
         ],
         "orb-gamma" => vec![
-            ("orb.yaml", include_str!("../../assets/demo/orb-gamma/orb.yaml")),
+            (
+                "orb.yaml",
+                include_str!("../../assets/demo/orb-gamma/orb.yaml"),
+            ),
             (
                 "desired/profiles/erin.yaml",
                 include_str!("../../assets/demo/orb-gamma/desired/profiles/erin.yaml"),
             ),
         ],
         _ => vec![
-            ("orb.yaml", include_str!("../../assets/demo/orb-delta/orb.yaml")),
+            (
+                "orb.yaml",
+                include_str!("../../assets/demo/orb-delta/orb.yaml"),
+            ),
             (
                 "desired/profiles/frank.yaml",
                 include_str!("../../assets/demo/orb-delta/desired/profiles/frank.yaml"),
@@ -109,8 +121,11 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         .write_kubeconfig(&kubeconfig)
         .map_err(|e| e.to_string())?;
     let unreachable_kubeconfig = dir.join("unreachable.kubeconfig");
-    std::fs::write(&unreachable_kubeconfig, unreachable(&server.kubeconfig_yaml()))
-        .map_err(|e| format!("{}: {e}", unreachable_kubeconfig.display()))?;
+    std::fs::write(
+        &unreachable_kubeconfig,
+        unreachable(&server.kubeconfig_yaml()),
+    )
+    .map_err(|e| format!("{}: {e}", unreachable_kubeconfig.display()))?;
 
     let mut orbs = Vec::new();
     for orb in LIVE.iter().chain([&UNREACHABLE]) {

@@ -190,7 +190,10 @@ where
         Err(e) => {
             eprintln!("orbdeck: {e}");
             if let Some(p) = paths {
-                eprintln!("the log is at {}", crate::ui::runtime::log_path(&p).display());
+                eprintln!(
+                    "the log is at {}",
+                    crate::ui::runtime::log_path(&p).display()
+                );
             }
             ExitCode::FAILURE
         }

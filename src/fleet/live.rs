@@ -78,13 +78,16 @@ pub fn initial_views(config: &FleetConfig, write_all: bool) -> Vec<OrbView> {
 /// A slim cache: rows by object key.
 type Slim<R> = Mutex<HashMap<String, R>>;
 
+/// A ResourceQuota as the views need it: (namespace, hard, used).
+type QuotaFigures = (String, BTreeMap<String, String>, BTreeMap<String, String>);
+
 /// What one ORB's watches and git loop know.
 #[derive(Default)]
 struct Caches {
     dirty: AtomicBool,
     health: Mutex<Health>,
     profiles: Slim<(ProfileRow, BTreeMap<String, String>)>,
-    quotas: Slim<(String, BTreeMap<String, String>, BTreeMap<String, String>)>,
+    quotas: Slim<QuotaFigures>,
     replications: Slim<ReplicationRow>,
     upgrades: Slim<UpgradeRow>,
     nodes: Slim<NodeRow>,
@@ -217,7 +220,7 @@ impl Worker {
             lock(&c.replications).values().cloned().collect();
         replications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let mut events: Vec<EventRow> = lock(&c.events).values().cloned().collect();
-        events.sort_by(|a, b| b.time.cmp(&a.time));
+        events.sort_by_key(|e| std::cmp::Reverse(e.time));
         events.truncate(MAX_EVENTS);
         let health = lock(&c.health).clone();
         OrbView {
@@ -262,12 +265,16 @@ async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: Cancellati
                     Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => {
                         (Health::AuthError { reason: s.message }, None)
                     }
-                    Ok(Err(e)) => (
-                        Health::Unreachable {
-                            reason: error_chain(&e),
-                        },
-                        None,
-                    ),
+                    Ok(Err(e)) => {
+                        let mut reason = error_chain(&e);
+                        if reason.contains("deadline has elapsed") {
+                            reason = format!(
+                                "no answer within {} s (connected, then silence)",
+                                PROBE_TIMEOUT.as_secs()
+                            );
+                        }
+                        (Health::Unreachable { reason }, None)
+                    }
                     Err(_) => (
                         Health::Unreachable {
                             reason: format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
@@ -315,10 +322,16 @@ async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: Cancellati
 
 fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &CancellationToken) {
     let c = caches.clone();
-    slim_watch(Api::<Profile>::all(client.clone()), caches, shutdown, move |p| {
-        let settings = lock(&c.git).settings.clone();
-        profile_row(p, &settings)
-    }, |c| &c.profiles);
+    slim_watch(
+        Api::<Profile>::all(client.clone()),
+        caches,
+        shutdown,
+        move |p| {
+            let settings = lock(&c.git).settings.clone();
+            profile_row(p, &settings)
+        },
+        |c| &c.profiles,
+    );
     slim_watch(
         Api::<ResourceQuota>::all(client.clone()),
         caches,
@@ -340,8 +353,20 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
         upgrade_row,
         |c| &c.upgrades,
     );
-    slim_watch(Api::<Node>::all(client.clone()), caches, shutdown, node_row, |c| &c.nodes);
-    slim_watch(Api::<Event>::all(client), caches, shutdown, event_row, |c| &c.events);
+    slim_watch(
+        Api::<Node>::all(client.clone()),
+        caches,
+        shutdown,
+        node_row,
+        |c| &c.nodes,
+    );
+    slim_watch(
+        Api::<Event>::all(client),
+        caches,
+        shutdown,
+        event_row,
+        |c| &c.events,
+    );
 }
 
 /// Watches a kind (with backoff) into a slim cache, keyed by namespace/name.
@@ -451,13 +476,14 @@ fn profile_row(p: &Profile, settings: &ProfileSettings) -> (ProfileRow, BTreeMap
     (row, sources)
 }
 
-fn quota_row(q: &ResourceQuota) -> (String, BTreeMap<String, String>, BTreeMap<String, String>) {
-    let figures = |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
-        m.into_iter()
-            .flatten()
-            .map(|(k, v)| (text(k), text(&v.0)))
-            .collect::<BTreeMap<_, _>>()
-    };
+fn quota_row(q: &ResourceQuota) -> QuotaFigures {
+    let figures =
+        |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+            m.into_iter()
+                .flatten()
+                .map(|(k, v)| (text(k), text(&v.0)))
+                .collect::<BTreeMap<_, _>>()
+        };
     let status = q.status.as_ref();
     let mut hard = figures(status.and_then(|s| s.hard.as_ref()));
     if hard.is_empty() {
@@ -522,7 +548,13 @@ fn node_row(n: &Node) -> NodeRow {
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
             .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-            .map(|c| if c.status == "True" { "Ready" } else { "NotReady" })
+            .map(|c| {
+                if c.status == "True" {
+                    "Ready"
+                } else {
+                    "NotReady"
+                }
+            })
             .unwrap_or("Unknown")
             .into(),
     }
@@ -727,19 +759,17 @@ fn drift(repo: &OrbRepo, tip: git2::Oid, status: &OrbStatus) -> usize {
     changed + failed
 }
 
-/// An error with its sources ("... tcp connect error: Connection refused"), repeats left out.
+/// An error for the ORB list: its root cause first ("Connection refused (os error 111)"),
+/// then the outer error for context.
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
+    let mut root = e.source();
+    while let Some(next) = root.and_then(|r| r.source()) {
+        root = Some(next);
     }
-    text
+    match root {
+        Some(r) => format!("{r} ({e})"),
+        None => e.to_string(),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -2,8 +2,7 @@
 //! with what is there; objects carrying the ORB label that left desired/ are deletes.
 
 use super::{
-    Action, FIELD_MANAGER, Item, ORB_LABEL, ObjectId, Plan, labelled, normalize, prune_disabled,
-    unified,
+    Action, FIELD_MANAGER, Item, ORB_LABEL, ObjectId, Plan, normalize, prune_disabled, unified,
 };
 use crate::engine::apply::Applier;
 use crate::validate::Object;
@@ -24,7 +23,7 @@ pub async fn against_cluster(
     let mut wanted = BTreeSet::new();
     for object in desired {
         let id = ObjectId::of(object);
-        let value = labelled(&object.value, orb);
+        let value = crate::engine::apply::stamped(&object.value, orb);
         let Some((ar, caps)) = resolver.resolve(&id.api_version, &id.kind).await else {
             plan.notes.push(format!(
                 "{id}: kind not served by the cluster yet (its CRD is created first); shown as desired"

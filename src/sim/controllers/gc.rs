@@ -14,14 +14,25 @@ use std::time::{Duration, Instant};
 /// controller takes a moment), so `kubectl delete -f` of a namespace and its contents works.
 const NAMESPACE_GRACE: Duration = Duration::from_millis(1000);
 
-/// Gives every active namespace its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap.
-pub fn namespace_defaults(c: &Cluster) {
+/// Gives every active namespace its `default` ServiceAccount and `kube-root-ca.crt` ConfigMap:
+/// only the namespaces changed since `since` when given (a pass costs what changed, not what
+/// exists), else all of them.
+pub fn namespace_defaults(c: &Cluster, since: Option<u64>) {
     let ca = c.ca_pem.lock().map(|p| p.clone()).unwrap_or_default();
     c.store.write(|s| {
         let (Some(sa), Some(cm)) = (s.type_of_key("serviceaccounts"), s.type_of_key("configmaps")) else {
             return;
         };
-        for ns in s.list_values("namespaces", None) {
+        let changed = since.and_then(|rv| s.events_since(rv, "namespaces").ok());
+        let namespaces: Vec<Value> = match changed {
+            Some(events) => events
+                .iter()
+                .filter(|e| e.etype != crate::sim::store::EventType::Deleted)
+                .filter_map(|e| serde_json::from_slice(&e.object).ok())
+                .collect(),
+            None => s.list_values("namespaces", None),
+        };
+        for ns in namespaces {
             if object::is_deleting(&ns) {
                 continue;
             }

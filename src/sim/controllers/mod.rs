@@ -76,23 +76,29 @@ async fn run(c: Arc<Cluster>, stop: CancellationToken) {
     let mut memory = Memory::default();
     let mut seen = 0u64;
     loop {
-        let (relevant, collect, rv) = {
+        let (relevant, collect, namespaces, rv) = {
             let s = c.store.read();
             let relevant = s.touched_since(seen, WATCHED);
+            let namespaces = s.touched_since(seen, &["namespaces"]);
             let collect = s.any_since(seen, |e| {
                 e.etype == EventType::Deleted
                     || e.object.windows(17).any(|w| w == b"deletionTimestamp")
             });
-            (relevant, collect, s.rv)
+            (relevant, collect, namespaces, s.rv)
         };
         let due = memory.next_due.is_some_and(|d| Instant::now() >= d);
+        let since = seen;
         seen = rv;
         if relevant || due || collect {
             memory.next_due = None;
-            if collect || relevant || due {
+            // Garbage collection reads every object: only after deletions (and timed passes),
+            // never for each create, or creating n namespaces would cost n^2.
+            if collect || due {
                 gc::namespaces(&c, &mut memory);
-                gc::namespace_defaults(&c);
+                gc::namespace_defaults(&c, None);
                 gc::collect(&c);
+            } else if namespaces {
+                gc::namespace_defaults(&c, Some(since));
             }
             workloads::pass(&c, &mut memory).await;
             kubelet::pass(&c, &mut memory);

@@ -102,7 +102,7 @@ pub async fn run(env: Env, effect: Effect) {
         } => commit(&env, orb, path, text, message).await,
         Effect::FetchLiveYaml { orb, target } => live_yaml(&env, &orb, &target)
             .await
-            .map(|y| Action::LiveYaml(sanitize(&y).into_owned())),
+            .map(|y| Action::LiveYaml(sanitize_lines(&y))),
         Effect::ThreeWay { orb, target } => three_way(&env, orb, target).await,
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
@@ -110,8 +110,16 @@ pub async fn run(env: Env, effect: Effect) {
     };
     match result {
         Ok(action) => env.send(action),
-        Err(e) => env.send(Action::Error(sanitize(&e).into_owned())),
+        Err(e) => env.send(Action::Error(sanitize_lines(&e).replace('\n', " · "))),
     }
+}
+
+/// Multi-line text sanitised line by line (the line breaks kept, everything else cleaned).
+fn sanitize_lines(text: &str) -> String {
+    text.lines()
+        .map(|l| sanitize(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, String> {
@@ -204,9 +212,9 @@ async fn plan(env: &Env, orb: String, path: String, text: String) -> Result<Acti
         offline: false,
     };
     let result = plan::plan_orb(&env.config, &env.paths, &entry, overlay).await?;
-    Ok(Action::Planned(
-        sanitize(&plan::render(&result, false)).into_owned(),
-    ))
+    Ok(Action::Planned(sanitize_lines(&plan::render(
+        &result, false,
+    ))))
 }
 
 async fn commit(
@@ -250,7 +258,7 @@ async fn commit(
         .await?;
     Ok(Action::Pushed(match pushed {
         Ok(oid) => Ok(oid.chars().take(8).collect()),
-        Err(report) => Err(sanitize(&report).into_owned()),
+        Err(report) => Err(sanitize_lines(&report)),
     }))
 }
 
@@ -259,7 +267,10 @@ fn api_version(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "Profile" => "kubeflow.org/v1",
         "PodDefault" => "kubeflow.org/v1alpha1",
-        "ImageReplication" | "ImageReplicationPolicy" | "ClusterUpgrade" | "NodeUpgrade"
+        "ImageReplication"
+        | "ImageReplicationPolicy"
+        | "ClusterUpgrade"
+        | "NodeUpgrade"
         | "PodSetting" => "orbdeck.io/v1alpha1",
         "NetworkPolicy" => "networking.k8s.io/v1",
         "RoleBinding" => "rbac.authorization.k8s.io/v1",
@@ -283,13 +294,10 @@ async fn api_for(
 ) -> Result<Api<DynamicObject>, String> {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(group, version, kind);
-    let (ar, caps) = tokio::time::timeout(
-        API_TIMEOUT,
-        kube::discovery::pinned_kind(client, &gvk),
-    )
-    .await
-    .map_err(|_| format!("{kind}: discovery timed out"))?
-    .map_err(|e| format!("{kind}: {e}"))?;
+    let (ar, caps) = tokio::time::timeout(API_TIMEOUT, kube::discovery::pinned_kind(client, &gvk))
+        .await
+        .map_err(|_| format!("{kind}: discovery timed out"))?
+        .map_err(|e| format!("{kind}: {e}"))?;
     Ok(match (caps.scope, namespace) {
         (kube::discovery::Scope::Namespaced, Some(ns)) => {
             Api::namespaced_with(client.clone(), ns, &ar)
@@ -302,13 +310,22 @@ async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, S
     let client = client(env, orb).await?;
     let api_version = api_version(&target.kind)
         .ok_or_else(|| format!("{}: not a kind the control room reads", target.kind))?;
-    let api = api_for(&client, api_version, &target.kind, target.namespace.as_deref()).await?;
+    let api = api_for(
+        &client,
+        api_version,
+        &target.kind,
+        target.namespace.as_deref(),
+    )
+    .await?;
     let object = tokio::time::timeout(API_TIMEOUT, api.get_opt(&target.name))
         .await
         .map_err(|_| format!("{} {}: no answer", target.kind, target.name))?
         .map_err(|e| e.to_string())?;
     let Some(mut object) = object else {
-        return Ok(format!("# {} {} does not exist in the cluster\n", target.kind, target.name));
+        return Ok(format!(
+            "# {} {} does not exist in the cluster\n",
+            target.kind, target.name
+        ));
     };
     object.metadata.managed_fields = None;
     serde_saphyr::to_string(&object).map_err(|e| e.to_string())
@@ -355,9 +372,9 @@ async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, 
         .await
         .unwrap_or_else(|e| format!("# live state unavailable: {e}\n"));
     Ok(Action::ThreeWay {
-        desired: sanitize(&desired).into_owned(),
-        current: sanitize(&current).into_owned(),
-        live: sanitize(&live).into_owned(),
+        desired: sanitize_lines(&desired),
+        current: sanitize_lines(&current),
+        live: sanitize_lines(&live),
     })
 }
 
@@ -369,9 +386,12 @@ async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, String>
         let Ok(api) = api_for(&client, api_version, kind, None).await else {
             continue;
         };
-        let list = tokio::time::timeout(API_TIMEOUT, api.list(&ListParams::default().labels(&selector)))
-            .await
-            .map_err(|_| format!("{kind}: no answer"))?;
+        let list = tokio::time::timeout(
+            API_TIMEOUT,
+            api.list(&ListParams::default().labels(&selector)),
+        )
+        .await
+        .map_err(|_| format!("{kind}: no answer"))?;
         let Ok(list) = list else { continue };
         for o in list.items {
             let status = if o.metadata.deletion_timestamp.is_some() {
