@@ -406,3 +406,69 @@ async fn api_gone_for_30_s_is_survived_without_restart() {
     );
     engine.stop().await;
 }
+
+/// PodSettings become PodDefaults in the team namespace and copies in the members' namespaces;
+/// an AddonTemplate lands in every namespace it selects; both leave with their source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_settings_and_addons_fan_out_and_leave_with_their_source() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels:\n    orbdeck.io/team: team-a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: user-x\n  annotations:\n    owner: x@example.com\n  labels:\n    orbdeck.io/team: team-a\n    addons: \"yes\"\n";
+    let setting = "apiVersion: orbdeck.io/v1alpha1\nkind: PodSetting\nmetadata:\n  name: gpu-env\n  namespace: team-a\nspec:\n  selector:\n    matchLabels:\n      gpu: \"true\"\n  desc: GPU environment\n  env:\n  - name: CUDA\n    value: \"12\"\n";
+    let addon = "apiVersion: orbdeck.io/v1alpha1\nkind: AddonTemplate\nmetadata:\n  name: welcome\nspec:\n  namespaceSelector:\n    matchLabels:\n      addons: \"yes\"\n  manifests: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: welcome\n    data:\n      owner: \"{{owner}}\"\n      namespace: \"{{namespace}}\"\n";
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+        ("desired/teams/namespaces.yaml", namespaces),
+        ("desired/teams/setting.yaml", setting),
+        ("desired/addons/welcome.yaml", addon),
+    ]);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    engine.sync().await;
+    let pd = |ns: &'static str| {
+        let api = Api::<PodDefault>::namespaced(client.clone(), ns);
+        async move { api.get_opt("gpu-env").await.ok().flatten() }
+    };
+    assert!(
+        eventually(60, || async { pd("team-a").await.is_some() }).await,
+        "no PodDefault"
+    );
+    assert!(
+        eventually(30, || async { pd("user-x").await.is_some() }).await,
+        "no copy"
+    );
+    let copy = pd("user-x").await.unwrap();
+    assert_eq!(copy.spec.desc, "GPU environment");
+    let cm = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), "user-x");
+    assert!(
+        eventually(30, || async {
+            cm.get_opt("welcome").await.ok().flatten().is_some()
+        })
+        .await,
+        "no add-on"
+    );
+    let data = cm.get("welcome").await.unwrap().data.unwrap();
+    assert_eq!(data["owner"], "x@example.com");
+    assert_eq!(data["namespace"], "user-x");
+
+    push(
+        &origin,
+        vec![
+            gone("desired/teams/setting.yaml"),
+            gone("desired/addons/welcome.yaml"),
+        ],
+    );
+    engine.sync().await;
+    assert!(
+        eventually(60, || async {
+            pd("team-a").await.is_none()
+                && pd("user-x").await.is_none()
+                && cm.get_opt("welcome").await.ok().flatten().is_none()
+        })
+        .await,
+        "derived objects outlived their source"
+    );
+    engine.stop().await;
+}

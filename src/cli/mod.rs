@@ -171,15 +171,8 @@ where
     F: FnOnce(LogSlot) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("orbdeck: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let slot = LogSlot::default();
     let result = runtime.block_on(body(slot.clone()));
@@ -200,6 +193,20 @@ where
     }
 }
 
+/// The multi-threaded tokio runtime (None, said on stderr, when it cannot start).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("orbdeck: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 fn with_runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
@@ -208,15 +215,8 @@ fn with_runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> E
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("orbdeck: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
