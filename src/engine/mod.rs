@@ -117,6 +117,8 @@ async fn run(
             // A standby runs no controllers.
             controllers = None;
         } else {
+            // A sync counts as finished once its status is written (or known unchanged).
+            let mut finished = None;
             if force || last_sync.is_none_or(|t| t.elapsed() >= interval) {
                 force = false;
                 last_sync = Some(Instant::now());
@@ -192,11 +194,7 @@ async fn run(
                                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                             pending = Some(status.clone());
                         }
-                        state.send_modify(|s| {
-                            s.syncs += 1;
-                            s.status = Some(status);
-                            s.actions = report.actions;
-                        });
+                        finished = Some((status, report.actions));
                     }
                     Ok(None) => {}
                     Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
@@ -225,6 +223,13 @@ async fn run(
                     }
                     Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
                 }
+            }
+            if let Some((status, actions)) = finished {
+                state.send_modify(|s| {
+                    s.syncs += 1;
+                    s.status = Some(status);
+                    s.actions = actions;
+                });
             }
         }
         // Wake for the next sync, and meanwhile every write interval while there is something
