@@ -99,6 +99,7 @@ struct Caches {
 #[derive(Default, Clone)]
 struct GitView {
     fetched: bool,
+    tip: Option<git2::Oid>,
     error: Option<String>,
     sync: Option<SyncInfo>,
     drift: Option<usize>,
@@ -613,8 +614,13 @@ async fn git_loop(
 ) {
     let repo: Arc<Mutex<Option<OrbRepo>>> = Arc::new(Mutex::new(None));
     loop {
-        let (entry2, config2, paths2, repo2) =
-            (entry.clone(), config.clone(), paths.clone(), repo.clone());
+        let (entry2, config2, paths2, repo2, caches2) = (
+            entry.clone(),
+            config.clone(),
+            paths.clone(),
+            repo.clone(),
+            caches.clone(),
+        );
         let read = tokio::task::spawn_blocking(move || {
             let mut slot = lock(&repo2);
             if slot.is_none() {
@@ -623,7 +629,8 @@ async fn git_loop(
                 );
             }
             let repo = slot.as_ref().expect("opened above");
-            read_git(repo, &entry2, &paths2)
+            let previous = lock(&caches2.git).clone();
+            read_git(repo, &entry2, &paths2, previous)
         })
         .await;
         let result = read.unwrap_or_else(|e| Err(e.to_string()));
@@ -645,13 +652,22 @@ async fn git_loop(
     }
 }
 
-fn read_git(repo: &OrbRepo, entry: &OrbEntry, paths: &Paths) -> Result<GitView, String> {
+/// What the repo says now; when the tip has not moved only the drafts are read again.
+fn read_git(
+    repo: &OrbRepo,
+    entry: &OrbEntry,
+    paths: &Paths,
+    previous: GitView,
+) -> Result<GitView, String> {
     let tip = repo.fetch().map_err(|e| e.to_string())?;
     let drafts = Drafts::new(paths.drafts_dir())
         .list(Some(&entry.name))
         .into_iter()
         .map(|d| text(&d.path))
         .collect();
+    if previous.fetched && previous.error.is_none() && previous.tip == tip {
+        return Ok(GitView { drafts, ..previous });
+    }
     let Some(tip) = tip else {
         return Ok(GitView {
             fetched: true,
@@ -715,6 +731,7 @@ fn read_git(repo: &OrbRepo, entry: &OrbEntry, paths: &Paths) -> Result<GitView, 
     });
     Ok(GitView {
         fetched: true,
+        tip: Some(tip),
         error: None,
         sync,
         drift,
