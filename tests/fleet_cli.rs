@@ -100,6 +100,7 @@ fn add_list_remove_and_drafts() {
             "alpha",
             "desired/x.yaml",
             None,
+            None,
             Some("a: 1\n".into()),
         ))
         .unwrap();
@@ -236,7 +237,9 @@ async fn plan_shows_exactly_the_scripted_change() {
         content: Some(configmap("a4", "1").into_bytes()),
     });
     tokio::task::spawn_blocking(move || {
-        orbdeck::repo::write::write(&repo, &change, &RetryPolicy::default()).unwrap()
+        orbdeck::repo::write::write(&repo, &change, &RetryPolicy::default())
+            .unwrap()
+            .commit
     })
     .await
     .unwrap();
@@ -287,6 +290,7 @@ async fn plan_shows_exactly_the_scripted_change() {
         .save(&orbdeck::repo::Draft::new(
             "alpha",
             "desired/bad.yaml",
+            None,
             None,
             Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  nam: x\n".into()),
         ))

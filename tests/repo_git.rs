@@ -30,7 +30,8 @@ fn commit_push_fetch_and_read_without_checkout() {
         &edit(Some(tip), "desired/b.yaml", "kind: B\n"),
         &RetryPolicy::default(),
     )
-    .unwrap();
+    .unwrap()
+    .commit;
     // A second clone over file:// sees the commit; the first clone's tree was never checked out.
     let (_d2, other) = origin.clone_repo("file url");
     assert_eq!(other.fetch().unwrap(), Some(pushed));
@@ -43,7 +44,8 @@ fn commit_push_fetch_and_read_without_checkout() {
         &RetryPolicy::default(),
     )
     .unwrap();
-    assert_eq!(same, pushed);
+    assert_eq!(same.commit, pushed);
+    assert!(!same.created, "a commit that changes nothing was made");
 }
 
 #[test]
@@ -63,6 +65,7 @@ fn ten_writers_and_the_engine_all_land_without_force() {
                 &RetryPolicy::default(),
             )
             .unwrap()
+            .commit
         }));
     }
     let url = origin.url();
@@ -75,6 +78,7 @@ fn ten_writers_and_the_engine_all_land_without_force() {
             &RetryPolicy::default(),
         )
         .unwrap()
+        .commit
     }));
     let commits: Vec<git2::Oid> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let (_d, repo) = origin.clone_repo("checker");
@@ -111,7 +115,8 @@ fn same_key_conflict_is_reported_and_the_draft_survives_until_resolved() {
         &edit(Some(base), "desired/alice.yaml", &theirs),
         &RetryPolicy::default(),
     )
-    .unwrap();
+    .unwrap()
+    .commit;
 
     let data = tempfile::tempdir().unwrap();
     let drafts = Drafts::new(data.path());
@@ -120,6 +125,7 @@ fn same_key_conflict_is_reported_and_the_draft_survives_until_resolved() {
         "alpha",
         "desired/alice.yaml",
         Some(base),
+        Some(profile.to_string()),
         Some(mine.clone()),
     );
     drafts.save(&draft).unwrap();
@@ -159,7 +165,7 @@ fn same_key_conflict_is_reported_and_the_draft_survives_until_resolved() {
         "removed once accepted"
     );
     let content = second
-        .file(Some(pushed), "desired/alice.yaml")
+        .file(Some(pushed.commit), "desired/alice.yaml")
         .unwrap()
         .unwrap();
     assert!(String::from_utf8(content).unwrap().contains("\"4\""));
@@ -182,7 +188,8 @@ fn different_keys_in_one_file_merge_on_rebase() {
         ),
         &RetryPolicy::default(),
     )
-    .unwrap();
+    .unwrap()
+    .commit;
     let merged = orbdeck::repo::write::write(
         &second,
         &edit(
@@ -192,7 +199,8 @@ fn different_keys_in_one_file_merge_on_rebase() {
         ),
         &RetryPolicy::default(),
     )
-    .unwrap();
+    .unwrap()
+    .commit;
     let out = String::from_utf8(
         second
             .file(Some(merged), "desired/c.yaml")
@@ -263,7 +271,8 @@ fn ssh_remote_clone_push_and_host_key_checks() {
         &edit(Some(tip), "desired/b.yaml", "kind: B\n"),
         &RetryPolicy::default(),
     )
-    .unwrap();
+    .unwrap()
+    .commit;
     let (_d, local) = origin.clone_repo("check");
     assert_eq!(local.fetch().unwrap(), Some(pushed));
 

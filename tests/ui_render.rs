@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use crossterm::event::KeyCode;
+use orbdeck::ui::action::PushResult;
 use orbdeck::ui::{Action, ChildRow, OrbView, Rows, State};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
@@ -19,6 +20,8 @@ fn open_alice(s: &mut State) {
             path: "desired/profiles/alice.yaml".into(),
             text: PROFILE_YAML.into(),
             from_draft: true,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
         },
     );
 }
@@ -74,11 +77,13 @@ fn push_conflict(s: &mut State) {
     send(s, Action::PushProgress("pushing to origin/main".into()));
     send(
         s,
-        Action::Pushed(Err("! [rejected] main -> main (fetch first)\n\
+        Action::Pushed(PushResult::Rejected(
+            "! [rejected] main -> main (fetch first)\n\
              desired/profiles/alice.yaml changed upstream in 7c6b5a4 by bob:\n\
              \x20 requests.cpu: \"4\" -> \"6\"\n\
              Rebase could not merge the two edits of the same line."
-            .into())),
+                .into(),
+        )),
     );
 }
 
@@ -103,7 +108,7 @@ fn scenarios() -> Vec<Scenario> {
         ("desired_tree", |s| {
             send(
                 s,
-                Action::OrbRows(0, Rows::Drafts(vec!["desired/profiles/bob-ml.yaml".into()])),
+                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/bob-ml.yaml")])),
             );
             type_text(s, "6jj");
         }),
@@ -126,7 +131,7 @@ fn scenarios() -> Vec<Scenario> {
         ("confirm_quit", |s| {
             send(
                 s,
-                Action::OrbRows(0, Rows::Drafts(vec!["desired/profiles/alice.yaml".into()])),
+                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
             );
             type_text(s, "q");
         }),
@@ -137,7 +142,7 @@ fn scenarios() -> Vec<Scenario> {
         ("push_ok", |s| {
             commit_message(s);
             send(s, key(KeyCode::Enter));
-            send(s, Action::Pushed(Ok("4f3e2d1".into())));
+            send(s, Action::Pushed(PushResult::Committed("4f3e2d1".into())));
         }),
         ("yaml_viewer", |s| {
             type_text(s, "2y");
@@ -322,6 +327,8 @@ fn hostile_text_never_reaches_a_cell() {
                         path: "desired/\u{1b}[31mx.yaml".into(),
                         text: "a: \u{1b}]52;c;ZXZpbA==\u{7}1\nb: \u{202e}2\n".into(),
                         from_draft: false,
+                        base: Some(BASE.into()),
+                        base_text: Some(PROFILE_YAML.into()),
                     },
                 );
             }),
@@ -428,6 +435,8 @@ fn editor_colours_yaml_keys_and_comments() {
             path: "desired/profiles/alice.yaml".into(),
             text: PROFILE_YAML.into(),
             from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
         },
     );
     assert_eq!(fg_of(&s, "apiVersion"), Color::LightBlue);

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use orbdeck::ui::action::PushResult;
 use orbdeck::ui::editor::EditorPane;
 use orbdeck::ui::state::{Confirm, Level, Viewer};
 use orbdeck::ui::{
@@ -147,7 +148,7 @@ fn quit_asks_only_when_drafts_exist() {
     let mut s = state(fleet(), 80, 24);
     send(
         &mut s,
-        Action::OrbRows(0, Rows::Drafts(vec!["desired/profiles/alice.yaml".into()])),
+        Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
     );
     assert!(type_text(&mut s, "q").is_empty());
     assert_eq!(s.mode, Mode::Confirm(Confirm::Quit));
@@ -165,6 +166,8 @@ fn open_file(s: &mut State, orb: &str, path: &str) {
             path: path.into(),
             text: PROFILE_YAML.into(),
             from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
         },
     );
     assert_eq!(s.mode, Mode::Editor);
@@ -187,7 +190,16 @@ fn typing_saves_one_draft_after_300ms_of_quiet() {
         "299 ms after the last key"
     );
     let fx = send(&mut s, Action::Tick(clock(base, 1400)));
-    let [Effect::SaveDraft { orb, path, text }] = fx.as_slice() else {
+    let [
+        Effect::SaveDraft {
+            orb,
+            path,
+            text,
+            base: sbase,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
         panic!("one SaveDraft, got {fx:?}")
     };
     assert_eq!(
@@ -203,7 +215,16 @@ fn typing_saves_one_draft_after_300ms_of_quiet() {
         "saved once only"
     );
     assert_eq!(
-        s.fleet[0].drafts,
+        sbase.as_deref(),
+        Some(BASE),
+        "the draft keeps the base it was opened from"
+    );
+    assert_eq!(
+        s.fleet[0]
+            .drafts
+            .iter()
+            .map(|d| d.path.as_str())
+            .collect::<Vec<_>>(),
         ["desired/profiles/alice.yaml"],
         "the ORB shows the draft marker"
     );
@@ -302,6 +323,7 @@ fn plan_then_commit_message_then_commit() {
             orb: "alpha".into(),
             path: "desired/profiles/alice.yaml".into(),
             text: PROFILE_YAML.into(),
+            base: Some(BASE.into()),
             message: "Raise CPU".into(),
         }]
     );
@@ -310,8 +332,11 @@ fn plan_then_commit_message_then_commit() {
         s.editor.as_ref().unwrap().pane,
         EditorPane::Pushing(vec!["pushing".into()])
     );
-    s.fleet[0].drafts = vec!["desired/profiles/alice.yaml".into()];
-    send(&mut s, Action::Pushed(Ok("4f3e2d1".into())));
+    s.fleet[0].drafts = vec![draft("desired/profiles/alice.yaml")];
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Committed("4f3e2d1".into())),
+    );
     assert!(
         s.fleet[0].drafts.is_empty(),
         "Pushed(Ok) clears the draft marker"
@@ -333,11 +358,15 @@ fn push_conflict_keeps_the_draft() {
     send(&mut s, Action::Planned("+ x".into()));
     type_text(&mut s, "cfix");
     send(&mut s, key(KeyCode::Enter));
-    send(&mut s, Action::Pushed(Err("rejected: fetch first".into())));
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Rejected("rejected: fetch first".into())),
+    );
     assert!(
         s.fleet[0]
             .drafts
-            .contains(&"desired/profiles/alice.yaml".to_string())
+            .iter()
+            .any(|d| d.path == "desired/profiles/alice.yaml")
     );
     send(&mut s, key(KeyCode::Esc));
     let e = s.editor.as_ref().unwrap();
@@ -387,7 +416,8 @@ fn read_only_orb_refuses_commit_and_upgrade_control() {
     type_text(&mut s, ":orb beta");
     send(&mut s, key(KeyCode::Enter));
     type_text(&mut s, "5");
-    let fx = type_text(&mut s, "r");
+    assert!(type_text(&mut s, "r").is_empty(), "asks first");
+    let fx = type_text(&mut s, "y");
     assert_eq!(
         fx,
         [Effect::UpgradeControl {
@@ -400,10 +430,30 @@ fn read_only_orb_refuses_commit_and_upgrade_control() {
 }
 
 #[test]
-fn upgrade_control_on_writable_orb_and_abort_asks() {
+fn upgrade_controls_ask_first_and_refuse_what_changes_nothing() {
     let mut s = state(fleet(), 80, 24);
     type_text(&mut s, "5");
-    let fx = type_text(&mut s, "p");
+    assert!(
+        type_text(&mut s, "r").is_empty(),
+        "resume of a running upgrade"
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("Nothing to resume")),
+        "{:?}",
+        s.message
+    );
+    assert_eq!(s.mode, Mode::Normal, "no prompt for nothing");
+    assert!(type_text(&mut s, "p").is_empty(), "pause asks first");
+    assert!(matches!(
+        s.mode,
+        Mode::Confirm(Confirm::Upgrade {
+            op: UpgradeOp::Pause,
+            ..
+        })
+    ));
+    let fx = type_text(&mut s, "y");
     assert_eq!(
         fx,
         [Effect::UpgradeControl {
@@ -415,7 +465,10 @@ fn upgrade_control_on_writable_orb_and_abort_asks() {
     assert!(type_text(&mut s, "x").is_empty(), "abort asks first");
     assert!(matches!(
         s.mode,
-        Mode::Confirm(Confirm::AbortUpgrade { .. })
+        Mode::Confirm(Confirm::Upgrade {
+            op: UpgradeOp::Abort,
+            ..
+        })
     ));
     let fx = type_text(&mut s, "y");
     assert_eq!(
@@ -484,6 +537,8 @@ fn enter_y_d_e_on_a_profile() {
             path: "desired/profiles/bob-ml.yaml".into(),
             text,
             from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
         },
     );
     assert_eq!(
@@ -494,20 +549,41 @@ fn enter_y_d_e_on_a_profile() {
 }
 
 #[test]
-fn new_file_from_a_template_is_saved_as_a_draft() {
+fn new_file_asks_for_a_name_and_is_saved_as_a_draft() {
     let base = Instant::now();
     let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
     type_text(&mut s, "6n");
     assert_eq!(s.mode, Mode::NewFile { selected: 0 });
     type_text(&mut s, "jjj");
     send(&mut s, key(KeyCode::Enter));
+    assert!(s.editor.is_none(), "no file before it has a name");
+    type_text(&mut s, "To_1.34");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(s.editor.is_none(), "a bad name is refused");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("lowercase"))
+    );
+    for _ in 0.."To_1.34".len() {
+        send(&mut s, key(KeyCode::Backspace));
+    }
+    type_text(&mut s, "to-1-34");
+    send(&mut s, key(KeyCode::Enter));
     let e = s.editor.as_ref().unwrap();
-    assert_eq!(e.path, "desired/upgrades/new-clusterupgrade.yaml");
-    assert!(e.text().contains("kind: ClusterUpgrade"));
-    assert!(s.fleet[0].desired_files.contains(&e.path) && s.fleet[0].drafts.contains(&e.path));
+    assert_eq!(e.path, "desired/upgrades/to-1-34.yaml");
+    assert!(e.text().contains("kind: ClusterUpgrade") && e.text().contains("  name: to-1-34\n"));
+    assert!(
+        s.fleet[0].desired_files.contains(&e.path)
+            && s.fleet[0]
+                .drafts
+                .iter()
+                .any(|d| d.path == e.path && d.kind == orbdeck::ui::DraftKind::New)
+    );
     let fx = send(&mut s, Action::Tick(clock(base, 300)));
     assert!(
-        matches!(fx.as_slice(), [Effect::SaveDraft { path, .. }] if path.ends_with("new-clusterupgrade.yaml"))
+        matches!(fx.as_slice(), [Effect::SaveDraft { path, base_text: None, base: Some(b), .. }] if path.ends_with("to-1-34.yaml") && b == BASE),
+        "{fx:?}"
     );
     let fx = send(&mut s, key(KeyCode::Esc));
     assert!(fx.is_empty(), "already saved");
@@ -541,7 +617,7 @@ fn stale_results_are_ignored() {
         .is_empty()
     );
     send(&mut s, Action::LiveYaml("a: 1".into()));
-    send(&mut s, Action::Pushed(Ok("abc".into())));
+    send(&mut s, Action::Pushed(PushResult::Committed("abc".into())));
     assert_eq!(s.mode, Mode::Normal);
     open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
     assert!(send(&mut s, Action::Planned("+ x".into())).is_empty());
@@ -690,7 +766,12 @@ fn overridden_keys_drive_update_and_help() {
     assert!(type_text(&mut s, "q").is_empty());
     assert_eq!(send(&mut s, ctrl('q')), [Effect::Quit]);
     type_text(&mut s, "?");
-    let text = screen(&s);
+    // Help scrolls: read it page by page.
+    let mut text = screen(&s);
+    for _ in 0..4 {
+        send(&mut s, key(KeyCode::PageDown));
+        text.push_str(&screen(&s));
+    }
     assert!(
         text.contains("ctrl-q") && text.contains("[quit]"),
         "help lists the overridden key"
@@ -702,7 +783,7 @@ fn overridden_keys_drive_update_and_help() {
         Context::Plan,
         Context::List,
     ] {
-        for (keys, name, _) in s.keymap.bindings(ctx) {
+        for (keys, name, _) in s.keymap.bindings(ctx, true) {
             assert!(
                 text.contains(&format!("{keys:<18}")) || text.contains(&keys),
                 "{keys} shown"

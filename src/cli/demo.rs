@@ -91,6 +91,7 @@ const GAMMA_DRIFT: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:
 
 /// Runs the demo until the control room is quit.
 pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
+    let kept = args.keep.is_some();
     let (dir, _temp) = match args.keep {
         Some(dir) => (dir, None),
         None => {
@@ -144,7 +145,8 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
             } else {
                 unreachable_kubeconfig.clone()
             }),
-            write: true,
+            // The file is for later runs of `orbdeck --config`: read-only until asked.
+            write: false,
             ssh_key: None,
         });
     }
@@ -154,6 +156,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
             email: "demo@orbdeck.invalid".into(),
         }),
         orbs,
+        data_dir: Some(PathBuf::from("data")),
         ..Default::default()
     };
     config.save(&paths.config).map_err(|e| e.to_string())?;
@@ -201,14 +204,26 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
     } else {
         "dark"
     };
+    let fleet_file = paths.config.clone();
+    // The demo is the playground: its own control room may write to every ORB.
     let result = runtime::run(runtime::Options {
         config,
         paths,
         write_all: true,
         keys,
         theme,
+        drafts_are_temporary: !kept,
     })
     .await;
+    if kept {
+        println!(
+            "The demo is kept in {dir}: `orbdeck --config {fleet}` opens its repos and drafts \
+             read-only; add --write (or `write: true` per ORB in {fleet}) to commit. \
+             `orbdeck demo --keep {dir}` runs it again with its clusters and engines.",
+            dir = dir.display(),
+            fleet = fleet_file.display()
+        );
+    }
     shutdown.cancel();
     drop(leaders);
     for task in tasks {

@@ -160,6 +160,7 @@ async fn ui(args: UiArgs, paths: Paths, slot: LogSlot) -> Result<(), String> {
         write_all: args.write,
         keys,
         theme,
+        drafts_are_temporary: false,
     })
     .await
 }

@@ -20,10 +20,14 @@ pub enum OrbCommand {
         /// ORB name.
         name: String,
     },
-    /// List unpushed drafts.
+    /// List unpushed drafts (new/edit/delete, base commit, last push error), or discard one.
+    #[command(args_conflicts_with_subcommands = true)]
     Drafts {
         /// Only this ORB's drafts.
         orb: Option<String>,
+        /// What to do with a draft.
+        #[command(subcommand)]
+        action: Option<DraftsCommand>,
     },
     /// Commit and push a draft; it is removed only when the remote accepted it.
     Push {
@@ -34,6 +38,18 @@ pub enum OrbCommand {
         /// Commit message.
         #[arg(short, long)]
         message: Option<String>,
+    },
+}
+
+/// `orb drafts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DraftsCommand {
+    /// Throw away the draft of PATH in ORB (the repo is not touched).
+    Discard {
+        /// ORB name.
+        orb: String,
+        /// File path of the draft in the repo.
+        path: String,
     },
 }
 
@@ -69,25 +85,35 @@ pub async fn run(cmd: OrbCommand, paths: Paths) -> Result<(), String> {
         OrbCommand::Add(args) => add(&mut config, &paths, args).await,
         OrbCommand::List => list(&config, &paths).await,
         OrbCommand::Remove { name } => remove(&mut config, &paths, &name),
-        OrbCommand::Drafts { orb } => {
+        OrbCommand::Drafts {
+            action: Some(DraftsCommand::Discard { orb, path }),
+            ..
+        } => {
+            let drafts = Drafts::new(paths.drafts_dir());
+            if drafts.load(&orb, &path).is_none() {
+                return Err(format!("no draft of {path} for ORB {orb}"));
+            }
+            drafts.remove(&orb, &path).map_err(|e| e.to_string())?;
+            println!("discarded the draft of {}", sanitize(&path));
+            Ok(())
+        }
+        OrbCommand::Drafts { orb, action: None } => {
             let drafts = Drafts::new(paths.drafts_dir()).list(orb.as_deref());
             if drafts.is_empty() {
                 println!("no drafts");
             }
             for d in drafts {
-                let what = if d.content.is_some() {
-                    "edit"
-                } else {
-                    "delete"
-                };
                 let error = d
                     .last_error
-                    .map(|e| format!("  (last push failed: {})", sanitize(&e)))
+                    .as_deref()
+                    .map(|e| format!("  (last push failed: {})", sanitize(e).replace('\n', " · ")))
                     .unwrap_or_default();
+                let base = d.base.as_deref().map_or("-", |b| &b[..b.len().min(8)]);
                 println!(
-                    "{}\t{}\t{what}\t{}{error}",
+                    "{}\t{}\t{}\tbase {base}\t{}{error}",
                     sanitize(&d.orb),
                     sanitize(&d.path),
+                    d.kind().as_str(),
                     d.updated
                 );
             }
@@ -103,7 +129,7 @@ pub async fn run(cmd: OrbCommand, paths: Paths) -> Result<(), String> {
                 .load(&orb, &path)
                 .ok_or_else(|| format!("no draft of {path} for ORB {orb}"))?;
             let message = message.unwrap_or_else(|| format!("orbdeck: edit {path}"));
-            let commit = tokio::task::spawn_blocking(move || {
+            let written = tokio::task::spawn_blocking(move || {
                 let repo =
                     connect::open_repo(&config, &paths, &entry).map_err(|e| e.to_string())?;
                 drafts
@@ -112,7 +138,14 @@ pub async fn run(cmd: OrbCommand, paths: Paths) -> Result<(), String> {
             })
             .await
             .map_err(|e| e.to_string())??;
-            println!("pushed {commit}; draft removed");
+            if written.created {
+                println!("pushed {}; draft removed", written.commit);
+            } else {
+                println!(
+                    "nothing to commit: {} already equals {path} in the draft; draft removed",
+                    written.commit
+                );
+            }
             Ok(())
         }
     }

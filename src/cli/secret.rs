@@ -62,9 +62,19 @@ fn run_blocking(cmd: SecretCommand, paths: Paths) -> Result<(), String> {
     let recipients = recipients(&repo, tip)?;
     let drafts = Drafts::new(paths.drafts_dir());
     // An earlier unpushed edit of this file (always encrypted) is the starting point.
-    let (base, current) = match drafts.load(&orb, &path) {
-        Some(d) => (d.base_oid(), d.content.map(String::into_bytes)),
-        None => (tip, repo.file(tip, &path).map_err(|e| e.to_string())?),
+    let (base, base_content, current) = match drafts.load(&orb, &path) {
+        Some(d) => (
+            d.base_oid(),
+            d.base_content,
+            d.content.map(String::into_bytes),
+        ),
+        None => {
+            let at_tip = repo.file(tip, &path).map_err(|e| e.to_string())?;
+            let text = at_tip
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            (tip, text, at_tip)
+        }
     };
     let current: Option<Value> = current
         .map(|b| serde_saphyr::from_slice(&b).map_err(|e| format!("{path}: {e}")))
@@ -105,9 +115,9 @@ fn run_blocking(cmd: SecretCommand, paths: Paths) -> Result<(), String> {
         }
     };
     let text = serde_saphyr::to_string(&updated).map_err(|e| e.to_string())?;
-    let draft = Draft::new(&orb, &path, base, Some(text));
+    let draft = Draft::new(&orb, &path, base, base_content, Some(text));
     drafts.save(&draft).map_err(|e| e.to_string())?;
-    let commit = drafts
+    let written = drafts
         .push(
             &repo,
             &draft,
@@ -117,10 +127,18 @@ fn run_blocking(cmd: SecretCommand, paths: Paths) -> Result<(), String> {
         .map_err(|e| {
             format!("{e}\nthe encrypted edit is kept as a draft (`orbdeck orb drafts {orb}`)")
         })?;
-    println!(
-        "pushed {commit} (values encrypted to {} recipient(s))",
-        recipients.len()
-    );
+    if written.created {
+        println!(
+            "pushed {} (values encrypted to {} recipient(s))",
+            written.commit,
+            recipients.len()
+        );
+    } else {
+        println!(
+            "nothing to commit: {path} already equals {}",
+            written.commit
+        );
+    }
     Ok(())
 }
 

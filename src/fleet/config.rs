@@ -25,6 +25,10 @@ pub struct FleetConfig {
     /// The control room's look and keys.
     #[serde(default, skip_serializing_if = "UiConfig::is_default")]
     pub ui: UiConfig,
+    /// Where clones and drafts of this fleet live (relative to this file's folder), unless
+    /// `$ORBDECK_DATA` says otherwise; default: the platform data dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The control room's settings in the fleet file.
@@ -224,7 +228,7 @@ pub struct Paths {
 
 impl Paths {
     /// Resolves the paths: `config` (from `--config`) > `$ORBDECK_CONFIG` > platform config dir;
-    /// `$ORBDECK_DATA` > platform data dir.
+    /// `$ORBDECK_DATA` > the fleet file's `dataDir` > platform data dir.
     pub fn resolve(config: Option<&Path>) -> Paths {
         let dirs = directories::ProjectDirs::from("", "", "orbdeck");
         let config = config
@@ -232,8 +236,13 @@ impl Paths {
             .or_else(|| std::env::var_os("ORBDECK_CONFIG").map(PathBuf::from))
             .or_else(|| dirs.as_ref().map(|d| d.config_dir().join("fleet.yaml")))
             .unwrap_or_else(|| PathBuf::from("fleet.yaml"));
+        let from_config = || {
+            let dir = FleetConfig::load(&config).ok()?.data_dir?;
+            Some(config.parent().unwrap_or(Path::new(".")).join(dir))
+        };
         let data = std::env::var_os("ORBDECK_DATA")
             .map(PathBuf::from)
+            .or_else(from_config)
             .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from(".orbdeck"));
         Paths { config, data }

@@ -9,11 +9,11 @@ use super::connect;
 use crate::controllers::quotas::{self, Source};
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
-use crate::repo::{DESIRED, Drafts, ORB_FILE, OrbRepo};
+use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo};
 use crate::text::sanitize;
 use crate::ui::{
-    Action, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow,
-    SyncInfo, UpgradeRow, Usage,
+    Action, DraftRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
+    ReplicationRow, SyncInfo, UpgradeRow, Upstream, Usage,
 };
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Node, ResourceQuota};
@@ -104,7 +104,7 @@ struct GitView {
     sync: Option<SyncInfo>,
     drift: Option<usize>,
     desired_files: Vec<String>,
-    drafts: Vec<String>,
+    drafts: Vec<DraftRow>,
     sources: HashMap<String, (String, u32)>,
     settings: ProfileSettings,
     policies: HashMap<String, u16>,
@@ -241,7 +241,8 @@ impl Worker {
             replications,
             upgrades,
             events,
-            desired_files: git.desired_files.clone(),
+            desired_files: with_new_drafts(&git.desired_files, &git.drafts),
+            tip: git.tip.map(|t| t.to_string()),
             drafts: git.drafts.clone(),
         }
     }
@@ -662,8 +663,8 @@ fn read_git(
     let tip = repo.fetch().map_err(|e| e.to_string())?;
     let drafts = Drafts::new(paths.drafts_dir())
         .list(Some(&entry.name))
-        .into_iter()
-        .map(|d| text(&d.path))
+        .iter()
+        .map(|d| draft_row(repo, tip, d))
         .collect();
     if previous.fetched && previous.error.is_none() && previous.tip == tip {
         return Ok(GitView { drafts, ..previous });
@@ -741,6 +742,50 @@ fn read_git(
         settings,
         policies,
     })
+}
+
+/// The desired files with the paths of new-file drafts added (sorted).
+fn with_new_drafts(files: &[String], drafts: &[DraftRow]) -> Vec<String> {
+    let mut out = files.to_vec();
+    for d in drafts {
+        if let Err(pos) = out.binary_search(&d.path) {
+            out.insert(pos, d.path.clone());
+        }
+    }
+    out
+}
+
+/// One draft as the views show it: whether its file moved upstream since its base, and by whom.
+fn draft_row(repo: &OrbRepo, tip: Option<git2::Oid>, d: &Draft) -> DraftRow {
+    let base = d.base_oid();
+    let moved = tip.filter(|_| tip != base).and_then(|t| {
+        let at_tip = repo.file(Some(t), &d.path).ok()?;
+        let at_base = d.base_content.as_ref().map(|c| c.as_bytes().to_vec());
+        if at_tip == at_base {
+            return None;
+        }
+        repo.last_change(t, &d.path, base).ok().flatten()
+    });
+    DraftRow {
+        path: text(&d.path),
+        kind: d.kind(),
+        updated: chrono::DateTime::parse_from_rfc3339(&d.updated)
+            .ok()
+            .and_then(|t| u64::try_from(t.timestamp()).ok())
+            .unwrap_or_default(),
+        base: d
+            .base
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .take(8)
+            .collect(),
+        upstream: moved.map(|(commit, author)| Upstream {
+            commit: commit.to_string().chars().take(8).collect(),
+            author: text(&author),
+        }),
+        error: d.last_error.as_deref().map(text),
+    }
 }
 
 /// Desired files changed since the commit the engine last applied, plus objects it failed.

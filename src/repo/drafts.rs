@@ -1,7 +1,11 @@
 //! Drafts: every unpushed edit lives on disk under the user data dir, one file per ORB and repo
-//! path, written atomically from the moment it is made. A draft is removed only after the remote
-//! has accepted the push; a failed push keeps it with the reason.
+//! path, written atomically from the moment it is made. A draft remembers the commit its file was
+//! opened from (and the file's content there) across saves, so a push merges it three-way with
+//! whatever moved upstream instead of overwriting it. A draft is removed only after the remote
+//! has accepted the push (or when it is edited back to its base); a failed push keeps it with
+//! the reason.
 
+use super::write::{Written, rebase_change, write};
 use super::{Change, Edit, OrbRepo, RepoError, RetryPolicy};
 use git2::Oid;
 use serde::{Deserialize, Serialize};
@@ -16,8 +20,11 @@ pub struct Draft {
     pub orb: String,
     /// File path in the repo.
     pub path: String,
-    /// Commit (hex) the edit was made against; None when the file or repo was new.
+    /// Commit (hex) the file was opened from; None when the repo was empty.
     pub base: Option<String>,
+    /// The file's content at `base`; None when the file did not exist there (a new file).
+    #[serde(default)]
+    pub base_content: Option<String>,
     /// The edited text, or None when the edit deletes the file.
     pub content: Option<String>,
     /// When the draft was last written (RFC 3339).
@@ -27,13 +34,43 @@ pub struct Draft {
     pub last_error: Option<String>,
 }
 
+/// What a draft does to its file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DraftKind {
+    /// Creates a file that did not exist at the base.
+    New,
+    /// Changes an existing file.
+    #[default]
+    Edit,
+    /// Deletes the file.
+    Delete,
+}
+
+impl DraftKind {
+    /// `new`, `edit` or `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DraftKind::New => "new",
+            DraftKind::Edit => "edit",
+            DraftKind::Delete => "delete",
+        }
+    }
+}
+
 impl Draft {
-    /// A new draft of `path` with `content`, made against `base`.
-    pub fn new(orb: &str, path: &str, base: Option<Oid>, content: Option<String>) -> Draft {
+    /// A draft of `path` with `content`, made against `base` where the file held `base_content`.
+    pub fn new(
+        orb: &str,
+        path: &str,
+        base: Option<Oid>,
+        base_content: Option<String>,
+        content: Option<String>,
+    ) -> Draft {
         Draft {
             orb: orb.to_string(),
             path: path.to_string(),
             base: base.map(|b| b.to_string()),
+            base_content,
             content,
             updated: now(),
             last_error: None,
@@ -44,6 +81,37 @@ impl Draft {
     pub fn base_oid(&self) -> Option<Oid> {
         self.base.as_deref().and_then(|b| Oid::from_str(b).ok())
     }
+
+    /// Whether the draft creates, changes or deletes its file.
+    pub fn kind(&self) -> DraftKind {
+        match (&self.base_content, &self.content) {
+            (_, None) => DraftKind::Delete,
+            (None, Some(_)) => DraftKind::New,
+            (Some(_), Some(_)) => DraftKind::Edit,
+        }
+    }
+
+    /// The draft leaves its file as it was at the base (then it is no draft at all).
+    pub fn is_unchanged(&self) -> bool {
+        self.content == self.base_content
+    }
+
+    /// This draft's edit as a [`Change`].
+    pub fn change(&self) -> Change {
+        Change {
+            path: self.path.clone(),
+            content: self.content.clone().map(String::into_bytes),
+        }
+    }
+}
+
+/// What [`Drafts::save_edit`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// The draft was written.
+    Kept,
+    /// The text equals the base file: there is no draft any more.
+    Removed,
 }
 
 fn now() -> String {
@@ -91,6 +159,24 @@ impl Drafts {
         write().map_err(|e| RepoError::io(&file, e))
     }
 
+    /// Saves `draft` as the newest text of its file, keeping the base of an existing draft of the
+    /// same file (a draft is re-based only by an explicit merge). A text equal to its base file
+    /// removes the draft instead.
+    pub fn save_edit(&self, draft: &Draft) -> Result<Saved, RepoError> {
+        let mut draft = draft.clone();
+        if let Some(old) = self.load(&draft.orb, &draft.path) {
+            draft.base = old.base;
+            draft.base_content = old.base_content;
+            draft.last_error = old.last_error;
+        }
+        if draft.is_unchanged() {
+            self.remove(&draft.orb, &draft.path)?;
+            return Ok(Saved::Removed);
+        }
+        self.save(&draft)?;
+        Ok(Saved::Kept)
+    }
+
     /// The draft of `path` in `orb`, if any.
     pub fn load(&self, orb: &str, path: &str) -> Option<Draft> {
         let bytes = std::fs::read(self.file(orb, path)).ok()?;
@@ -136,32 +222,70 @@ impl Drafts {
         }
     }
 
-    /// Commits and pushes one draft; removes it only once the remote accepted it. On failure the
-    /// draft stays, with the reason recorded in `last_error`.
+    /// Commits and pushes one draft against the commit it was made from (merged three-way with
+    /// whatever moved upstream); removes it only once the remote holds it. On failure the draft
+    /// stays, with the reason recorded in `last_error`.
     pub fn push(
         &self,
         repo: &OrbRepo,
         draft: &Draft,
         message: &str,
         policy: &RetryPolicy,
-    ) -> Result<Oid, RepoError> {
+    ) -> Result<Written, RepoError> {
         let edit = Edit {
             base: draft.base_oid(),
-            changes: vec![Change {
-                path: draft.path.clone(),
-                content: draft.content.clone().map(String::into_bytes),
-            }],
+            changes: vec![draft.change()],
             message: message.to_string(),
         };
-        match super::write::write(repo, &edit, policy) {
-            Ok(commit) => {
-                self.remove(&draft.orb, &draft.path)?;
-                Ok(commit)
+        let result = write(repo, &edit, policy);
+        self.settle(std::slice::from_ref(draft), result)
+    }
+
+    /// Commits and pushes every draft in `drafts` (of one ORB) as one commit: each is merged
+    /// onto the remote tip from its own base first, so drafts made against different commits
+    /// travel together. All are kept, each with the reason, when any cannot be merged.
+    pub fn push_all(
+        &self,
+        repo: &OrbRepo,
+        drafts: &[Draft],
+        message: &str,
+        policy: &RetryPolicy,
+    ) -> Result<Written, RepoError> {
+        let result = (|| {
+            let tip = repo.fetch()?;
+            let changes = drafts
+                .iter()
+                .map(|d| rebase_change(repo, d.base_oid(), &d.change(), tip, &[]))
+                .collect::<Result<Vec<_>, _>>()?;
+            let edit = Edit {
+                base: tip,
+                changes,
+                message: message.to_string(),
+            };
+            write(repo, &edit, policy)
+        })();
+        self.settle(drafts, result)
+    }
+
+    /// Removes `drafts` once `result` says the remote holds them; records the error otherwise.
+    fn settle(
+        &self,
+        drafts: &[Draft],
+        result: Result<Written, RepoError>,
+    ) -> Result<Written, RepoError> {
+        match result {
+            Ok(written) => {
+                for d in drafts {
+                    self.remove(&d.orb, &d.path)?;
+                }
+                Ok(written)
             }
             Err(e) => {
-                let mut kept = draft.clone();
-                kept.last_error = Some(e.to_string());
-                self.save(&kept)?;
+                for d in drafts {
+                    let mut kept = d.clone();
+                    kept.last_error = Some(e.to_string());
+                    self.save(&kept)?;
+                }
                 Err(e)
             }
         }
@@ -196,9 +320,10 @@ mod tests {
             "alpha",
             "desired/profiles/a.yaml",
             None,
+            None,
             Some("x: 1\n".into()),
         );
-        let b = Draft::new("beta", "desired/../b.yaml", None, None);
+        let b = Draft::new("beta", "desired/../b.yaml", None, Some("y\n".into()), None);
         drafts.save(&a).unwrap();
         drafts.save(&b).unwrap();
         let all = drafts.list(None);
@@ -218,5 +343,40 @@ mod tests {
         drafts.remove("alpha", "desired/profiles/a.yaml").unwrap();
         assert_eq!(drafts.list(None).len(), 1);
         assert_eq!(encode(".."), "%2E.");
+    }
+
+    #[test]
+    fn saving_keeps_the_first_base_and_an_edit_back_to_it_removes_the_draft() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = Drafts::new(dir.path());
+        let first = Oid::from_str("1111111111111111111111111111111111111111").unwrap();
+        let later = Oid::from_str("2222222222222222222222222222222222222222").unwrap();
+        let path = "desired/a.yaml";
+        let d = Draft::new(
+            "o",
+            path,
+            Some(first),
+            Some("a: 1\n".into()),
+            Some("a: 2\n".into()),
+        );
+        assert_eq!(drafts.save_edit(&d).unwrap(), Saved::Kept);
+        // A later save made while the clone had moved on keeps the first base.
+        let d2 = Draft::new(
+            "o",
+            path,
+            Some(later),
+            Some("a: 9\n".into()),
+            Some("a: 3\n".into()),
+        );
+        assert_eq!(drafts.save_edit(&d2).unwrap(), Saved::Kept);
+        let kept = drafts.load("o", path).unwrap();
+        assert_eq!(kept.base_oid(), Some(first));
+        assert_eq!(kept.base_content.as_deref(), Some("a: 1\n"));
+        assert_eq!(kept.content.as_deref(), Some("a: 3\n"));
+        assert_eq!(kept.kind(), DraftKind::Edit);
+        // Edited back to the base text: no draft any more.
+        let back = Draft::new("o", path, Some(later), None, Some("a: 1\n".into()));
+        assert_eq!(drafts.save_edit(&back).unwrap(), Saved::Removed);
+        assert!(drafts.load("o", path).is_none());
     }
 }

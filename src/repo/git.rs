@@ -317,6 +317,38 @@ impl OrbRepo {
         Ok(commit == ancestor || self.repo.graph_descendant_of(commit, ancestor)?)
     }
 
+    /// The newest commit from `tip` back to (not including) `since` that changed `path`, with
+    /// its author's name; None when no commit in between touched it. Looks at most 1000 commits.
+    pub fn last_change(
+        &self,
+        tip: Oid,
+        path: &str,
+        since: Option<Oid>,
+    ) -> Result<Option<(Oid, String)>, RepoError> {
+        let entry = |commit: &git2::Commit<'_>| -> Option<Oid> {
+            commit
+                .tree()
+                .ok()?
+                .get_path(Path::new(path))
+                .ok()
+                .map(|e| e.id())
+        };
+        let mut walk = self.repo.revwalk()?;
+        walk.push(tip)?;
+        if let Some(since) = since {
+            walk.hide(since)?;
+        }
+        for id in walk.take(1000) {
+            let commit = self.repo.find_commit(id?)?;
+            let before = commit.parent(0).ok().and_then(|p| entry(&p));
+            if entry(&commit) != before {
+                let author = String::from_utf8_lossy(commit.author().name_bytes()).into_owned();
+                return Ok(Some((commit.id(), author)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Summary and commit time (seconds since the epoch) of `commit`.
     pub fn describe(&self, commit: Oid) -> Result<(String, i64), RepoError> {
         let c = self.repo.find_commit(commit)?;

@@ -88,11 +88,42 @@ fn display_conflicts(conflicts: &[Conflict]) -> String {
         .join("\n")
 }
 
+/// Which side a conflict was resolved to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Keep our value (the edit being pushed).
+    Ours,
+    /// Take their value (what the remote has).
+    Theirs,
+}
+
+/// A user's answer to one [`Conflict`]: the document and path it names, and the side to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// [`Conflict::doc`] of the conflict.
+    pub doc: String,
+    /// [`Conflict::path`] of the conflict.
+    pub path: String,
+    /// The side whose value wins.
+    pub take: Side,
+}
+
 /// Merges `ours` and `theirs`, both derived from `base`, key by key.
 ///
 /// `base` may be empty (file added on both sides). Returns the merged YAML
 /// (comments are not preserved), or every conflicting path at once.
 pub fn merge3(base: &str, ours: &str, theirs: &str) -> Result<String, MergeError> {
+    merge3_resolved(base, ours, theirs, &[])
+}
+
+/// [`merge3`], with conflicts named in `resolutions` settled by the side given there; the
+/// conflicts left over are reported as usual.
+pub fn merge3_resolved(
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    resolutions: &[Resolution],
+) -> Result<String, MergeError> {
     let base = parse("base", base)?;
     let ours = parse("ours", ours)?;
     let theirs = parse("theirs", theirs)?;
@@ -104,6 +135,7 @@ pub fn merge3(base: &str, ours: &str, theirs: &str) -> Result<String, MergeError
         let mut cx = Cx {
             doc: doc_label(key, &ko, &kt, &kb),
             conflicts: &mut conflicts,
+            resolutions,
         };
         if let Some(v) = merge_node(b, o, t, &mut Vec::new(), &mut cx) {
             merged.push(v);
@@ -225,6 +257,7 @@ enum Seg {
 struct Cx<'a> {
     doc: String,
     conflicts: &'a mut Vec<Conflict>,
+    resolutions: &'a [Resolution],
 }
 
 fn merge_node(
@@ -259,9 +292,19 @@ fn merge_node(
         }
         _ => {}
     }
+    let rendered = render_path(path);
+    let settled = cx
+        .resolutions
+        .iter()
+        .find(|r| r.doc == cx.doc && r.path == rendered);
+    match settled.map(|r| r.take) {
+        Some(Side::Ours) => return ours.cloned(),
+        Some(Side::Theirs) => return theirs.cloned(),
+        None => {}
+    }
     cx.conflicts.push(Conflict {
         doc: cx.doc.clone(),
-        path: render_path(path),
+        path: rendered,
         ours: ours.map(Value::to_string),
         theirs: theirs.map(Value::to_string),
     });

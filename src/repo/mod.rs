@@ -11,10 +11,10 @@ pub mod remote;
 pub mod status;
 pub mod write;
 
-pub use drafts::{Draft, Drafts};
+pub use drafts::{Draft, DraftKind, Drafts, Saved};
 pub use git::{Author, OrbRepo};
 pub use remote::RemoteOptions;
-pub use write::{Change, Edit, RetryPolicy};
+pub use write::{Change, Edit, RetryPolicy, Written};
 
 use std::fmt;
 

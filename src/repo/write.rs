@@ -3,7 +3,7 @@
 //! file that also changed upstream is merged key by key (YAML under desired/ and current/);
 //! a real conflict stops with every conflicting key path. Never force-pushes.
 
-use super::merge3::{MergeError, merge3};
+use super::merge3::{MergeError, Resolution, merge3_resolved};
 use super::{OrbRepo, RepoError};
 use git2::Oid;
 use rand::Rng as _;
@@ -61,9 +61,18 @@ impl RetryPolicy {
     }
 }
 
+/// What [`write`] left on the remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The commit now at the remote's tip: the new one, or the tip that already held the edit.
+    pub commit: Oid,
+    /// A new commit was made and pushed (false: the remote already held exactly this content).
+    pub created: bool,
+}
+
 /// Pushes `edit` to the remote branch, rebasing it onto whatever the remote has meanwhile.
-/// Returns the commit that is now on the remote (the current tip if the edit changed nothing).
-pub fn write(repo: &OrbRepo, edit: &Edit, policy: &RetryPolicy) -> Result<Oid, RepoError> {
+/// When the rebased edit changes nothing, no commit is made and the current tip is returned.
+pub fn write(repo: &OrbRepo, edit: &Edit, policy: &RetryPolicy) -> Result<Written, RepoError> {
     let mut last = None;
     for attempt in 0..policy.attempts.max(1) {
         if attempt > 0 {
@@ -73,10 +82,18 @@ pub fn write(repo: &OrbRepo, edit: &Edit, policy: &RetryPolicy) -> Result<Oid, R
         let changes = rebase(repo, edit, tip)?;
         let commit = repo.commit(tip, &changes, &edit.message)?;
         if Some(commit) == tip {
-            return Ok(commit);
+            return Ok(Written {
+                commit,
+                created: false,
+            });
         }
         match repo.push(commit) {
-            Ok(()) => return Ok(commit),
+            Ok(()) => {
+                return Ok(Written {
+                    commit,
+                    created: true,
+                });
+            }
             Err(e @ RepoError::Rejected { .. }) => {
                 tracing::debug!(attempt, error = %e, "push rejected; fetching and retrying");
                 last = Some(e);
@@ -93,20 +110,39 @@ fn rebase(repo: &OrbRepo, edit: &Edit, tip: Option<Oid>) -> Result<Vec<Change>, 
     if tip == edit.base {
         return Ok(edit.changes.clone());
     }
-    let mut out = Vec::with_capacity(edit.changes.len());
-    for change in &edit.changes {
-        let base = repo.file(edit.base, &change.path)?;
-        let theirs = repo.file(tip, &change.path)?;
-        if theirs == base || theirs == change.content {
-            out.push(change.clone());
-            continue;
-        }
-        out.push(Change {
-            path: change.path.clone(),
-            content: merge_file(&change.path, base, change.content.clone(), theirs)?,
-        });
+    edit.changes
+        .iter()
+        .map(|change| rebase_change(repo, edit.base, change, tip, &[]))
+        .collect()
+}
+
+/// One change made against `base`, re-expressed on top of `tip`: as it is when the file did not
+/// move upstream, else merged three-way (with `resolutions` settling named conflicts).
+pub fn rebase_change(
+    repo: &OrbRepo,
+    base: Option<Oid>,
+    change: &Change,
+    tip: Option<Oid>,
+    resolutions: &[Resolution],
+) -> Result<Change, RepoError> {
+    if tip == base {
+        return Ok(change.clone());
     }
-    Ok(out)
+    let base = repo.file(base, &change.path)?;
+    let theirs = repo.file(tip, &change.path)?;
+    if theirs == base || theirs == change.content {
+        return Ok(change.clone());
+    }
+    Ok(Change {
+        path: change.path.clone(),
+        content: merge_file(
+            &change.path,
+            base,
+            change.content.clone(),
+            theirs,
+            resolutions,
+        )?,
+    })
 }
 
 /// Merges one file changed on both sides; deletions against edits are conflicts.
@@ -115,6 +151,7 @@ fn merge_file(
     base: Option<Vec<u8>>,
     ours: Option<Vec<u8>>,
     theirs: Option<Vec<u8>>,
+    resolutions: &[Resolution],
 ) -> Result<Option<Vec<u8>>, RepoError> {
     let unmergeable = |reason: &str| RepoError::Unmergeable {
         file: path.to_string(),
@@ -131,7 +168,12 @@ fn merge_file(
         String::from_utf8(b.unwrap_or_default().to_vec()).map_err(|_| unmergeable("not UTF-8"))
     };
     let base = text(base.as_deref())?;
-    match merge3(&base, &text(Some(&ours))?, &text(Some(&theirs))?) {
+    match merge3_resolved(
+        &base,
+        &text(Some(&ours))?,
+        &text(Some(&theirs))?,
+        resolutions,
+    ) {
         Ok(merged) => Ok(Some(merged.into_bytes())),
         Err(MergeError::Conflicts(conflicts)) => Err(RepoError::Conflict {
             file: path.to_string(),

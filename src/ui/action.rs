@@ -6,6 +6,7 @@ use std::time::Instant;
 use crossterm::event::KeyEvent;
 
 use super::data::{ChildRow, Health, OrbView, Rows};
+use crate::repo::merge3::Resolution;
 
 /// The time, passed in so that `update` and `render` stay deterministic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,10 @@ pub enum Action {
         text: String,
         /// The text is an unpushed draft rather than the committed file.
         from_draft: bool,
+        /// The commit (hex) the file was opened from: a draft's own base, else the tip.
+        base: Option<String>,
+        /// The file at `base`; None when it did not exist there.
+        base_text: Option<String>,
     },
     /// Result of [`Effect::Validate`]: errors with their 1-based lines (empty: valid).
     Validated {
@@ -53,8 +58,39 @@ pub enum Action {
     Planned(String),
     /// A progress line while committing and pushing.
     PushProgress(String),
-    /// Result of [`Effect::Commit`]: the pushed commit (short hex) or the conflict report.
-    Pushed(Result<String, String>),
+    /// Result of [`Effect::Commit`].
+    Pushed(PushResult),
+    /// The edit and the upstream change touch the same keys: each conflict with both values.
+    Conflicts {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+        /// Every conflicting key path.
+        conflicts: Vec<ConflictRow>,
+    },
+    /// Result of [`Effect::Merge`]: the draft re-based on the tip, merged with the upstream change.
+    Merged {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+        /// The merged text.
+        text: String,
+        /// The new base commit (hex).
+        base: Option<String>,
+        /// The file at the new base.
+        base_text: Option<String>,
+    },
+    /// A text for [`super::state::Viewer::Text`] (a diff or a plan).
+    Text(String),
+    /// A draft was discarded (by the user, or because it equals its base file).
+    DraftDiscarded {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+    },
     /// Result of [`Effect::FetchLiveYaml`].
     LiveYaml(String),
     /// Result of [`Effect::ThreeWay`].
@@ -72,6 +108,30 @@ pub enum Action {
     Error(String),
     /// Background work finished with something to say (e.g. an upgrade paused by a commit).
     Notice(String),
+}
+
+/// How a commit ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushResult {
+    /// A new commit (short hex) is on the remote.
+    Committed(String),
+    /// Nothing to commit: the remote's file already equals the text, at this commit (short hex).
+    Unchanged(String),
+    /// The push failed; the draft is kept with this report.
+    Rejected(String),
+}
+
+/// One key path both sides changed differently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConflictRow {
+    /// The document, e.g. `kubeflow.org/v1 Profile data-team`.
+    pub doc: String,
+    /// The key path, e.g. `spec.owner.name`.
+    pub path: String,
+    /// The edit's value (compact JSON), None when absent.
+    pub ours: Option<String>,
+    /// The upstream value, None when absent.
+    pub theirs: Option<String>,
 }
 
 /// An object in a cluster.
@@ -107,7 +167,8 @@ pub enum Effect {
         /// Path in the repo.
         path: String,
     },
-    /// Save the editor's text as the file's draft (debounced 300 ms after the last edit).
+    /// Save the editor's text as the file's draft (debounced 300 ms after the last edit); an
+    /// existing draft keeps its own base.
     SaveDraft {
         /// ORB name.
         orb: String,
@@ -115,6 +176,17 @@ pub enum Effect {
         path: String,
         /// Full text.
         text: String,
+        /// The commit (hex) the file was opened from.
+        base: Option<String>,
+        /// The file at `base`.
+        base_text: Option<String>,
+    },
+    /// Remove a draft → [`Action::DraftDiscarded`].
+    DiscardDraft {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
     },
     /// Validate the text → [`Action::Validated`].
     Validate {
@@ -125,7 +197,8 @@ pub enum Effect {
         /// Full text.
         text: String,
     },
-    /// Plan the change → [`Action::Planned`].
+    /// Plan what committing this one file would do (merged with any upstream change since
+    /// `base`) → [`Action::Planned`], or [`Action::Conflicts`].
     Plan {
         /// ORB name.
         orb: String,
@@ -133,8 +206,11 @@ pub enum Effect {
         path: String,
         /// Full text.
         text: String,
+        /// The commit (hex) the edit was made against.
+        base: Option<String>,
     },
-    /// Commit and push the file → [`Action::PushProgress`]*, then [`Action::Pushed`].
+    /// Commit and push the file against `base` → [`Action::PushProgress`]*, then
+    /// [`Action::Pushed`] or [`Action::Conflicts`].
     Commit {
         /// ORB name.
         orb: String,
@@ -142,6 +218,49 @@ pub enum Effect {
         path: String,
         /// Full text.
         text: String,
+        /// The commit (hex) the edit was made against.
+        base: Option<String>,
+        /// Commit message.
+        message: String,
+    },
+    /// Merge the edit with the upstream change now → [`Action::Merged`] or [`Action::Conflicts`].
+    Merge {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+        /// Full text.
+        text: String,
+        /// The commit (hex) the edit was made against.
+        base: Option<String>,
+        /// How the user settled conflicts reported before.
+        resolutions: Vec<Resolution>,
+    },
+    /// The upstream change of a file since `base`, as a diff → [`Action::Text`].
+    TheirChange {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+        /// The commit (hex) the edit was made against.
+        base: Option<String>,
+    },
+    /// A draft against the committed file, as a diff → [`Action::Text`].
+    DraftDiff {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+    },
+    /// Plan every draft of one ORB as one commit → [`Action::Text`].
+    PlanAll {
+        /// ORB name.
+        orb: String,
+    },
+    /// Commit and push every draft of one ORB as one commit → a notice or an error.
+    CommitAll {
+        /// ORB name.
+        orb: String,
         /// Commit message.
         message: String,
     },

@@ -1,6 +1,8 @@
 //! The slim caches the runtime fills for each ORB: only the fields the views show, as plain
 //! strings and numbers. The runtime builds them from watches and git; `update` stores them.
 
+pub use crate::repo::DraftKind;
+
 /// Everything the control room shows about one ORB (cluster + repo).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrbView {
@@ -28,8 +30,10 @@ pub struct OrbView {
     pub events: Vec<EventRow>,
     /// Paths of the files under `desired/` (relative to the repo root).
     pub desired_files: Vec<String>,
-    /// Paths with a saved but unpushed draft.
-    pub drafts: Vec<String>,
+    /// The last fetched tip of the repo (hex), the base of new files.
+    pub tip: Option<String>,
+    /// Saved but unpushed drafts, by path.
+    pub drafts: Vec<DraftRow>,
     /// The first list of objects has not arrived yet.
     pub loading: bool,
 }
@@ -258,6 +262,32 @@ pub struct ChildRow {
     pub status: String,
 }
 
+/// Someone else's commit that changed a drafted file after the draft's base.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Upstream {
+    /// The commit, short hex.
+    pub commit: String,
+    /// Its author's name.
+    pub author: String,
+}
+
+/// One unpushed draft of this machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DraftRow {
+    /// Path in the repo.
+    pub path: String,
+    /// New file, edit or deletion.
+    pub kind: DraftKind,
+    /// Last saved, in Unix seconds.
+    pub updated: u64,
+    /// The commit the file was opened from, short hex (empty for an empty repo).
+    pub base: String,
+    /// Set when the file changed upstream since the base.
+    pub upstream: Option<Upstream>,
+    /// Why the last push failed, if it did.
+    pub error: Option<String>,
+}
+
 /// One kind of row list of one ORB, for replacing just that list.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rows {
@@ -273,6 +303,6 @@ pub enum Rows {
     Events(Vec<EventRow>),
     /// New list of desired files.
     DesiredFiles(Vec<String>),
-    /// New list of paths with drafts.
-    Drafts(Vec<String>),
+    /// New list of drafts.
+    Drafts(Vec<DraftRow>),
 }

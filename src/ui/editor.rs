@@ -6,7 +6,9 @@ use std::time::Instant;
 use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, TextArea};
 
+use super::action::{ConflictRow, PushResult};
 use super::theme::Theme;
+use crate::repo::merge3::Side;
 use crate::text::sanitize;
 
 /// Which step of the edit → validate → plan → commit → push flow the editor is in.
@@ -32,12 +34,23 @@ pub enum EditorPane {
         /// First visible line.
         scroll: usize,
     },
-    /// Typing the commit message for the plan.
-    CommitMessage(String),
+    /// Typing the commit message for the plan (kept in [`Editor::message`]).
+    CommitMessage,
     /// Committing and pushing; progress lines so far.
     Pushing(Vec<String>),
-    /// The push result: the commit, or the conflict report.
-    PushResult(Result<String, String>),
+    /// The push result.
+    PushResult(PushResult),
+    /// Waiting for [`super::Action::Merged`].
+    Merging,
+    /// The same keys changed upstream and here: the user picks a side per key.
+    Conflicts {
+        /// Every conflicting key path.
+        rows: Vec<ConflictRow>,
+        /// The side chosen for each row so far.
+        choices: Vec<Option<Side>>,
+        /// Selected row.
+        selected: usize,
+    },
 }
 
 /// One open desired file.
@@ -64,6 +77,15 @@ pub struct Editor {
     pub pane: EditorPane,
     /// Last search text.
     pub search: String,
+    /// The commit (hex) the file was opened from; a draft keeps it until an explicit merge.
+    pub base: Option<String>,
+    /// The file at `base` (None: a new file); an edit back to it is no draft.
+    pub base_text: Option<String>,
+    /// The ORB is read-only: the text cannot be changed.
+    pub read_only: bool,
+    /// The commit message typed so far (kept when the commit box is left with esc); empty
+    /// means [`Editor::default_message`].
+    pub message: String,
 }
 
 /// Lines of `text` made safe for the terminal (escape sequences and control characters
@@ -77,6 +99,14 @@ fn safe_lines(text: &str) -> Vec<String> {
                 .join("\t")
         })
         .collect()
+}
+
+/// A text area on `text` with the editor's settings.
+fn text_area(text: &str) -> TextArea<'static> {
+    let mut area = TextArea::new(safe_lines(text));
+    area.set_max_histories(200);
+    area.set_tab_length(2);
+    area
 }
 
 /// `text` as a regular expression matching it literally.
@@ -101,14 +131,11 @@ impl Editor {
         from_draft: bool,
         theme: &Theme,
     ) -> Editor {
-        let mut area = TextArea::new(safe_lines(text));
-        area.set_max_histories(200);
-        area.set_tab_length(2);
         let mut editor = Editor {
             orb,
             orb_name: orb_name.to_string(),
             path: path.to_string(),
-            area,
+            area: text_area(text),
             from_draft,
             dirty: false,
             drafted: from_draft,
@@ -116,9 +143,40 @@ impl Editor {
             errors: Vec::new(),
             pane: EditorPane::Editing,
             search: String::new(),
+            base: None,
+            base_text: None,
+            read_only: false,
+            message: String::new(),
         };
         editor.apply_theme(theme);
         editor
+    }
+
+    /// Replaces the whole text (a merge result), keeping the cursor's line where it can.
+    pub fn replace_text(&mut self, text: &str, theme: &Theme) {
+        let (row, _) = self.cursor();
+        self.area = text_area(text);
+        self.apply_theme(theme);
+        self.jump_to_line(u32::try_from(row + 1).unwrap_or(1));
+        if !self.search.is_empty() {
+            let search = self.search.clone();
+            self.set_search(&search);
+        }
+    }
+
+    /// The commit message used when none is typed.
+    pub fn default_message(&self) -> String {
+        let verb = if self.base_text.is_none() {
+            "add"
+        } else {
+            "edit"
+        };
+        format!("orbdeck: {verb} {}", self.path)
+    }
+
+    /// The text equals the file at the base: there is nothing to commit or keep.
+    pub fn equals_base(&self) -> bool {
+        self.base_text.as_deref() == Some(self.text().as_str())
     }
 
     /// Restyles the text area after a theme change.

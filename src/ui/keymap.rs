@@ -105,6 +105,33 @@ pub enum Command {
     PrevError,
     /// Write a commit message for the plan.
     Commit,
+    /// Merge the upstream change of the open draft now.
+    MergeUpstream,
+    /// Show the upstream change of the open draft.
+    TheirChange,
+    /// Discard the selected draft (asks first).
+    DiscardDraft,
+    /// Diff the selected draft against the committed file.
+    DraftDiff,
+    /// Plan, then commit every draft of the selected draft's ORB as one commit.
+    CommitAll,
+}
+
+impl Command {
+    /// Whether the command writes to an ORB (hidden and refused on read-only ORBs).
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Command::Commit
+                | Command::UpgradePause
+                | Command::UpgradeResume
+                | Command::UpgradeAbort
+                | Command::NewFile
+                | Command::MergeUpstream
+                | Command::DiscardDraft
+                | Command::CommitAll
+        )
+    }
 }
 
 use Command as C;
@@ -308,6 +335,41 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         &[X::Plan],
         "c,enter",
         "write commit message, then push",
+    ),
+    (
+        C::MergeUpstream,
+        "merge-upstream",
+        &[X::Editor],
+        "alt-m",
+        "merge the upstream change now",
+    ),
+    (
+        C::TheirChange,
+        "their-change",
+        &[X::Editor],
+        "alt-d",
+        "show the upstream change",
+    ),
+    (
+        C::DiscardDraft,
+        "discard-draft",
+        &[X::List],
+        "D",
+        "discard draft, asks (:drafts)",
+    ),
+    (
+        C::DraftDiff,
+        "draft-diff",
+        &[X::List],
+        "=",
+        "draft vs committed (:drafts)",
+    ),
+    (
+        C::CommitAll,
+        "commit-all",
+        &[X::List],
+        "C",
+        "one commit of all ORB drafts",
     ),
 ];
 
@@ -544,12 +606,19 @@ impl Keymap {
             .unwrap_or_default()
     }
 
-    /// Every binding of `context`: (keys, config name, description), for help and footer.
-    pub fn bindings(&self, context: Context) -> Vec<(String, &'static str, &'static str)> {
+    /// Every binding of `context`: (keys, config name, description), for help and footer;
+    /// without the commands that write when `writable` is false.
+    pub fn bindings(
+        &self,
+        context: Context,
+        writable: bool,
+    ) -> Vec<(String, &'static str, &'static str)> {
         TABLE
             .iter()
             .zip(&self.keys)
-            .filter(|((_, _, contexts, ..), _)| contexts.contains(&context))
+            .filter(|((command, _, contexts, ..), _)| {
+                contexts.contains(&context) && (writable || !command.is_write())
+            })
             .map(|((_, name, _, _, help), keys)| (join(keys), *name, *help))
             .collect()
     }

@@ -21,8 +21,8 @@ mod update;
 
 pub use action::{Action, Clock, Effect, ObjectRef, UpgradeOp};
 pub use data::{
-    ChildRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow,
-    RepoInfo, Rows, SyncInfo, UpgradeRow, Usage,
+    ChildRow, DraftKind, DraftRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow,
+    QuotaRow, ReplicationRow, RepoInfo, Rows, SyncInfo, UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use super::action::{Clock, ObjectRef};
-use super::data::{ChildRow, OrbView};
+use super::action::{Clock, ObjectRef, UpgradeOp};
+use super::data::{ChildRow, OrbView, Upstream};
 use super::editor::Editor;
 use super::index::FilterCache;
 use super::keymap::Keymap;
@@ -26,6 +26,9 @@ pub struct Settings {
     pub no_color: bool,
     /// `--write`: every ORB writable, whatever its `write:` setting.
     pub write_all: bool,
+    /// Where drafts are kept across runs; None when they go when the program ends (the demo
+    /// without `--keep`).
+    pub drafts_home: Option<String>,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             theme: "dark",
             no_color: false,
             write_all: false,
+            drafts_home: Some("this machine's data dir".into()),
         }
     }
 }
@@ -86,12 +90,39 @@ pub struct CommandLine {
 pub enum Confirm {
     /// Quit although drafts are unpushed.
     Quit,
-    /// Abort a ClusterUpgrade.
-    AbortUpgrade {
+    /// Pause, resume or abort a ClusterUpgrade (a commit).
+    Upgrade {
         /// ORB name.
         orb: String,
         /// ClusterUpgrade name.
         name: String,
+        /// What to do.
+        op: UpgradeOp,
+    },
+    /// Throw a draft away.
+    DiscardDraft {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+    },
+}
+
+/// What a one-line prompt asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// The name of a new object from template `template` (index into the templates) in ORB
+    /// `orb` (index into the fleet).
+    NewName {
+        /// Template index.
+        template: usize,
+        /// ORB index.
+        orb: usize,
+    },
+    /// The message of one commit of every draft of ORB `orb`.
+    CommitAll {
+        /// ORB name.
+        orb: String,
     },
 }
 
@@ -115,6 +146,22 @@ pub enum Viewer {
         columns: Option<[Vec<String>; 3]>,
         /// First visible line.
         scroll: usize,
+    },
+    /// A diff or a plan (their change, a draft against the committed file, all drafts' plan).
+    Text {
+        /// What is shown.
+        title: String,
+        /// Lines, once arrived.
+        lines: Option<Vec<String>>,
+        /// First visible line.
+        scroll: usize,
+        /// The plan of every draft of this ORB: `c` commits them.
+        commit_all: Option<String>,
+    },
+    /// Every draft of the fleet.
+    Drafts {
+        /// Selected row.
+        selected: usize,
     },
     /// Objects a profile owns.
     Children {
@@ -154,6 +201,13 @@ pub enum Mode {
     NewFile {
         /// Selected template.
         selected: usize,
+    },
+    /// Typing one line of input (a new object's name, a commit message).
+    Prompt {
+        /// What is asked.
+        prompt: Prompt,
+        /// Typed so far.
+        input: String,
     },
 }
 
@@ -228,6 +282,8 @@ pub struct State {
     pub keymap: Keymap,
     /// `--write` given: every ORB is writable.
     pub write_all: bool,
+    /// Where drafts are kept across runs (None: they go when the program ends).
+    pub drafts_home: Option<String>,
     /// Terminal size (columns, rows), from [`super::Action::Resize`].
     pub size: (u16, u16),
     /// Time of the last tick.
@@ -257,6 +313,7 @@ impl State {
             no_color: settings.no_color,
             keymap: settings.keymap,
             write_all: settings.write_all,
+            drafts_home: settings.drafts_home,
             size: (80, 24),
             clock,
         };
@@ -286,6 +343,32 @@ impl State {
     /// Whether ORB `orb` may be written (`--write`, or `write: true` for it).
     pub fn is_writable(&self, orb: usize) -> bool {
         self.write_all || self.fleet.get(orb).is_some_and(|o| o.writable)
+    }
+
+    /// The upstream change of the open draft, when the background fetch saw its file move since
+    /// the editor's base.
+    pub fn editor_upstream(&self) -> Option<&Upstream> {
+        let e = self.editor.as_ref()?;
+        let row = self
+            .fleet
+            .get(e.orb)?
+            .drafts
+            .iter()
+            .find(|d| d.path == e.path)?;
+        let base = e.base.as_deref().unwrap_or_default();
+        if row.base.is_empty() || !base.starts_with(&row.base) {
+            return None;
+        }
+        row.upstream.as_ref()
+    }
+
+    /// Every draft of the fleet as (ORB index, draft index), in fleet then path order.
+    pub fn all_drafts(&self) -> Vec<(usize, usize)> {
+        self.fleet
+            .iter()
+            .enumerate()
+            .flat_map(|(o, view)| (0..view.drafts.len()).map(move |d| (o, d)))
+            .collect()
     }
 
     /// True when any ORB has an unpushed draft or the editor has unsaved edits.

@@ -119,6 +119,17 @@ pub const CHILD_COLUMNS: &[Column] = &[
     col("STATUS", Flex(8, 1), 0),
 ];
 
+/// Columns of the Drafts view (`:drafts`).
+pub const DRAFT_COLUMNS: &[Column] = &[
+    col("ORB", Flex(8, 1), 0),
+    col("PATH", Flex(20, 3), 0),
+    col("KIND", Flex(6, 0), 1),
+    col("AGE", Flex(5, 0), 2),
+    col("BASE", Flex(8, 0), 3),
+    col("UPSTREAM", Flex(10, 1), 0),
+    col("LAST ERROR", Flex(10, 2), 1),
+];
+
 impl Tab {
     /// Every tab, in display order (number keys 1..7).
     pub const ALL: [Tab; 7] = [

@@ -95,20 +95,48 @@ spec:
     },
 ];
 
-/// A path for a new `template` file that is not in `existing`.
-pub fn new_path(template: &Template, existing: &[String]) -> String {
-    let stem = format!(
-        "{}/new-{}",
-        template.folder,
-        template.kind.to_ascii_lowercase()
-    );
-    let mut path = format!("{stem}.yaml");
-    let mut n = 2;
-    while existing.contains(&path) {
-        path = format!("{stem}-{n}.yaml");
-        n += 1;
+/// Why `name` cannot name a new object (a DNS-1123 label: what namespaces and most kinds need).
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("a name is needed");
     }
-    path
+    if name.len() > 63 {
+        return Err("at most 63 characters");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("only lowercase letters, digits and - are allowed");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must start and end with a letter or digit");
+    }
+    Ok(())
+}
+
+/// The file of a new `template` object called `name`: `<folder>/<name>.yaml`.
+pub fn path_for(template: &Template, name: &str) -> String {
+    format!("{}/{name}.yaml", template.folder)
+}
+
+/// The template's text with its object named `name` (the first `name:` under `metadata:`).
+pub fn with_name(template: &Template, name: &str) -> String {
+    let mut out = String::with_capacity(template.text.len() + name.len());
+    let mut in_metadata = false;
+    let mut done = false;
+    for line in template.text.lines() {
+        if !done && in_metadata && line.starts_with("  name: ") {
+            out.push_str("  name: ");
+            out.push_str(name);
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+        in_metadata = line == "metadata:" || (in_metadata && line.starts_with(' '));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -116,10 +144,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_paths_do_not_clash() {
+    fn a_new_object_gets_its_name_and_its_file() {
         let t = &TEMPLATES[0];
-        let first = new_path(t, &[]);
-        assert_eq!(first, "desired/profiles/new-profile.yaml");
-        assert_eq!(new_path(t, &[first]), "desired/profiles/new-profile-2.yaml");
+        assert_eq!(path_for(t, "eve"), "desired/profiles/eve.yaml");
+        let text = with_name(t, "eve");
+        assert!(text.contains("metadata:\n  name: eve\n"), "{text}");
+        assert!(!text.contains("new-profile"), "{text}");
+        for t in TEMPLATES {
+            assert!(with_name(t, "x1").contains("  name: x1\n"), "{}", t.kind);
+        }
+        assert!(check_name("eve-2").is_ok());
+        assert!(check_name("Eve").is_err());
+        assert!(check_name("").is_err());
+        assert!(check_name("-a").is_err());
     }
 }

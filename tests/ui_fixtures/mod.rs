@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use orbdeck::ui::{
-    Action, Clock, Effect, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
-    ReplicationRow, RepoInfo, Settings, State, SyncInfo, UpgradeRow, Usage, render, update,
+    Action, Clock, DraftKind, DraftRow, Effect, EventRow, Health, NodeRow, OrbView, OwnerKind,
+    ProfileRow, QuotaRow, ReplicationRow, RepoInfo, Settings, State, SyncInfo, UpgradeRow, Usage,
+    render, update,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -298,6 +299,7 @@ pub fn fleet() -> Vec<OrbView> {
             files.sort();
             files
         },
+        tip: Some(BASE.into()),
         drafts: vec![],
         loading: false,
     };
@@ -404,6 +406,21 @@ pub fn big_orb(name: &str, n: usize) -> OrbView {
         drift: Some(0),
         profiles,
         ..OrbView::default()
+    }
+}
+
+/// The commit the fixtures' files were opened from.
+pub const BASE: &str = "0badc0de0badc0de0badc0de0badc0de0badc0de";
+
+/// A saved draft of `path`, an edit made against [`BASE`].
+pub fn draft(path: &str) -> DraftRow {
+    DraftRow {
+        path: path.into(),
+        kind: DraftKind::Edit,
+        updated: NOW - 30,
+        base: BASE[..8].into(),
+        upstream: None,
+        error: None,
     }
 }
 

@@ -10,6 +10,8 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthChar;
 
 use super::cell::{fit, line};
+use crate::repo::merge3::Side;
+use crate::ui::action::PushResult;
 use crate::ui::editor::{Editor, EditorPane};
 use crate::ui::keymap::Command;
 use crate::ui::layout::centered;
@@ -25,17 +27,36 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         header(state, e, w),
         Rect::new(area.x, area.y, area.width, 1),
     );
+    // The banner: someone else changed this file since the draft's base.
+    let banner_h = match state.editor_upstream() {
+        Some(up) if area.height > 4 => {
+            let km = &state.keymap;
+            let text = format!(
+                "⚠ changed upstream by {} in {}: {} to merge now, {} to see their change",
+                up.author,
+                up.commit,
+                km.keys_of(Command::MergeUpstream),
+                km.keys_of(Command::TheirChange)
+            );
+            frame.render_widget(
+                line(&text, w, t.warn),
+                Rect::new(area.x, area.y + 1, area.width, 1),
+            );
+            1
+        }
+        _ => 0,
+    };
     let errors_h = if e.errors.is_empty() {
         0
     } else {
         (e.errors.len() as u16 + 1).min(6).min(area.height / 3)
     };
-    let text_h = area.height.saturating_sub(1 + errors_h);
-    let text_area = Rect::new(area.x, area.y + 1, area.width, text_h);
+    let text_h = area.height.saturating_sub(1 + banner_h + errors_h);
+    let text_area = Rect::new(area.x, area.y + 1 + banner_h, area.width, text_h);
     frame.render_widget(&e.area, text_area);
     colour_yaml(e, t, text_area, frame.buffer_mut());
     if errors_h > 0 {
-        let strip = Rect::new(area.x, area.y + 1 + text_h, area.width, errors_h);
+        let strip = Rect::new(area.x, area.y + 1 + banner_h + text_h, area.width, errors_h);
         errors(state, e, frame, strip);
     }
     popups(state, e, frame);
@@ -45,9 +66,14 @@ fn header(state: &State, e: &Editor, w: usize) -> Line<'static> {
     let t = &state.theme;
     let (row, col) = e.cursor();
     let status = match &e.pane {
+        _ if e.read_only => Span::styled(" [READ-ONLY]", t.warn),
         EditorPane::Validating => Span::styled(" validating…", t.warn),
         EditorPane::Planning => Span::styled(" planning…", t.warn),
+        EditorPane::Merging => Span::styled(" merging…", t.warn),
         _ if e.dirty => Span::styled(" ✎ editing", t.draft),
+        _ if e.drafted && e.base_text.is_none() => {
+            Span::styled(" ✎ new file, draft saved", t.draft)
+        }
         _ if e.drafted => Span::styled(" ✎ draft saved", t.draft),
         _ => Span::styled(" committed version", t.dim),
     };
@@ -223,13 +249,22 @@ fn popups(state: &State, e: &Editor, frame: &mut Frame) {
                 .max(8)
                 .min(screen.height.saturating_sub(4));
             let area = centered(screen, screen.width.saturating_sub(6).min(120), height);
-            let hint = format!(
-                " {} commit · {}/{} scroll · {} back to the file ",
-                km.keys_of(Command::Commit),
-                km.keys_of(Command::Down),
-                km.keys_of(Command::Up),
-                km.keys_of(Command::Back)
-            );
+            let hint = if e.read_only {
+                format!(
+                    " read-only ORB: no commit · {}/{} scroll · {} back to the file ",
+                    km.keys_of(Command::Down),
+                    km.keys_of(Command::Up),
+                    km.keys_of(Command::Back)
+                )
+            } else {
+                format!(
+                    " {} commit · {}/{} scroll · {} back to the file ",
+                    km.keys_of(Command::Commit),
+                    km.keys_of(Command::Down),
+                    km.keys_of(Command::Up),
+                    km.keys_of(Command::Back)
+                )
+            };
             let inner = popup(
                 frame,
                 area,
@@ -255,25 +290,30 @@ fn popups(state: &State, e: &Editor, frame: &mut Frame) {
             };
             frame.render_widget(Paragraph::new(body), inner);
         }
-        EditorPane::CommitMessage(message) => {
-            let area = centered(screen, screen.width.saturating_sub(6).min(72), 6);
+        EditorPane::CommitMessage => {
+            let area = centered(screen, screen.width.saturating_sub(6).min(72), 7);
             let inner = popup(
                 frame,
                 area,
                 t,
                 "Commit message",
-                " enter commit & push · esc back ",
+                " enter commit & push · esc back (the message is kept) ",
             );
             let w = usize::from(inner.width);
-            let input = fit(message, w.saturating_sub(3));
+            let typed = if e.message.is_empty() {
+                Span::styled(fit(&e.default_message(), w.saturating_sub(4)), t.dim)
+            } else {
+                Span::raw(fit(&e.message, w.saturating_sub(3)))
+            };
             let lines = vec![
                 line(&format!("{} → {}", e.path, e.orb_name), w, t.dim),
                 Line::default(),
                 Line::from(vec![
                     Span::styled("> ", t.key),
-                    Span::raw(input),
                     Span::styled("▏", t.key),
+                    typed,
                 ]),
+                line("(enter with nothing typed uses the grey message)", w, t.dim),
             ];
             frame.render_widget(Paragraph::new(lines), inner);
         }
@@ -295,7 +335,76 @@ fn popups(state: &State, e: &Editor, frame: &mut Frame) {
                 .collect();
             frame.render_widget(Paragraph::new(lines), inner);
         }
-        EditorPane::PushResult(Ok(commit)) => {
+        EditorPane::PushResult(PushResult::Unchanged(commit)) => {
+            let area = centered(screen, screen.width.saturating_sub(6).min(72), 7);
+            let inner = popup(
+                frame,
+                area,
+                t,
+                "Nothing to commit",
+                " enter/esc back to the files ",
+            );
+            let w = usize::from(inner.width);
+            let lines = vec![
+                line(
+                    &format!("nothing to commit: the file equals {commit}"),
+                    w,
+                    t.accent,
+                ),
+                line(&e.path, w, t.dim),
+                Line::default(),
+                line("No commit was made; there is no draft left.", w, t.text),
+            ];
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
+        EditorPane::Conflicts {
+            rows,
+            choices,
+            selected,
+        } => {
+            let height = (rows.len() as u16 * 3 + 6).min(screen.height.saturating_sub(4));
+            let area = centered(screen, screen.width.saturating_sub(6).min(120), height);
+            let inner = popup(
+                frame,
+                area,
+                t,
+                &format!("Conflicts with the remote: {}", e.path),
+                " t theirs · m mine · T/M all · enter merge · e/esc edit the file ",
+            );
+            let w = usize::from(inner.width);
+            let mut lines = vec![
+                line(
+                    "Nothing was pushed; the draft is kept. Both sides changed these keys:",
+                    w,
+                    t.warn,
+                ),
+                Line::default(),
+            ];
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+            let room = usize::from(inner.height).saturating_sub(2) / 3;
+            let first = selected.saturating_sub(room.saturating_sub(1));
+            for (i, (row, choice)) in rows.iter().zip(choices).enumerate().skip(first).take(room) {
+                let style = if i == *selected { t.selected } else { t.text };
+                let mark = match choice {
+                    Some(Side::Theirs) => "[theirs]",
+                    Some(Side::Ours) => "[mine]  ",
+                    None => "[?]     ",
+                };
+                lines.push(line(&format!("{mark} {}: {}", row.doc, row.path), w, style));
+                lines.push(line(
+                    &format!("           theirs {}", show(&row.theirs)),
+                    w,
+                    t.dim,
+                ));
+                lines.push(line(
+                    &format!("           yours  {}", show(&row.ours)),
+                    w,
+                    t.dim,
+                ));
+            }
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
+        EditorPane::PushResult(PushResult::Committed(commit)) => {
             let area = centered(screen, screen.width.saturating_sub(6).min(72), 7);
             let inner = popup(frame, area, t, "Pushed", " enter/esc back to the files ");
             let w = usize::from(inner.width);
@@ -315,7 +424,7 @@ fn popups(state: &State, e: &Editor, frame: &mut Frame) {
             ];
             frame.render_widget(Paragraph::new(lines), inner);
         }
-        EditorPane::PushResult(Err(report)) => {
+        EditorPane::PushResult(PushResult::Rejected(report)) => {
             let height = (report.lines().count() as u16 + 6).min(screen.height.saturating_sub(4));
             let area = centered(screen, screen.width.saturating_sub(6).min(100), height);
             let inner = popup(
@@ -345,7 +454,7 @@ fn popups(state: &State, e: &Editor, frame: &mut Frame) {
 }
 
 /// Colour of a plan line: `+` added, `-` removed, `@@`/`~` headers.
-fn plan_style(t: &Theme, l: &str) -> Style {
+pub(crate) fn plan_style(t: &Theme, l: &str) -> Style {
     if l.starts_with("+++") || l.starts_with("---") || l.starts_with("@@") {
         t.diff_hunk
     } else if l.starts_with('+') {

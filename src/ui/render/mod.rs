@@ -18,7 +18,7 @@ use crate::ui::data::Health;
 use crate::ui::editor::EditorPane;
 use crate::ui::keymap::Command;
 use crate::ui::layout::{MIN_SIZE, areas};
-use crate::ui::state::{Focus, Level, Mode, Scope, State};
+use crate::ui::state::{Focus, Level, Mode, Prompt, Scope, State, Viewer};
 use crate::ui::tab::Tab;
 use cell::{fit, line};
 
@@ -96,7 +96,29 @@ fn header(state: &State, width: u16) -> Paragraph<'static> {
 /// (keys, label) hints for the footer in the current mode.
 fn hints(state: &State) -> Vec<(String, &'static str)> {
     let km = &state.keymap;
-    let k = |c: Command, label: &'static str| (km.keys_of(c), label);
+    let orb = state
+        .editor
+        .as_ref()
+        .map_or_else(|| state.target_orb(), |e| e.orb);
+    let writable = state.is_writable(orb);
+    // Write keys are left out on a read-only ORB (they would only be refused).
+    let k = |c: Command, label: &'static str| {
+        if c.is_write() && !writable {
+            (String::new(), label)
+        } else {
+            (km.keys_of(c), label)
+        }
+    };
+    let mut v = mode_hints(state, &k);
+    v.retain(|(keys, _)| !keys.is_empty());
+    v
+}
+
+/// The hints of the current mode (`k` gives a command's keys, empty for a hidden one).
+fn mode_hints(
+    state: &State,
+    k: &dyn Fn(Command, &'static str) -> (String, &'static str),
+) -> Vec<(String, &'static str)> {
     let text_input =
         |action: &'static str| vec![("enter".to_string(), action), ("esc".to_string(), "cancel")];
     match &state.mode {
@@ -107,7 +129,22 @@ fn hints(state: &State) -> Vec<(String, &'static str)> {
                 k(Command::PrevError, "previous"),
                 k(Command::Back, "back to text"),
             ],
-            Some(EditorPane::CommitMessage(_)) => text_input("commit & push"),
+            Some(EditorPane::CommitMessage) => text_input("commit & push"),
+            Some(EditorPane::Conflicts { .. }) => vec![
+                ("t".to_string(), "take theirs"),
+                ("m".to_string(), "keep mine"),
+                ("T/M".to_string(), "all"),
+                ("enter".to_string(), "merge"),
+                ("e/esc".to_string(), "edit the file"),
+            ],
+            Some(EditorPane::Editing) if state.editor_upstream().is_some() => {
+                vec![
+                    k(Command::MergeUpstream, "merge upstream"),
+                    k(Command::TheirChange, "their change"),
+                    k(Command::Save, "validate+plan"),
+                    k(Command::Back, "files (draft kept)"),
+                ]
+            }
             Some(EditorPane::Plan { .. }) => vec![
                 k(Command::Commit, "commit"),
                 k(Command::Down, "down"),
@@ -130,11 +167,27 @@ fn hints(state: &State) -> Vec<(String, &'static str)> {
             ("enter".to_string(), "run"),
             ("esc".to_string(), "cancel"),
         ],
+        Mode::Viewer(Viewer::Drafts { .. }) => vec![
+            k(Command::Open, "open"),
+            k(Command::DraftDiff, "diff"),
+            k(Command::DiscardDraft, "discard"),
+            k(Command::CommitAll, "commit all of the ORB"),
+            k(Command::Back, "close"),
+        ],
+        Mode::Viewer(Viewer::Text {
+            commit_all: Some(_),
+            ..
+        }) => vec![
+            (String::from("c"), "commit all"),
+            k(Command::Down, "down"),
+            k(Command::Back, "close"),
+        ],
         Mode::Help { .. } | Mode::Viewer(_) => vec![
             k(Command::Down, "down"),
             k(Command::Up, "up"),
             k(Command::Back, "close"),
         ],
+        Mode::Prompt { .. } => text_input("ok"),
         Mode::Confirm(_) => vec![("y".to_string(), "yes"), ("n".to_string(), "no")],
         Mode::NewFile { .. } => vec![k(Command::Open, "create"), k(Command::Back, "cancel")],
         Mode::Normal | Mode::Filter => {
@@ -194,6 +247,19 @@ fn footer(state: &State, area: Rect) -> Paragraph<'static> {
         (Mode::Command(c), _) => input(":", &c.input),
         (Mode::Filter, _) => input("/", &state.view().filter),
         (Mode::Editor, Some(EditorPane::Search(s))) => input("search: ", s),
+        (
+            Mode::Prompt {
+                prompt,
+                input: text,
+            },
+            _,
+        ) => input(
+            match prompt {
+                Prompt::NewName { .. } => "name: ",
+                Prompt::CommitAll { .. } => "commit message: ",
+            },
+            text,
+        ),
         _ => match &state.message {
             Some(m) => {
                 let style = match m.level {

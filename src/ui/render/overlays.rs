@@ -9,10 +9,11 @@ use ratatui::widgets::{Clear, Paragraph};
 use super::cell::{fit, line};
 use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
+use crate::ui::action::UpgradeOp;
 use crate::ui::keymap::{Command, Context};
 use crate::ui::layout::centered;
-use crate::ui::state::{CommandLine, Confirm, Mode, State, Viewer};
-use crate::ui::tab::{CHILD_COLUMNS, Tab};
+use crate::ui::state::{CommandLine, Confirm, Mode, Prompt, State, Viewer};
+use crate::ui::tab::{CHILD_COLUMNS, DRAFT_COLUMNS, Tab};
 use crate::ui::templates::TEMPLATES;
 
 /// Draws the overlay of the current mode, if it has one.
@@ -23,7 +24,11 @@ pub(crate) fn render(state: &State, frame: &mut Frame) {
         Mode::Confirm(what) => confirm(state, frame, what),
         Mode::Viewer(v) => viewer(state, frame, v),
         Mode::NewFile { selected } => picker(state, frame, *selected),
-        Mode::Normal | Mode::Filter | Mode::Editor => {}
+        Mode::Prompt {
+            prompt: Prompt::NewName { template, orb },
+            input,
+        } => name_prompt(state, frame, *template, *orb, input),
+        Mode::Normal | Mode::Filter | Mode::Editor | Mode::Prompt { .. } => {}
     }
 }
 
@@ -32,6 +37,7 @@ const KEY_W: usize = 18;
 /// Every help line: each context's bindings from the keymap, then fixed keys and commands.
 fn help_lines(state: &State) -> Vec<Line<'static>> {
     let t = &state.theme;
+    let writable = state.is_writable(state.target_orb());
     let mut lines = Vec::new();
     let entry = |keys: &str, text: &str, name: &str| {
         Line::from(vec![
@@ -55,7 +61,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         Context::List,
     ] {
         lines.push(Line::styled(ctx.title(), t.title));
-        for (keys, name, text) in state.keymap.bindings(ctx) {
+        for (keys, name, text) in state.keymap.bindings(ctx, writable) {
             lines.push(entry(&keys, text, name));
         }
         lines.push(Line::default());
@@ -84,6 +90,11 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines.push(entry(":orb NAME", "show one ORB (tab completes names)", ""));
     lines.push(entry(":all", "fleet-wide tables with an ORB column", ""));
     lines.push(entry(
+        ":drafts",
+        "every draft: open, diff, discard, commit all",
+        "",
+    ));
+    lines.push(entry(
         ":theme dark|light",
         "switch colours (NO_COLOR keeps them off)",
         "",
@@ -92,6 +103,13 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines.push(entry(":q / :quit", "quit", ""));
     lines.push(Line::default());
     lines.push(Line::styled("Notes", t.title));
+    if !writable {
+        lines.push(Line::styled(
+            "  This ORB is read-only: its write keys are hidden. Start with --write, or set `write: true` for it in the fleet file.",
+            t.warn,
+        ));
+    }
+
     lines.push(Line::raw(
         "  Sorting: s moves to the next column, S reverses; the header shows ↑/↓.",
     ));
@@ -191,10 +209,14 @@ fn confirm(state: &State, frame: &mut Frame, what: &Confirm) {
                 .filter(|o| !o.drafts.is_empty())
                 .map(|o| format!("{} ({})", o.name, o.drafts.len()))
                 .collect();
+            let fate = match &state.drafts_home {
+                Some(home) => format!("They stay saved in {home} and reopen next time."),
+                None => "This demo's directory is deleted on quit, and the drafts with it (`orbdeck demo --keep DIR` keeps them).".to_string(),
+            };
             (
                 "Quit with unpushed drafts?",
                 format!(
-                    "Drafts not pushed yet: {}. They stay saved and reopen next time.",
+                    "Drafts not pushed yet: {}. {fate}",
                     if with.is_empty() {
                         "the open file".to_string()
                     } else {
@@ -203,10 +225,28 @@ fn confirm(state: &State, frame: &mut Frame, what: &Confirm) {
                 ),
             )
         }
-        Confirm::AbortUpgrade { orb, name } => (
-            "Abort upgrade?",
+        Confirm::Upgrade { orb, name, op } => match op {
+            UpgradeOp::Abort => (
+                "Abort upgrade?",
+                format!(
+                    "Abort ClusterUpgrade {name} on {orb}? A commit sets spec.abort: true. Nodes already upgraded stay as they are; the rest keep their version."
+                ),
+            ),
+            UpgradeOp::Pause => (
+                "Pause upgrade?",
+                format!(
+                    "Pause ClusterUpgrade {name} on {orb}? A commit sets spec.paused: true; the node being upgraded finishes."
+                ),
+            ),
+            UpgradeOp::Resume => (
+                "Resume upgrade?",
+                format!("Resume ClusterUpgrade {name} on {orb}? A commit sets spec.paused: false."),
+            ),
+        },
+        Confirm::DiscardDraft { orb, path } => (
+            "Discard draft?",
             format!(
-                "Abort ClusterUpgrade {name} on {orb}? Nodes already upgraded stay as they are; the rest keep their version."
+                "Throw away the unpushed draft of {path} in {orb}? The repo is not touched; the edit is gone."
             ),
         ),
     };
@@ -298,6 +338,26 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
                 frame.render_widget(Paragraph::new(lines), rect);
             }
         }
+        Viewer::Text {
+            title,
+            lines,
+            scroll,
+            ..
+        } => {
+            let inner = popup(frame, area, t, title, &nav);
+            let w = usize::from(inner.width);
+            let body: Vec<Line> = match lines {
+                None => vec![line("Loading…", w, t.warn)],
+                Some(lines) => lines
+                    .iter()
+                    .skip(*scroll)
+                    .take(usize::from(inner.height))
+                    .map(|l| line(l, w, super::editor::plan_style(t, l)))
+                    .collect(),
+            };
+            frame.render_widget(Paragraph::new(body), inner);
+        }
+        Viewer::Drafts { selected } => drafts(state, frame, area, *selected),
         Viewer::Children {
             orb,
             profile,
@@ -342,6 +402,91 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             }
         }
     }
+}
+
+/// The Drafts view: every draft of the fleet.
+fn drafts(state: &State, frame: &mut Frame, area: Rect, selected: usize) {
+    let t = &state.theme;
+    let km = &state.keymap;
+    let hint = format!(
+        " {} open · {} diff · {} discard · {} commit all of the ORB · {} close ",
+        km.keys_of(Command::Open),
+        km.keys_of(Command::DraftDiff),
+        km.keys_of(Command::DiscardDraft),
+        km.keys_of(Command::CommitAll),
+        km.keys_of(Command::Back)
+    );
+    let all = state.all_drafts();
+    let inner = popup(
+        frame,
+        area,
+        t,
+        &format!("Drafts of this machine ({})", all.len()),
+        &hint,
+    );
+    let w = usize::from(inner.width);
+    if all.is_empty() {
+        frame.render_widget(line("No unpushed drafts.", w, t.dim), inner);
+        return;
+    }
+    let window = Window {
+        columns: DRAFT_COLUMNS,
+        sort: None,
+        total: all.len(),
+        selected: Some(selected),
+        offset: 0,
+        focused: true,
+    };
+    let now = state.clock.unix;
+    table::draw(frame, inner, t, &window, |pos, col, w| {
+        let (o, d) = all[pos];
+        let orb = &state.fleet[o];
+        let draft = &orb.drafts[d];
+        match col {
+            0 => line(&orb.name, w, t.text),
+            1 => line(&draft.path, w, t.text),
+            2 => line(draft.kind.as_str(), w, t.draft),
+            3 => line(&super::cell::age(now, draft.updated), w, t.dim),
+            4 => line(&draft.base, w, t.dim),
+            5 => match &draft.upstream {
+                Some(up) => line(&format!("moved: {} {}", up.commit, up.author), w, t.warn),
+                None => line("-", w, t.dim),
+            },
+            _ => match &draft.error {
+                Some(e) => line(&e.replace('\n', " · "), w, t.error),
+                None => line("", w, t.dim),
+            },
+        }
+    });
+}
+
+/// The name prompt of a new object.
+fn name_prompt(state: &State, frame: &mut Frame, template: usize, orb: usize, input: &str) {
+    let t = &state.theme;
+    let screen = frame.area();
+    let area = centered(screen, screen.width.saturating_sub(4).min(64), 7);
+    let tpl = &TEMPLATES[template];
+    let orb = state.fleet.get(orb).map_or("", |o| o.name.as_str());
+    let inner = popup(
+        frame,
+        area,
+        t,
+        &format!("New {} in {orb}", tpl.kind),
+        " enter create · esc cancel ",
+    );
+    let w = usize::from(inner.width);
+    let name = if input.is_empty() { "NAME" } else { input };
+    let lines = vec![
+        line("Name (lowercase letters, digits and -):", w, t.dim),
+        Line::from(vec![
+            Span::styled("> ", t.key),
+            Span::raw(fit(input, w.saturating_sub(3))),
+            Span::styled("▏", t.key),
+        ]),
+        line(&format!("file: {}/{name}.yaml", tpl.folder), w, t.dim),
+    ];
+    frame.render_widget(Clear, inner);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn picker(state: &State, frame: &mut Frame, selected: usize) {

@@ -82,7 +82,15 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         line("none", vw, t.dim)
     } else {
         line(
-            &format!("✎ {} unpushed: {}", orb.drafts.len(), orb.drafts.join(", ")),
+            &format!(
+                "✎ {} unpushed: {}",
+                orb.drafts.len(),
+                orb.drafts
+                    .iter()
+                    .map(|d| d.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             vw,
             t.draft,
         )

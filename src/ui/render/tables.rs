@@ -27,7 +27,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let MainAreas { tabs, body, detail } = main_areas(area, state.tab);
     frame.render_widget(tab_bar(state, tabs.width), tabs);
-    if state.mode == Mode::Editor && state.editor.is_some() {
+    if state.editor.is_some() {
         return super::editor::render(
             state,
             frame,
@@ -309,7 +309,7 @@ fn desired_cell(state: &State, orb: &OrbView, r: usize, pos: usize, w: usize) ->
         .map(|d| format!("{d}/"))
         .collect::<String>();
     let file = dirs[dirs.len() - 1];
-    let draft = orb.drafts.iter().any(|d| d == path);
+    let draft = orb.drafts.iter().any(|d| d.path == path);
     let mut spans = vec![
         Span::raw(" ".repeat(indent.min(w))),
         Span::styled(fit(&folder, w.saturating_sub(indent)), t.dim),

@@ -1,14 +1,20 @@
 //! The control room's background work: each [`Effect`] runs as its own task (git and file work
 //! on blocking threads) and reports back as an [`Action`]. Nothing here runs on the render path.
 
+use super::scalar_edit;
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::plan;
-use crate::repo::write::write;
-use crate::repo::{Change, DESIRED, Draft, Drafts, Edit, OrbRepo, RetryPolicy};
+use crate::repo::merge3::Resolution;
+use crate::repo::write::{rebase_change, write};
+use crate::repo::{
+    Change, DESIRED, Draft, Drafts, Edit, OrbRepo, RepoError, RetryPolicy, Saved, merge3,
+};
 use crate::text::sanitize;
+use crate::ui::action::{ConflictRow, PushResult};
 use crate::ui::{Action, ChildRow, Effect, ObjectRef, UpgradeOp};
 use crate::validate::{self, Severity};
+use git2::Oid;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use serde_json::Value;
@@ -88,18 +94,46 @@ impl Env {
 pub async fn run(env: Env, effect: Effect) {
     let result = match effect {
         Effect::OpenFile { orb, path } => open_file(&env, orb, path).await,
-        Effect::SaveDraft { orb, path, text } => match save_draft(&env, orb, path, text).await {
-            Ok(()) => return,
-            Err(e) => Err(format!("the draft was not saved: {e}")),
-        },
+        Effect::SaveDraft {
+            orb,
+            path,
+            text,
+            base,
+            base_text,
+        } => {
+            let draft = Draft::new(&orb, &path, oid(base.as_deref()), base_text, Some(text));
+            match save_draft(&env, draft).await {
+                Ok(None) => return,
+                Ok(Some(action)) => Ok(action),
+                Err(e) => Err(format!("the draft was not saved: {e}")),
+            }
+        }
+        Effect::DiscardDraft { orb, path } => discard_draft(&env, orb, path).await,
         Effect::Validate { orb, path, text } => validate(&env, orb, path, text).await,
-        Effect::Plan { orb, path, text } => plan(&env, orb, path, text).await,
+        Effect::Plan {
+            orb,
+            path,
+            text,
+            base,
+        } => plan(&env, orb, path, text, base).await,
         Effect::Commit {
             orb,
             path,
             text,
+            base,
             message,
-        } => commit(&env, orb, path, text, message).await,
+        } => commit(&env, orb, path, text, base, message).await,
+        Effect::Merge {
+            orb,
+            path,
+            text,
+            base,
+            resolutions,
+        } => merge(&env, orb, path, text, base, resolutions).await,
+        Effect::TheirChange { orb, path, base } => their_change(&env, orb, path, base).await,
+        Effect::DraftDiff { orb, path } => draft_diff(&env, orb, path).await,
+        Effect::PlanAll { orb } => plan_all(&env, orb).await,
+        Effect::CommitAll { orb, message } => commit_all(&env, orb, message).await,
         Effect::FetchLiveYaml { orb, target } => live_yaml(&env, &orb, &target)
             .await
             .map(|y| Action::LiveYaml(sanitize_lines(&y))),
@@ -122,6 +156,19 @@ fn sanitize_lines(text: &str) -> String {
         .join("\n")
 }
 
+/// A commit id from hex (an unreadable one counts as none).
+fn oid(hex: Option<&str>) -> Option<Oid> {
+    hex.and_then(|h| Oid::from_str(h).ok())
+}
+
+/// The file at `commit` as text (None: absent there).
+fn text_at(repo: &OrbRepo, commit: Option<Oid>, path: &str) -> Result<Option<String>, String> {
+    repo.file(commit, path)
+        .map_err(|e| e.to_string())?
+        .map(|b| String::from_utf8(b).map_err(|_| format!("{path}: not UTF-8 text")))
+        .transpose()
+}
+
 async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, String> {
     if let Some(draft) = env.drafts.load(&orb, &path)
         && let Some(text) = draft.content
@@ -131,33 +178,54 @@ async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, Strin
             path,
             text,
             from_draft: true,
+            base: draft.base,
+            base_text: draft.base_content,
         });
     }
     let p = path.clone();
-    let bytes = env
+    let (tip, text) = env
         .with_repo(&orb, move |repo| {
             let tip = repo.tip();
-            repo.file(tip, &p).map_err(|e| e.to_string())
+            Ok((tip, text_at(repo, tip, &p)?))
         })
         .await?;
-    let text = String::from_utf8(bytes.unwrap_or_default())
-        .map_err(|_| format!("{path}: not UTF-8 text"))?;
     Ok(Action::FileOpened {
         orb,
         path,
-        text,
+        text: text.clone().unwrap_or_default(),
         from_draft: false,
+        base: tip.map(|t| t.to_string()),
+        base_text: text,
     })
 }
 
-async fn save_draft(env: &Env, orb: String, path: String, text: String) -> Result<(), String> {
+/// Saves a draft keeping an existing draft's base; says so when the text is back to its base.
+async fn save_draft(env: &Env, draft: Draft) -> Result<Option<Action>, String> {
     let drafts = env.drafts.clone();
-    let (o, p) = (orb.clone(), path.clone());
-    env.with_repo(&orb, move |repo| {
-        let draft = Draft::new(&o, &p, repo.tip(), Some(text));
-        drafts.save(&draft).map_err(|e| e.to_string())
+    let saved = tokio::task::spawn_blocking(move || {
+        drafts
+            .save_edit(&draft)
+            .map(|s| (s, draft))
+            .map_err(|e| e.to_string())
     })
     .await
+    .map_err(|e| e.to_string())??;
+    Ok(match saved {
+        (Saved::Kept, _) => None,
+        (Saved::Removed, d) => Some(Action::DraftDiscarded {
+            orb: d.orb,
+            path: d.path,
+        }),
+    })
+}
+
+async fn discard_draft(env: &Env, orb: String, path: String) -> Result<Action, String> {
+    let drafts = env.drafts.clone();
+    let (o, p) = (orb.clone(), path.clone());
+    tokio::task::spawn_blocking(move || drafts.remove(&o, &p).map_err(|e| e.to_string()))
+        .await
+        .map_err(|e| e.to_string())??;
+    Ok(Action::DraftDiscarded { orb, path })
 }
 
 /// Desired files at the tip with `path` replaced by `text`.
@@ -204,17 +272,111 @@ async fn validate(env: &Env, orb: String, path: String, text: String) -> Result<
     Ok(Action::Validated { errors })
 }
 
-async fn plan(env: &Env, orb: String, path: String, text: String) -> Result<Action, String> {
+/// The conflicts of a failed merge as rows, or the error as text.
+fn conflicts_of(orb: &str, path: &str, e: RepoError) -> Result<Action, String> {
+    match e {
+        RepoError::Conflict { conflicts, .. } => Ok(Action::Conflicts {
+            orb: orb.to_owned(),
+            path: path.to_owned(),
+            conflicts: conflicts.into_iter().map(conflict_row).collect(),
+        }),
+        e => Err(e.to_string()),
+    }
+}
+
+fn conflict_row(c: merge3::Conflict) -> ConflictRow {
+    let clean = |v: Option<String>| v.map(|v| sanitize(&v).into_owned());
+    ConflictRow {
+        doc: sanitize(&c.doc).into_owned(),
+        path: sanitize(&c.path).into_owned(),
+        ours: clean(c.ours),
+        theirs: clean(c.theirs),
+    }
+}
+
+/// What merging the edit onto the fetched tip gives: the tip, the text to commit, and who
+/// changed the file upstream since the base (None when it did not move).
+type Rebased = (Option<Oid>, Option<String>, Option<(Oid, String)>);
+
+/// Fetches and merges `text` (made against `base`) onto the new tip.
+fn rebase_text(
+    repo: &OrbRepo,
+    base: Option<Oid>,
+    path: &str,
+    text: Option<String>,
+    resolutions: &[Resolution],
+) -> Result<Rebased, RepoError> {
+    let tip = repo.fetch()?;
+    let change = Change {
+        path: path.to_owned(),
+        content: text.map(String::into_bytes),
+    };
+    let merged = rebase_change(repo, base, &change, tip, resolutions)?;
+    let moved = match tip {
+        Some(t) if repo.file(base, path)? != repo.file(tip, path)? => {
+            repo.last_change(t, path, base)?
+        }
+        _ => None,
+    };
+    let text = merged
+        .content
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    Ok((tip, text, moved))
+}
+
+fn short(oid: Oid) -> String {
+    oid.to_string().chars().take(8).collect()
+}
+
+async fn plan(
+    env: &Env,
+    orb: String,
+    path: String,
+    text: String,
+    base: Option<String>,
+) -> Result<Action, String> {
     let entry = env.entry(&orb)?;
+    let (o, p) = (orb.clone(), path.clone());
+    let others = env
+        .drafts
+        .list(Some(&orb))
+        .iter()
+        .filter(|d| d.path != path)
+        .count();
+    let rebased = env
+        .with_repo(&orb, move |repo| {
+            Ok(rebase_text(repo, oid(base.as_deref()), &p, Some(text), &[]))
+        })
+        .await?;
+    let (merged, moved) = match rebased {
+        Ok((_, merged, moved)) => (merged.unwrap_or_default(), moved),
+        Err(e) => return conflicts_of(&o, &path, e),
+    };
     let overlay = plan::Overlay {
-        drafts: Some(&env.drafts),
-        files: vec![(path, text.into_bytes())],
+        drafts: None,
+        files: vec![(path.clone(), merged.into_bytes())],
         offline: false,
     };
     let result = plan::plan_orb(&env.config, &env.paths, &entry, overlay).await?;
-    Ok(Action::Planned(sanitize_lines(&plan::render(
-        &result, false,
-    ))))
+    let mut head = Vec::new();
+    if let Some((commit, author)) = moved {
+        head.push(format!(
+            "~ {path} changed upstream in {} by {}: this is the plan of the merge (base + theirs + yours), which is what will be committed",
+            short(commit),
+            sanitize(&author)
+        ));
+    }
+    if others > 0 {
+        head.push(format!(
+            "~ commits {path} only; {others} other draft(s) of {orb} stay drafts (:drafts, C commits all together)"
+        ));
+    }
+    let mut text = head.join("\n");
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(&plan::render(&result, false));
+    Ok(Action::Planned(sanitize_lines(&text)))
 }
 
 async fn commit(
@@ -222,6 +384,7 @@ async fn commit(
     orb: String,
     path: String,
     text: String,
+    base: Option<String>,
     message: String,
 ) -> Result<Action, String> {
     let entry = env.entry(&orb)?;
@@ -233,32 +396,210 @@ async fn commit(
     let (o, p) = (orb.clone(), path.clone());
     let pushed = env
         .with_repo(&orb, move |repo| {
-            let base = repo.fetch().map_err(|e| e.to_string())?;
-            let edit = Edit {
-                base,
-                changes: vec![Change {
-                    path: p.clone(),
-                    content: Some(text.clone().into_bytes()),
-                }],
-                message,
-            };
-            match write(repo, &edit, &RetryPolicy::default()) {
-                Ok(oid) => {
-                    let _ = drafts.remove(&o, &p);
-                    Ok(Ok(oid.to_string()))
-                }
-                Err(e) => {
-                    let mut draft = Draft::new(&o, &p, base, Some(text));
-                    draft.last_error = Some(e.to_string());
-                    let _ = drafts.save(&draft);
-                    Ok(Err(e.to_string()))
-                }
-            }
+            let base = oid(base.as_deref());
+            let base_text = text_at(repo, base, &p)?;
+            let draft = Draft::new(&o, &p, base, base_text, Some(text));
+            Ok(drafts.push(repo, &draft, &message, &RetryPolicy::default()))
         })
         .await?;
-    Ok(Action::Pushed(match pushed {
-        Ok(oid) => Ok(oid.chars().take(8).collect()),
-        Err(report) => Err(sanitize_lines(&report)),
+    match pushed {
+        Ok(w) if w.created => Ok(Action::Pushed(PushResult::Committed(short(w.commit)))),
+        Ok(w) => Ok(Action::Pushed(PushResult::Unchanged(short(w.commit)))),
+        Err(e @ RepoError::Conflict { .. }) => conflicts_of(&orb, &path, e),
+        Err(e) => Ok(Action::Pushed(PushResult::Rejected(sanitize_lines(
+            &e.to_string(),
+        )))),
+    }
+}
+
+/// Merges the draft with the upstream change now and re-bases it on the tip.
+async fn merge(
+    env: &Env,
+    orb: String,
+    path: String,
+    text: String,
+    base: Option<String>,
+    resolutions: Vec<Resolution>,
+) -> Result<Action, String> {
+    let drafts = env.drafts.clone();
+    let (o, p) = (orb.clone(), path.clone());
+    let merged = env
+        .with_repo(&orb, move |repo| {
+            let base = oid(base.as_deref());
+            let rebased = match rebase_text(repo, base, &p, Some(text), &resolutions) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (tip, merged, _) = rebased;
+            let unmoved = repo.file(base, &p).map_err(|e| e.to_string())?
+                == repo.file(tip, &p).map_err(|e| e.to_string())?;
+            if unmoved {
+                return Ok(Ok(None));
+            }
+            let theirs = text_at(repo, tip, &p)?;
+            let draft = Draft::new(&o, &p, tip, theirs.clone(), merged.clone());
+            if draft.is_unchanged() {
+                drafts.remove(&o, &p).map_err(|e| e.to_string())?;
+            } else {
+                drafts.save(&draft).map_err(|e| e.to_string())?;
+            }
+            Ok(Ok(Some((tip, merged.unwrap_or_default(), theirs))))
+        })
+        .await?;
+    match merged {
+        Ok(Some((tip, text, base_text))) => Ok(Action::Merged {
+            orb,
+            path,
+            text,
+            base: tip.map(|t| t.to_string()),
+            base_text,
+        }),
+        Ok(None) => {
+            env.send(Action::Conflicts {
+                orb,
+                path: path.clone(),
+                conflicts: Vec::new(),
+            });
+            Ok(Action::Notice(format!(
+                "Nothing changed upstream in {path}: nothing to merge."
+            )))
+        }
+        Err(e) => conflicts_of(&orb, &path, e),
+    }
+}
+
+/// A unified diff of two texts, or a line saying they are equal.
+fn diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    if old == new {
+        return format!("{old_name} and {new_name} are the same\n");
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
+
+async fn their_change(
+    env: &Env,
+    orb: String,
+    path: String,
+    base: Option<String>,
+) -> Result<Action, String> {
+    let text = env
+        .with_repo(&orb, move |repo| {
+            let base = oid(base.as_deref());
+            let tip = repo.fetch().map_err(|e| e.to_string())?;
+            let old = text_at(repo, base, &path)?.unwrap_or_default();
+            let new = text_at(repo, tip, &path)?.unwrap_or_default();
+            let who = match tip {
+                Some(t) => repo
+                    .last_change(t, &path, base)
+                    .map_err(|e| e.to_string())?
+                    .map(|(c, a)| format!("{} by {a}", short(c))),
+                None => None,
+            };
+            let head = match who {
+                Some(who) => format!("# {path} changed upstream in {who}\n"),
+                None => format!("# {path} did not change upstream since the draft's base\n"),
+            };
+            let at = |c: Option<Oid>| c.map_or("(none)".to_owned(), short);
+            Ok(head
+                + &diff(
+                    &old,
+                    &new,
+                    &format!("base {}", at(base)),
+                    &format!("theirs {}", at(tip)),
+                ))
+        })
+        .await?;
+    Ok(Action::Text(sanitize_lines(&text)))
+}
+
+async fn draft_diff(env: &Env, orb: String, path: String) -> Result<Action, String> {
+    let draft = env
+        .drafts
+        .load(&orb, &path)
+        .ok_or_else(|| format!("no draft of {path} in {orb}"))?;
+    let text = env
+        .with_repo(&orb, move |repo| {
+            let tip = repo.tip();
+            let committed = text_at(repo, tip, &path)?.unwrap_or_default();
+            let mine = draft.content.clone().unwrap_or_default();
+            let at = tip.map_or("(empty repo)".to_owned(), short);
+            Ok(diff(&committed, &mine, &format!("committed {at}"), "draft"))
+        })
+        .await?;
+    Ok(Action::Text(sanitize_lines(&text)))
+}
+
+async fn plan_all(env: &Env, orb: String) -> Result<Action, String> {
+    let entry = env.entry(&orb)?;
+    let drafts = env.drafts.list(Some(&orb));
+    if drafts.is_empty() {
+        return Ok(Action::Text(format!("{orb} has no drafts.")));
+    }
+    let listed = drafts.clone();
+    let files = env
+        .with_repo(&orb, move |repo| {
+            let tip = repo.fetch().map_err(|e| e.to_string())?;
+            Ok(listed
+                .iter()
+                .map(|d| rebase_change(repo, d.base_oid(), &d.change(), tip, &[]))
+                .collect::<Result<Vec<_>, _>>())
+        })
+        .await?;
+    let changes = match files {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Action::Text(sanitize_lines(&format!(
+                "cannot commit the drafts of {orb} together:\n{e}\nopen the file (enter in :drafts) to merge it first"
+            ))));
+        }
+    };
+    let mut head: Vec<String> = drafts
+        .iter()
+        .map(|d| format!("~ {} {}", d.kind().as_str(), d.path))
+        .collect();
+    let deleted = changes.iter().any(|c| c.content.is_none());
+    let overlay = plan::Overlay {
+        drafts: None,
+        files: changes
+            .into_iter()
+            .filter_map(|c| Some((c.path, c.content?)))
+            .collect(),
+        offline: false,
+    };
+    let result = plan::plan_orb(&env.config, &env.paths, &entry, overlay).await?;
+    if deleted {
+        head.push("~ deleted files are not in this plan's object list".into());
+    }
+    head.push(plan::render(&result, false));
+    head.push("c: commit all of them as one commit · esc: back".into());
+    Ok(Action::Text(sanitize_lines(&head.join("\n"))))
+}
+
+async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, String> {
+    let drafts = env.drafts.clone();
+    let list = drafts.list(Some(&orb));
+    let n = list.len();
+    let written = env
+        .with_repo(&orb, move |repo| {
+            drafts
+                .push_all(repo, &list, &message, &RetryPolicy::default())
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    Ok(Action::Notice(if written.created {
+        format!(
+            "✔ pushed {} to {orb}: {n} draft(s) in one commit.",
+            short(written.commit)
+        )
+    } else {
+        format!(
+            "Nothing to commit: {orb} already holds these {n} file(s) at {}; drafts removed.",
+            short(written.commit)
+        )
     }))
 }
 
@@ -435,7 +776,8 @@ fn object_status(data: &Value) -> String {
     "present".into()
 }
 
-/// Pause, resume or abort an upgrade: an edit of its desired file, committed and pushed.
+/// Pause, resume or abort an upgrade: the one scalar edited in place in its desired file
+/// (comments and layout kept), committed and pushed; nothing when it already says so.
 async fn upgrade_control(
     env: &Env,
     orb: String,
@@ -443,56 +785,49 @@ async fn upgrade_control(
     op: UpgradeOp,
 ) -> Result<Action, String> {
     let n = name.clone();
-    let (oid, path) = env
+    let (key, value) = match op {
+        UpgradeOp::Pause => ("paused", "true"),
+        UpgradeOp::Resume => ("paused", "false"),
+        UpgradeOp::Abort => ("abort", "true"),
+    };
+    let done = env
         .with_repo(&orb, move |repo| {
             let tip = repo.fetch().map_err(|e| e.to_string())?;
             let files = match tip {
                 Some(t) => repo.files(t, DESIRED).map_err(|e| e.to_string())?,
                 None => Vec::new(),
             };
-            let mut found = None;
-            for (path, bytes) in &files {
+            let found = files.iter().find_map(|(path, bytes)| {
                 let text = String::from_utf8_lossy(bytes);
-                if text.split("\n---").count() > 1 {
-                    continue;
-                }
-                if let Ok(mut upgrade) =
-                    serde_saphyr::from_str::<crate::model::ClusterUpgrade>(&text)
-                    && upgrade.metadata.name.as_deref() == Some(n.as_str())
-                {
-                    match op {
-                        UpgradeOp::Pause => upgrade.spec.paused = true,
-                        UpgradeOp::Resume => upgrade.spec.paused = false,
-                        UpgradeOp::Abort => upgrade.spec.abort = true,
-                    }
-                    let mut value = serde_json::to_value(&upgrade).map_err(|e| e.to_string())?;
-                    if let Some(m) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-                        m.retain(|k, v| !v.is_null() && k != "creationTimestamp");
-                    }
-                    found = Some((path.clone(), serde_saphyr::to_string(&value).map_err(|e| e.to_string())?));
-                    break;
-                }
-            }
-            let (path, text) = found.ok_or_else(|| {
-                format!("ClusterUpgrade {n}: no file in desired/ holds it alone; edit it in the Desired tab")
+                scalar_edit::set_spec_scalar(&text, "ClusterUpgrade", &n, key, value)
+                    .map(|edited| (path.clone(), text.into_owned(), edited))
+            });
+            let (path, before, edited) = found.ok_or_else(|| {
+                format!("ClusterUpgrade {n}: not found in desired/ (or it has no spec:)")
             })?;
+            if edited == before {
+                return Ok(None);
+            }
             let edit = Edit {
                 base: tip,
                 changes: vec![Change {
                     path: path.clone(),
-                    content: Some(text.into_bytes()),
+                    content: Some(edited.into_bytes()),
                 }],
                 message: format!("orbdeck: {} ClusterUpgrade {n}", op_word(op)),
             };
-            let oid = write(repo, &edit, &RetryPolicy::default()).map_err(|e| e.to_string())?;
-            Ok((oid.to_string(), path))
+            let w = write(repo, &edit, &RetryPolicy::default()).map_err(|e| e.to_string())?;
+            Ok(Some((w, path)))
         })
         .await?;
-    Ok(Action::Notice(format!(
-        "{} ClusterUpgrade {name}: committed {:.8} to {path}",
-        op_word(op),
-        oid
-    )))
+    Ok(Action::Notice(match done {
+        Some((w, path)) if w.created => format!(
+            "{} ClusterUpgrade {name}: committed {} to {path}",
+            op_word(op),
+            short(w.commit)
+        ),
+        _ => format!("Nothing to commit: ClusterUpgrade {name} already has spec.{key}: {value}."),
+    }))
 }
 
 fn op_word(op: UpgradeOp) -> &'static str {

@@ -3,6 +3,7 @@
 //! frame drawn after each batch. Logs go to a file in the data dir, never to the screen.
 
 pub mod effects;
+mod scalar_edit;
 
 use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
 use crate::fleet::config::{FleetConfig, Paths};
@@ -31,6 +32,8 @@ pub struct Options {
     pub keys: std::collections::BTreeMap<String, String>,
     /// `dark` or `light`.
     pub theme: &'static str,
+    /// Drafts are deleted when the program ends (the demo without `--keep`).
+    pub drafts_are_temporary: bool,
 }
 
 /// Where the UI's log goes.
@@ -94,6 +97,8 @@ pub async fn run(options: Options) -> Result<(), String> {
         theme: options.theme,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         write_all: options.write_all,
+        drafts_home: (!options.drafts_are_temporary)
+            .then(|| options.paths.drafts_dir().display().to_string()),
     };
     let log = log_path(&options.paths);
     install_panic_hook(&log);

@@ -5,12 +5,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{select_orb, set_tab};
 use crate::ui::action::Effect;
-use crate::ui::state::{CommandLine, Confirm, Level, Mode, Scope, State};
+use crate::ui::state::{CommandLine, Confirm, Level, Mode, Scope, State, Viewer};
 use crate::ui::tab::Tab;
 use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
-const COMMANDS: &[&str] = &["orb ", "all", "theme ", "help", "quit", "q"];
+const COMMANDS: &[&str] = &["orb ", "all", "drafts", "theme ", "help", "quit", "q"];
 const THEMES: &[&str] = &["dark", "light"];
 
 /// An empty command line with every command as a candidate.
@@ -125,6 +125,7 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
                 format!("No ORB named `{arg}`: :orb <tab> lists them."),
             ),
         },
+        "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
         "all" => {
             state.scope = Scope::Fleet;
             for view in &mut state.views {

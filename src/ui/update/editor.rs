@@ -1,13 +1,16 @@
 //! Editor keys and results: typing (debounced `SaveDraft`), search, undo/redo, `ctrl-s` →
-//! validate → errors or plan → commit message → commit → push progress → result.
+//! validate → errors or plan → commit message → commit → push progress → result; the upstream
+//! change of a draft (merge now, their change) and the per-key conflict choice.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::moved;
-use crate::ui::action::{Action, Effect};
+use crate::repo::merge3::{Resolution, Side};
+use crate::ui::action::{Action, Effect, PushResult};
+use crate::ui::data::DraftKind;
 use crate::ui::editor::{Editor, EditorPane};
 use crate::ui::keymap::{Command, Context};
-use crate::ui::state::{Level, Mode, State};
+use crate::ui::state::{Level, Mode, State, Viewer};
 use crate::ui::tab::Tab;
 
 /// Quiet time after the last keystroke before the draft is saved.
@@ -19,22 +22,55 @@ const PROGRESS_LINES: usize = 200;
 /// On a tick: saves the draft once the typing has paused for [`DEBOUNCE`].
 pub(super) fn on_tick(state: &mut State, fx: &mut Vec<Effect>) {
     let now = state.clock.now;
-    if let Some(e) = &mut state.editor
-        && e.dirty
-        && e.last_edit
-            .is_none_or(|t| now.duration_since(t) >= DEBOUNCE)
-    {
-        fx.push(save_draft(e));
+    if state.editor.as_ref().is_some_and(|e| {
+        e.dirty
+            && e.last_edit
+                .is_none_or(|t| now.duration_since(t) >= DEBOUNCE)
+    }) {
+        save_draft(state, fx);
     }
 }
 
-fn save_draft(e: &mut Editor) -> Effect {
+/// Saves the open file's draft, or, when the text is back to the base file, discards it.
+fn save_draft(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some(e) = state.editor.as_mut() else {
+        return;
+    };
     e.dirty = false;
-    Effect::SaveDraft {
+    if e.equals_base() {
+        e.drafted = false;
+        let (orb, path) = (e.orb, e.path.clone());
+        fx.push(Effect::DiscardDraft {
+            orb: e.orb_name.clone(),
+            path: path.clone(),
+        });
+        if let Some(view) = state.fleet.get_mut(orb) {
+            view.drafts.retain(|d| d.path != path);
+        }
+        return;
+    }
+    fx.push(Effect::SaveDraft {
         orb: e.orb_name.clone(),
         path: e.path.clone(),
         text: e.text(),
-    }
+        base: e.base.clone(),
+        base_text: e.base_text.clone(),
+    });
+}
+
+/// Keys that only move the cursor or the view (allowed in a read-only file).
+fn is_navigation(key: &KeyEvent) -> bool {
+    matches!(
+        key.code,
+        KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::Left
+            | KeyCode::Right
+            | KeyCode::Home
+            | KeyCode::End
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+    )
 }
 
 fn typing(key: &KeyEvent) -> bool {
@@ -61,7 +97,7 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         EditorPane::Editing => match state.keymap.command(Context::Editor, &key) {
             Some(Command::Back) => {
                 if e.dirty {
-                    fx.push(save_draft(e));
+                    save_draft(state, fx);
                 }
                 state.editor = None;
                 state.mode = Mode::Normal;
@@ -70,8 +106,11 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             Some(Command::Save) => {
                 if e.dirty {
-                    fx.push(save_draft(e));
+                    save_draft(state, fx);
                 }
+                let Some(e) = state.editor.as_mut() else {
+                    return;
+                };
                 e.pane = EditorPane::Validating;
                 fx.push(Effect::Validate {
                     orb: e.orb_name.clone(),
@@ -79,11 +118,43 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                     text: e.text(),
                 });
             }
+            Some(Command::MergeUpstream) if e.read_only => {
+                let orb = e.orb;
+                state.refuse_read_only(orb, "merge into a draft");
+            }
+            Some(Command::MergeUpstream) => {
+                e.pane = EditorPane::Merging;
+                fx.push(Effect::Merge {
+                    orb: e.orb_name.clone(),
+                    path: e.path.clone(),
+                    text: e.text(),
+                    base: e.base.clone(),
+                    resolutions: Vec::new(),
+                });
+            }
+            Some(Command::TheirChange) => {
+                let title = format!("Upstream change of {} @ {}", e.path, e.orb_name);
+                fx.push(Effect::TheirChange {
+                    orb: e.orb_name.clone(),
+                    path: e.path.clone(),
+                    base: e.base.clone(),
+                });
+                state.mode = Mode::Viewer(Viewer::Text {
+                    title,
+                    lines: None,
+                    scroll: 0,
+                    commit_all: None,
+                });
+            }
             Some(Command::Search) => e.pane = EditorPane::Search(e.search.clone()),
             Some(Command::SearchNext) => {
                 if !e.search_next() {
                     state.say(Level::Info, "No match (ctrl-f to search).");
                 }
+            }
+            Some(Command::Undo | Command::Redo) | None if e.read_only && !is_navigation(&key) => {
+                let orb = e.orb;
+                state.refuse_read_only(orb, "edit its files");
             }
             Some(Command::Undo) => {
                 if e.area.undo() {
@@ -148,7 +219,7 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             Some(Command::Back) => e.pane = EditorPane::Editing,
             Some(Command::Commit) => {
                 if state.write_all || state.fleet.get(e.orb).is_some_and(|o| o.writable) {
-                    e.pane = EditorPane::CommitMessage(String::new());
+                    e.pane = EditorPane::CommitMessage;
                 } else {
                     let orb = e.orb;
                     state.refuse_read_only(orb, "commit to its repo");
@@ -161,16 +232,14 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             None => {}
         },
-        EditorPane::CommitMessage(message) => match key.code {
+        EditorPane::CommitMessage => match key.code {
+            // The message stays in the editor for the next try.
             KeyCode::Esc => e.pane = EditorPane::Editing,
-            KeyCode::Enter if message.trim().is_empty() => {
-                state.say(
-                    Level::Warn,
-                    "A commit message is needed (esc goes back to the file).",
-                );
-            }
             KeyCode::Enter => {
-                let message = message.trim().to_string();
+                let message = match e.message.trim() {
+                    "" => e.default_message(),
+                    typed => typed.to_string(),
+                };
                 let orb = e.orb;
                 if !(state.write_all || state.fleet.get(orb).is_some_and(|o| o.writable)) {
                     e.pane = EditorPane::Editing;
@@ -180,36 +249,88 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                     orb: e.orb_name.clone(),
                     path: e.path.clone(),
                     text: e.text(),
+                    base: e.base.clone(),
                     message,
                 });
                 e.dirty = false;
                 e.pane = EditorPane::Pushing(Vec::new());
             }
             KeyCode::Backspace => {
-                message.pop();
+                e.message.pop();
             }
-            KeyCode::Char(c) if typing(&key) => message.push(c),
+            KeyCode::Char(c) if typing(&key) => e.message.push(c),
             _ => {}
         },
         EditorPane::PushResult(result) => {
             if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
-                if result.is_ok() {
+                if matches!(result, PushResult::Rejected(_)) {
+                    e.pane = EditorPane::Editing;
+                } else {
                     state.editor = None;
                     state.mode = Mode::Normal;
                     state.tab = Tab::Desired;
                     state.reindex();
-                } else {
-                    e.pane = EditorPane::Editing;
                 }
             }
         }
+        EditorPane::Conflicts {
+            rows,
+            choices,
+            selected,
+        } => match key.code {
+            KeyCode::Char('j') | KeyCode::Down => *selected = (*selected + 1).min(rows.len() - 1),
+            KeyCode::Char('k') | KeyCode::Up => *selected = selected.saturating_sub(1),
+            KeyCode::Char('t') => choices[*selected] = Some(Side::Theirs),
+            KeyCode::Char('m') => choices[*selected] = Some(Side::Ours),
+            KeyCode::Char('T') => choices.iter_mut().for_each(|c| *c = Some(Side::Theirs)),
+            KeyCode::Char('M') => choices.iter_mut().for_each(|c| *c = Some(Side::Ours)),
+            KeyCode::Char('e') | KeyCode::Esc => e.pane = EditorPane::Editing,
+            KeyCode::Enter => {
+                let left = choices.iter().filter(|c| c.is_none()).count();
+                if left > 0 {
+                    let text = format!(
+                        "{left} key(s) still open: t takes theirs, m keeps yours (T/M for all)."
+                    );
+                    return state.say(Level::Warn, text);
+                }
+                let resolutions = rows
+                    .iter()
+                    .zip(choices.iter())
+                    .map(|(r, c)| Resolution {
+                        doc: r.doc.clone(),
+                        path: r.path.clone(),
+                        take: c.unwrap_or(Side::Ours),
+                    })
+                    .collect();
+                fx.push(Effect::Merge {
+                    orb: e.orb_name.clone(),
+                    path: e.path.clone(),
+                    text: e.text(),
+                    base: e.base.clone(),
+                    resolutions,
+                });
+                e.pane = EditorPane::Merging;
+            }
+            _ => {}
+        },
         // Waiting for a result: esc goes back to the text, the result is then ignored.
-        EditorPane::Validating | EditorPane::Planning | EditorPane::Pushing(_) => {
+        EditorPane::Validating
+        | EditorPane::Planning
+        | EditorPane::Merging
+        | EditorPane::Pushing(_) => {
             if key.code == KeyCode::Esc && !matches!(e.pane, EditorPane::Pushing(_)) {
                 e.pane = EditorPane::Editing;
             }
         }
     }
+}
+
+/// The open editor, when it shows `path` of ORB `orb`.
+fn editor_on<'a>(state: &'a mut State, orb: &str, path: &str) -> Option<&'a mut Editor> {
+    state
+        .editor
+        .as_mut()
+        .filter(|e| e.orb_name == orb && e.path == path)
 }
 
 /// Applies a file, validation, plan or push result.
@@ -220,6 +341,8 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             path,
             text,
             from_draft,
+            base,
+            base_text,
         } => {
             let Some(i) = state.fleet.iter().position(|o| o.name == orb) else {
                 return;
@@ -231,10 +354,16 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 .map_or(1, |p| p.line);
             let mut editor = Editor::open(i, &orb, &path, &text, from_draft, &state.theme);
             editor.jump_to_line(line);
+            editor.base = base;
+            editor.base_text = base_text;
+            editor.read_only = !state.is_writable(i);
             state.editor = Some(editor);
             state.mode = Mode::Editor;
             state.tab = Tab::Desired;
             state.message = None;
+            if !state.is_writable(i) {
+                state.refuse_read_only(i, "edit its files (read-only view)");
+            }
         }
         Action::Validated { errors } => {
             let Some(e) = state
@@ -256,6 +385,7 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                         orb: e.orb_name.clone(),
                         path: e.path.clone(),
                         text: e.text(),
+                        base: e.base.clone(),
                     });
                 }
             }
@@ -286,16 +416,107 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             else {
                 return;
             };
-            if result.is_ok() {
+            if matches!(result, PushResult::Rejected(_)) {
+                e.pane = EditorPane::PushResult(result);
+            } else {
                 e.drafted = false;
                 let (orb, path) = (e.orb, e.path.clone());
                 e.pane = EditorPane::PushResult(result);
                 if let Some(o) = state.fleet.get_mut(orb) {
-                    o.drafts.retain(|p| *p != path);
+                    o.drafts.retain(|d| d.path != path);
                 }
-            } else {
-                e.pane = EditorPane::PushResult(result);
             }
+        }
+        Action::Conflicts {
+            orb,
+            path,
+            conflicts,
+        } => {
+            let n = conflicts.len();
+            let Some(e) = editor_on(state, &orb, &path) else {
+                return;
+            };
+            if conflicts.is_empty() {
+                e.pane = EditorPane::Editing;
+                return;
+            }
+            e.pane = EditorPane::Conflicts {
+                choices: vec![None; n],
+                rows: conflicts,
+                selected: 0,
+            };
+            state.say(
+                Level::Warn,
+                format!(
+                    "{n} key(s) changed upstream and here: nothing was pushed, the draft is kept."
+                ),
+            );
+        }
+        Action::Merged {
+            orb,
+            path,
+            text,
+            base,
+            base_text,
+        } => {
+            let theme = state.theme.clone();
+            let Some(e) = editor_on(state, &orb, &path) else {
+                return;
+            };
+            e.replace_text(&text, &theme);
+            e.base = base;
+            e.base_text = base_text;
+            e.dirty = false;
+            e.drafted = !e.equals_base();
+            e.pane = EditorPane::Editing;
+            let short: String = e
+                .base
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(8)
+                .collect();
+            let (i, drafted) = (e.orb, e.drafted);
+            if let Some(row) = state.fleet[i].drafts.iter_mut().find(|d| d.path == path) {
+                row.base = short.clone();
+                row.upstream = None;
+                row.error = None;
+            }
+            if !drafted {
+                state.fleet[i].drafts.retain(|d| d.path != path);
+            }
+            state.say(
+                Level::Info,
+                format!("Merged the upstream change: the draft is now based on {short}; ctrl-s to plan and commit."),
+            );
+        }
+        Action::DraftDiscarded { orb, path } => {
+            let Some(i) = state.fleet.iter().position(|o| o.name == orb) else {
+                return;
+            };
+            let view = &mut state.fleet[i];
+            let new = view
+                .drafts
+                .iter()
+                .any(|d| d.path == path && d.kind == DraftKind::New);
+            view.drafts.retain(|d| d.path != path);
+            if new {
+                view.desired_files.retain(|f| *f != path);
+            }
+            if let Some(e) = editor_on(state, &orb, &path) {
+                e.drafted = false;
+            }
+            if let Mode::Viewer(Viewer::Drafts { selected }) = &mut state.mode {
+                *selected = (*selected).min(
+                    state
+                        .fleet
+                        .iter()
+                        .map(|o| o.drafts.len())
+                        .sum::<usize>()
+                        .saturating_sub(1),
+                );
+            }
+            state.reindex();
         }
         _ => {}
     }

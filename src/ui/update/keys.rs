@@ -8,7 +8,7 @@ use super::editor;
 use crate::ui::action::{Effect, UpgradeOp};
 use crate::ui::editor::Editor;
 use crate::ui::keymap::{Command, Context};
-use crate::ui::state::{Confirm, Focus, Level, Mode, PendingOpen, Scope, State, Viewer};
+use crate::ui::state::{Confirm, Focus, Level, Mode, PendingOpen, Prompt, Scope, State, Viewer};
 use crate::ui::tab::Tab;
 use crate::ui::templates::{self, TEMPLATES};
 
@@ -23,6 +23,7 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Mode::Editor => editor::on_key(state, key, fx),
         Mode::Viewer(_) => viewer(state, key, fx),
         Mode::NewFile { .. } => new_file(state, key),
+        Mode::Prompt { .. } => prompt(state, key, fx),
     }
 }
 
@@ -102,15 +103,20 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::ThreeWay => three_way(state, fx),
         Command::Edit => edit(state, fx),
         Command::NewFile if state.tab == Tab::Desired => {
-            state.mode = Mode::NewFile { selected: 0 };
+            let orb = state.target_orb();
+            if state.is_writable(orb) {
+                state.mode = Mode::NewFile { selected: 0 };
+            } else {
+                state.refuse_read_only(orb, "create files in its repo");
+            }
         }
         Command::NewFile => state.say(
             Level::Info,
             "n creates a desired file from a template in the Desired tab (6).",
         ),
-        Command::UpgradePause => upgrade(state, UpgradeOp::Pause, fx),
-        Command::UpgradeResume => upgrade(state, UpgradeOp::Resume, fx),
-        Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort, fx),
+        Command::UpgradePause => upgrade(state, UpgradeOp::Pause),
+        Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
+        Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
         _ => {}
     }
 }
@@ -224,35 +230,84 @@ fn confirm(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     let Mode::Confirm(what) = &state.mode else {
         return;
     };
+    let back = match what {
+        Confirm::DiscardDraft { .. } => Mode::Viewer(Viewer::Drafts { selected: 0 }),
+        _ => Mode::Normal,
+    };
     match key.code {
         KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
             match what.clone() {
                 Confirm::Quit => fx.push(Effect::Quit),
-                Confirm::AbortUpgrade { orb, name } => {
-                    state.say(Level::Info, format!("Asked {orb} to abort upgrade {name}."));
-                    fx.push(Effect::UpgradeControl {
-                        orb,
-                        name,
-                        op: UpgradeOp::Abort,
-                    });
+                Confirm::Upgrade { orb, name, op } => {
+                    state.say(
+                        Level::Info,
+                        format!(
+                            "Committing: {} ClusterUpgrade {name} on {orb}…",
+                            op_verb(op)
+                        ),
+                    );
+                    fx.push(Effect::UpgradeControl { orb, name, op });
+                }
+                Confirm::DiscardDraft { orb, path } => {
+                    fx.push(Effect::DiscardDraft { orb, path });
                 }
             }
-            state.mode = Mode::Normal;
+            state.mode = back;
         }
-        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => state.mode = Mode::Normal,
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => state.mode = back,
         _ => {}
     }
+}
+
+fn op_verb(op: UpgradeOp) -> &'static str {
+    match op {
+        UpgradeOp::Pause => "pause",
+        UpgradeOp::Resume => "resume",
+        UpgradeOp::Abort => "abort",
+    }
+}
+
+/// Leaves an overlay: back to the editor if one is open, else to the tables.
+fn close_overlay(state: &mut State) {
+    state.mode = if state.editor.is_some() {
+        Mode::Editor
+    } else {
+        Mode::Normal
+    };
 }
 
 fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     let page = usize::from(state.size.1.saturating_sub(8));
     let cmd = state.keymap.command(Context::List, &key);
+    if let Mode::Viewer(Viewer::Drafts { selected }) = &state.mode {
+        let selected = *selected;
+        return drafts_view(state, cmd, selected, fx);
+    }
+    if let Mode::Viewer(Viewer::Text {
+        commit_all: Some(orb),
+        lines: Some(_),
+        ..
+    }) = &state.mode
+        && key.code == KeyCode::Char('c')
+    {
+        let orb = orb.clone();
+        let n = state
+            .fleet
+            .iter()
+            .find(|o| o.name == orb)
+            .map_or(0, |o| o.drafts.len());
+        state.mode = Mode::Prompt {
+            prompt: Prompt::CommitAll { orb },
+            input: format!("orbdeck: edit {n} desired files"),
+        };
+        return;
+    }
     let Mode::Viewer(v) = &mut state.mode else {
         return;
     };
     match (cmd, v) {
-        (Some(Command::Back), _) => state.mode = Mode::Normal,
-        (Some(c), Viewer::Yaml { scroll, lines, .. }) => {
+        (Some(Command::Back), _) => close_overlay(state),
+        (Some(c), Viewer::Yaml { scroll, lines, .. } | Viewer::Text { scroll, lines, .. }) => {
             let len = lines.as_ref().map_or(0, Vec::len);
             if let Some(pos) = moved(c, *scroll, len, page) {
                 *scroll = pos;
@@ -301,9 +356,147 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 *selected = pos;
             }
         }
-        (None, _) if key.code == KeyCode::Char('q') => state.mode = Mode::Normal,
-        (None, _) => {}
+        (None, _) if key.code == KeyCode::Char('q') => close_overlay(state),
+        _ => {}
     }
+}
+
+/// Keys of the Drafts view (`:drafts`).
+fn drafts_view(state: &mut State, cmd: Option<Command>, selected: usize, fx: &mut Vec<Effect>) {
+    let all = state.all_drafts();
+    let page = usize::from(state.size.1.saturating_sub(8));
+    let Some(cmd) = cmd else { return };
+    if let Some(pos) = moved(cmd, selected, all.len(), page) {
+        state.mode = Mode::Viewer(Viewer::Drafts { selected: pos });
+        return;
+    }
+    if cmd == Command::Back {
+        return close_overlay(state);
+    }
+    let Some(&(orb, d)) = all.get(selected) else {
+        return;
+    };
+    let name = state.fleet[orb].name.clone();
+    let path = state.fleet[orb].drafts[d].path.clone();
+    if cmd.is_write() && !state.is_writable(orb) {
+        return state.refuse_read_only(orb, "change its drafts");
+    }
+    match cmd {
+        Command::Open => {
+            select_orb(state, orb);
+            set_tab(state, Tab::Desired);
+            state.mode = Mode::Normal;
+            state.pending_open = Some(PendingOpen {
+                orb: name.clone(),
+                path: path.clone(),
+                line: 1,
+            });
+            state.say(Level::Info, format!("Opening {path}…"));
+            fx.push(Effect::OpenFile { orb: name, path });
+        }
+        Command::DiscardDraft => {
+            state.mode = Mode::Confirm(Confirm::DiscardDraft { orb: name, path });
+        }
+        Command::DraftDiff => {
+            state.mode = Mode::Viewer(Viewer::Text {
+                title: format!("Draft vs committed: {path} @ {name}"),
+                lines: None,
+                scroll: 0,
+                commit_all: None,
+            });
+            fx.push(Effect::DraftDiff { orb: name, path });
+        }
+        Command::CommitAll => {
+            state.mode = Mode::Viewer(Viewer::Text {
+                title: format!(
+                    "Plan of all {} drafts of {name} as one commit",
+                    state.fleet[orb].drafts.len()
+                ),
+                lines: None,
+                scroll: 0,
+                commit_all: Some(name.clone()),
+            });
+            fx.push(Effect::PlanAll { orb: name });
+        }
+        _ => {}
+    }
+}
+
+/// Keys of a one-line prompt.
+fn prompt(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Mode::Prompt { prompt, input } = &mut state.mode else {
+        return;
+    };
+    match key.code {
+        KeyCode::Esc => state.mode = Mode::Normal,
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        KeyCode::Char(c)
+            if !key.modifiers.intersects(
+                crossterm::event::KeyModifiers::CONTROL | crossterm::event::KeyModifiers::ALT,
+            ) =>
+        {
+            input.push(c)
+        }
+        KeyCode::Enter => {
+            let (prompt, input) = (prompt.clone(), input.trim().to_string());
+            match prompt {
+                Prompt::NewName { template, orb } => create_file(state, template, orb, &input),
+                Prompt::CommitAll { .. } if input.is_empty() => {
+                    state.say(Level::Warn, "A commit message is needed (esc cancels).");
+                }
+                Prompt::CommitAll { orb } => {
+                    state.say(Level::Info, format!("Committing every draft of {orb}…"));
+                    fx.push(Effect::CommitAll {
+                        orb,
+                        message: input,
+                    });
+                    state.mode = Mode::Normal;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Creates the draft of a new object `name` from template `template` in ORB `orb`.
+fn create_file(state: &mut State, template: usize, orb: usize, name: &str) {
+    let template = &TEMPLATES[template];
+    if let Err(why) = templates::check_name(name) {
+        return state.say(Level::Warn, format!("{name:?}: {why}"));
+    }
+    let Some(view) = state.fleet.get_mut(orb) else {
+        state.mode = Mode::Normal;
+        return;
+    };
+    let path = templates::path_for(template, name);
+    if view.desired_files.contains(&path) {
+        let text = format!("{path} exists already: pick another name (esc cancels).");
+        return state.say(Level::Warn, text);
+    }
+    let mut editor = Editor::open(
+        orb,
+        &view.name,
+        &path,
+        &templates::with_name(template, name),
+        false,
+        &state.theme,
+    );
+    editor.base = view.tip.clone();
+    editor.touch(state.clock.now);
+    state.editor = Some(editor);
+    state.mode = Mode::Editor;
+    set_tab(state, Tab::Desired);
+    super::keep_local_draft(state, orb);
+    state.reindex();
+    state.say(
+        Level::Info,
+        format!(
+            "New {} in {path}: saved as a draft; fill it in, then ctrl-s.",
+            template.kind
+        ),
+    );
 }
 
 fn new_file(state: &mut State, key: KeyEvent) {
@@ -314,28 +507,16 @@ fn new_file(state: &mut State, key: KeyEvent) {
     match cmd {
         Some(Command::Back) => state.mode = Mode::Normal,
         Some(Command::Open) => {
-            let template = &TEMPLATES[*selected];
+            let template = *selected;
             let orb = state.target_orb();
-            let Some(view) = state.fleet.get_mut(orb) else {
-                state.mode = Mode::Normal;
-                return;
+            let kind = TEMPLATES[template].kind;
+            state.mode = Mode::Prompt {
+                prompt: Prompt::NewName { template, orb },
+                input: String::new(),
             };
-            let path = templates::new_path(template, &view.desired_files);
-            let pos = view
-                .desired_files
-                .binary_search(&path)
-                .unwrap_or_else(|p| p);
-            view.desired_files.insert(pos, path.clone());
-            let mut editor =
-                Editor::open(orb, &view.name, &path, template.text, false, &state.theme);
-            editor.touch(state.clock.now);
-            state.editor = Some(editor);
-            state.mode = Mode::Editor;
-            state.reindex();
-            super::keep_local_draft(state, orb);
             state.say(
                 Level::Info,
-                format!("New {} in {path}: fill it in, then ctrl-s.", template.kind),
+                format!("Name of the new {kind} (lowercase letters, digits and -)"),
             );
         }
         Some(c) => {
@@ -452,7 +633,7 @@ fn edit(state: &mut State, fx: &mut Vec<Effect>) {
     fx.push(Effect::OpenFile { orb: name, path });
 }
 
-fn upgrade(state: &mut State, op: UpgradeOp, fx: &mut Vec<Effect>) {
+fn upgrade(state: &mut State, op: UpgradeOp) {
     if state.tab != Tab::Upgrades {
         state.say(
             Level::Info,
@@ -473,16 +654,18 @@ fn upgrade(state: &mut State, op: UpgradeOp, fx: &mut Vec<Effect>) {
         return state.refuse_read_only(orb, what);
     }
     let orb_name = state.fleet[orb].name.clone();
-    let name = state.fleet[orb].upgrades[row as usize].name.clone();
-    if op == UpgradeOp::Abort {
-        state.mode = Mode::Confirm(Confirm::AbortUpgrade {
-            orb: orb_name,
-            name,
-        });
-        return;
+    let upgrade = &state.fleet[orb].upgrades[row as usize];
+    let name = upgrade.name.clone();
+    let nothing = match op {
+        UpgradeOp::Pause if upgrade.paused => Some("it is paused already"),
+        UpgradeOp::Resume if !upgrade.paused => Some("it is not paused"),
+        _ => None,
+    };
+    if let Some(why) = nothing {
+        let text = format!("Nothing to {}: ClusterUpgrade {name} {why}.", op_verb(op));
+        return state.say(Level::Info, text);
     }
-    state.say(Level::Info, format!("Asked {orb_name} to {what} {name}."));
-    fx.push(Effect::UpgradeControl {
+    state.mode = Mode::Confirm(Confirm::Upgrade {
         orb: orb_name,
         name,
         op,

@@ -8,7 +8,7 @@ mod keys;
 use crossterm::event::KeyEventKind;
 
 use super::action::{Action, Effect};
-use super::data::{OrbView, Rows};
+use super::data::{DraftKind, DraftRow, OrbView, Rows};
 use super::state::{Level, Message, Mode, State, Viewer};
 use super::tab::Tab;
 
@@ -77,6 +77,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *columns = Some([split(&desired), split(&current), split(&live)]);
             }
         }
+        Action::Text(text) => {
+            if let Mode::Viewer(Viewer::Text { lines, .. }) = &mut state.mode {
+                *lines = Some(text.lines().map(str::to_string).collect());
+            }
+        }
         Action::Children(children) => {
             if let Mode::Viewer(Viewer::Children { rows, .. }) = &mut state.mode {
                 *rows = Some(children);
@@ -125,10 +130,36 @@ fn replace_rows(orb: &mut OrbView, rows: Rows) -> Option<Tab> {
 
 /// The open editor's file stays marked as a draft even if the runtime's list lags behind.
 fn keep_local_draft(state: &mut State, orb: usize) {
+    let unix = state.clock.unix;
     if let Some(e) = state.editor.as_ref().filter(|e| e.orb == orb && e.drafted) {
-        let drafts = &mut state.fleet[orb].drafts;
-        if !drafts.contains(&e.path) {
-            drafts.push(e.path.clone());
+        let view = &mut state.fleet[orb];
+        if !view.drafts.iter().any(|d| d.path == e.path) {
+            view.drafts.push(DraftRow {
+                path: e.path.clone(),
+                kind: if e.base_text.is_none() {
+                    DraftKind::New
+                } else {
+                    DraftKind::Edit
+                },
+                updated: unix,
+                base: e
+                    .base
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(8)
+                    .collect(),
+                upstream: None,
+                error: None,
+            });
+            view.drafts.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        if !view.desired_files.contains(&e.path) {
+            let pos = view
+                .desired_files
+                .binary_search(&e.path)
+                .unwrap_or_else(|p| p);
+            view.desired_files.insert(pos, e.path.clone());
         }
     }
 }
