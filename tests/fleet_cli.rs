@@ -105,7 +105,36 @@ fn add_list_remove_and_drafts() {
         ))
         .unwrap();
     let out = orbdeck(home.path(), &["orb", "drafts"]);
-    assert!(text(&out).contains("desired/x.yaml"), "{}", text(&out));
+    assert!(
+        text(&out).contains("desired/x.yaml\tnew\t"),
+        "a draft of a file not in the repo is new: {}",
+        text(&out)
+    );
+    let out = orbdeck(
+        home.path(),
+        &["orb", "drafts", "discard", "alpha", "desired/x.yaml"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(drafts.load("alpha", "desired/x.yaml").is_none());
+    let out = orbdeck(
+        home.path(),
+        &["orb", "drafts", "discard", "alpha", "desired/x.yaml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing to discard: {}",
+        text(&out)
+    );
+    drafts
+        .save(&orbdeck::repo::Draft::new(
+            "alpha",
+            "desired/x.yaml",
+            None,
+            None,
+            Some("a: 1\n".into()),
+        ))
+        .unwrap();
 
     let out = orbdeck(home.path(), &["orb", "remove", "alpha"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -348,4 +377,160 @@ fn validate_reports_every_error_with_file_line_and_field() {
     .unwrap();
     let out = orbdeck(home.path(), &["validate", d.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// One git CLI user: clone, change key `key` of `path`, commit, push; on a rejected push fetch,
+/// reset to the remote and make the change again. Returns the pushed commit.
+fn git_user(url: &str, key: &str, path: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("w");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&work)
+            .args([
+                "-c",
+                "user.name=Git User",
+                "-c",
+                "user.email=git@example.org",
+            ])
+            .args(args)
+            .output()
+            .expect("git runs")
+    };
+    let cloned = Command::new("git")
+        .args(["clone", "-q", url])
+        .arg(&work)
+        .output()
+        .unwrap();
+    assert!(cloned.status.success(), "{}", text(&cloned));
+    for _ in 0..200 {
+        git(&["fetch", "-q", "origin"]);
+        git(&["reset", "-q", "--hard", "origin/main"]);
+        let file = work.join(path);
+        let before = std::fs::read_to_string(&file).unwrap();
+        let after = before.replace(&format!("  {key}: before"), &format!("  {key}: after"));
+        assert_ne!(before, after, "{key} is in the file");
+        std::fs::write(&file, after).unwrap();
+        git(&["commit", "-q", "-am", &format!("git user sets {key}")]);
+        if git(&["push", "-q", "origin", "HEAD:main"]).status.success() {
+            let head = git(&["rev-parse", "HEAD"]);
+            return String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("git user {key} never got its push in");
+}
+
+#[test]
+fn ten_orbdeck_pushes_and_ten_git_pushes_on_one_file_lose_nothing() {
+    let origin = Origin::new();
+    // Keys o0..o9 are changed through `orbdeck orb push`, g0..g9 by git CLI users.
+    let keys: Vec<String> = (0..10)
+        .flat_map(|i| [format!("o{i}"), format!("g{i}")])
+        .collect();
+    let data: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| (k.clone(), serde_json::json!("before")))
+        .collect();
+    let doc = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "shared", "namespace": "team-a"},
+        "data": data,
+    });
+    let file = serde_saphyr::to_string(&doc).unwrap();
+    let path = "desired/shared.yaml";
+    let seed = origin.seed(&[(path, file.as_str())]);
+    let status = Command::new("git")
+        .arg(format!("--git-dir={}", origin.path().display()))
+        .args(["config", "core.logAllRefUpdates", "always"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        let (url, file) = (origin.url(), file.clone());
+        handles.push(std::thread::spawn(move || {
+            // Each orbdeck user has a machine of their own: fleet file, clone and drafts.
+            let home = tempfile::tempdir().unwrap();
+            std::fs::write(
+                home.path().join("fleet.yaml"),
+                format!("orbs:\n- name: alpha\n  repo: {url}\n  write: true\n"),
+            )
+            .unwrap();
+            let drafts = orbdeck::repo::Drafts::new(home.path().join("data/drafts"));
+            let key = format!("o{i}");
+            drafts
+                .save(&orbdeck::repo::Draft::new(
+                    "alpha",
+                    path,
+                    Some(seed),
+                    Some(file.clone()),
+                    Some(file.replace(&format!("  {key}: before"), &format!("  {key}: after"))),
+                ))
+                .unwrap();
+            // A push that ran out of retries keeps the draft; the user pushes again.
+            for _ in 0..5 {
+                let out = orbdeck(home.path(), &["orb", "push", "alpha", path, "-m", &key]);
+                if out.status.success() {
+                    assert!(text(&out).contains("pushed"), "{}", text(&out));
+                    let commit = text(&out)
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap()
+                        .trim_end_matches(';')
+                        .to_owned();
+                    return commit;
+                }
+                assert!(
+                    drafts.load("alpha", path).is_some(),
+                    "a failed push keeps the draft: {}",
+                    text(&out)
+                );
+            }
+            panic!("orbdeck user {key} never got its push in");
+        }));
+    }
+    for i in 0..10 {
+        let url = origin.url();
+        handles.push(std::thread::spawn(move || {
+            git_user(&url, &format!("g{i}"), path)
+        }));
+    }
+    let pushed: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg(format!("--git-dir={}", origin.path().display()))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let last = git(&["show", &format!("main:{path}")]);
+    let value: serde_json::Value = serde_saphyr::from_str(&last).unwrap();
+    for key in &keys {
+        assert_eq!(value["data"][key], "after", "{key} lost:\n{last}");
+    }
+    // Every pushed commit is in the history, and the branch only ever moved forward.
+    for commit in &pushed {
+        let ok = Command::new("git")
+            .arg(format!("--git-dir={}", origin.path().display()))
+            .args(["merge-base", "--is-ancestor", commit, "main"])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{commit} is not in main's history");
+    }
+    let reflog = git(&["reflog", "show", "--format=%H", "refs/heads/main"]);
+    let moves: Vec<&str> = reflog.lines().collect();
+    assert!(moves.len() >= 20, "{} ref updates", moves.len());
+    for pair in moves.windows(2) {
+        let ok = Command::new("git")
+            .arg(format!("--git-dir={}", origin.path().display()))
+            .args(["merge-base", "--is-ancestor", pair[1], pair[0]])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "forced update {} -> {}", pair[1], pair[0]);
+    }
 }

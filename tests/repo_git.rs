@@ -5,7 +5,7 @@ mod common;
 
 use common::repos::{Origin, edit, yaml_file};
 use common::sshd::Sshd;
-use orbdeck::repo::{Draft, Drafts, OrbRepo, RemoteOptions, RepoError, RetryPolicy};
+use orbdeck::repo::{Change, Draft, Drafts, OrbRepo, RemoteOptions, RepoError, RetryPolicy};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -316,4 +316,65 @@ fn ssh_remote_clone_push_and_host_key_checks() {
     assert_eq!(repo.fetch().unwrap(), Some(pushed));
     let repo = OrbRepo::open(dir.path(), &url, "main", opts).unwrap();
     assert_eq!(repo.fetch().unwrap(), Some(pushed));
+}
+
+#[test]
+fn a_merge_keeps_the_files_comments_when_git_s_line_merge_means_the_same() {
+    let origin = Origin::new();
+    let text = "# Team settings, owned by ops.\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # the one\ndata:\n  a: '1' # first\n  x: y\n  z: w\n  b: '1' # second\n";
+    let base = origin.seed(&[("desired/c.yaml", text)]);
+    let (_d1, first) = origin.clone_repo("first");
+    let (_d2, second) = origin.clone_repo("second");
+    let theirs = text.replace("a: '1'", "a: '2'");
+    orbdeck::repo::write::write(
+        &first,
+        &edit(Some(base), "desired/c.yaml", &theirs),
+        &RetryPolicy::default(),
+    )
+    .unwrap();
+    let merged = orbdeck::repo::write::write(
+        &second,
+        &edit(
+            Some(base),
+            "desired/c.yaml",
+            &text.replace("b: '1'", "b: '3'"),
+        ),
+        &RetryPolicy::default(),
+    )
+    .unwrap();
+    assert!(merged.created);
+    let out = second
+        .file(Some(merged.commit), "desired/c.yaml")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        text.replace("a: '1'", "a: '2'").replace("b: '1'", "b: '3'"),
+        "both changes, every comment and the quoting kept"
+    );
+
+    // A same-key conflict settled by the user ("keep mine") keeps the layout too.
+    let tip = second.fetch().unwrap();
+    let mine = Change {
+        path: "desired/c.yaml".into(),
+        content: Some(text.replace("a: '1'", "a: '9'").into_bytes()),
+    };
+    let err =
+        orbdeck::repo::write::rebase_change(&second, Some(base), &mine, tip, &[]).unwrap_err();
+    let RepoError::Conflict { conflicts, .. } = err else {
+        panic!("expected a conflict, got {err}");
+    };
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].path, "data.a");
+    let keep = orbdeck::repo::merge3::Resolution {
+        doc: conflicts[0].doc.clone(),
+        path: conflicts[0].path.clone(),
+        take: orbdeck::repo::merge3::Side::Ours,
+    };
+    let settled =
+        orbdeck::repo::write::rebase_change(&second, Some(base), &mine, tip, &[keep]).unwrap();
+    assert_eq!(
+        String::from_utf8(settled.content.unwrap()).unwrap(),
+        text.replace("a: '1'", "a: '9'").replace("b: '1'", "b: '3'"),
+    );
 }

@@ -23,6 +23,9 @@ pub struct Cli {
     /// The fleet file (default: $ORBDECK_CONFIG, else ~/.config/orbdeck/fleet.yaml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// The control room's options when no command is given (`orbdeck --write` is `orbdeck ui --write`).
+    #[command(flatten)]
+    pub ui: UiArgs,
     /// What to do; without a command, the control room opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -95,7 +98,7 @@ pub struct UiArgs {
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let paths = Paths::resolve(cli.config.as_deref());
-    let command = cli.command.unwrap_or(Command::Ui(UiArgs::default()));
+    let command = cli.command.unwrap_or(Command::Ui(cli.ui));
     match command {
         Command::Sim(args) => with_runtime(servers::run_sim(args)),
         Command::Demo(args) => with_ui_runtime(|slot| demo::run(args, slot)),

@@ -1,9 +1,11 @@
 //! Writing to an ORB repo: fetch, re-apply the edit on the remote tip, commit, push; when the
 //! remote moved in between, fetch again and retry with bounded, jittered backoff. An edit to a
-//! file that also changed upstream is merged key by key (YAML under desired/ and current/);
-//! a real conflict stops with every conflicting key path. Never force-pushes.
+//! file that also changed upstream is merged key by key (YAML under desired/ and current/),
+//! keeping the file's comments and layout whenever git's line merge means the same thing; a
+//! real conflict stops with every conflicting key path (unless the user settled it). Never
+//! force-pushes.
 
-use super::merge3::{MergeError, Resolution, merge3_resolved};
+use super::merge3::{MergeError, Resolution, Side, merge3_resolved};
 use super::{OrbRepo, RepoError};
 use git2::Oid;
 use rand::Rng as _;
@@ -145,6 +147,52 @@ pub fn rebase_change(
     })
 }
 
+/// The line-level merge of the three texts (git's own), when it means exactly what the
+/// key-level `merged` means: then the file keeps its comments, order and quoting. Else `merged`.
+fn keep_layout(
+    base: &str,
+    ours: &str,
+    theirs: &str,
+    resolutions: &[Resolution],
+    merged: String,
+) -> String {
+    let favor = if resolutions.is_empty() {
+        git2::FileFavor::Normal
+    } else if resolutions.iter().all(|r| r.take == Side::Ours) {
+        git2::FileFavor::Ours
+    } else if resolutions.iter().all(|r| r.take == Side::Theirs) {
+        git2::FileFavor::Theirs
+    } else {
+        return merged;
+    };
+    fn input(text: &str) -> git2::MergeFileInput<'_> {
+        let mut input = git2::MergeFileInput::new();
+        input.content(text.as_bytes());
+        input
+    }
+    let mut options = git2::MergeFileOptions::new();
+    options.favor(favor);
+    let Ok(result) = git2::merge_file(
+        &input(base),
+        &input(ours),
+        &input(theirs),
+        Some(&mut options),
+    ) else {
+        return merged;
+    };
+    let parse = |t: &str| serde_saphyr::from_multiple::<serde_json::Value>(t).ok();
+    match std::str::from_utf8(result.content()) {
+        Ok(text)
+            if result.is_automergeable()
+                && parse(text).is_some()
+                && parse(text) == parse(&merged) =>
+        {
+            text.to_owned()
+        }
+        _ => merged,
+    }
+}
+
 /// Merges one file changed on both sides; deletions against edits are conflicts.
 fn merge_file(
     path: &str,
@@ -168,13 +216,11 @@ fn merge_file(
         String::from_utf8(b.unwrap_or_default().to_vec()).map_err(|_| unmergeable("not UTF-8"))
     };
     let base = text(base.as_deref())?;
-    match merge3_resolved(
-        &base,
-        &text(Some(&ours))?,
-        &text(Some(&theirs))?,
-        resolutions,
-    ) {
-        Ok(merged) => Ok(Some(merged.into_bytes())),
+    let (ours, theirs) = (text(Some(&ours))?, text(Some(&theirs))?);
+    match merge3_resolved(&base, &ours, &theirs, resolutions) {
+        Ok(merged) => Ok(Some(
+            keep_layout(&base, &ours, &theirs, resolutions, merged).into_bytes(),
+        )),
         Err(MergeError::Conflicts(conflicts)) => Err(RepoError::Conflict {
             file: path.to_string(),
             conflicts,

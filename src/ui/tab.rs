@@ -126,8 +126,8 @@ pub const DRAFT_COLUMNS: &[Column] = &[
     col("KIND", Flex(6, 0), 1),
     col("AGE", Flex(5, 0), 2),
     col("BASE", Flex(8, 0), 3),
-    col("UPSTREAM", Flex(10, 1), 0),
-    col("LAST ERROR", Flex(10, 2), 1),
+    col("UPSTREAM", Flex(24, 2), 0),
+    col("LAST ERROR", Flex(10, 1), 1),
 ];
 
 impl Tab {

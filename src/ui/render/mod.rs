@@ -137,6 +137,14 @@ fn mode_hints(
                 ("enter".to_string(), "merge"),
                 ("e/esc".to_string(), "edit the file"),
             ],
+            Some(EditorPane::Editing) if state.editor.as_ref().is_some_and(|e| e.read_only) => {
+                vec![
+                    k(Command::Save, "plan"),
+                    k(Command::Search, "search"),
+                    k(Command::SearchNext, "next match"),
+                    k(Command::Back, "files"),
+                ]
+            }
             Some(EditorPane::Editing) if state.editor_upstream().is_some() => {
                 vec![
                     k(Command::MergeUpstream, "merge upstream"),
