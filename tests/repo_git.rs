@@ -115,8 +115,7 @@ fn same_key_conflict_is_reported_and_the_draft_survives_until_resolved() {
         &edit(Some(base), "desired/alice.yaml", &theirs),
         &RetryPolicy::default(),
     )
-    .unwrap()
-    .commit;
+    .unwrap();
 
     let data = tempfile::tempdir().unwrap();
     let drafts = Drafts::new(data.path());
@@ -188,8 +187,7 @@ fn different_keys_in_one_file_merge_on_rebase() {
         ),
         &RetryPolicy::default(),
     )
-    .unwrap()
-    .commit;
+    .unwrap();
     let merged = orbdeck::repo::write::write(
         &second,
         &edit(

@@ -832,3 +832,245 @@ fn fleet_wide_tables_act_on_the_rows_orb() {
     type_text(&mut s, "/beta");
     assert_eq!(s.rows.len(), 3, "the filter matches the ORB column too");
 }
+
+#[test]
+fn a_read_only_file_takes_no_typing_and_offers_no_write_key() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, ":orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    open_file(&mut s, "beta", "desired/profiles/beta-team-0.yaml");
+    let e = s.editor.as_ref().unwrap();
+    assert!(e.read_only);
+    let fx = type_text(&mut s, "zz");
+    assert!(fx.is_empty());
+    assert_eq!(
+        s.editor.as_ref().unwrap().text(),
+        PROFILE_YAML,
+        "nothing typed"
+    );
+    assert!(message(&s).contains("beta is read-only"), "{}", message(&s));
+    send(&mut s, key(KeyCode::Down));
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor().0,
+        1,
+        "the cursor still moves"
+    );
+    let shown = screen(&s);
+    assert!(shown.contains("[READ-ONLY]"), "{shown}");
+    assert!(!shown.contains("undo"), "{shown}");
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, "?");
+    let help = screen(&s);
+    for name in [
+        "[commit]",
+        "[new-file]",
+        "[upgrade-pause]",
+        "[discard-draft]",
+    ] {
+        assert!(
+            !help.contains(name),
+            "{name} hidden in help on a read-only ORB"
+        );
+    }
+    assert!(help.contains("read-only"), "{help}");
+}
+
+#[test]
+fn an_upstream_change_shows_a_banner_and_merges_with_per_key_choices() {
+    let mut s = state(fleet(), 200, 60);
+    let path = "desired/profiles/alice.yaml";
+    open_file(&mut s, "alpha", path);
+    type_text(&mut s, "x");
+    let mut row = draft(path);
+    row.upstream = Some(orbdeck::ui::Upstream {
+        commit: "abcdef12".into(),
+        author: "Second Person".into(),
+    });
+    send(&mut s, Action::OrbRows(0, Rows::Drafts(vec![row])));
+    let shown = screen(&s);
+    assert!(
+        shown.contains("changed upstream by Second Person in abcdef12: alt-m to merge now, alt-d to see their change"),
+        "{shown}"
+    );
+    let fx = send(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT)),
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::Merge { base: Some(b), resolutions, .. }] if b == BASE && resolutions.is_empty()),
+        "{fx:?}"
+    );
+    let conflict = |p: &str| orbdeck::ui::action::ConflictRow {
+        doc: "kubeflow.org/v1 Profile alice".into(),
+        path: p.into(),
+        ours: Some("\"8\"".into()),
+        theirs: Some("\"6\"".into()),
+    };
+    send(
+        &mut s,
+        Action::Conflicts {
+            orb: "alpha".into(),
+            path: path.into(),
+            conflicts: vec![conflict("spec.a"), conflict("spec.b")],
+        },
+    );
+    assert!(screen(&s).contains("kubeflow.org/v1 Profile alice: spec.a"));
+    assert!(send(&mut s, key(KeyCode::Char('t'))).is_empty());
+    assert!(
+        send(&mut s, key(KeyCode::Enter)).is_empty(),
+        "spec.b is still open"
+    );
+    assert!(message(&s).contains("1 key(s) still open"));
+    type_text(&mut s, "jm");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    let [Effect::Merge { resolutions, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let taken: Vec<_> = resolutions
+        .iter()
+        .map(|r| (r.path.as_str(), r.take))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            ("spec.a", orbdeck::repo::merge3::Side::Theirs),
+            ("spec.b", orbdeck::repo::merge3::Side::Ours)
+        ]
+    );
+    send(
+        &mut s,
+        Action::Merged {
+            orb: "alpha".into(),
+            path: path.into(),
+            text: "merged: 1\n".into(),
+            base: Some("1234567890".into()),
+            base_text: Some("theirs: 1\n".into()),
+        },
+    );
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(
+        (e.text().as_str(), e.base.as_deref()),
+        ("merged: 1\n", Some("1234567890"))
+    );
+    assert_eq!(e.pane, EditorPane::Editing);
+    assert!(
+        !screen(&s).contains("changed upstream"),
+        "the banner goes with the merge"
+    );
+}
+
+#[test]
+fn an_edit_back_to_the_committed_text_is_no_draft() {
+    let base = Instant::now();
+    let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
+    let path = "desired/profiles/alice.yaml";
+    open_file(&mut s, "alpha", path);
+    type_text(&mut s, "x");
+    send(&mut s, key(KeyCode::Backspace));
+    let fx = send(&mut s, Action::Tick(clock(base, 1000)));
+    assert_eq!(
+        fx,
+        [Effect::DiscardDraft {
+            orb: "alpha".into(),
+            path: path.into()
+        }]
+    );
+    assert!(!s.has_drafts());
+}
+
+#[test]
+fn the_commit_box_has_a_default_message_and_esc_keeps_what_was_typed() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    type_text(&mut s, "c");
+    assert!(screen(&s).contains("orbdeck: edit desired/profiles/alice.yaml"));
+    type_text(&mut s, "half a mess");
+    send(&mut s, key(KeyCode::Esc));
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    type_text(&mut s, "c");
+    type_text(&mut s, "age");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Commit { message, .. }] if message == "half a message"),
+        "{fx:?}"
+    );
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Unchanged("0badc0de".into())),
+    );
+    assert!(screen(&s).contains("nothing to commit: the file equals 0badc0de"));
+}
+
+#[test]
+fn the_drafts_view_opens_diffs_discards_and_commits_all() {
+    let mut s = state(fleet(), 200, 60);
+    send(
+        &mut s,
+        Action::OrbRows(
+            0,
+            Rows::Drafts(vec![
+                draft("desired/profiles/alice.yaml"),
+                draft("desired/profiles/bob-ml.yaml"),
+            ]),
+        ),
+    );
+    type_text(&mut s, ":drafts");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(screen(&s).contains("Drafts of this machine (2)"));
+    let fx = type_text(&mut s, "j=");
+    assert_eq!(
+        fx,
+        [Effect::DraftDiff {
+            orb: "alpha".into(),
+            path: "desired/profiles/bob-ml.yaml".into()
+        }]
+    );
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, ":drafts");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(type_text(&mut s, "D").is_empty(), "asks first");
+    assert!(matches!(
+        s.mode,
+        Mode::Confirm(Confirm::DiscardDraft { .. })
+    ));
+    let fx = type_text(&mut s, "y");
+    assert_eq!(
+        fx,
+        [Effect::DiscardDraft {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into()
+        }]
+    );
+    send(
+        &mut s,
+        Action::DraftDiscarded {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into(),
+        },
+    );
+    assert!(screen(&s).contains("Drafts of this machine (1)"));
+    assert_eq!(
+        type_text(&mut s, "C"),
+        [Effect::PlanAll {
+            orb: "alpha".into()
+        }]
+    );
+    send(
+        &mut s,
+        Action::Text("plan: 0 to create, 1 to update".into()),
+    );
+    type_text(&mut s, "c");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::CommitAll {
+            orb: "alpha".into(),
+            message: "orbdeck: edit 1 desired files".into()
+        }]
+    );
+}
