@@ -435,6 +435,14 @@ fn a_second_person_pushing_meanwhile_never_loses_an_edit_in_the_ui() {
     ui.wait(30, "the upstream banner", |s| {
         s.contains("changed upstream by Second Person") && s.contains("alt-m to merge now")
     });
+    ui.keys(&["M-d"]);
+    ui.wait(10, "their change", |s| {
+        s.contains("Upstream change of desired/profiles/bob.yaml")
+            && s.contains("+    name: robert@example.com")
+    });
+    ui.escape("the file again", |s| {
+        s.contains("changed upstream by Second Person")
+    });
     ui.keys(&["C-s"]);
     ui.wait(60, "the plan of the merge", |s| {
         s.contains("plan of the merge") && s.contains("update kubeflow.org/v1 Profile/bob")
@@ -588,25 +596,64 @@ fn a_second_person_pushing_meanwhile_never_loses_an_edit_in_the_ui() {
     assert_eq!(ui_commits(&origin), before, "nothing was committed");
     assert!(draft_json(&keep, "orb-alpha", "desired/profiles/alice.yaml").is_none());
 
-    // With --write the draft can be discarded (after a question).
+    // With --write: the new file's draft, diffed, then committed with "commit all"; another new
+    // file discarded (after a question).
     let ui = Tmux::start(
-        "discard",
+        "write",
         &format!("{BIN} --config {} --write", fleet.display()),
         &[],
     );
     ui.wait(20, "the fleet", |s| s.contains("orb-alpha (rw)"));
-    ui.keys(&[":"]);
-    ui.text("drafts");
+    let drafts_view = |ui: &Tmux, what: &str| {
+        ui.keys(&[":"]);
+        ui.text("drafts");
+        ui.keys(&["Enter"]);
+        ui.wait(10, what, |s| s.contains("Drafts of this machine"));
+    };
+    drafts_view(&ui, "the Drafts view");
+    ui.wait(10, "eve's draft", |s| s.contains("eve.yaml"));
+    ui.keys(&["="]);
+    ui.wait(10, "the diff", |s| {
+        s.contains("Draft vs committed") && s.contains("+  name: eve")
+    });
+    ui.escape("the tables", |s| !s.contains("Draft vs committed"));
+    drafts_view(&ui, "the Drafts view");
+    ui.keys(&["C"]);
+    ui.wait(30, "the plan of all drafts", |s| {
+        s.contains("Plan of all 1 drafts") && s.contains("~ new desired/profiles/eve.yaml")
+    });
+    ui.keys(&["c"]);
+    ui.wait(5, "the message prompt", |s| s.contains("commit message:"));
     ui.keys(&["Enter"]);
-    ui.wait(10, "the Drafts view", |s| s.contains("eve.yaml"));
+    ui.wait(30, "the push", |s| s.contains("1 draft(s) in one commit"));
+    assert!(remote_file(&origin, eve).contains("name: eve"));
+    assert!(draft_json(&keep, "orb-alpha", eve).is_none());
+
+    ui.keys(&["6", "n", "Enter"]);
+    ui.wait(5, "the name prompt", |s| {
+        s.contains("New Profile in orb-alpha")
+    });
+    ui.text("frank");
+    ui.keys(&["Enter"]);
+    let frank = "desired/profiles/frank.yaml";
+    wait_draft(&keep, frank, "name: frank");
+    ui.escape("the file list", |s| {
+        s.contains("PATH↑") && s.contains("frank.yaml")
+    });
+    drafts_view(&ui, "the Drafts view");
     ui.keys(&["D"]);
-    ui.wait(5, "the question", |s| s.contains("Discard draft?"));
+    ui.wait(5, "the question", |s| {
+        s.contains("Discard draft?") && s.contains("draft of desired/profiles/frank.yaml")
+    });
     ui.keys(&["y"]);
     ui.wait(10, "the draft gone", |s| {
         s.contains("Drafts of this machine (0)")
     });
-    assert!(draft_json(&keep, "orb-alpha", eve).is_none());
+    assert!(draft_json(&keep, "orb-alpha", frank).is_none());
     ui.escape("the tables", |s| !s.contains("Drafts of this machine"));
+    ui.wait(10, "frank gone from the files", |s| {
+        !s.contains("frank.yaml")
+    });
     ui.keys(&["q"]);
 }
 

@@ -625,23 +625,26 @@ async fn git_loop(
         let read = tokio::task::spawn_blocking(move || {
             let mut slot = lock(&repo2);
             if slot.is_none() {
-                *slot = Some(
-                    connect::open_repo(&config2, &paths2, &entry2).map_err(|e| e.to_string())?,
-                );
+                match connect::open_repo(&config2, &paths2, &entry2) {
+                    Ok(repo) => *slot = Some(repo),
+                    Err(e) => return (Err(e.to_string()), draft_rows(None, &entry2, &paths2)),
+                }
             }
             let repo = slot.as_ref().expect("opened above");
             let previous = lock(&caches2.git).clone();
             read_git(repo, &entry2, &paths2, previous)
         })
         .await;
-        let result = read.unwrap_or_else(|e| Err(e.to_string()));
+        let (result, drafts) = read.unwrap_or_else(|e| (Err(e.to_string()), Vec::new()));
         {
             let mut git = lock(&caches.git);
             match result {
                 Ok(view) => *git = view,
                 Err(e) => {
+                    // The drafts stay in view while the remote cannot be reached.
                     git.fetched = true;
                     git.error = Some(sanitize(&e).into_owned());
+                    git.drafts = drafts;
                 }
             }
         }
@@ -653,19 +656,47 @@ async fn git_loop(
     }
 }
 
-/// What the repo says now; when the tip has not moved only the drafts are read again.
+/// This machine's drafts of the ORB, checked against `tip` of `repo` when there is one.
+fn draft_rows(
+    repo: Option<(&OrbRepo, Option<git2::Oid>)>,
+    entry: &OrbEntry,
+    paths: &Paths,
+) -> Vec<DraftRow> {
+    Drafts::new(paths.drafts_dir())
+        .list(Some(&entry.name))
+        .iter()
+        .map(|d| draft_row(repo, d))
+        .collect()
+}
+
+/// What the repo says now, with the drafts; when the tip has not moved only the drafts are read
+/// again. A failed fetch still gives the drafts (checked against the last fetched tip).
 fn read_git(
     repo: &OrbRepo,
     entry: &OrbEntry,
     paths: &Paths,
     previous: GitView,
+) -> (Result<GitView, String>, Vec<DraftRow>) {
+    let tip = match repo.fetch() {
+        Ok(tip) => tip,
+        Err(e) => {
+            return (
+                Err(e.to_string()),
+                draft_rows(Some((repo, repo.tip())), entry, paths),
+            );
+        }
+    };
+    let drafts = draft_rows(Some((repo, tip)), entry, paths);
+    (read_tip(repo, tip, previous, drafts.clone()), drafts)
+}
+
+/// The view of `tip` (re-read only when it moved since `previous`).
+fn read_tip(
+    repo: &OrbRepo,
+    tip: Option<git2::Oid>,
+    previous: GitView,
+    drafts: Vec<DraftRow>,
 ) -> Result<GitView, String> {
-    let tip = repo.fetch().map_err(|e| e.to_string())?;
-    let drafts = Drafts::new(paths.drafts_dir())
-        .list(Some(&entry.name))
-        .iter()
-        .map(|d| draft_row(repo, tip, d))
-        .collect();
     if previous.fetched && previous.error.is_none() && previous.tip == tip {
         return Ok(GitView { drafts, ..previous });
     }
@@ -755,10 +786,12 @@ fn with_new_drafts(files: &[String], drafts: &[DraftRow]) -> Vec<String> {
     out
 }
 
-/// One draft as the views show it: whether its file moved upstream since its base, and by whom.
-fn draft_row(repo: &OrbRepo, tip: Option<git2::Oid>, d: &Draft) -> DraftRow {
+/// One draft as the views show it: whether its file moved upstream since its base (at `tip` of
+/// the repo, when known), and by whom.
+fn draft_row(repo: Option<(&OrbRepo, Option<git2::Oid>)>, d: &Draft) -> DraftRow {
     let base = d.base_oid();
-    let moved = tip.filter(|_| tip != base).and_then(|t| {
+    let moved = repo.and_then(|(repo, tip)| {
+        let t = tip.filter(|_| tip != base)?;
         let at_tip = repo.file(Some(t), &d.path).ok()?;
         let at_base = d.base_content.as_ref().map(|c| c.as_bytes().to_vec());
         if at_tip == at_base {

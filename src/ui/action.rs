@@ -84,7 +84,7 @@ pub enum Action {
     },
     /// A text for [`super::state::Viewer::Text`] (a diff or a plan).
     Text(String),
-    /// A draft was discarded (by the user, or because it equals its base file).
+    /// A draft is gone: discarded by the user, equal to its base file, or pushed.
     DraftDiscarded {
         /// ORB name.
         orb: String,

@@ -583,6 +583,7 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, S
     let drafts = env.drafts.clone();
     let list = drafts.list(Some(&orb));
     let n = list.len();
+    let paths: Vec<String> = list.iter().map(|d| d.path.clone()).collect();
     let written = env
         .with_repo(&orb, move |repo| {
             drafts
@@ -590,6 +591,12 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, S
                 .map_err(|e| e.to_string())
         })
         .await?;
+    for path in paths {
+        env.send(Action::DraftDiscarded {
+            orb: orb.clone(),
+            path,
+        });
+    }
     Ok(Action::Notice(if written.created {
         format!(
             "✔ pushed {} to {orb}: {n} draft(s) in one commit.",
