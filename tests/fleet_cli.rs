@@ -379,49 +379,6 @@ fn validate_reports_every_error_with_file_line_and_field() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
-/// One git CLI user: clone, change key `key` of `path`, commit, push; on a rejected push fetch,
-/// reset to the remote and make the change again. Returns the pushed commit.
-fn git_user(url: &str, key: &str, path: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("w");
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&work)
-            .args([
-                "-c",
-                "user.name=Git User",
-                "-c",
-                "user.email=git@example.org",
-            ])
-            .args(args)
-            .output()
-            .expect("git runs")
-    };
-    let cloned = Command::new("git")
-        .args(["clone", "-q", url])
-        .arg(&work)
-        .output()
-        .unwrap();
-    assert!(cloned.status.success(), "{}", text(&cloned));
-    for _ in 0..200 {
-        git(&["fetch", "-q", "origin"]);
-        git(&["reset", "-q", "--hard", "origin/main"]);
-        let file = work.join(path);
-        let before = std::fs::read_to_string(&file).unwrap();
-        let after = before.replace(&format!("  {key}: before"), &format!("  {key}: after"));
-        assert_ne!(before, after, "{key} is in the file");
-        std::fs::write(&file, after).unwrap();
-        git(&["commit", "-q", "-am", &format!("git user sets {key}")]);
-        if git(&["push", "-q", "origin", "HEAD:main"]).status.success() {
-            let head = git(&["rev-parse", "HEAD"]);
-            return String::from_utf8_lossy(&head.stdout).trim().to_owned();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    panic!("git user {key} never got its push in");
-}
-
 #[test]
 fn ten_orbdeck_pushes_and_ten_git_pushes_on_one_file_lose_nothing() {
     let origin = Origin::new();
@@ -495,7 +452,14 @@ fn ten_orbdeck_pushes_and_ten_git_pushes_on_one_file_lose_nothing() {
     for i in 0..10 {
         let url = origin.url();
         handles.push(std::thread::spawn(move || {
-            git_user(&url, &format!("g{i}"), path)
+            let key = format!("g{i}");
+            common::repos::git_user_push(&url, &format!("Git User {i}"), |work| {
+                common::repos::replace_in(
+                    &work.join(path),
+                    &format!("  {key}: before"),
+                    &format!("  {key}: after"),
+                )
+            })
         }));
     }
     let pushed: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();

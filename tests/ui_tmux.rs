@@ -108,51 +108,14 @@ impl Drop for Tmux {
     }
 }
 
-/// The second person: a git CLI clone of `origin` that makes each (file, from, to) replacement
-/// and pushes as "Second Person" (fetching and redoing it when the engine's own commit
-/// got in first). Returns the pushed commit.
+/// The second person: with the git CLI, makes each (file, from, to) replacement in a clone of
+/// `origin` and pushes as "Second Person". Returns the pushed commit.
 fn second_person(origin: &Path, edits: &[(&str, &str, &str)]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("w");
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(&work)
-            .args([
-                "-c",
-                "user.name=Second Person",
-                "-c",
-                "user.email=second@example.org",
-            ])
-            .args(args)
-            .output()
-            .expect("git runs")
-    };
-    let cloned = Command::new("git")
-        .args(["clone", "-q"])
-        .arg(origin)
-        .arg(&work)
-        .output()
-        .unwrap();
-    assert!(cloned.status.success());
-    for _ in 0..50 {
-        git(&["fetch", "-q", "origin"]);
-        git(&["reset", "-q", "--hard", "origin/main"]);
-        for (f, from, to) in edits {
-            let path = work.join(f);
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.contains(from), "{f} holds {from:?}:\n{text}");
-            std::fs::write(&path, text.replace(from, to)).unwrap();
+    common::repos::git_user_push(&origin.display().to_string(), "Second Person", |work| {
+        for (file, from, to) in edits {
+            common::repos::replace_in(&work.join(file), from, to);
         }
-        git(&["commit", "-q", "-am", "second person: new owners"]);
-        if git(&["push", "-q", "origin", "HEAD:main"]).status.success() {
-            return String::from_utf8_lossy(&git(&["rev-parse", "HEAD"]).stdout)
-                .trim()
-                .to_owned();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the second person could not push");
+    })
 }
 
 /// The file at the tip of `origin`'s main.

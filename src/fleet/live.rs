@@ -9,7 +9,7 @@ use super::connect;
 use crate::controllers::quotas::{self, Source};
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
-use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo};
+use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, short_hex};
 use crate::text::sanitize;
 use crate::ui::{
     Action, DraftRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
@@ -806,15 +806,9 @@ fn draft_row(repo: Option<(&OrbRepo, Option<git2::Oid>)>, d: &Draft) -> DraftRow
             .ok()
             .and_then(|t| u64::try_from(t.timestamp()).ok())
             .unwrap_or_default(),
-        base: d
-            .base
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .take(8)
-            .collect(),
+        base: short_hex(d.base.as_deref().unwrap_or_default()),
         upstream: moved.map(|(commit, author)| Upstream {
-            commit: commit.to_string().chars().take(8).collect(),
+            commit: short_hex(&commit.to_string()),
             author: text(&author),
         }),
         error: d.last_error.as_deref().map(text),

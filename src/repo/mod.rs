@@ -18,6 +18,11 @@ pub use write::{Change, Edit, RetryPolicy, Written};
 
 use std::fmt;
 
+/// A commit id (hex) as people quote it: its first 8 characters.
+pub fn short_hex(hex: &str) -> String {
+    hex.chars().take(8).collect()
+}
+
 /// Where humans keep the desired state in an ORB repo.
 pub const DESIRED: &str = "desired/";
 /// Where the engine writes the current state.

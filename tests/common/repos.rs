@@ -71,3 +71,52 @@ pub fn yaml_file(i: usize) -> String {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team-{i}\ndata:\n  writer: \"{i}\"\n"
     )
 }
+
+/// A person with the git CLI: clones `origin` (a path or URL), runs `edit` on the work tree,
+/// commits as `who` and pushes; when the push is rejected (someone got in first) fetches, resets
+/// to the remote and edits again, as a careful person would. Returns the pushed commit.
+pub fn git_user_push(origin: &str, who: &str, edit: impl Fn(&std::path::Path)) -> String {
+    use std::process::Command;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = dir.path().join("w");
+    let email = format!("user.email={}@example.org", who.replace(' ', "."));
+    let name = format!("user.name={who}");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&work)
+            .args(["-c", &name, "-c", &email])
+            .args(args)
+            .output()
+            .expect("git runs")
+    };
+    let cloned = Command::new("git")
+        .args(["clone", "-q", origin])
+        .arg(&work)
+        .output()
+        .expect("git runs");
+    assert!(cloned.status.success(), "git clone {origin} failed");
+    for _ in 0..200 {
+        git(&["fetch", "-q", "origin"]);
+        git(&["reset", "-q", "--hard", "origin/main"]);
+        edit(&work);
+        git(&["commit", "-q", "-am", &format!("{who}: an edit")]);
+        if git(&["push", "-q", "origin", "HEAD:main"]).status.success() {
+            let head = git(&["rev-parse", "HEAD"]);
+            return String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{who} never got a push in");
+}
+
+/// Replaces `from` by `to` in the file at `path` (which must hold it).
+pub fn replace_in(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("the file exists");
+    assert!(
+        text.contains(from),
+        "{} holds {from:?}:\n{text}",
+        path.display()
+    );
+    std::fs::write(path, text.replace(from, to)).expect("write");
+}

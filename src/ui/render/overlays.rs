@@ -282,16 +282,9 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             scroll,
         } => {
             let inner = popup(frame, area, t, &format!("Live YAML: {title}"), &nav);
-            let w = usize::from(inner.width);
-            let body: Vec<Line> = match lines {
-                None => vec![line("Loading…", w, t.warn)],
-                Some(lines) => lines
-                    .iter()
-                    .skip(*scroll)
-                    .take(usize::from(inner.height))
-                    .map(|l| yaml_line(l, w, t))
-                    .collect(),
-            };
+            let body = scrolled(lines.as_deref(), *scroll, inner, t, |l, w| {
+                yaml_line(l, w, t)
+            });
             frame.render_widget(Paragraph::new(body), inner);
         }
         Viewer::ThreeWay {
@@ -345,16 +338,9 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             ..
         } => {
             let inner = popup(frame, area, t, title, &nav);
-            let w = usize::from(inner.width);
-            let body: Vec<Line> = match lines {
-                None => vec![line("Loading…", w, t.warn)],
-                Some(lines) => lines
-                    .iter()
-                    .skip(*scroll)
-                    .take(usize::from(inner.height))
-                    .map(|l| line(l, w, super::editor::plan_style(t, l)))
-                    .collect(),
-            };
+            let body = scrolled(lines.as_deref(), *scroll, inner, t, |l, w| {
+                line(l, w, super::editor::plan_style(t, l))
+            });
             frame.render_widget(Paragraph::new(body), inner);
         }
         Viewer::Drafts { selected } => drafts(state, frame, area, *selected),
@@ -401,6 +387,26 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
                 }
             }
         }
+    }
+}
+
+/// The lines of a scrolled text that fit `inner`, each drawn by `draw`; "Loading…" until it came.
+fn scrolled(
+    lines: Option<&[String]>,
+    scroll: usize,
+    inner: Rect,
+    t: &crate::ui::Theme,
+    draw: impl Fn(&str, usize) -> Line<'static>,
+) -> Vec<Line<'static>> {
+    let w = usize::from(inner.width);
+    match lines {
+        None => vec![line("Loading…", w, t.warn)],
+        Some(lines) => lines
+            .iter()
+            .skip(scroll)
+            .take(usize::from(inner.height))
+            .map(|l| draw(l, w))
+            .collect(),
     }
 }
 

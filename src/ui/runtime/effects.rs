@@ -325,7 +325,7 @@ fn rebase_text(
 }
 
 fn short(oid: Oid) -> String {
-    oid.to_string().chars().take(8).collect()
+    crate::repo::short_hex(&oid.to_string())
 }
 
 async fn plan(

@@ -469,13 +469,7 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             e.dirty = false;
             e.drafted = !e.equals_base();
             e.pane = EditorPane::Editing;
-            let short: String = e
-                .base
-                .as_deref()
-                .unwrap_or_default()
-                .chars()
-                .take(8)
-                .collect();
+            let short = crate::repo::short_hex(e.base.as_deref().unwrap_or_default());
             let (i, drafted) = (e.orb, e.drafted);
             if let Some(row) = state.fleet[i].drafts.iter_mut().find(|d| d.path == path) {
                 row.base = short.clone();

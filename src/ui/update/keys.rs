@@ -386,13 +386,7 @@ fn drafts_view(state: &mut State, cmd: Option<Command>, selected: usize, fx: &mu
             select_orb(state, orb);
             set_tab(state, Tab::Desired);
             state.mode = Mode::Normal;
-            state.pending_open = Some(PendingOpen {
-                orb: name.clone(),
-                path: path.clone(),
-                line: 1,
-            });
-            state.say(Level::Info, format!("Opening {path}…"));
-            fx.push(Effect::OpenFile { orb: name, path });
+            open_path(state, name, path, 1, fx);
         }
         Command::DiscardDraft => {
             state.mode = Mode::Confirm(Confirm::DiscardDraft { orb: name, path });
@@ -554,13 +548,7 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
         }
         Tab::Desired => {
             let path = state.fleet[orb].desired_files[row].clone();
-            state.pending_open = Some(PendingOpen {
-                orb: name.clone(),
-                path: path.clone(),
-                line: 1,
-            });
-            state.say(Level::Info, format!("Opening {path}…"));
-            fx.push(Effect::OpenFile { orb: name, path });
+            open_path(state, name, path, 1, fx);
         }
         _ => live_yaml(state, fx),
     }
@@ -624,13 +612,18 @@ fn edit(state: &mut State, fx: &mut Vec<Effect>) {
         return;
     };
     let name = view.name.clone();
+    open_path(state, name, path, line, fx);
+}
+
+/// Asks for `path` of ORB `orb`, to open it at `line` once it arrives.
+fn open_path(state: &mut State, orb: String, path: String, line: u32, fx: &mut Vec<Effect>) {
     state.pending_open = Some(PendingOpen {
-        orb: name.clone(),
+        orb: orb.clone(),
         path: path.clone(),
         line,
     });
     state.say(Level::Info, format!("Opening {path}:{line}…"));
-    fx.push(Effect::OpenFile { orb: name, path });
+    fx.push(Effect::OpenFile { orb, path });
 }
 
 fn upgrade(state: &mut State, op: UpgradeOp) {

@@ -142,13 +142,7 @@ fn keep_local_draft(state: &mut State, orb: usize) {
                     DraftKind::Edit
                 },
                 updated: unix,
-                base: e
-                    .base
-                    .as_deref()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(8)
-                    .collect(),
+                base: crate::repo::short_hex(e.base.as_deref().unwrap_or_default()),
                 upstream: None,
                 error: None,
             });
