@@ -11,13 +11,13 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use orbdeck::controllers::quotas::Source;
 use orbdeck::controllers::{
-    AuthorizationSettings, Inputs, NetworkPolicySettings, Warning, addons, authorization,
-    desired_children, limitrange, network_policies, notebook_defaults, pod_settings, profile,
-    quotas,
+    Inputs, Warning, addons, authorization, desired_children, limitrange, network_policies,
+    notebook_defaults, pod_settings, profile, quotas,
 };
 use orbdeck::model::{
-    AddonTemplate, AddonTemplateSpec, OwnerKind, PodDefault, PodModifiers, PodSetting,
-    PodSettingSpec, Profile, ProfileOwner, ProfileSettings, ProfileSpec,
+    AddonTemplate, AddonTemplateSpec, AuthorizationSettings, NetworkPolicySettings, OwnerKind,
+    PodDefault, PodModifiers, PodSetting, PodSettingSpec, Profile, ProfileOwner, ProfileSettings,
+    ProfileSpec,
 };
 use serde_json::{Value, json};
 

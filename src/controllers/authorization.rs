@@ -9,81 +9,19 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{CLASSIFICATION_LABEL, Meta, PROTECTED_B, child, profile_name};
-use crate::model::Profile;
+use crate::model::{AuthorizationSettings, Profile};
 
 /// The owner-access policy.
 pub const OWNER_ACCESS: &str = "ns-owner-access-istio";
 /// The policy blocking file transfers from protected-b notebooks.
 pub const PROTECTED_B_BLOCK: &str = "protected-b-block-upload-download";
-/// Placeholder in [`BlockedOperation::path`] replaced by the profile namespace.
+/// Placeholder in [`crate::model::BlockedOperation::path`] replaced by the profile namespace.
 pub const NAMESPACE_PLACEHOLDER: &str = "{namespace}";
 
 const NAMES: [&str; 2] = [OWNER_ACCESS, PROTECTED_B_BLOCK];
-
-/// Identity header, gateway and paths of the authorization policies; defaults are Kubeflow's
-/// and StatCan's.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct AuthorizationSettings {
-    /// Request header carrying the authenticated user. Default `kubeflow-userid`.
-    pub user_header: String,
-    /// Prefix the gateway puts before the user in that header. Default empty.
-    pub user_prefix: String,
-    /// Principals (service accounts) trusted to set the user header: the ingress gateway's.
-    /// Without this anyone in the mesh could claim to be the owner; empty trusts every source.
-    /// Default `cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account`.
-    pub gateway_principals: Vec<String>,
-    /// Paths open to every caller, for Knative's probes.
-    /// Default `/healthz`, `/metrics`, `/wait-for-drain`.
-    pub probe_paths: Vec<String>,
-    /// Requests denied on protected-b workloads; `{namespace}` in a path is the profile namespace.
-    /// Default: RStudio upload (POST) and export, Jupyter files and nbconvert (GET), under
-    /// `/notebook/{namespace}/{*}/`. These use Istio path templates (`{*}` one segment, `{**}` the
-    /// rest), which Istio supports from 1.22 on.
-    pub blocked_operations: Vec<BlockedOperation>,
-}
-
-/// One HTTP operation denied on protected-b workloads.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct BlockedOperation {
-    /// HTTP method, e.g. `GET`.
-    pub method: String,
-    /// Istio path pattern; `{namespace}` is replaced by the profile namespace.
-    pub path: String,
-}
-
-impl Default for AuthorizationSettings {
-    fn default() -> Self {
-        let op = |method: &str, path: &str| BlockedOperation {
-            method: method.into(),
-            path: path.into(),
-        };
-        Self {
-            user_header: "kubeflow-userid".into(),
-            user_prefix: String::new(),
-            gateway_principals: vec![
-                "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account".into(),
-            ],
-            probe_paths: vec![
-                "/healthz".into(),
-                "/metrics".into(),
-                "/wait-for-drain".into(),
-            ],
-            blocked_operations: vec![
-                op("POST", "/notebook/{namespace}/{*}/rstudio/upload"),
-                op("GET", "/notebook/{namespace}/{*}/rstudio/export/{**}"),
-                op("GET", "/notebook/{namespace}/{*}/files/{**}"),
-                op("GET", "/notebook/{namespace}/{*}/nbconvert/{**}"),
-            ],
-        }
-    }
-}
 
 /// Names of every AuthorizationPolicy this controller owns, in [`policies`] order.
 pub fn names() -> &'static [&'static str] {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Map, Value, json};
 
-use crate::model::{Profile, ProfileSettings};
+use crate::model::{AuthorizationSettings, NetworkPolicySettings, Profile, ProfileSettings};
 
 pub mod addons;
 pub mod authorization;
@@ -29,9 +29,6 @@ pub mod profile_reconcile;
 pub mod quotas;
 pub mod report;
 pub mod running;
-
-pub use authorization::AuthorizationSettings;
-pub use network_policies::NetworkPolicySettings;
 
 /// Label naming the tool that manages an object.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -171,12 +168,4 @@ fn child(
 struct Meta {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
-}
-
-/// A string map from pairs, for settings defaults and selectors.
-fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }

@@ -8,12 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{CLASSIFICATION_LABEL, Meta, PROTECTED_B, child, profile_name, string_map};
-use crate::model::Profile;
+use super::{CLASSIFICATION_LABEL, Meta, PROTECTED_B, child, profile_name};
+use crate::model::{NetworkPolicySettings, Profile, ServiceEndpoint};
 
 /// Ingress from the ingress gateway (and platform namespaces) to notebooks' `notebook-port`.
 pub const INGRESS_GATEWAY: &str = "notebooks-allow-system-to-notebook";
@@ -52,108 +50,6 @@ const NAMES: [&str; 10] = [
 
 /// Label every Kubeflow notebook pod carries (with the notebook's name).
 const NOTEBOOK_NAME_LABEL: &str = "notebook-name";
-
-/// Where the network policies let traffic go; every field defaults to StatCan's value.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct NetworkPolicySettings {
-    /// Namespaces (each given by its labels) whose pods may reach notebooks, the ingress gateway's
-    /// among them. Default: `namespace.statcan.gc.ca/purpose` = `system`, and = `daaas`.
-    pub system_namespaces: Vec<BTreeMap<String, String>>,
-    /// Notebook container port (a name or a number) they may reach. Default `notebook-port`.
-    pub notebook_port: String,
-    /// Labels of the Knative Serving namespace.
-    /// Default `app.kubernetes.io/component: knative-serving-install`.
-    pub knative_serving_namespace: BTreeMap<String, String>,
-    /// Labels of the namespace running the Istio gateways. Default
-    /// `install.operator.istio.io/owner-name: istio` and `namespace.statcan.gc.ca/purpose: system`.
-    pub gateway_namespace: BTreeMap<String, String>,
-    /// Labels of the cluster-local gateway pods. Default `istio: ingressgateway-kfserving`.
-    pub cluster_local_gateway_pods: BTreeMap<String, String>,
-    /// Labels of the ingress gateway pods. Default `istio: ingressgateway`.
-    pub ingress_gateway_pods: BTreeMap<String, String>,
-    /// The internet, as notebooks may reach it. Default `0.0.0.0/0`.
-    pub internet_cidr: String,
-    /// Ranges cut out of `internetCidr`. Default the private ranges `10.0.0.0/8`,
-    /// `172.16.0.0/12`, `192.168.0.0/16`.
-    pub private_cidrs: Vec<String>,
-    /// The one internet port protected-b notebooks may reach. Default 443.
-    pub https_port: u16,
-    /// Labels of the namespace running Vault, Pipelines, Elasticsearch and Artifactory.
-    /// Default `namespace.statcan.gc.ca/purpose: daaas`.
-    pub services_namespace: BTreeMap<String, String>,
-    /// Vault's pods and ports. Default `app.kubernetes.io/instance: vault`, `component: server`;
-    /// port 8200.
-    pub vault: ServiceEndpoint,
-    /// Kubeflow Pipelines' pods and ports. Default `app.kubernetes.io/name: kubeflow-pipelines`,
-    /// `app.kubernetes.io/component: ml-pipeline`; ports 8888 and 8887.
-    pub pipelines: ServiceEndpoint,
-    /// Elasticsearch's pods and ports. Default `common.k8s.elastic.co/type: elasticsearch`;
-    /// port 9200.
-    pub elasticsearch: ServiceEndpoint,
-    /// Artifactory's pods and ports. Default `app: artifactory-ha`; ports 8081 and 8082.
-    pub artifactory: ServiceEndpoint,
-}
-
-/// Pods (by label) in the services namespace, and the TCP ports they are reached on.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ServiceEndpoint {
-    /// Labels of the pods.
-    pub pods: BTreeMap<String, String>,
-    /// TCP ports.
-    pub ports: Vec<u16>,
-}
-
-impl Default for NetworkPolicySettings {
-    fn default() -> Self {
-        let endpoint = |pods: &[(&str, &str)], ports: &[u16]| ServiceEndpoint {
-            pods: string_map(pods),
-            ports: ports.to_vec(),
-        };
-        Self {
-            system_namespaces: vec![
-                string_map(&[("namespace.statcan.gc.ca/purpose", "system")]),
-                string_map(&[("namespace.statcan.gc.ca/purpose", "daaas")]),
-            ],
-            notebook_port: "notebook-port".into(),
-            knative_serving_namespace: string_map(&[(
-                "app.kubernetes.io/component",
-                "knative-serving-install",
-            )]),
-            gateway_namespace: string_map(&[
-                ("install.operator.istio.io/owner-name", "istio"),
-                ("namespace.statcan.gc.ca/purpose", "system"),
-            ]),
-            cluster_local_gateway_pods: string_map(&[("istio", "ingressgateway-kfserving")]),
-            ingress_gateway_pods: string_map(&[("istio", "ingressgateway")]),
-            internet_cidr: "0.0.0.0/0".into(),
-            private_cidrs: vec![
-                "10.0.0.0/8".into(),
-                "172.16.0.0/12".into(),
-                "192.168.0.0/16".into(),
-            ],
-            https_port: 443,
-            services_namespace: string_map(&[("namespace.statcan.gc.ca/purpose", "daaas")]),
-            vault: endpoint(
-                &[
-                    ("app.kubernetes.io/instance", "vault"),
-                    ("component", "server"),
-                ],
-                &[8200],
-            ),
-            pipelines: endpoint(
-                &[
-                    ("app.kubernetes.io/component", "ml-pipeline"),
-                    ("app.kubernetes.io/name", "kubeflow-pipelines"),
-                ],
-                &[8888, 8887],
-            ),
-            elasticsearch: endpoint(&[("common.k8s.elastic.co/type", "elasticsearch")], &[9200]),
-            artifactory: endpoint(&[("app", "artifactory-ha")], &[8081, 8082]),
-        }
-    }
-}
 
 /// Names of every NetworkPolicy this controller owns, in the order [`policies`] returns them;
 /// an owned policy with another name is no longer desired and can be deleted.

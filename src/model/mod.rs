@@ -12,6 +12,7 @@ mod orb;
 mod poddefault;
 mod podsetting;
 mod profile;
+mod profile_settings;
 mod replication;
 mod upgrade;
 
@@ -27,6 +28,9 @@ pub use orb::{
 pub use poddefault::{PodDefault, PodDefaultSpec, PodModifiers};
 pub use podsetting::{PodSetting, PodSettingSpec};
 pub use profile::{Condition, OwnerKind, Profile, ProfileOwner, ProfileSpec, ProfileStatus};
+pub use profile_settings::{
+    AuthorizationSettings, BlockedOperation, NetworkPolicySettings, ServiceEndpoint,
+};
 pub use replication::{
     ImageReplication, ImageReplicationPolicy, ImageReplicationPolicySpec, ImageReplicationSpec,
     ImageReplicationStatus, ReplicationPhase, ReplicationRule,
@@ -108,5 +112,13 @@ fn known_versions(crd: CustomResourceDefinition) -> Vec<KnownKind> {
                 .map(|s| serde_json::to_value(s).expect("a schema serializes to JSON"))
                 .unwrap_or(Value::Null),
         })
+        .collect()
+}
+
+/// An owned string map from pairs, for settings defaults and selectors.
+pub(crate) fn string_map(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }

@@ -1,5 +1,6 @@
 //! The ORB repository's `orb.yaml`: identity of the ORB and settings of its engine.
 
+use super::string_map;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -119,9 +120,9 @@ pub struct ProfileSettings {
     /// LimitRange defaults for containers in profile namespaces.
     pub limit_range: LimitRangeDefaults,
     /// Where the ten network policies let traffic go.
-    pub network_policies: crate::controllers::NetworkPolicySettings,
+    pub network_policies: super::NetworkPolicySettings,
     /// Identity header, gateway and paths of the Istio authorization policies.
-    pub authorization: crate::controllers::AuthorizationSettings,
+    pub authorization: super::AuthorizationSettings,
 }
 
 impl Default for ProfileSettings {
@@ -190,12 +191,4 @@ impl OrbFile {
         }
         Ok(orb)
     }
-}
-
-/// Builds an owned string map from pairs.
-fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
