@@ -1,10 +1,13 @@
 //! orbdeck: a control room for fleets of Kubernetes clusters, each paired with a Git repository.
 //! The library holds every part; `main.rs` only parses the command line and calls in here.
 
+pub mod apply;
 pub mod cli;
 pub mod controllers;
 pub mod engine;
 pub mod fleet;
+pub mod layers;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod quantity;
@@ -14,3 +17,4 @@ pub mod sim;
 pub mod text;
 pub mod ui;
 pub mod validate;
+pub mod wellknown;

@@ -1,7 +1,8 @@
 //! The engine's `/healthz`, `/readyz` and `/metrics` over plain HTTP, as a kubelet probe and a
 //! Prometheus scrape see them.
 
-use orbdeck::engine::health::{self, Health, Metrics};
+use orbdeck::engine::health::{self, Health};
+use orbdeck::metrics::Metrics;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

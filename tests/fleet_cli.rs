@@ -153,7 +153,7 @@ fn configmap(name: &str, value: &str) -> String {
 /// Applies `yaml` as the engine does: server-side apply by `orbdeck` with the ORB label.
 async fn engine_apply(client: &kube::Client, yaml: &str) {
     let value: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
-    let value = orbdeck::plan::labelled(&value, "alpha");
+    let value = orbdeck::wellknown::labelled(&value, "alpha");
     let obj: DynamicObject = serde_json::from_value(value).unwrap();
     let (api_version, kind) = (
         obj.types.clone().unwrap().api_version,

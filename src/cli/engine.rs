@@ -1,9 +1,10 @@
 //! `orbdeck engine`: the headless engine of one ORB, with leader election, health endpoints and
 //! SIGHUP for an immediate sync.
 
-use crate::engine::health::{self, Health, Metrics};
+use crate::engine::health::{self, Health};
 use crate::engine::leader::{self, LeaseConfig};
 use crate::engine::{self, EngineOptions};
+use crate::metrics::Metrics;
 use crate::repo::{OrbRepo, RemoteOptions};
 use clap::Args;
 use k8s_openapi::api::core::v1::Secret;

@@ -6,7 +6,8 @@
 //! and for ResourceQuotas the hard/used figures. Converging compares desired objects with that
 //! cache, so a steady state costs no API request at all, and a cache of 200k objects stays small.
 
-use crate::engine::apply::{HASH_ANNOTATION, api_error, hashed};
+use crate::apply::{api_error, hashed};
+use crate::wellknown::HASH_ANNOTATION;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};

@@ -12,7 +12,7 @@
 
 use super::derived::Derived;
 use super::{PROFILE_LABEL, addons, pod_settings};
-use crate::engine::health::Metrics;
+use crate::metrics::Metrics;
 use crate::model::{AddonTemplate, PodSetting};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Namespace;

@@ -5,7 +5,7 @@
 
 use super::derived::{Converged, Derived};
 use super::{Inputs, PROFILE_LABEL, Warning, authorization, desired_children, profile_name};
-use crate::engine::health::Metrics;
+use crate::metrics::Metrics;
 use crate::model::{Condition, Profile, ProfileSettings};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference};

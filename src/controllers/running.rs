@@ -5,7 +5,7 @@ use super::derived::Derived;
 use super::fanout;
 use super::profile_reconcile::{self, Ctx};
 use super::report::{self, ProfilesReport};
-use crate::engine::health::Metrics;
+use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,17 +3,16 @@
 //! changed, at most one commit per write interval. It runs as `orbdeck engine` in a cluster or as
 //! a tokio task in-process (the demo runs one per ORB).
 
-pub mod apply;
 pub mod health;
 pub mod leader;
 pub mod sync;
 
+use crate::apply::Applier;
 use crate::controllers::report::{PROFILES_FILE, ProfilesReport};
 use crate::controllers::running::Controllers;
 use crate::model::OrbFile;
 use crate::repo::status::{OrbStatus, STATUS_FILE};
 use crate::repo::{Change, DESIRED, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy};
-use apply::Applier;
 use git2::Oid;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,7 +29,7 @@ pub struct EngineOptions {
     /// age identities for encrypted Secrets.
     pub identities: Vec<age::x25519::Identity>,
     /// Where the controllers count their reconciles.
-    pub metrics: Arc<health::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What the engine last did, shared with health endpoints and tests.
@@ -43,7 +42,7 @@ pub struct EngineState {
     /// Commits of current/ pushed.
     pub writes: u64,
     /// The writes the last sync made to the cluster.
-    pub actions: Vec<(crate::plan::ObjectId, sync::Action)>,
+    pub actions: Vec<(crate::wellknown::ObjectId, sync::Action)>,
     /// The last error outside the sync itself (fetch, push), if any.
     pub last_error: Option<String>,
 }

@@ -2,11 +2,11 @@
 //! encrypted Secrets, apply in stages, prune what left desired/ behind fences, and report every
 //! object's outcome as the engine's [`OrbStatus`].
 
-use super::apply::{Applied, Applier, stage};
+use crate::apply::{Applied, Applier, stage};
 use crate::model::PrunePolicy;
-use crate::plan::{ObjectId, prune_disabled};
 use crate::repo::status::{ObjectOutcome, OrbStatus};
 use crate::validate::{self, Object};
+use crate::wellknown::{ObjectId, prune_disabled};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,7 +68,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
     applier.begin();
     let mut objects: Vec<(u8, ObjectId, serde_json::Value)> = Vec::new();
     for object in &report.objects {
-        let id = ObjectId::of(object);
+        let id = object.id();
         let value = match decrypted(object, input.identities) {
             Ok(v) => v,
             Err(e) => {

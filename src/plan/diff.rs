@@ -22,7 +22,7 @@ const NOISE: &[&str] = &[
 const NOISY_ANNOTATIONS: &[&str] = &[
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
-    crate::engine::apply::HASH_ANNOTATION,
+    crate::wellknown::HASH_ANNOTATION,
 ];
 
 /// The object without status and server-set metadata (empty maps left behind are dropped).

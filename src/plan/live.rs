@@ -1,11 +1,10 @@
 //! The plan against a live cluster: server-side dry-run apply of each desired object, compared
 //! with what is there; objects carrying the ORB label that left desired/ are deletes.
 
-use super::{
-    Action, FIELD_MANAGER, Item, ORB_LABEL, ObjectId, Plan, normalize, prune_disabled, unified,
-};
-use crate::engine::apply::Applier;
+use super::{Action, Item, ObjectId, Plan, normalize, unified};
+use crate::apply::Applier;
 use crate::validate::Object;
+use crate::wellknown::{FIELD_MANAGER, ORB_LABEL, prune_disabled};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::discovery::Scope;
 use std::collections::BTreeSet;
@@ -22,8 +21,8 @@ pub async fn against_cluster(
     let mut resolver = Applier::new(client.clone(), orb);
     let mut wanted = BTreeSet::new();
     for object in desired {
-        let id = ObjectId::of(object);
-        let value = crate::engine::apply::stamped(&object.value, orb);
+        let id = object.id();
+        let value = crate::apply::stamped(&object.value, orb);
         let Some((ar, caps)) = resolver.resolve(&id.api_version, &id.kind).await else {
             plan.notes.push(format!(
                 "{id}: kind not served by the cluster yet (its CRD is created first); shown as desired"

@@ -13,14 +13,8 @@ pub use live::against_cluster;
 pub use orb_plan::{Overlay, plan_orb};
 
 use crate::validate::Object;
+use crate::wellknown::{ObjectId, labelled, prune_disabled};
 use std::collections::BTreeMap;
-
-/// The label every object applied by the engine carries, with the ORB's name.
-pub const ORB_LABEL: &str = "orbdeck.io/orb";
-/// The annotation that keeps an object from ever being pruned (`"false"`).
-pub const PRUNE_ANNOTATION: &str = "orbdeck.io/prune";
-/// The field manager of the engine's server-side applies.
-pub const FIELD_MANAGER: &str = "orbdeck";
 
 /// What would happen to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,51 +36,6 @@ pub struct Item {
     pub id: ObjectId,
     /// Unified diff of the normalized YAML (before → after).
     pub diff: String,
-}
-
-/// apiVersion, kind, namespace and name of an object.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectId {
-    /// apiVersion.
-    pub api_version: String,
-    /// kind.
-    pub kind: String,
-    /// Namespace, for namespaced objects.
-    pub namespace: Option<String>,
-    /// Name.
-    pub name: String,
-}
-
-impl ObjectId {
-    /// The identity of a desired object.
-    pub fn of(o: &Object) -> ObjectId {
-        ObjectId {
-            api_version: o.api_version.clone(),
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone(),
-            name: o.name.clone(),
-        }
-    }
-
-    /// The API group (empty for the core group).
-    pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or("", |(group, _)| group)
-    }
-}
-
-impl std::fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(
-                f,
-                "{} {}/{} ({})",
-                self.api_version, self.kind, self.name, ns
-            ),
-            None => write!(f, "{} {}/{}", self.api_version, self.kind, self.name),
-        }
-    }
 }
 
 /// A whole plan.
@@ -117,7 +66,7 @@ impl Plan {
 pub fn against_commit(now: &[Object], then: &[Object], orb: &str) -> Plan {
     let index = |objs: &[Object]| -> BTreeMap<ObjectId, serde_json::Value> {
         objs.iter()
-            .map(|o| (ObjectId::of(o), labelled(&o.value, orb)))
+            .map(|o| (o.id(), labelled(&o.value, orb)))
             .collect()
     };
     let (now, then) = (index(now), index(then));
@@ -148,27 +97,4 @@ pub fn against_commit(now: &[Object], then: &[Object], orb: &str) -> Plan {
     }
     plan.sort();
     plan
-}
-
-/// The object as the engine applies it: with the ORB label.
-pub fn labelled(value: &serde_json::Value, orb: &str) -> serde_json::Value {
-    let mut v = value.clone();
-    if let Some(meta) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        let labels = meta
-            .entry("labels")
-            .or_insert_with(|| serde_json::json!({}));
-        if let Some(labels) = labels.as_object_mut() {
-            labels.insert(ORB_LABEL.into(), orb.into());
-        }
-    }
-    v
-}
-
-/// Whether the object opts out of pruning.
-pub fn prune_disabled(value: &serde_json::Value) -> bool {
-    value
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(PRUNE_ANNOTATION))
-        .and_then(|v| v.as_str())
-        == Some("false")
 }

@@ -63,7 +63,7 @@ impl RetryPolicy {
     }
 }
 
-/// What [`write`] left on the remote.
+/// What [`write()`] left on the remote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
     /// The commit now at the remote's tip: the new one, or the tip that already held the edit.

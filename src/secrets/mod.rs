@@ -1,5 +1,5 @@
 //! Encrypted secrets (the ORBOS promise): desired Secrets whose values are age ciphertext to
-//! the recipients in orb.yaml ([`cipher`]), and the editable plaintext form shown in $EDITOR.
+//! the recipients in orb.yaml (`cipher`), and the editable plaintext form shown in $EDITOR.
 
 mod cipher;
 

@@ -510,7 +510,7 @@ fn described_ref(name: &str, description: &str) -> Value {
     json!({ "allOf": [schema_ref(name)], "description": description })
 }
 
-/// Path key used in the root and in /openapi/v3/<path>: "api/v1" or "apis/<group>/<version>".
+/// Path key used in the root and in `/openapi/v3/<path>`: `api/v1` or `apis/<group>/<version>`.
 pub fn v3_path(group: &str, version: &str) -> String {
     if group.is_empty() {
         format!("api/{version}")

@@ -1,5 +1,6 @@
 //! Diagnostics, the objects found, and the report holding both.
 
+use crate::wellknown::ObjectId;
 use serde_json::Value;
 use std::fmt;
 use std::path::PathBuf;
@@ -62,6 +63,18 @@ pub struct Object {
     pub line: usize,
     /// The document as JSON.
     pub value: Value,
+}
+
+impl Object {
+    /// Its identity: apiVersion, kind, namespace and name.
+    pub fn id(&self) -> ObjectId {
+        ObjectId {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
 }
 
 /// Everything found in the files validated.

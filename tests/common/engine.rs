@@ -71,7 +71,7 @@ impl Running {
         &mut self,
     ) -> (
         orbdeck::repo::status::OrbStatus,
-        Vec<(orbdeck::plan::ObjectId, orbdeck::engine::sync::Action)>,
+        Vec<(orbdeck::wellknown::ObjectId, orbdeck::engine::sync::Action)>,
     ) {
         let before = self.handle.state.borrow().syncs;
         self.handle.sync_now.notify_one();

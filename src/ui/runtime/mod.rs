@@ -3,11 +3,11 @@
 //! frame drawn after each batch. Logs go to a file in the data dir, never to the screen.
 
 pub mod effects;
+mod live;
 mod scalar_edit;
 
 use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
 use crate::fleet::config::{FleetConfig, Paths};
-use crate::fleet::live;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{

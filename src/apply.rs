@@ -1,10 +1,10 @@
-//! The engine's applier: server-side apply (field manager `orbdeck`, forced, as the owner of
+//! The applier shared by the engine, plan and controllers: server-side apply (field manager `orbdeck`, forced, as the owner of
 //! desired state) of objects labelled with their ORB, in stages (CRDs, then Namespaces, then other
 //! cluster-scoped kinds, then namespaced ones). Each object carries the hash of what was applied,
 //! so an object whose live state still holds it and still matches is not written again: a sync of
 //! an unchanged repo makes no API writes.
 
-use crate::plan::{FIELD_MANAGER, ObjectId, labelled};
+use crate::wellknown::{FIELD_MANAGER, HASH_ANNOTATION, ORB_LABEL, ObjectId, labelled};
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
 };
@@ -14,9 +14,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-
-/// Annotation holding the hash of the applied desired object.
-pub const HASH_ANNOTATION: &str = "orbdeck.io/applied-hash";
 
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +122,7 @@ impl Applier {
                 .await
                 .ok_or_else(|| format!("{api_version} {kind}: not served by the cluster"))?;
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
-            let params =
-                ListParams::default().labels(&format!("{}={}", crate::plan::ORB_LABEL, self.orb));
+            let params = ListParams::default().labels(&format!("{}={}", ORB_LABEL, self.orb));
             let list = api
                 .list(&params)
                 .await

@@ -4,9 +4,9 @@
 //! sends its ORB's view to the UI at most every 250 ms, and only when something changed. An
 //! unreachable or silent cluster only ever delays its own worker.
 
-use super::config::{FleetConfig, OrbEntry, Paths};
-use super::connect;
 use crate::controllers::quotas::{self, Source};
+use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
+use crate::fleet::connect;
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
 use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, short_hex};
