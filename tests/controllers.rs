@@ -9,10 +9,13 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use orbdeck::controllers::quotas::Source;
-use orbdeck::controllers::{
-    Inputs, Warning, addons, authorization, desired_children, limitrange, network_policies,
-    notebook_defaults, pod_settings, profile, quotas,
+use orbdeck::controllers::Warning;
+use orbdeck::controllers::fanout::{addons, pod_settings};
+use orbdeck::controllers::profiles::desired::{Inputs, desired_children};
+use orbdeck::controllers::profiles::namespace as profile;
+use orbdeck::controllers::profiles::quotas::Source;
+use orbdeck::controllers::profiles::{
+    authorization, limitrange, network_policies, notebook_defaults, quotas,
 };
 use orbdeck::model::{
     AddonTemplate, AddonTemplateSpec, AuthorizationSettings, NetworkPolicySettings, OwnerKind,

@@ -14,7 +14,8 @@ use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAc
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, ListParams};
-use orbdeck::controllers::{self, Inputs, PROFILE_LABEL};
+use orbdeck::controllers::PROFILE_LABEL;
+use orbdeck::controllers::profiles::desired::{self, Inputs};
 use orbdeck::model::{PodDefault, Profile, ProfileSettings};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -72,7 +73,7 @@ fn expected_children(yaml: &str) -> BTreeSet<(String, String)> {
         istio: false,
         collaborators: &[],
     };
-    controllers::desired_children(&profile, &inputs)
+    desired::desired_children(&profile, &inputs)
         .0
         .iter()
         .map(|o| {
@@ -216,7 +217,7 @@ async fn three_profiles_converge_report_and_rest() {
     // Someone deletes a derived policy: it comes back.
     Api::<NetworkPolicy>::namespaced(client.clone(), "carol")
         .delete(
-            controllers::network_policies::names()[0],
+            orbdeck::controllers::profiles::network_policies::names()[0],
             &Default::default(),
         )
         .await
@@ -391,7 +392,7 @@ async fn api_gone_for_30_s_is_survived_without_restart() {
     );
     Api::<NetworkPolicy>::namespaced(direct.clone(), "alice")
         .delete(
-            controllers::network_policies::names()[1],
+            orbdeck::controllers::profiles::network_policies::names()[1],
             &Default::default(),
         )
         .await

@@ -8,8 +8,8 @@ pub mod leader;
 pub mod sync;
 
 use crate::apply::Applier;
-use crate::controllers::report::{PROFILES_FILE, ProfilesReport};
-use crate::controllers::running::Controllers;
+use crate::controllers::profiles::report::{PROFILES_FILE, ProfilesReport};
+use crate::controllers::runtime::running::Controllers;
 use crate::model::OrbFile;
 use crate::repo::status::{OrbStatus, STATUS_FILE};
 use crate::repo::{Change, DESIRED, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy};

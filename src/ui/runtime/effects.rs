@@ -703,12 +703,18 @@ async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, 
                 })
                 .unwrap_or_else(|| format!("# {kind} {name} is not in desired/\n"));
             let current = repo
-                .file(Some(tip), crate::controllers::report::PROFILES_FILE)
+                .file(
+                    Some(tip),
+                    crate::controllers::profiles::report::PROFILES_FILE,
+                )
                 .ok()
                 .flatten()
                 .and_then(|b| String::from_utf8(b).ok())
                 .and_then(|t| {
-                    serde_saphyr::from_str::<crate::controllers::report::ProfilesReport>(&t).ok()
+                    serde_saphyr::from_str::<crate::controllers::profiles::report::ProfilesReport>(
+                        &t,
+                    )
+                    .ok()
                 })
                 .and_then(|r| r.profiles.into_iter().find(|p| p.name == name))
                 .map(|p| serde_saphyr::to_string(&p).unwrap_or_default())
@@ -730,7 +736,7 @@ async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, String>
     let client = client(env, orb).await?;
     let selector = format!("{}={profile}", crate::controllers::PROFILE_LABEL);
     let mut rows = Vec::new();
-    for (api_version, kind) in crate::controllers::profile_reconcile::KINDS {
+    for (api_version, kind) in crate::controllers::profiles::KINDS {
         let Ok(api) = api_for(&client, api_version, kind, None).await else {
             continue;
         };

@@ -4,7 +4,7 @@
 //! sends its ORB's view to the UI at most every 250 ms, and only when something changed. An
 //! unreachable or silent cluster only ever delays its own worker.
 
-use crate::controllers::quotas::{self, Source};
+use crate::controllers::profiles::quotas::{self, Source};
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
@@ -739,11 +739,16 @@ fn read_tip(
         .map(|o| o.profiles)
         .unwrap_or_default();
     let policies = repo
-        .file(Some(tip), crate::controllers::report::PROFILES_FILE)
+        .file(
+            Some(tip),
+            crate::controllers::profiles::report::PROFILES_FILE,
+        )
         .ok()
         .flatten()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|t| serde_saphyr::from_str::<crate::controllers::report::ProfilesReport>(&t).ok())
+        .and_then(|t| {
+            serde_saphyr::from_str::<crate::controllers::profiles::report::ProfilesReport>(&t).ok()
+        })
         .map(|r| {
             r.profiles
                 .into_iter()

@@ -3,10 +3,20 @@
 //! rule, every derived object converged through [`Derived`], conditions on the Profile, and
 //! warnings as Events (once per distinct warning set, not once per reconcile).
 
-use super::derived::{Converged, Derived};
-use super::{Inputs, PROFILE_LABEL, Warning, authorization, desired_children, profile_name};
+pub mod authorization;
+pub mod desired;
+pub mod limitrange;
+pub mod namespace;
+pub mod network_policies;
+pub mod notebook_defaults;
+pub mod quotas;
+pub mod report;
+
+use crate::controllers::runtime::converge::{Converged, Derived};
+use crate::controllers::{PROFILE_LABEL, Warning};
 use crate::metrics::Metrics;
 use crate::model::{Condition, Profile, ProfileSettings};
+use desired::{Inputs, desired_children, profile_name};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference};
 use k8s_openapi::api::rbac::v1::RoleBinding;
@@ -278,7 +288,7 @@ async fn namespace_conflict(
     Ok(match existing {
         Some(ns) => {
             let value = serde_json::to_value(ns).unwrap_or_default();
-            super::profile::adoptable(&value, profile)
+            namespace::adoptable(&value, profile)
         }
         None => Ok(()),
     })
@@ -302,7 +312,7 @@ async fn collaborators(ctx: &Ctx, namespace: &str) -> Result<Vec<String>, Reconc
 /// Removes the namespace labels the settings ask to remove (keys with an empty value) when some
 /// other writer put them there.
 async fn remove_namespace_labels(ctx: &Ctx, name: &str, settings: &ProfileSettings) {
-    let removed = super::profile::removed_labels(settings);
+    let removed = namespace::removed_labels(settings);
     if removed.is_empty() {
         return;
     }
@@ -409,7 +419,7 @@ async fn warn_event(ctx: &Ctx, profile: &Profile, warning: &Warning) {
         type_: Some("Warning".into()),
         reason: Some(warning.reason.clone()),
         message: Some(warning.message.clone()),
-        reporting_component: Some(super::derived::CONTROLLER_MANAGER.into()),
+        reporting_component: Some(crate::controllers::runtime::converge::CONTROLLER_MANAGER.into()),
         first_timestamp: Some(now.clone()),
         last_timestamp: Some(now),
         count: Some(1),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::{Map, Value, json};
 
-use super::{MANAGED_BY_LABEL, MANAGER};
+use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
 use crate::model::{PodDefault, PodDefaultSpec, PodSetting};
 
 /// A PodSetting with this label (any value) gets no PodDefault, as in Orbit.

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Meta, Warning, child, profile_name};
+use super::desired::{Meta, child, profile_name};
+use crate::controllers::Warning;
 use crate::model::{Profile, ProfileSettings};
 use crate::quantity::Quantity;
 

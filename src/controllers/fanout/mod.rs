@@ -10,8 +10,11 @@
 //! removed. Passes run when a namespace, PodSetting, PodDefault or AddonTemplate changes, and on
 //! every resync tick.
 
-use super::derived::Derived;
-use super::{PROFILE_LABEL, addons, pod_settings};
+pub mod addons;
+pub mod pod_settings;
+
+use crate::controllers::PROFILE_LABEL;
+use crate::controllers::runtime::converge::Derived;
 use crate::metrics::Metrics;
 use crate::model::{AddonTemplate, PodSetting};
 use futures::{Stream, StreamExt};

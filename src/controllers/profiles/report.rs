@@ -2,9 +2,9 @@
 //! policies present, conditions, errors and warnings), built from the controllers' caches without
 //! an API request.
 
-use super::PROFILE_LABEL;
-use super::derived::Derived;
-use super::profile_reconcile::{ISTIO_API, Outcome};
+use super::{ISTIO_API, Outcome};
+use crate::controllers::PROFILE_LABEL;
+use crate::controllers::runtime::converge::Derived;
 use crate::model::Profile;
 use kube::runtime::reflector::Store;
 use serde::{Deserialize, Serialize};

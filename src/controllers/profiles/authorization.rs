@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{CLASSIFICATION_LABEL, Meta, PROTECTED_B, child, profile_name};
+use super::desired::{Meta, child, profile_name};
+use crate::controllers::{CLASSIFICATION_LABEL, PROTECTED_B};
 use crate::model::{AuthorizationSettings, Profile};
 
 /// The owner-access policy.

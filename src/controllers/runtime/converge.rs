@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::{MANAGED_BY_LABEL, MANAGER};
+use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
 
 /// Field manager of everything the controllers apply (the engine's desired state uses `orbdeck`).
 pub const CONTROLLER_MANAGER: &str = "orbdeck-controllers";

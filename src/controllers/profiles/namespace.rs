@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Meta, child, profile_name};
+use super::desired::{Meta, child, profile_name};
 use crate::model::{OwnerKind, Profile, ProfileSettings};
 
 /// Annotation on a profile namespace naming its owner; adoption checks it.

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{MANAGED_BY_LABEL, MANAGER};
+use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
 use crate::model::{AddonTemplate, is_namespaced};
 
 /// Label on every rendered object naming its AddonTemplate.

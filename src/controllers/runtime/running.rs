@@ -1,10 +1,10 @@
 //! The controllers of one leadership term: started when the engine leads and the cluster serves
 //! Profiles, stopped (watches and all) when it stops leading.
 
-use super::derived::Derived;
-use super::fanout;
-use super::profile_reconcile::{self, Ctx};
-use super::report::{self, ProfilesReport};
+use super::converge::Derived;
+use crate::controllers::fanout;
+use crate::controllers::profiles::report::{self, ProfilesReport};
+use crate::controllers::profiles::{self, Ctx};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ impl Controllers {
         let derived = Derived::new(client, stop.clone());
         let (tx, rx) = watch::channel(Arc::new(settings));
         let ctx = Arc::new(Ctx::new(derived.clone(), rx, metrics.clone(), resync));
-        tokio::spawn(profile_reconcile::run(ctx.clone(), stop.clone()));
+        tokio::spawn(profiles::run(ctx.clone(), stop.clone()));
         tokio::spawn(fanout::run(derived, metrics, resync, stop.clone()));
         Controllers {
             ctx,
