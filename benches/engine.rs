@@ -3,7 +3,7 @@
 //! Profile, engine RSS), then writes in steady state. The sim runs in this process; the engine runs
 //! as its own process (`orbdeck engine`), so its RSS is its own. Run with `cargo bench --bench engine`.
 
-use orbdeck::sim::{Options, Server};
+use kube_sim::{Options, Server};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use orbdeck::sim::{Options, Server};
+use kube_sim::{Options, Server};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,8 @@
 
 /// Each layer's top-level modules, from the bottom (leaves) up.
 pub const LAYERS: &[&[&str]] = &[
-    &["text", "quantity", "wellknown", "metrics"],
-    &["model", "repo", "secrets", "sim"],
+    &["text", "wellknown", "metrics"],
+    &["model", "repo", "secrets"],
     &["validate", "apply", "fleet"],
     &["plan"],
     &["controllers"],

@@ -593,17 +593,17 @@ async fn requests_need_the_token_and_are_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_survives_a_restart_with_state_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let options = || orbdeck::sim::Options {
+    let options = || kube_sim::Options {
         state_dir: Some(dir.path().to_path_buf()),
         ..Default::default()
     };
-    let server = orbdeck::sim::Server::start(options()).await.unwrap();
+    let server = kube_sim::Server::start(options()).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
     api.create(&PostParams::default(), &cm("kept", "42"))
         .await
         .unwrap();
     server.shutdown().await.unwrap();
-    let server = orbdeck::sim::Server::start(options()).await.unwrap();
+    let server = kube_sim::Server::start(options()).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "default");
     assert_eq!(api.get("kept").await.unwrap().data.unwrap()["k"], "42");
 }

@@ -8,7 +8,7 @@ use common::Sim;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
-use orbdeck::sim::tls::TlsBundle;
+use kube_sim::tls::TlsBundle;
 use serde_json::{Value, json};
 
 async fn mutate(axum::Json(review): axum::Json<Value>) -> axum::Json<Value> {

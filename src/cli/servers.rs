@@ -1,7 +1,7 @@
 //! `orbdeck sim`: the embedded clusters, in the foreground until a signal.
 
 use super::SimArgs;
-use crate::sim;
+use kube_sim as sim;
 
 pub async fn run_sim(args: SimArgs) -> Result<(), String> {
     let options = sim::Options {

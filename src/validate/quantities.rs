@@ -4,7 +4,7 @@
 use super::path::Seg;
 use super::yaml::{Node, NodeKind};
 use super::{Ctx, Severity};
-use crate::quantity::{self, Quantity};
+use quantity::{self, Quantity};
 use serde_json::Value;
 
 /// LimitRange item fields holding quantities.

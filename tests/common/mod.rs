@@ -7,7 +7,7 @@ pub mod proxy;
 pub mod repos;
 pub mod sshd;
 
-use orbdeck::sim::{ClusterOptions, Options, Server};
+use kube_sim::{ClusterOptions, Options, Server};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;

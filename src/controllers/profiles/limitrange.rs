@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::desired::{Meta, child, profile_name};
 use crate::controllers::Warning;
 use crate::model::{Profile, ProfileSettings};
-use crate::quantity::Quantity;
+use quantity::Quantity;
 
 /// Name of the LimitRange in every profile namespace.
 pub const LIMIT_RANGE_NAME: &str = "default-container-limits";

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::desired::{Meta, child, profile_name};
 use crate::controllers::Warning;
 use crate::model::{Profile, ProfileSettings};
-use crate::quantity::Quantity;
+use quantity::Quantity;
 
 /// Name of the ResourceQuota in every profile namespace.
 pub const QUOTA_NAME: &str = "quotas";

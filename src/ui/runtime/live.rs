@@ -600,7 +600,7 @@ fn usage(
 
 /// A quantity as a number (0 when it does not parse).
 fn amount(text: &str) -> f64 {
-    crate::quantity::Quantity::parse(text)
+    quantity::Quantity::parse(text)
         .map(|q| q.nanos() as f64 / 1e9)
         .unwrap_or(0.0)
 }

@@ -4,7 +4,7 @@
 use super::quota::{
     ResourceList, container_limits, container_requests, pod_limits, pod_requests, resource_list,
 };
-use crate::quantity::Quantity;
+use quantity::Quantity;
 use serde_json::{Map, Value};
 
 /// Annotation LimitRanger sets on pods it defaulted.

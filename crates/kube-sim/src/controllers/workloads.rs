@@ -2,11 +2,11 @@
 //! creating pods through the normal write path (so quota, LimitRange and webhooks apply) and reporting status.
 
 use super::{Memory, set_status};
-use crate::sim::cluster::Cluster;
-use crate::sim::eviction::pod_healthy;
-use crate::sim::object::{self, now};
-use crate::sim::resources::ResourceType;
-use crate::sim::write::{self, WriteOpts};
+use crate::cluster::Cluster;
+use crate::eviction::pod_healthy;
+use crate::object::{self, now};
+use crate::resources::ResourceType;
+use crate::write::{self, WriteOpts};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! ResourceQuota accounting on JSON objects, mirroring kube-apiserver's quota evaluators,
 //! the quota controller's `status.used` computation and the ResourceQuota admission checks.
 
-use crate::quantity::Quantity;
+use quantity::Quantity;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,10 +2,10 @@
 //! Runs inside the sim's control loop whenever something was deleted or started deleting.
 
 use super::Memory;
-use crate::sim::cluster::Cluster;
-use crate::sim::object;
-use crate::sim::store::Inner;
-use crate::sim::write;
+use crate::cluster::Cluster;
+use crate::object;
+use crate::store::Inner;
+use crate::write;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ pub fn namespace_defaults(c: &Cluster, since: Option<u64>) {
         let namespaces: Vec<Value> = match changed {
             Some(events) => events
                 .iter()
-                .filter(|e| e.etype != crate::sim::store::EventType::Deleted)
+                .filter(|e| e.etype != crate::store::EventType::Deleted)
                 .filter_map(|e| serde_json::from_slice(&e.object).ok())
                 .collect(),
             None => s.list_values("namespaces", None),

@@ -2,9 +2,9 @@
 //! bound pods to Running (and Job pods to Succeeded) after configured delays.
 
 use super::Memory;
-use crate::sim::cluster::Cluster;
-use crate::sim::object::{self, now};
-use crate::sim::write;
+use crate::cluster::Cluster;
+use crate::object::{self, now};
+use crate::write;
 use serde_json::{Value, json};
 use std::time::Instant;
 

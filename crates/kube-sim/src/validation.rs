@@ -161,7 +161,7 @@ fn semantic(rt: &ResourceType, obj: &Value) -> Result<(), (String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::resources::Registry;
+    use crate::resources::Registry;
     use serde_json::json;
 
     #[test]
