@@ -1,0 +1,12 @@
+//! The command line and the layers under it: the fleet commands, git repos, merges, secrets, validation, the model.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod fleet_cli;
+mod merge3;
+mod model;
+mod repo_git;
+mod secret_cipher;
+mod secrets_cli;
+mod validate;

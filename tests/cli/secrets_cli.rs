@@ -1,0 +1,221 @@
+//! `orbdeck secret set|edit` through the binary: values are age ciphertext in the repo, the
+//! plaintext is nowhere on disk (repo objects and data dir are searched), and a round trip
+//! through $EDITOR decrypts and re-encrypts.
+
+use crate::common;
+
+use base64::Engine as _;
+use common::repos::Origin;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const PLAIN: &str = "hunter2-very-secret-value";
+
+fn orbdeck(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orbdeck"))
+        .env("ORBDECK_CONFIG", home.join("fleet.yaml"))
+        .env("ORBDECK_DATA", home.join("data"))
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("orbdeck runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every blob of every object in a git repository, decompressed.
+fn all_blobs(repo: &Path) -> Vec<Vec<u8>> {
+    let repo = git2::Repository::open(repo).unwrap();
+    let odb = repo.odb().unwrap();
+    let mut ids = Vec::new();
+    odb.foreach(|id| {
+        ids.push(*id);
+        true
+    })
+    .unwrap();
+    ids.iter()
+        .map(|id| odb.read(*id).unwrap().data().to_vec())
+        .collect()
+}
+
+fn files_under(dir: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else if let Ok(b) = std::fs::read(&p) {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn secrets_are_encrypted_in_git_and_round_trip_through_the_editor() {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let home = tempfile::tempdir().unwrap();
+    let id_file = home.path().join("age.txt");
+    {
+        use age::secrecy::ExposeSecret as _;
+        std::fs::write(
+            &id_file,
+            format!(
+                "# test identity\n{}\n",
+                identity.to_string().expose_secret()
+            ),
+        )
+        .unwrap();
+    }
+    let origin = Origin::new();
+    origin.seed(&[("orb.yaml", &format!("apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nsecrets:\n  recipients:\n    - {recipient}\n"))]);
+    let out = orbdeck(
+        home.path(),
+        &["orb", "add", "alpha", "--repo", &origin.url(), "--write"],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = orbdeck(
+        home.path(),
+        &[
+            "secret",
+            "set",
+            "alpha",
+            "desired/secrets/db.yaml",
+            "password",
+            "--namespace",
+            "team-a",
+        ],
+        &format!("{PLAIN}\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(PLAIN));
+
+    let b64 = base64::engine::general_purpose::STANDARD.encode(PLAIN);
+    let check_clean = |when: &str| {
+        for blob in all_blobs(&origin.path())
+            .iter()
+            .chain(files_under(&home.path().join("data")).iter())
+        {
+            assert!(
+                !contains(blob, PLAIN) && !contains(blob, &b64),
+                "plaintext found on disk {when}"
+            );
+        }
+    };
+    check_clean("after set");
+    let (_d, repo) = origin.clone_repo("reader");
+    let tip = repo.fetch().unwrap();
+    let file =
+        String::from_utf8(repo.file(tip, "desired/secrets/db.yaml").unwrap().unwrap()).unwrap();
+    assert!(
+        file.contains("BEGIN AGE ENCRYPTED FILE") && file.contains("orbdeck.io/encrypted"),
+        "{file}"
+    );
+    let doc: serde_json::Value = serde_saphyr::from_str(&file).unwrap();
+    assert_eq!(doc["metadata"]["namespace"], "team-a");
+    let plain = orbdeck::secrets::decrypt_secret(&doc, std::slice::from_ref(&identity)).unwrap();
+    assert_eq!(plain["data"]["password"], b64.as_str());
+    let password_cipher = doc["data"]["password"].clone();
+
+    // $EDITOR sees the plaintext and adds a key; the unchanged value keeps its ciphertext.
+    let editor = home.path().join("editor.sh");
+    let seen = home.path().join("seen-by-editor");
+    std::fs::write(&editor, format!("#!/bin/sh\ngrep -c '{PLAIN}' \"$1\" > {}\nsed -i 's/^stringData:$/stringData:\\n  user: admin/' \"$1\"\n", seen.display())).unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = orbdeck(
+        home.path(),
+        &[
+            "secret",
+            "edit",
+            "alpha",
+            "desired/secrets/db.yaml",
+            "--identity",
+            id_file.to_str().unwrap(),
+        ],
+        "",
+        &[("EDITOR", editor.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap().trim(),
+        "1",
+        "the editor saw the plaintext once"
+    );
+    check_clean("after edit");
+    let tip = repo.fetch().unwrap();
+    let doc: serde_json::Value =
+        serde_saphyr::from_slice(&repo.file(tip, "desired/secrets/db.yaml").unwrap().unwrap())
+            .unwrap();
+    assert_eq!(
+        doc["data"]["password"], password_cipher,
+        "unchanged value re-used"
+    );
+    let plain = orbdeck::secrets::decrypt_secret(&doc, &[identity]).unwrap();
+    assert_eq!(
+        plain["data"]["user"],
+        base64::engine::general_purpose::STANDARD
+            .encode("admin")
+            .as_str()
+    );
+
+    // The wrong identity cannot open it, and says which key failed.
+    let other = home.path().join("other.txt");
+    {
+        use age::secrecy::ExposeSecret as _;
+        std::fs::write(
+            &other,
+            age::x25519::Identity::generate()
+                .to_string()
+                .expose_secret(),
+        )
+        .unwrap();
+    }
+    let out = orbdeck(
+        home.path(),
+        &[
+            "secret",
+            "edit",
+            "alpha",
+            "desired/secrets/db.yaml",
+            "--identity",
+            other.to_str().unwrap(),
+        ],
+        "",
+        &[("EDITOR", "true")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("password") || text(&out).contains("user"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(PLAIN));
+}

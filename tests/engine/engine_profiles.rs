@@ -1,0 +1,475 @@
+//! The profile controllers inside the engine, against the sim and a bare repo: three Profiles
+//! converge to exactly what the pure controllers compute, current/profiles.yaml is pushed, a second
+//! sync writes nothing, a quota label change lands, a deleted Profile leaves nothing behind, an
+//! engine killed after its Nth write converges when restarted, and the API gone for 30 s is
+//! survived without a restart.
+
+use crate::common;
+
+use common::engine::{Running, gone, push, put};
+use common::proxy::{Proxy, client_via};
+use common::repos::Origin;
+use common::{Sim, eventually};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::api::{Api, ListParams};
+use orbdeck::controllers::PROFILE_LABEL;
+use orbdeck::controllers::profiles::desired::{self, Inputs};
+use orbdeck::model::{PodDefault, Profile, ProfileSettings};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const ORB: &str = "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 1h\n  writeInterval: 0s\n";
+
+/// Alice: gpu and cpu label overrides. Team B: owned by a group. Carol: quota in the spec.
+const ALICE: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: alice\n  labels:\n    quotas.statcan.gc.ca/gpu: \"4\"\n    quotas.statcan.gc.ca/requests.cpu: \"8\"\nspec:\n  owner:\n    kind: User\n    name: alice@example.com\n";
+const TEAM_B: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: team-b\nspec:\n  owner:\n    kind: Group\n    name: team-b-admins\n";
+const CAROL: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: carol\nspec:\n  owner:\n    kind: User\n    name: carol@example.com\n  resourceQuotaSpec:\n    hard:\n      pods: \"20\"\n";
+
+fn seed(origin: &Origin) {
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+        ("desired/profiles/team-b.yaml", TEAM_B),
+        ("desired/profiles/carol.yaml", CAROL),
+    ]);
+}
+
+/// (kind, namespace, name) of every object labelled with the profile, of the kinds it derives.
+async fn live_children(client: &kube::Client, profile: &str) -> BTreeSet<(String, String)> {
+    let lp = ListParams::default().labels(&format!("{PROFILE_LABEL}={profile}"));
+    let mut out = BTreeSet::new();
+    macro_rules! collect {
+        ($t:ty, $kind:literal) => {
+            if let Ok(list) = Api::<$t>::all(client.clone()).list(&lp).await {
+                for o in list.items {
+                    if o.metadata.deletion_timestamp.is_none() {
+                        out.insert(($kind.to_string(), o.metadata.name.unwrap_or_default()));
+                    }
+                }
+            }
+        };
+    }
+    collect!(Namespace, "Namespace");
+    collect!(ServiceAccount, "ServiceAccount");
+    collect!(RoleBinding, "RoleBinding");
+    collect!(ResourceQuota, "ResourceQuota");
+    collect!(LimitRange, "LimitRange");
+    collect!(NetworkPolicy, "NetworkPolicy");
+    collect!(PodDefault, "PodDefault");
+    out
+}
+
+/// What the pure controllers want for a profile (no Istio in the sim).
+fn expected_children(yaml: &str) -> BTreeSet<(String, String)> {
+    let profile: Profile = serde_saphyr::from_str(yaml).unwrap();
+    let settings = ProfileSettings::default();
+    let inputs = Inputs {
+        settings: &settings,
+        network: &settings.network_policies,
+        authorization: &settings.authorization,
+        istio: false,
+        collaborators: &[],
+    };
+    desired::desired_children(&profile, &inputs)
+        .0
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_owned(),
+                o["metadata"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether every profile has exactly its expected children.
+async fn converged(client: &kube::Client, profiles: &[(&str, &str)]) -> bool {
+    for (name, yaml) in profiles {
+        if live_children(client, name).await != expected_children(yaml) {
+            return false;
+        }
+    }
+    true
+}
+
+async fn quota(client: &kube::Client, ns: &str, key: &str) -> Option<String> {
+    let q = Api::<ResourceQuota>::namespaced(client.clone(), ns)
+        .get_opt("quotas")
+        .await
+        .ok()??;
+    q.spec?.hard?.get(key).map(|v| v.0.clone())
+}
+
+const ALL: [(&str, &str); 3] = [("alice", ALICE), ("team-b", TEAM_B), ("carol", CAROL)];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_profiles_converge_report_and_rest() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    seed(&origin);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let status = engine.sync().await;
+    assert_eq!(status.result, "Synced", "{status:?}");
+    assert!(
+        eventually(60, || converged(&client, &ALL)).await,
+        "children never matched: alice has {:?}",
+        live_children(&client, "alice").await
+    );
+    let policies = expected_children(ALICE)
+        .iter()
+        .filter(|(kind, _)| kind == "NetworkPolicy")
+        .count();
+    assert_eq!(policies, 10);
+
+    // What a user of each profile would notice.
+    assert_eq!(
+        quota(&client, "alice", "requests.cpu").await.as_deref(),
+        Some("8")
+    );
+    assert_eq!(
+        quota(&client, "alice", "requests.nvidia.com/gpu")
+            .await
+            .as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        quota(&client, "alice", "limits.cpu").await.as_deref(),
+        Some("70")
+    );
+    assert_eq!(quota(&client, "carol", "pods").await.as_deref(), Some("20"));
+    let ns = Api::<Namespace>::all(client.clone())
+        .get("alice")
+        .await
+        .unwrap();
+    assert_eq!(
+        ns.metadata.annotations.unwrap()["owner"],
+        "alice@example.com"
+    );
+    assert_eq!(ns.metadata.labels.unwrap()["istio-injection"], "enabled");
+    let admin = Api::<RoleBinding>::namespaced(client.clone(), "team-b")
+        .get("namespaceAdmin")
+        .await
+        .unwrap();
+    let subject = &admin.subjects.unwrap()[0];
+    assert_eq!(
+        (subject.kind.as_str(), subject.name.as_str()),
+        ("Group", "team-b-admins")
+    );
+    let profile = Api::<Profile>::all(client.clone())
+        .get("alice")
+        .await
+        .unwrap();
+    assert!(
+        profile
+            .metadata
+            .finalizers
+            .unwrap()
+            .contains(&"profile-finalizer".to_string())
+    );
+
+    // current/profiles.yaml is pushed, with the quotas the API server reports.
+    let pushed = eventually(30, || async {
+        origin_file(&origin, "current/profiles.yaml").is_some_and(|t| {
+            t.contains("name: alice")
+                && t.contains("name: carol")
+                && t.contains("Ready=True")
+                && t.contains("requests.nvidia.com/gpu")
+        })
+    })
+    .await;
+    assert!(
+        pushed,
+        "profiles.yaml: {:?}",
+        origin_file(&origin, "current/profiles.yaml")
+    );
+
+    // A second sync (and the controllers' resync) writes nothing to the API.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = sim.writes_except(&["leases"]);
+    engine.sync().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        sim.writes_except(&["leases"]),
+        before,
+        "steady state wrote to the API"
+    );
+
+    // A quota label change in git changes the quota at the next sync.
+    push(
+        &origin,
+        vec![put(
+            "desired/profiles/alice.yaml",
+            &ALICE.replace("\"8\"", "\"12\""),
+        )],
+    );
+    engine.sync().await;
+    assert!(
+        eventually(30, || async {
+            quota(&client, "alice", "requests.cpu").await.as_deref() == Some("12")
+        })
+        .await
+    );
+
+    // Someone deletes a derived policy: it comes back.
+    Api::<NetworkPolicy>::namespaced(client.clone(), "carol")
+        .delete(
+            orbdeck::controllers::profiles::network_policies::names()[0],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        eventually(30, || converged(&client, &ALL[2..])).await,
+        "deleted policy not restored"
+    );
+
+    // Deleting a Profile from git removes its namespace and everything derived.
+    push(&origin, vec![gone("desired/profiles/carol.yaml")]);
+    engine.sync().await;
+    assert!(
+        eventually(60, || async {
+            live_children(&client, "carol").await.is_empty()
+                && Api::<Namespace>::all(client.clone())
+                    .get_opt("carol")
+                    .await
+                    .unwrap()
+                    .is_none()
+                && Api::<Profile>::all(client.clone())
+                    .get_opt("carol")
+                    .await
+                    .unwrap()
+                    .is_none()
+        })
+        .await,
+        "carol left {:?}",
+        live_children(&client, "carol").await
+    );
+    assert!(
+        converged(&client, &ALL[..2]).await,
+        "the other profiles were touched"
+    );
+    engine.stop().await;
+}
+
+/// A bad quota label is reported (an Event and current/), and the default is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_quota_label_is_reported_and_default_kept() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    let bad = ALICE.replace("\"4\"", "\"lots\"");
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", &bad),
+    ]);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    engine.sync().await;
+    assert!(
+        eventually(60, || async {
+            quota(&client, "alice", "requests.nvidia.com/gpu")
+                .await
+                .as_deref()
+                == Some("2")
+        })
+        .await
+    );
+    let events = Api::<k8s_openapi::api::core::v1::Event>::namespaced(client.clone(), "default");
+    assert!(
+        eventually(30, || async {
+            events
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .any(|e| {
+                    e.involved_object.name.as_deref() == Some("alice")
+                        && e.message.as_deref().unwrap_or_default().contains("lots")
+                })
+        })
+        .await,
+        "no warning event"
+    );
+    assert!(
+        eventually(30, || async {
+            origin_file(&origin, "current/profiles.yaml").is_some_and(|t| t.contains("lots"))
+        })
+        .await
+    );
+    engine.stop().await;
+}
+
+/// Killed after its Nth API write, a new engine converges to the same objects, no duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_killed_after_nth_write_converges_on_restart() {
+    for n in [3u64, 25, 60] {
+        let sim = Sim::start(0).await;
+        let client = sim.client().await;
+        let origin = Origin::new();
+        seed(&origin);
+        let start = sim.writes_except(&["leases"]);
+        let engine = Running::start(&sim, client.clone(), &origin);
+        engine.handle.sync_now.notify_one();
+        assert!(
+            eventually(60, || async { sim.writes_except(&["leases"]) - start >= n }).await,
+            "the engine never made {n} writes"
+        );
+        engine.task.abort();
+        let _ = engine.task.await;
+        engine.stop.cancel();
+        let mut again = Running::start(&sim, client.clone(), &origin);
+        again.sync().await;
+        assert!(
+            eventually(60, || converged(&client, &ALL)).await,
+            "after a kill at write {n}: alice has {:?}",
+            live_children(&client, "alice").await
+        );
+        let namespaces = Api::<Namespace>::all(client.clone())
+            .list(&ListParams::default().labels(PROFILE_LABEL))
+            .await
+            .unwrap();
+        assert_eq!(namespaces.items.len(), 3, "after a kill at write {n}");
+        again.stop().await;
+    }
+}
+
+fn origin_file(origin: &Origin, path: &str) -> Option<String> {
+    let repo = git2::Repository::open_bare(origin.path()).ok()?;
+    let tip = repo
+        .find_reference("refs/heads/main")
+        .ok()?
+        .peel_to_commit()
+        .ok()?;
+    let entry = tip.tree().ok()?.get_path(std::path::Path::new(path)).ok()?;
+    let blob = repo.find_blob(entry.id()).ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
+}
+
+/// The API server unreachable for 30 s: the engine and its controllers back off and recover on
+/// their own; a change pushed meanwhile lands, and the controllers' watches work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gone_for_30_s_is_survived_without_restart() {
+    let sim = Sim::start(0).await;
+    let direct = sim.client().await;
+    let mut proxy = Proxy::start(&sim).await;
+    let origin = Origin::new();
+    origin.seed(&[
+        ("orb.yaml", &ORB.replace("interval: 1h", "interval: 2s")),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+    ]);
+    let mut engine = Running::start(&sim, client_via(&sim, &proxy.url).await, &origin);
+    engine.sync().await;
+    assert!(eventually(60, || converged(&direct, &ALL[..1])).await);
+
+    proxy.cut().await;
+    push(
+        &origin,
+        vec![put(
+            "desired/profiles/alice.yaml",
+            &ALICE.replace("\"8\"", "\"16\""),
+        )],
+    );
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let during = engine.handle.state.borrow().status.clone().unwrap();
+    assert_ne!(
+        during.result, "Synced",
+        "a sync cannot succeed without the API: {during:?}"
+    );
+    proxy.restore().await;
+
+    assert!(
+        eventually(60, || async {
+            quota(&direct, "alice", "requests.cpu").await.as_deref() == Some("16")
+        })
+        .await,
+        "the change pushed during the outage never landed"
+    );
+    Api::<NetworkPolicy>::namespaced(direct.clone(), "alice")
+        .delete(
+            orbdeck::controllers::profiles::network_policies::names()[1],
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        eventually(60, || converged(&direct, &ALL[..1])).await,
+        "the controllers did not notice a deleted policy after the outage"
+    );
+    assert_eq!(
+        engine.handle.state.borrow().status.as_ref().unwrap().result,
+        "Synced"
+    );
+    engine.stop().await;
+}
+
+/// PodSettings become PodDefaults in the team namespace and copies in the members' namespaces;
+/// an AddonTemplate lands in every namespace it selects; both leave with their source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_settings_and_addons_fan_out_and_leave_with_their_source() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels:\n    orbdeck.io/team: team-a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: user-x\n  annotations:\n    owner: x@example.com\n  labels:\n    orbdeck.io/team: team-a\n    addons: \"yes\"\n";
+    let setting = "apiVersion: orbdeck.io/v1alpha1\nkind: PodSetting\nmetadata:\n  name: gpu-env\n  namespace: team-a\nspec:\n  selector:\n    matchLabels:\n      gpu: \"true\"\n  desc: GPU environment\n  env:\n  - name: CUDA\n    value: \"12\"\n";
+    let addon = "apiVersion: orbdeck.io/v1alpha1\nkind: AddonTemplate\nmetadata:\n  name: welcome\nspec:\n  namespaceSelector:\n    matchLabels:\n      addons: \"yes\"\n  manifests: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: welcome\n    data:\n      owner: \"{{owner}}\"\n      namespace: \"{{namespace}}\"\n";
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+        ("desired/teams/namespaces.yaml", namespaces),
+        ("desired/teams/setting.yaml", setting),
+        ("desired/addons/welcome.yaml", addon),
+    ]);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    engine.sync().await;
+    let pd = |ns: &'static str| {
+        let api = Api::<PodDefault>::namespaced(client.clone(), ns);
+        async move { api.get_opt("gpu-env").await.ok().flatten() }
+    };
+    assert!(
+        eventually(60, || async { pd("team-a").await.is_some() }).await,
+        "no PodDefault"
+    );
+    assert!(
+        eventually(30, || async { pd("user-x").await.is_some() }).await,
+        "no copy"
+    );
+    let copy = pd("user-x").await.unwrap();
+    assert_eq!(copy.spec.desc, "GPU environment");
+    let cm = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), "user-x");
+    assert!(
+        eventually(30, || async {
+            cm.get_opt("welcome").await.ok().flatten().is_some()
+        })
+        .await,
+        "no add-on"
+    );
+    let data = cm.get("welcome").await.unwrap().data.unwrap();
+    assert_eq!(data["owner"], "x@example.com");
+    assert_eq!(data["namespace"], "user-x");
+
+    push(
+        &origin,
+        vec![
+            gone("desired/teams/setting.yaml"),
+            gone("desired/addons/welcome.yaml"),
+        ],
+    );
+    engine.sync().await;
+    assert!(
+        eventually(60, || async {
+            pd("team-a").await.is_none()
+                && pd("user-x").await.is_none()
+                && cm.get_opt("welcome").await.ok().flatten().is_none()
+        })
+        .await,
+        "derived objects outlived their source"
+    );
+    engine.stop().await;
+}

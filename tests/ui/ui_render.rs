@@ -1,0 +1,448 @@
+//! Snapshots of every view and state at 80x24 and 200x60, and hostile-text checks on the
+//! rendered buffer.
+
+use crate::fixtures as common;
+
+use common::*;
+use crossterm::event::KeyCode;
+use orbdeck::ui::action::PushResult;
+use orbdeck::ui::{Action, ChildRow, OrbView, Rows, State};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
+
+fn open_alice(s: &mut State) {
+    type_text(s, "6");
+    send(
+        s,
+        Action::FileOpened {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into(),
+            text: PROFILE_YAML.into(),
+            from_draft: true,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
+        },
+    );
+}
+
+fn validated_with_errors(s: &mut State) {
+    open_alice(s);
+    send(s, ctrl('s'));
+    send(
+        s,
+        Action::Validated {
+            errors: vec![
+                (5, "metadata.name: must match the file name `alice`".into()),
+                (11, "spec.owner.name: not a valid email address".into()),
+                (
+                    14,
+                    "spec.resourceQuotaSpec.hard: `requests.cpu` exceeds the ORB's cap of 64"
+                        .into(),
+                ),
+            ],
+        },
+    );
+}
+
+const PLAN: &str = "~ update Profile alice (desired/profiles/alice.yaml)
+@@ spec.resourceQuotaSpec.hard @@
+-      requests.cpu: \"4\"
++      requests.cpu: \"8\"
+       requests.memory: 16Gi
++ create NetworkPolicy alice/allow-same-namespace
+- delete PodDefault alice/old-proxy
+";
+
+fn planned(s: &mut State) {
+    open_alice(s);
+    send(s, ctrl('s'));
+    send(s, Action::Validated { errors: vec![] });
+    send(s, Action::Planned(PLAN.into()));
+}
+
+fn commit_message(s: &mut State) {
+    planned(s);
+    type_text(s, "c");
+    type_text(s, "Raise alice's CPU quota to 8");
+}
+
+fn push_conflict(s: &mut State) {
+    commit_message(s);
+    send(s, key(KeyCode::Enter));
+    send(
+        s,
+        Action::PushProgress("committing desired/profiles/alice.yaml".into()),
+    );
+    send(s, Action::PushProgress("pushing to origin/main".into()));
+    send(
+        s,
+        Action::Pushed(PushResult::Rejected(
+            "! [rejected] main -> main (fetch first)\n\
+             desired/profiles/alice.yaml changed upstream in 7c6b5a4 by bob:\n\
+             \x20 requests.cpu: \"4\" -> \"6\"\n\
+             Rebase could not merge the two edits of the same line."
+                .into(),
+        )),
+    );
+}
+
+/// A named way to bring the state to one view.
+type Scenario = (&'static str, fn(&mut State));
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        ("overview", |_| {}),
+        ("profiles", |s| {
+            type_text(s, "2");
+        }),
+        ("quotas", |s| {
+            type_text(s, "3j");
+        }),
+        ("replications", |s| {
+            type_text(s, "4");
+        }),
+        ("upgrades", |s| {
+            type_text(s, "5");
+        }),
+        ("desired_tree", |s| {
+            send(
+                s,
+                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/bob-ml.yaml")])),
+            );
+            type_text(s, "6jj");
+        }),
+        ("editor", |s| {
+            open_alice(s);
+            type_text(s, "");
+            for _ in 0..4 {
+                send(s, key(KeyCode::Down));
+            }
+        }),
+        ("events", |s| {
+            type_text(s, "7");
+        }),
+        ("help", |s| {
+            type_text(s, "?");
+        }),
+        ("command_completion", |s| {
+            type_text(s, ":orb ");
+        }),
+        ("confirm_quit", |s| {
+            send(
+                s,
+                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
+            );
+            type_text(s, "q");
+        }),
+        ("validation_errors", validated_with_errors),
+        ("plan", planned),
+        ("commit_message", commit_message),
+        ("push_conflict", push_conflict),
+        ("push_ok", |s| {
+            commit_message(s);
+            send(s, key(KeyCode::Enter));
+            send(s, Action::Pushed(PushResult::Committed("4f3e2d1".into())));
+        }),
+        ("yaml_viewer", |s| {
+            type_text(s, "2y");
+            send(
+                s,
+                Action::LiveYaml(
+                    PROFILE_YAML.replace("# Alice's team profile\n", "")
+                        + "status:\n  conditions:\n    - type: Ready\n      status: \"True\"\n",
+                ),
+            );
+        }),
+        ("three_way", |s| {
+            type_text(s, "2d");
+            let live = PROFILE_YAML.replace("\"4\"", "\"6\"");
+            send(
+                s,
+                Action::ThreeWay {
+                    desired: PROFILE_YAML.into(),
+                    current: PROFILE_YAML.into(),
+                    live,
+                },
+            );
+        }),
+        ("children", |s| {
+            type_text(s, "2");
+            send(s, key(KeyCode::Enter));
+            let child = |kind: &str, ns: &str, name: &str, status: &str| ChildRow {
+                kind: kind.into(),
+                namespace: ns.into(),
+                name: name.into(),
+                status: status.into(),
+            };
+            send(
+                s,
+                Action::Children(vec![
+                    child("Namespace", "", "alice", "Ready"),
+                    child("RoleBinding", "alice", "namespaceAdmin", "Present"),
+                    child("ResourceQuota", "alice", "kf-resource-quota", "Present"),
+                    child("NetworkPolicy", "alice", "allow-same-namespace", "missing"),
+                    child("PodDefault", "alice", "access-ml-pipeline", "Present"),
+                ]),
+            );
+        }),
+        ("new_file_picker", |s| {
+            type_text(s, "6nj");
+        }),
+        ("fleet_profiles", |s| {
+            type_text(s, ":all");
+            send(s, key(KeyCode::Enter));
+            type_text(s, "2");
+        }),
+        ("fleet_overview", |s| {
+            type_text(s, ":all");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("empty", |s| {
+            type_text(s, ":orb beta");
+            send(s, key(KeyCode::Enter));
+            type_text(s, "4");
+        }),
+        ("filter_no_match", |s| {
+            type_text(s, "2/zzz");
+        }),
+        ("loading", |s| {
+            type_text(s, ":orb epsilon");
+            send(s, key(KeyCode::Enter));
+            type_text(s, "2");
+        }),
+        ("unreachable", |s| {
+            type_text(s, ":orb gamma");
+            send(s, key(KeyCode::Enter));
+            type_text(s, "2");
+        }),
+        ("auth_error", |s| {
+            type_text(s, ":orb delta");
+            send(s, key(KeyCode::Enter));
+            type_text(s, "3");
+        }),
+        ("error", |s| {
+            type_text(s, ":orb gamma");
+            send(s, key(KeyCode::Enter));
+            send(
+                s,
+                Action::Error(
+                    "git fetch gamma: failed to resolve address for git.example.org".into(),
+                ),
+            );
+        }),
+        ("rows_10k", |s| {
+            let mut fleet = fleet();
+            fleet[0] = big_orb("alpha", 10_000);
+            send(s, Action::SetFleet(fleet));
+            // Sort by CPU (4th column), descending, then page down twice.
+            type_text(s, "2sssS");
+            send(s, key(KeyCode::PageDown));
+            send(s, key(KeyCode::PageDown));
+        }),
+    ]
+}
+
+#[test]
+fn snapshots_of_every_view() {
+    for (name, setup) in scenarios() {
+        for (w, h) in SIZES {
+            let mut s = state(fleet(), w, h);
+            setup(&mut s);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&s));
+        }
+    }
+}
+
+fn hostile_fleet() -> Vec<OrbView> {
+    let mut fleet = fleet();
+    let names = [
+        "\u{1b}[31mred\u{1b}[0m".to_string(),
+        "\u{1b}]52;c;ZXZpbA==\u{7}clip".to_string(),
+        "\u{202e}txt.exe".to_string(),
+        "x".repeat(10_000),
+    ];
+    for (i, n) in names.iter().enumerate() {
+        fleet[0].profiles[i].name = n.clone();
+        fleet[0].profiles[i].owner = n.clone();
+        fleet[0].profiles[i].conditions = format!("Failed: {n}");
+        fleet[0].events[i].message = n.clone();
+        fleet[0].desired_files[i] = format!("desired/{n}.yaml");
+    }
+    fleet[1].name = "\u{1b}]0;evil title\u{7}beta\u{202e}".into();
+    fleet[2].health = orbdeck::ui::Health::Unreachable {
+        reason: format!("\u{1b}[2J{}", "y".repeat(10_000)),
+    };
+    fleet
+}
+
+fn assert_clean(s: &State, what: &str) {
+    let terminal = draw(s);
+    let buf = terminal.backend().buffer();
+    let (w, h) = s.size;
+    for y in 0..h {
+        for x in 0..w {
+            let sym = buf[(x, y)].symbol();
+            assert!(
+                !sym.chars().any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')),
+                "{what} {w}x{h}: cell ({x},{y}) holds {sym:?}"
+            );
+        }
+    }
+    // Layout intact: the main pane's right border is on every body row.
+    for y in 1..h - 1 {
+        let sym = buf[(w - 1, y)].symbol();
+        assert!(
+            matches!(sym, "│" | "┐" | "┘" | "╮" | "╯"),
+            "{what} {w}x{h}: row {y} ends with {sym:?}"
+        );
+    }
+}
+
+#[test]
+fn hostile_text_never_reaches_a_cell() {
+    for (w, h) in SIZES {
+        let views: Vec<Scenario> = vec![
+            ("overview", |_| {}),
+            ("profiles", |s| {
+                type_text(s, "2");
+            }),
+            ("events", |s| {
+                type_text(s, "7");
+            }),
+            ("desired", |s| {
+                type_text(s, "6");
+            }),
+            ("fleet", |s| {
+                type_text(s, ":all");
+                send(s, key(KeyCode::Enter));
+                type_text(s, "2");
+            }),
+            ("editor", |s| {
+                type_text(s, "6");
+                send(
+                    s,
+                    Action::FileOpened {
+                        orb: "alpha".into(),
+                        path: "desired/\u{1b}[31mx.yaml".into(),
+                        text: "a: \u{1b}]52;c;ZXZpbA==\u{7}1\nb: \u{202e}2\n".into(),
+                        from_draft: false,
+                        base: Some(BASE.into()),
+                        base_text: Some(PROFILE_YAML.into()),
+                    },
+                );
+            }),
+            ("yaml", |s| {
+                type_text(s, "2y");
+                send(
+                    s,
+                    Action::LiveYaml("name: \u{1b}[31mred\nx: \u{9b}2J".into()),
+                );
+            }),
+        ];
+        for (what, setup) in views {
+            let mut s = state(hostile_fleet(), w, h);
+            setup(&mut s);
+            assert_clean(&s, what);
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_character_name_is_cut_to_its_column() {
+    let mut s = state(hostile_fleet(), 200, 60);
+    type_text(&mut s, "2");
+    let text = screen(&s);
+    let row = text
+        .lines()
+        .find(|l| l.contains("xxxx"))
+        .expect("long name row shown");
+    assert!(
+        row.contains('…'),
+        "long name is cut with an ellipsis: {row}"
+    );
+    assert!(
+        row.contains("■"),
+        "the usage bars after the name are still drawn: {row}"
+    );
+    let header = text.lines().find(|l| l.contains("NAME")).unwrap();
+    let cpu_col = header.find("CPU").unwrap();
+    assert!(row.len() > cpu_col, "row reaches the CPU column");
+}
+
+#[test]
+fn plain_theme_draws_no_colour() {
+    let settings = orbdeck::ui::Settings {
+        no_color: true,
+        ..Default::default()
+    };
+    let mut s = state_with(fleet(), 200, 60, settings);
+    type_text(&mut s, "2");
+    let terminal = draw(&s);
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!(
+            cell.fg,
+            ratatui::style::Color::Reset,
+            "no foreground colour under NO_COLOR"
+        );
+        assert_eq!(
+            cell.bg,
+            ratatui::style::Color::Reset,
+            "no background colour under NO_COLOR"
+        );
+    }
+}
+
+/// Foreground colour of the first non-blank cell of the first occurrence of `text` on screen.
+fn fg_of(s: &State, text: &str) -> ratatui::style::Color {
+    let terminal = draw(s);
+    let buf = terminal.backend().buffer();
+    let (w, h) = s.size;
+    for y in 0..h {
+        let row: String = (0..w)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect::<Vec<_>>()
+            .concat();
+        if let Some(byte) = row.find(text) {
+            let blanks = text.len() - text.trim_start().len();
+            let x = (row[..byte].chars().count() + blanks) as u16;
+            return buf[(x, y)].fg;
+        }
+    }
+    panic!("{text} not on screen");
+}
+
+#[test]
+fn quota_percentages_are_coloured_by_threshold() {
+    use ratatui::style::Color;
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, "3");
+    // bob-ml: cpu 38 %, memory 88 %, gpu 100 %.
+    assert_eq!(fg_of(&s, " 38 "), Color::Green);
+    assert_eq!(fg_of(&s, " 88 "), Color::Yellow);
+    assert_eq!(fg_of(&s, " 100 "), Color::Red);
+}
+
+#[test]
+fn editor_colours_yaml_keys_and_comments() {
+    use ratatui::style::Color;
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, "6");
+    send(
+        &mut s,
+        Action::FileOpened {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into(),
+            text: PROFILE_YAML.into(),
+            from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
+        },
+    );
+    assert_eq!(fg_of(&s, "apiVersion"), Color::LightBlue);
+    assert_eq!(
+        fg_of(&s, "kubeflow.org/v1"),
+        Color::Reset,
+        "values keep the text colour"
+    );
+    assert_eq!(fg_of(&s, "# label override"), Color::DarkGray);
+}

@@ -1,0 +1,703 @@
+//! The control room end to end in a real terminal (tmux): `orbdeck demo`, edit a quota label in
+//! the editor, see the plan, commit; the commit is on the bare repo, the engine applies it, the
+//! screen shows it; a UI killed mid-edit finds its draft again. A second person pushing to the
+//! same file with the git CLI meanwhile: different keys merge, the same key stops with the key
+//! path, nothing is lost either way, in the UI and through `orbdeck orb push`. Drafts, new files,
+//! no-op commits, upgrade controls and a read-only ORB as an operator meets them. And a fleet
+//! whose clusters refuse connections or never answer: the first frame and navigation are
+//! immediate, both show why.
+
+use crate::common;
+
+use common::repos::Origin;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_orbdeck");
+
+/// A tmux server of its own (socket per test) running one session.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, command: &str, env: &[(&str, &str)]) -> Tmux {
+        Tmux::start_sized(name, command, env, (200, 50))
+    }
+
+    fn start_sized(name: &str, command: &str, env: &[(&str, &str)], size: (u16, u16)) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("orbdeck-{name}-{}", std::process::id()),
+        };
+        let (w, h) = (size.0.to_string(), size.1.to_string());
+        let mut args = vec!["new-session", "-d", "-s", "ui", "-x", &w, "-y", &h];
+        let envs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for e in &envs {
+            args.push("-e");
+            args.push(e);
+        }
+        args.push(command);
+        let out = tmux.run(&args);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Escape must arrive alone, not as Alt+<next key>.
+        tmux.run(&["set", "-s", "escape-time", "0"]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "ui"]).stdout).into_owned()
+    }
+
+    /// Sends tmux key names one by one, a little apart.
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "ui", k]);
+            std::thread::sleep(Duration::from_millis(80));
+        }
+    }
+
+    /// Sends Escape alone and waits until `check` holds (a busy UI reading Escape and the next
+    /// key in one go would take them for alt+key, as any terminal program does).
+    fn escape(&self, what: &str, check: impl Fn(&str) -> bool) {
+        self.keys(&["Escape"]);
+        self.wait(20, what, check);
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "ui", "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits until `check` holds for the screen; panics with the screen otherwise.
+    fn wait(&self, secs: u64, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited {secs} s for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn kill(&self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The second person: with the git CLI, makes each (file, from, to) replacement in a clone of
+/// `origin` and pushes as "Second Person". Returns the pushed commit.
+fn second_person(origin: &Path, edits: &[(&str, &str, &str)]) -> String {
+    common::repos::git_user_push(&origin.display().to_string(), "Second Person", |work| {
+        for (file, from, to) in edits {
+            common::repos::replace_in(&work.join(file), from, to);
+        }
+    })
+}
+
+/// The file at the tip of `origin`'s main.
+fn remote_file(origin: &Path, path: &str) -> String {
+    let out = Command::new("git")
+        .arg(format!("--git-dir={}", origin.display()))
+        .args(["show", &format!("main:{path}")])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether `commit` is in the history of `origin`'s main.
+fn in_history(origin: &Path, commit: &str) -> bool {
+    Command::new("git")
+        .arg(format!("--git-dir={}", origin.display()))
+        .args(["merge-base", "--is-ancestor", commit, "main"])
+        .status()
+        .expect("git runs")
+        .success()
+}
+
+/// Commits made from the control room (the engine's own `current/` commits left out).
+fn ui_commits(origin: &Path) -> usize {
+    let out = Command::new("git")
+        .arg(format!("--git-dir={}", origin.display()))
+        .args(["log", "--format=%an", "main"])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|a| *a == "orbdeck demo")
+        .count()
+}
+
+/// The saved draft of `path` in the demo kept at `keep`, if any.
+fn draft_json(keep: &Path, orb: &str, path: &str) -> Option<String> {
+    let name = format!("{}.json", path.replace('/', "%2F"));
+    std::fs::read_to_string(keep.join("data/drafts").join(orb).join(name)).ok()
+}
+
+/// Waits until the draft of `path` holds `text`.
+fn wait_draft(keep: &Path, path: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !draft_json(keep, "orb-alpha", path).is_some_and(|d| d.contains(text)) {
+        assert!(
+            Instant::now() < deadline,
+            "no draft of {path} with {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Opens row `row` (0-based) of orb-alpha's Desired tab (crds, alice, bob, data-team, upgrade)
+/// from the tables.
+fn open_desired(ui: &Tmux, row: usize, path: &str) {
+    ui.keys(&["6", "g"]);
+    ui.wait(20, "the Desired tab", |s| s.contains("Desired orb-alpha"));
+    for _ in 0..row {
+        ui.keys(&["j"]);
+    }
+    ui.keys(&["Enter"]);
+    ui.wait(20, path, |s| s.contains(path) && s.contains(" 1 "));
+}
+
+/// Replaces the end of line `line` (1-based) of the file just opened (cursor on line 1):
+/// `erase` characters before the `skip` last ones, then types `text`.
+fn retype(ui: &Tmux, line: usize, skip: usize, erase: usize, text: &str) {
+    for _ in 1..line {
+        ui.keys(&["Down"]);
+    }
+    ui.keys(&["End"]);
+    for _ in 0..skip {
+        ui.keys(&["Left"]);
+    }
+    for _ in 0..erase {
+        ui.keys(&["BSpace"]);
+    }
+    ui.text(text);
+}
+
+fn git_log(repo: &Path) -> String {
+    let out = Command::new("git")
+        .arg(format!("--git-dir={}", repo.display()))
+        .args(["log", "--format=%s", "-n", "20"])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn quota_cpu(dir: &Path) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args([
+            "--context",
+            "orb-alpha",
+            "-n",
+            "alice",
+            "get",
+            "resourcequota",
+            "quotas",
+        ])
+        .args(["-o", "jsonpath={.spec.hard.requests\\.cpu}"])
+        .output()
+        .expect("kubectl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Opens alice's desired file from the Profiles tab (filtered to her).
+fn open_alice(ui: &Tmux) {
+    ui.keys(&["2"]);
+    ui.wait(30, "alice in the Profiles tab", |s| {
+        s.contains("alice@example.com")
+    });
+    ui.keys(&["/"]);
+    ui.text("alice");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the filter to leave only alice", |s| {
+        s.contains("alice@example.com") && !s.contains("bob@example.com")
+    });
+    ui.keys(&["e"]);
+    ui.wait(20, "alice's file in the editor", |s| {
+        s.contains("desired/profiles/alice.yaml") && s.contains("requests.cpu")
+    });
+}
+
+#[test]
+fn demo_edit_plan_commit_apply_and_draft_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let command = format!("{BIN} demo --keep {}", keep.display());
+    let ui = Tmux::start("demo", &command, &[]);
+    ui.wait(90, "the demo's ORBs", |s| {
+        s.contains("orb-alpha") && s.contains("reachable 3") && s.contains("orb-delta")
+    });
+    open_alice(&ui);
+    ui.keys(&[
+        "Down", "Down", "Down", "Down", "Down", "End", "Left", "BSpace",
+    ]);
+    ui.text("12");
+    ui.wait(20, "the edited label", |s| {
+        s.contains("requests.cpu: \"12\"")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+
+    // Killed mid-edit: the draft was saved and comes back.
+    ui.kill();
+    assert!(
+        std::fs::read_dir(keep.join("data/drafts")).is_ok_and(|mut d| d.next().is_some()),
+        "no draft saved before the kill"
+    );
+    let ui = Tmux::start("demo2", &command, &[]);
+    ui.wait(90, "the demo again", |s| s.contains("reachable 3"));
+    open_alice(&ui);
+    ui.wait(20, "the draft restored", |s| {
+        s.contains("requests.cpu: \"12\"")
+    });
+
+    // Save: validate, plan, commit.
+    ui.keys(&["C-s"]);
+    ui.wait(60, "the plan", |s| {
+        s.contains("1 to update") && s.contains("+    quotas.statcan.gc.ca/requests.cpu: \"12\"")
+    });
+    ui.keys(&["c"]);
+    ui.text("raise alice's cpu quota to 12");
+    ui.keys(&["Enter"]);
+    let origin = keep.join("repos/orb-alpha.git");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !git_log(&origin).contains("raise alice's cpu quota to 12") {
+        assert!(
+            Instant::now() < deadline,
+            "the commit never reached the repo: {}",
+            git_log(&origin)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The engine applies it; the screen shows it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while quota_cpu(&keep) != "12" {
+        assert!(
+            Instant::now() < deadline,
+            "the engine did not apply the quota: {:?}",
+            quota_cpu(&keep)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    ui.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    ui.keys(&["2"]);
+    ui.wait(30, "the new quota on screen", |s| s.contains("/12"));
+    ui.keys(&["q"]);
+    ui.wait(20, "the UI to quit", |s| !s.contains("orb-alpha"));
+}
+
+#[test]
+fn unreachable_and_silent_clusters_never_block_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cluster that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in silent.incoming() {
+            held.push(conn);
+        }
+    });
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: refused\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\n- name: silent\n  cluster:\n    server: https://127.0.0.1:{silent_port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: refused\n  context:\n    cluster: refused\n    user: u\n- name: silent\n  context:\n    cluster: silent\n    user: u\ncurrent-context: refused\n"
+        ),
+    )
+    .unwrap();
+    let origin = Origin::new();
+    origin.seed(&[(
+        "orb.yaml",
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: far\n",
+    )]);
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "orbs:\n- name: refusing\n  repo: {url}\n  context: refused\n  kubeconfig: {kc}\n- name: silent\n  repo: {url}\n  context: silent\n  kubeconfig: {kc}\n",
+            url = origin.url(),
+            kc = kubeconfig.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let started = Instant::now();
+    let ui = Tmux::start(
+        "far",
+        &format!("{BIN} --config {}", fleet.display()),
+        &[("ORBDECK_DATA", data.to_str().unwrap())],
+    );
+    ui.wait(20, "the first frame", |s| {
+        s.contains("refusing") && s.contains("silent")
+    });
+    let first = started.elapsed();
+    // Navigation answers at once while both clusters are still being tried.
+    ui.keys(&["2"]);
+    ui.wait(2, "the Profiles tab", |s| s.contains("Profiles refusing"));
+    ui.keys(&["1"]);
+    ui.wait(2, "the Overview tab", |s| s.contains("Overview refusing"));
+    assert!(
+        first < Duration::from_secs(5),
+        "first frame after {first:?}"
+    );
+    ui.wait(30, "the refusing ORB unreachable with its reason", |s| {
+        s.contains("Connection refused")
+    });
+    ui.keys(&["Tab", "j"]);
+    let screen = ui.wait(30, "the silent ORB unreachable with its reason", |s| {
+        s.contains("Overview silent") && s.contains("no answer within")
+    });
+    assert!(screen.contains("reachable 0"), "{screen}");
+    ui.keys(&["q"]);
+}
+
+#[test]
+fn a_second_person_pushing_meanwhile_never_loses_an_edit_in_the_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let origin = keep.join("repos/orb-alpha.git");
+    let ui = Tmux::start(
+        "race",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+
+    // Different keys: bob's pods here, bob's owner there. The commit holds both.
+    let bob = "desired/profiles/bob.yaml";
+    open_desired(&ui, 2, bob);
+    retype(&ui, 11, 1, 2, "25");
+    wait_draft(&keep, bob, "pods: \\\"25\\\"");
+    let theirs = second_person(&origin, &[(bob, "bob@example.com", "robert@example.com")]);
+    ui.wait(30, "the upstream banner", |s| {
+        s.contains("changed upstream by Second Person") && s.contains("alt-m to merge now")
+    });
+    ui.keys(&["M-d"]);
+    ui.wait(20, "their change", |s| {
+        s.contains("Upstream change of desired/profiles/bob.yaml")
+            && s.contains("+    name: robert@example.com")
+    });
+    ui.escape("the file again", |s| {
+        s.contains("changed upstream by Second Person")
+    });
+    ui.keys(&["C-s"]);
+    ui.wait(60, "the plan of the merge", |s| {
+        s.contains("plan of the merge") && s.contains("update kubeflow.org/v1 Profile/bob")
+    });
+    ui.keys(&["c"]);
+    ui.wait(20, "the default commit message", |s| {
+        s.contains("orbdeck: edit desired/profiles/bob.yaml")
+    });
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the push", |s| s.contains("✔ pushed"));
+    let now = remote_file(&origin, bob);
+    assert!(
+        now.contains("pods: \"25\"") && now.contains("robert@example.com"),
+        "both changes are on the remote:\n{now}"
+    );
+    assert!(
+        in_history(&origin, &theirs),
+        "the other commit stays in the history"
+    );
+    assert!(
+        draft_json(&keep, "orb-alpha", bob).is_none(),
+        "draft removed once pushed"
+    );
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+
+    // The same key, changed upstream between the plan and the commit: a conflict naming the key
+    // path, the remote unchanged, the draft kept with the error; then resolved here and pushed.
+    let team = "desired/profiles/data-team.yaml";
+    open_desired(&ui, 3, team);
+    retype(&ui, 9, 0, "data-team-admins".len(), "data-ui-admins");
+    wait_draft(&keep, team, "data-ui-admins");
+    ui.keys(&["C-s"]);
+    ui.wait(60, "the plan", |s| {
+        s.contains("update kubeflow.org/v1 Profile/data-team")
+    });
+    let theirs = second_person(&origin, &[(team, "data-team-admins", "data-owners")]);
+    ui.keys(&["c", "Enter"]);
+    let screen = ui.wait(30, "the conflict", |s| {
+        s.contains("Conflicts with the remote")
+    });
+    assert!(
+        screen.contains("spec.owner.name")
+            && screen.contains("theirs \"data-owners\"")
+            && screen.contains("yours  \"data-ui-admins\""),
+        "{screen}"
+    );
+    assert!(remote_file(&origin, team).contains("name: data-owners"));
+    let kept = draft_json(&keep, "orb-alpha", team).expect("the draft is kept");
+    assert!(
+        kept.contains("data-ui-admins") && kept.contains("spec.owner.name"),
+        "{kept}"
+    );
+    ui.keys(&["m", "Enter"]);
+    ui.wait(20, "the merge", |s| {
+        s.contains("Merged the upstream change")
+    });
+    ui.keys(&["C-s"]);
+    ui.wait(60, "the plan", |s| {
+        s.contains("update kubeflow.org/v1 Profile/data-team")
+    });
+    ui.keys(&["c", "Enter"]);
+    ui.wait(30, "the push", |s| s.contains("✔ pushed"));
+    let now = remote_file(&origin, team);
+    assert!(now.contains("name: data-ui-admins"), "{now}");
+    assert!(
+        now.starts_with("# A namespace owned by a group."),
+        "comments kept:\n{now}"
+    );
+    assert!(in_history(&origin, &theirs));
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+
+    // A commit that changes nothing makes none and says so.
+    let before = ui_commits(&origin);
+    open_desired(&ui, 1, "desired/profiles/alice.yaml");
+    ui.keys(&["C-s"]);
+    ui.wait(60, "the plan", |s| {
+        s.contains("Plan: desired/profiles/alice.yaml")
+    });
+    ui.keys(&["c", "Enter"]);
+    ui.wait(30, "no commit", |s| {
+        s.contains("nothing to commit: the file equals")
+    });
+    assert_eq!(ui_commits(&origin), before);
+
+    // `r` on a running upgrade: nothing to resume, no commit.
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+    ui.keys(&["5"]);
+    ui.wait(20, "the upgrade", |s| s.contains("to-1-34"));
+    ui.keys(&["r"]);
+    ui.wait(20, "the refusal", |s| s.contains("Nothing to resume"));
+    assert_eq!(ui_commits(&origin), before);
+
+    // `n` asks for the name; the new file is listed at once and is a draft.
+    ui.keys(&["6", "n", "Enter"]);
+    ui.wait(20, "the name prompt", |s| {
+        s.contains("New Profile in orb-alpha")
+    });
+    ui.text("eve");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the new file", |s| {
+        s.contains("desired/profiles/eve.yaml") && s.contains("name: eve")
+    });
+    let eve = "desired/profiles/eve.yaml";
+    wait_draft(&keep, eve, "name: eve");
+    ui.escape("eve in the list", |s| {
+        s.contains("PATH↑") && s.contains("eve.yaml")
+    });
+    ui.keys(&["q"]);
+    ui.wait(20, "the quit prompt", |s| s.contains("stay saved in"));
+    ui.keys(&["y"]);
+    ui.wait(30, "the demo to end", |s| !s.contains("orb-alpha"));
+
+    // Later, with the fleet file the demo kept: read-only, and the drafts are there.
+    let fleet = keep.join("fleet.yaml");
+    let ui = Tmux::start_sized(
+        "readonly",
+        &format!("{BIN} --config {}", fleet.display()),
+        &[],
+        (80, 24),
+    );
+    ui.wait(20, "the fleet, read-only", |s| {
+        s.contains("orb-alpha") && s.contains("read-only: --write")
+    });
+    ui.keys(&["6"]);
+    ui.wait(20, "the new file's draft", |s| s.contains("eve.yaml ✎"));
+    let footer = ui.screen();
+    assert!(
+        !footer.contains(" new "),
+        "no write key in the footer:\n{footer}"
+    );
+    ui.keys(&[":"]);
+    ui.text("drafts");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the Drafts view", |s| {
+        s.contains("Drafts of this machine (1)") && s.contains("new")
+    });
+    ui.keys(&["D"]);
+    ui.wait(20, "the refusal", |s| s.contains("read-only"));
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+    open_desired(&ui, 1, "alice.yaml");
+    ui.wait(20, "the read-only badge", |s| s.contains("[READ-ONLY]"));
+    ui.text("zzz");
+    let screen = ui.wait(20, "the read-only message", |s| s.contains("is read-only"));
+    assert!(!screen.contains("zzz"), "{screen}");
+    assert!(!screen.contains("undo"), "no edit keys offered:\n{screen}");
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+    ui.keys(&["q"]);
+    ui.wait(20, "the quit prompt", |s| s.contains("stay saved in"));
+    ui.keys(&["y"]);
+    ui.wait(20, "the UI to end", |s| !s.contains("orb-alpha"));
+    assert_eq!(ui_commits(&origin), before, "nothing was committed");
+    assert!(draft_json(&keep, "orb-alpha", "desired/profiles/alice.yaml").is_none());
+
+    // With --write: the new file's draft, diffed, then committed with "commit all"; another new
+    // file discarded (after a question).
+    let ui = Tmux::start(
+        "write",
+        &format!("{BIN} --config {} --write", fleet.display()),
+        &[],
+    );
+    ui.wait(20, "the fleet", |s| s.contains("orb-alpha (rw)"));
+    let drafts_view = |ui: &Tmux, what: &str| {
+        ui.keys(&[":"]);
+        ui.text("drafts");
+        ui.keys(&["Enter"]);
+        ui.wait(20, what, |s| s.contains("Drafts of this machine"));
+    };
+    drafts_view(&ui, "the Drafts view");
+    ui.wait(20, "eve's draft", |s| s.contains("eve.yaml"));
+    ui.keys(&["="]);
+    ui.wait(20, "the diff", |s| {
+        s.contains("Draft vs committed") && s.contains("+  name: eve")
+    });
+    ui.escape("the tables", |s| !s.contains("Draft vs committed"));
+    drafts_view(&ui, "the Drafts view");
+    ui.keys(&["C"]);
+    ui.wait(30, "the plan of all drafts", |s| {
+        s.contains("Plan of all 1 drafts") && s.contains("~ new desired/profiles/eve.yaml")
+    });
+    ui.keys(&["c"]);
+    ui.wait(20, "the message prompt", |s| s.contains("commit message:"));
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the push", |s| s.contains("1 draft(s) in one commit"));
+    assert!(remote_file(&origin, eve).contains("name: eve"));
+    assert!(draft_json(&keep, "orb-alpha", eve).is_none());
+
+    ui.keys(&["6", "n", "Enter"]);
+    ui.wait(20, "the name prompt", |s| {
+        s.contains("New Profile in orb-alpha")
+    });
+    ui.text("frank");
+    ui.keys(&["Enter"]);
+    let frank = "desired/profiles/frank.yaml";
+    wait_draft(&keep, frank, "name: frank");
+    ui.escape("the file list", |s| {
+        s.contains("PATH↑") && s.contains("frank.yaml")
+    });
+    drafts_view(&ui, "the Drafts view");
+    ui.keys(&["D"]);
+    ui.wait(20, "the question", |s| {
+        s.contains("Discard draft?") && s.contains("draft of desired/profiles/frank.yaml")
+    });
+    ui.keys(&["y"]);
+    ui.wait(20, "the draft gone", |s| {
+        s.contains("Drafts of this machine (0)")
+    });
+    assert!(draft_json(&keep, "orb-alpha", frank).is_none());
+    ui.escape("the tables", |s| !s.contains("Drafts of this machine"));
+    ui.wait(20, "frank gone from the files", |s| {
+        !s.contains("frank.yaml")
+    });
+    ui.keys(&["q"]);
+}
+
+#[test]
+fn orb_push_merges_a_draft_the_ui_saved_against_its_own_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let origin = keep.join("repos/orb-alpha.git");
+    let ui = Tmux::start("cli", &format!("{BIN} demo --keep {}", keep.display()), &[]);
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    let (bob, team) = (
+        "desired/profiles/bob.yaml",
+        "desired/profiles/data-team.yaml",
+    );
+    open_desired(&ui, 2, bob);
+    retype(&ui, 11, 1, 2, "30");
+    wait_draft(&keep, bob, "pods: \\\"30\\\"");
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+    open_desired(&ui, 3, team);
+    retype(&ui, 9, 0, "data-team-admins".len(), "data-ui-admins");
+    wait_draft(&keep, team, "data-ui-admins");
+    ui.escape("the file list", |s| s.contains("PATH↑"));
+    // One commit changes bob's owner (another key) and data-team's owner (the same key).
+    let theirs = second_person(
+        &origin,
+        &[
+            (bob, "bob@example.com", "robert@example.com"),
+            (team, "data-team-admins", "data-owners"),
+        ],
+    );
+    // The UI's background fetch moves the clone under the drafts.
+    ui.keys(&[":"]);
+    ui.text("drafts");
+    ui.keys(&["Enter"]);
+    ui.wait(30, "both drafts marked as moved upstream", |s| {
+        s.matches("moved:").count() == 2 && s.contains("Second Person")
+    });
+    ui.escape("the tables", |s| !s.contains("Drafts of this machine"));
+    ui.keys(&["q"]);
+    ui.wait(20, "the quit prompt", |s| s.contains("stay saved in"));
+    ui.keys(&["y"]);
+    ui.wait(30, "the demo to end", |s| !s.contains("orb-alpha"));
+
+    let orbdeck = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(keep.join("fleet.yaml"))
+            .args(args)
+            .output()
+            .expect("orbdeck runs")
+    };
+    let out = orbdeck(&["orb", "push", "orb-alpha", bob]);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("pushed"), "{said}");
+    let now = remote_file(&origin, bob);
+    assert!(
+        now.contains("pods: \"30\"") && now.contains("robert@example.com"),
+        "both changes:\n{now}"
+    );
+    assert!(in_history(&origin, &theirs));
+
+    let before = remote_file(&origin, team);
+    let out = orbdeck(&["orb", "push", "orb-alpha", team]);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("spec.owner.name"), "{said}");
+    assert_eq!(
+        remote_file(&origin, team),
+        before,
+        "the remote is unchanged"
+    );
+    let out = orbdeck(&["orb", "drafts"]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains(team)
+            && listed.contains("last push failed")
+            && listed.contains("spec.owner.name"),
+        "{listed}"
+    );
+    assert!(!listed.contains(bob), "{listed}");
+}

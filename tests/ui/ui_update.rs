@@ -1,0 +1,1075 @@
+//! Behaviour of `update`: keys and results in, state and effects out, as an operator would
+//! drive the control room.
+
+use crate::fixtures as common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use orbdeck::ui::action::PushResult;
+use orbdeck::ui::editor::EditorPane;
+use orbdeck::ui::state::{Confirm, Level, Viewer};
+use orbdeck::ui::{
+    Action, Command, Context, Effect, Keymap, Mode, ObjectRef, Rows, Scope, Settings, State, Tab,
+    UpgradeOp,
+};
+
+fn names(s: &State) -> Vec<String> {
+    s.rows
+        .iter()
+        .map(|&(o, r)| s.fleet[o as usize].profiles[r as usize].name.clone())
+        .collect()
+}
+
+fn cpu(s: &State) -> Vec<f64> {
+    s.rows
+        .iter()
+        .map(|&(o, r)| {
+            s.fleet[o as usize].profiles[r as usize]
+                .cpu
+                .as_ref()
+                .unwrap()
+                .used
+        })
+        .collect()
+}
+
+fn message(s: &State) -> String {
+    s.message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn filter_narrows_rows_and_esc_clears_it() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "2");
+    assert_eq!(s.rows.len(), 12);
+    type_text(&mut s, "/");
+    assert_eq!(s.mode, Mode::Filter);
+    type_text(&mut s, "ALI");
+    assert_eq!(names(&s), ["alice"], "case-insensitive, live while typing");
+    send(&mut s, key(KeyCode::Backspace));
+    send(&mut s, key(KeyCode::Backspace));
+    assert!(s.rows.len() > 1, "deleting widens the filter again");
+    type_text(&mut s, "li");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.mode, Mode::Normal);
+    assert_eq!(names(&s), ["alice"], "enter keeps the filter");
+    send(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.rows.len(), 12, "esc clears the kept filter");
+    assert!(s.view().filter.is_empty());
+    type_text(&mut s, "/geo");
+    assert_eq!(s.rows.len(), 1);
+    send(&mut s, key(KeyCode::Esc));
+    assert_eq!(
+        (s.rows.len(), &s.mode),
+        (12, &Mode::Normal),
+        "esc while typing clears too"
+    );
+}
+
+#[test]
+fn sorting_by_a_column_and_reversing() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, "2");
+    let by_name = names(&s);
+    let mut sorted = by_name.clone();
+    sorted.sort();
+    assert_eq!(by_name, sorted, "profiles start sorted by name");
+    type_text(&mut s, "sss");
+    assert_eq!(s.view().sort_column, 3, "fourth column: CPU");
+    let up = cpu(&s);
+    assert!(up.windows(2).all(|w| w[0] <= w[1]), "ascending CPU: {up:?}");
+    assert_ne!(names(&s), by_name);
+    type_text(&mut s, "S");
+    let down = cpu(&s);
+    assert!(
+        down.windows(2).all(|w| w[0] >= w[1]),
+        "S reverses: {down:?}"
+    );
+    assert!(message(&s).contains("CPU, descending"));
+    type_text(&mut s, "ssssss");
+    assert_eq!(
+        s.view().sort_column,
+        0,
+        "s wraps around to the first column"
+    );
+}
+
+#[test]
+fn command_line_completes_orb_names() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, ":orb b");
+    let Mode::Command(line) = &s.mode else {
+        panic!("command line open")
+    };
+    assert_eq!(line.candidates, ["orb beta"]);
+    send(&mut s, key(KeyCode::Tab));
+    let Mode::Command(line) = &s.mode else {
+        panic!()
+    };
+    assert_eq!(line.input, "orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        (s.selected_orb, s.scope, &s.mode),
+        (1, Scope::Orb, &Mode::Normal)
+    );
+
+    type_text(&mut s, ":pro");
+    send(&mut s, key(KeyCode::Tab));
+    let Mode::Command(line) = &s.mode else {
+        panic!()
+    };
+    assert_eq!(line.input, "profiles");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.tab, Tab::Profiles);
+    assert_eq!(names(&s), ["beta-team-0", "beta-team-1", "beta-team-2"]);
+
+    type_text(&mut s, ":all");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.scope, Scope::Fleet);
+    assert_eq!(s.rows.len(), 15, "profiles of every ORB");
+
+    type_text(&mut s, ":orb nope");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(message(&s).contains("No ORB named `nope`"));
+}
+
+#[test]
+fn quit_asks_only_when_drafts_exist() {
+    let mut s = state(fleet(), 80, 24);
+    assert_eq!(type_text(&mut s, "q"), [Effect::Quit]);
+
+    let mut s = state(fleet(), 80, 24);
+    send(
+        &mut s,
+        Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
+    );
+    assert!(type_text(&mut s, "q").is_empty());
+    assert_eq!(s.mode, Mode::Confirm(Confirm::Quit));
+    assert!(type_text(&mut s, "n").is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    type_text(&mut s, "q");
+    assert_eq!(type_text(&mut s, "y"), [Effect::Quit]);
+}
+
+fn open_file(s: &mut State, orb: &str, path: &str) {
+    send(
+        s,
+        Action::FileOpened {
+            orb: orb.into(),
+            path: path.into(),
+            text: PROFILE_YAML.into(),
+            from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
+        },
+    );
+    assert_eq!(s.mode, Mode::Editor);
+}
+
+#[test]
+fn typing_saves_one_draft_after_300ms_of_quiet() {
+    let base = Instant::now();
+    let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    assert!(
+        send(&mut s, Action::Tick(clock(base, 1000))).is_empty(),
+        "nothing typed, nothing saved"
+    );
+    type_text(&mut s, "x");
+    send(&mut s, Action::Tick(clock(base, 1100)));
+    type_text(&mut s, "y");
+    assert!(
+        send(&mut s, Action::Tick(clock(base, 1399))).is_empty(),
+        "299 ms after the last key"
+    );
+    let fx = send(&mut s, Action::Tick(clock(base, 1400)));
+    let [
+        Effect::SaveDraft {
+            orb,
+            path,
+            text,
+            base: sbase,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("one SaveDraft, got {fx:?}")
+    };
+    assert_eq!(
+        (orb.as_str(), path.as_str()),
+        ("alpha", "desired/profiles/alice.yaml")
+    );
+    assert!(
+        text.starts_with("xy# Alice's team profile\n"),
+        "new text: {text}"
+    );
+    assert!(
+        send(&mut s, Action::Tick(clock(base, 2000))).is_empty(),
+        "saved once only"
+    );
+    assert_eq!(
+        sbase.as_deref(),
+        Some(BASE),
+        "the draft keeps the base it was opened from"
+    );
+    assert_eq!(
+        s.fleet[0]
+            .drafts
+            .iter()
+            .map(|d| d.path.as_str())
+            .collect::<Vec<_>>(),
+        ["desired/profiles/alice.yaml"],
+        "the ORB shows the draft marker"
+    );
+    assert!(s.has_drafts());
+}
+
+#[test]
+fn undo_redo_and_search_in_the_editor() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    type_text(&mut s, "z");
+    assert!(s.editor.as_ref().unwrap().text().starts_with('z'));
+    send(&mut s, ctrl('z'));
+    assert!(
+        s.editor.as_ref().unwrap().text().starts_with('#'),
+        "ctrl-z undoes"
+    );
+    send(&mut s, ctrl('y'));
+    assert!(
+        s.editor.as_ref().unwrap().text().starts_with('z'),
+        "ctrl-y redoes"
+    );
+    send(&mut s, ctrl('f'));
+    type_text(&mut s, "owner");
+    send(&mut s, key(KeyCode::Enter));
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(
+        (e.cursor().0, &e.pane),
+        (8, &EditorPane::Editing),
+        "cursor on the `owner:` line"
+    );
+}
+
+#[test]
+fn ctrl_s_validates_and_errors_move_the_cursor() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    let fx = send(&mut s, ctrl('s'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Validate { orb, path, text }] if orb == "alpha" && path.ends_with("alice.yaml") && text == PROFILE_YAML),
+        "{fx:?}"
+    );
+    send(
+        &mut s,
+        Action::Validated {
+            errors: vec![(11, "bad owner".into()), (14, "cpu too high".into())],
+        },
+    );
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(e.cursor().0, 10, "cursor on line 11");
+    assert_eq!(e.pane, EditorPane::Errors { selected: 0 });
+    type_text(&mut s, "n");
+    assert_eq!(s.editor.as_ref().unwrap().cursor().0, 13, "n: next error");
+    type_text(&mut s, "p");
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor().0,
+        10,
+        "p: previous error"
+    );
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        s.editor.as_ref().unwrap().pane,
+        EditorPane::Editing,
+        "enter returns to the text at the error"
+    );
+    assert_eq!(
+        s.editor.as_ref().unwrap().text(),
+        PROFILE_YAML,
+        "n/p did not type"
+    );
+}
+
+#[test]
+fn plan_then_commit_message_then_commit() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    send(&mut s, ctrl('s'));
+    let fx = send(&mut s, Action::Validated { errors: vec![] });
+    assert!(
+        matches!(fx.as_slice(), [Effect::Plan { orb, .. }] if orb == "alpha"),
+        "{fx:?}"
+    );
+    send(
+        &mut s,
+        Action::Planned("~ update Profile alice\n-  cpu: 4\n+  cpu: 8\n".into()),
+    );
+    assert!(
+        matches!(&s.editor.as_ref().unwrap().pane, EditorPane::Plan { lines, .. } if lines.len() == 3)
+    );
+    type_text(&mut s, "c");
+    type_text(&mut s, "Raise CPU");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Commit {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into(),
+            text: PROFILE_YAML.into(),
+            base: Some(BASE.into()),
+            message: "Raise CPU".into(),
+        }]
+    );
+    send(&mut s, Action::PushProgress("pushing".into()));
+    assert_eq!(
+        s.editor.as_ref().unwrap().pane,
+        EditorPane::Pushing(vec!["pushing".into()])
+    );
+    s.fleet[0].drafts = vec![draft("desired/profiles/alice.yaml")];
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Committed("4f3e2d1".into())),
+    );
+    assert!(
+        s.fleet[0].drafts.is_empty(),
+        "Pushed(Ok) clears the draft marker"
+    );
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        (s.editor.is_none(), &s.mode, s.tab),
+        (true, &Mode::Normal, Tab::Desired)
+    );
+}
+
+#[test]
+fn push_conflict_keeps_the_draft() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    type_text(&mut s, "x");
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    type_text(&mut s, "cfix");
+    send(&mut s, key(KeyCode::Enter));
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Rejected("rejected: fetch first".into())),
+    );
+    assert!(
+        s.fleet[0]
+            .drafts
+            .iter()
+            .any(|d| d.path == "desired/profiles/alice.yaml")
+    );
+    send(&mut s, key(KeyCode::Esc));
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(
+        (&e.pane, e.text().starts_with('x')),
+        (&EditorPane::Editing, true),
+        "back in the file, edit intact"
+    );
+}
+
+#[test]
+fn read_only_orb_refuses_commit_and_upgrade_control() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "beta", "desired/profiles/beta-team-0.yaml");
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    assert!(type_text(&mut s, "c").is_empty());
+    assert!(
+        matches!(s.editor.as_ref().unwrap().pane, EditorPane::Plan { .. }),
+        "no commit message input"
+    );
+    let m = s.message.clone().unwrap();
+    assert_eq!(m.level, Level::Warn);
+    assert!(
+        m.text.contains("beta is read-only")
+            && m.text.contains("--write")
+            && m.text.contains("write: true"),
+        "{}",
+        m.text
+    );
+
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, ":orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "5");
+    for k in ["p", "r", "x"] {
+        assert!(type_text(&mut s, k).is_empty(), "{k} refused");
+        assert!(message(&s).contains("read-only"));
+        assert_eq!(s.mode, Mode::Normal);
+    }
+    let settings = Settings {
+        write_all: true,
+        ..Default::default()
+    };
+    let mut s = state_with(fleet(), 80, 24, settings);
+    type_text(&mut s, ":orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "5");
+    assert!(type_text(&mut s, "r").is_empty(), "asks first");
+    let fx = type_text(&mut s, "y");
+    assert_eq!(
+        fx,
+        [Effect::UpgradeControl {
+            orb: "beta".into(),
+            name: "to-1.33".into(),
+            op: UpgradeOp::Resume
+        }],
+        "--write enables it"
+    );
+}
+
+#[test]
+fn upgrade_controls_ask_first_and_refuse_what_changes_nothing() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "5");
+    assert!(
+        type_text(&mut s, "r").is_empty(),
+        "resume of a running upgrade"
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("Nothing to resume")),
+        "{:?}",
+        s.message
+    );
+    assert_eq!(s.mode, Mode::Normal, "no prompt for nothing");
+    assert!(type_text(&mut s, "p").is_empty(), "pause asks first");
+    assert!(matches!(
+        s.mode,
+        Mode::Confirm(Confirm::Upgrade {
+            op: UpgradeOp::Pause,
+            ..
+        })
+    ));
+    let fx = type_text(&mut s, "y");
+    assert_eq!(
+        fx,
+        [Effect::UpgradeControl {
+            orb: "alpha".into(),
+            name: "to-1.33".into(),
+            op: UpgradeOp::Pause
+        }]
+    );
+    assert!(type_text(&mut s, "x").is_empty(), "abort asks first");
+    assert!(matches!(
+        s.mode,
+        Mode::Confirm(Confirm::Upgrade {
+            op: UpgradeOp::Abort,
+            ..
+        })
+    ));
+    let fx = type_text(&mut s, "y");
+    assert_eq!(
+        fx,
+        [Effect::UpgradeControl {
+            orb: "alpha".into(),
+            name: "to-1.33".into(),
+            op: UpgradeOp::Abort
+        }]
+    );
+}
+
+#[test]
+fn enter_y_d_e_on_a_profile() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "2j");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Children {
+            orb: "alpha".into(),
+            profile: "bob-ml".into()
+        }]
+    );
+    assert!(matches!(
+        s.mode,
+        Mode::Viewer(Viewer::Children { rows: None, .. })
+    ));
+    send(&mut s, key(KeyCode::Esc));
+    let target = ObjectRef {
+        kind: "Profile".into(),
+        namespace: None,
+        name: "bob-ml".into(),
+    };
+    assert_eq!(
+        type_text(&mut s, "y"),
+        [Effect::FetchLiveYaml {
+            orb: "alpha".into(),
+            target: target.clone()
+        }]
+    );
+    send(&mut s, Action::LiveYaml("a: 1\nb: 2".into()));
+    assert!(matches!(&s.mode, Mode::Viewer(Viewer::Yaml { lines: Some(l), .. }) if l.len() == 2));
+    send(&mut s, key(KeyCode::Esc));
+    assert_eq!(
+        type_text(&mut s, "d"),
+        [Effect::ThreeWay {
+            orb: "alpha".into(),
+            target
+        }]
+    );
+    send(&mut s, key(KeyCode::Esc));
+    let fx = type_text(&mut s, "e");
+    assert_eq!(
+        fx,
+        [Effect::OpenFile {
+            orb: "alpha".into(),
+            path: "desired/profiles/bob-ml.yaml".into()
+        }]
+    );
+    let text: String = (1..=40).map(|i| format!("k{i}: v\n")).collect();
+    send(
+        &mut s,
+        Action::FileOpened {
+            orb: "alpha".into(),
+            path: "desired/profiles/bob-ml.yaml".into(),
+            text,
+            from_draft: false,
+            base: Some(BASE.into()),
+            base_text: Some(PROFILE_YAML.into()),
+        },
+    );
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor().0,
+        20,
+        "cursor on the profile's line 21"
+    );
+}
+
+#[test]
+fn new_file_asks_for_a_name_and_is_saved_as_a_draft() {
+    let base = Instant::now();
+    let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
+    type_text(&mut s, "6n");
+    assert_eq!(s.mode, Mode::NewFile { selected: 0 });
+    type_text(&mut s, "jjj");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(s.editor.is_none(), "no file before it has a name");
+    type_text(&mut s, "To_1.34");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(s.editor.is_none(), "a bad name is refused");
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("lowercase"))
+    );
+    for _ in 0.."To_1.34".len() {
+        send(&mut s, key(KeyCode::Backspace));
+    }
+    type_text(&mut s, "to-1-34");
+    send(&mut s, key(KeyCode::Enter));
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(e.path, "desired/upgrades/to-1-34.yaml");
+    assert!(e.text().contains("kind: ClusterUpgrade") && e.text().contains("  name: to-1-34\n"));
+    assert!(
+        s.fleet[0].desired_files.contains(&e.path)
+            && s.fleet[0]
+                .drafts
+                .iter()
+                .any(|d| d.path == e.path && d.kind == orbdeck::ui::DraftKind::New)
+    );
+    let fx = send(&mut s, Action::Tick(clock(base, 300)));
+    assert!(
+        matches!(fx.as_slice(), [Effect::SaveDraft { path, base_text: None, base: Some(b), .. }] if path.ends_with("to-1-34.yaml") && b == BASE),
+        "{fx:?}"
+    );
+    let fx = send(&mut s, key(KeyCode::Esc));
+    assert!(fx.is_empty(), "already saved");
+    assert_eq!((&s.mode, s.tab), (&Mode::Normal, Tab::Desired));
+    assert!(s.has_drafts(), "the new file is an unpushed draft");
+}
+
+#[test]
+fn esc_from_the_editor_flushes_unsaved_edits() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    type_text(&mut s, "q");
+    let fx = send(&mut s, key(KeyCode::Esc));
+    assert!(
+        matches!(fx.as_slice(), [Effect::SaveDraft { text, .. }] if text.starts_with('q')),
+        "{fx:?}"
+    );
+    assert_eq!(s.mode, Mode::Normal);
+}
+
+#[test]
+fn stale_results_are_ignored() {
+    let mut s = state(fleet(), 80, 24);
+    assert!(
+        send(
+            &mut s,
+            Action::Validated {
+                errors: vec![(1, "x".into())]
+            }
+        )
+        .is_empty()
+    );
+    send(&mut s, Action::LiveYaml("a: 1".into()));
+    send(&mut s, Action::Pushed(PushResult::Committed("abc".into())));
+    assert_eq!(s.mode, Mode::Normal);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    assert!(send(&mut s, Action::Planned("+ x".into())).is_empty());
+    assert_eq!(
+        s.editor.as_ref().unwrap().pane,
+        EditorPane::Editing,
+        "a plan nobody asked for is dropped"
+    );
+}
+
+#[test]
+fn data_updates_replace_one_orbs_rows() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "2");
+    assert_eq!(s.rows.len(), 12);
+    let rows = vec![profile("zed", 0), profile("amy", 1)];
+    send(&mut s, Action::OrbRows(0, Rows::Profiles(rows)));
+    assert_eq!(names(&s), ["amy", "zed"], "reindexed and sorted");
+    let mut view = big_orb("alpha", 50);
+    view.name = "alpha".into();
+    send(&mut s, Action::OrbUpdated(0, Box::new(view)));
+    assert_eq!(s.rows.len(), 50);
+    send(
+        &mut s,
+        Action::OrbHealth(
+            0,
+            orbdeck::ui::Health::Unreachable {
+                reason: "timeout".into(),
+            },
+        ),
+    );
+    assert_eq!(s.rows.len(), 50, "health alone keeps the cached rows");
+}
+
+#[test]
+fn navigation_moves_and_pages() {
+    let mut s = state(vec![big_orb("alpha", 1000)], 80, 24);
+    type_text(&mut s, "2");
+    let page = s.page_rows();
+    send(&mut s, key(KeyCode::PageDown));
+    assert_eq!(s.view().selected, page);
+    type_text(&mut s, "G");
+    assert_eq!(s.view().selected, 999);
+    assert_eq!(s.view().offset, 1000 - page, "selection kept on screen");
+    type_text(&mut s, "gjjk");
+    assert_eq!(s.view().selected, 1);
+    type_text(&mut s, "]");
+    assert_eq!(s.tab, Tab::Quotas);
+    type_text(&mut s, "[[");
+    assert_eq!(s.tab, Tab::Overview);
+    send(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.focus, orbdeck::ui::Focus::OrbList);
+}
+
+#[test]
+fn keymap_overrides_parse_and_errors_are_clear() {
+    let map = |pairs: &[(&str, &str)]| {
+        Keymap::from_overrides(
+            &pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    };
+    let km = map(&[
+        ("quit", "ctrl-q"),
+        ("down", "j, ctrl-n"),
+        ("next-tab", "shift-tab"),
+        ("help", "f1"),
+    ])
+    .unwrap();
+    let ev = |code, mods| KeyEvent::new(code, mods);
+    assert_eq!(
+        km.command(
+            Context::Main,
+            &ev(KeyCode::Char('q'), KeyModifiers::CONTROL)
+        ),
+        Some(Command::Quit)
+    );
+    assert_eq!(
+        km.command(Context::Main, &ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+        None,
+        "q no longer quits"
+    );
+    assert_eq!(
+        km.command(
+            Context::Main,
+            &ev(KeyCode::Char('n'), KeyModifiers::CONTROL)
+        ),
+        Some(Command::Down)
+    );
+    assert_eq!(
+        km.command(Context::Main, &ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+        Some(Command::NextTab)
+    );
+    assert_eq!(
+        km.command(Context::Main, &ev(KeyCode::F(1), KeyModifiers::NONE)),
+        Some(Command::Help)
+    );
+    assert_eq!(km.keys_of(Command::Down), "j/ctrl-n");
+
+    let err = map(&[("quitt", "q")]).unwrap_err();
+    assert!(
+        err.contains("unknown action `quitt`") && err.contains("quit"),
+        "{err}"
+    );
+    let err = map(&[("quit", "ctrl-")]).unwrap_err();
+    assert!(
+        err.contains("key binding for `quit`") && err.contains("`ctrl-` is not a key"),
+        "{err}"
+    );
+    let err = map(&[("quit", "hyper-x")]).unwrap_err();
+    assert!(err.contains("`hyper-x` is not a key"), "{err}");
+    let err = map(&[("quit", "f99")]).unwrap_err();
+    assert!(err.contains("`f99` is not a key"), "{err}");
+    let err = map(&[("quit", "")]).unwrap_err();
+    assert!(err.contains("no key given"), "{err}");
+    let err = map(&[("quit", "j")]).unwrap_err();
+    assert!(
+        err.contains("key `j` is bound to both `quit` and `down`"),
+        "{err}"
+    );
+    let err = map(&[("save", "s")]).unwrap_err();
+    assert!(
+        err.contains("would stop that character being typed"),
+        "{err}"
+    );
+    assert!(
+        map(&[("next-error", "j")]).is_err(),
+        "conflicts are per context: errors list uses j for down"
+    );
+    assert!(
+        map(&[("commit", "y")]).is_ok(),
+        "y is free in the plan view"
+    );
+}
+
+#[test]
+fn overridden_keys_drive_update_and_help() {
+    let overrides = BTreeMap::from([("quit".to_string(), "ctrl-q".to_string())]);
+    let settings = Settings {
+        keymap: Keymap::from_overrides(&overrides).unwrap(),
+        ..Default::default()
+    };
+    let mut s = state_with(fleet(), 200, 60, settings);
+    assert!(type_text(&mut s, "q").is_empty());
+    assert_eq!(send(&mut s, ctrl('q')), [Effect::Quit]);
+    type_text(&mut s, "?");
+    // Help scrolls: read it page by page.
+    let mut text = screen(&s);
+    for _ in 0..4 {
+        send(&mut s, key(KeyCode::PageDown));
+        text.push_str(&screen(&s));
+    }
+    assert!(
+        text.contains("ctrl-q") && text.contains("[quit]"),
+        "help lists the overridden key"
+    );
+    for ctx in [
+        Context::Main,
+        Context::Editor,
+        Context::Errors,
+        Context::Plan,
+        Context::List,
+    ] {
+        for (keys, name, _) in s.keymap.bindings(ctx, true) {
+            assert!(
+                text.contains(&format!("{keys:<18}")) || text.contains(&keys),
+                "{keys} shown"
+            );
+            assert!(
+                text.contains(&format!("[{name}]")),
+                "[{name}] shown in help"
+            );
+        }
+    }
+}
+
+#[test]
+fn theme_switches_and_no_color_stays_plain() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, ":theme light");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.theme.name, "light");
+    let settings = Settings {
+        no_color: true,
+        ..Default::default()
+    };
+    let mut s = state_with(fleet(), 80, 24, settings);
+    assert_eq!(s.theme.name, "plain");
+    type_text(&mut s, ":theme dark");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.theme.name, "plain");
+    assert!(message(&s).contains("NO_COLOR"));
+}
+
+#[test]
+fn fleet_wide_tables_act_on_the_rows_orb() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, ":all");
+    send(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "2G");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::Children {
+            orb: "beta".into(),
+            profile: "beta-team-2".into()
+        }]
+    );
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, "/beta");
+    assert_eq!(s.rows.len(), 3, "the filter matches the ORB column too");
+}
+
+#[test]
+fn a_read_only_file_takes_no_typing_and_offers_no_write_key() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, ":orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    open_file(&mut s, "beta", "desired/profiles/beta-team-0.yaml");
+    let e = s.editor.as_ref().unwrap();
+    assert!(e.read_only);
+    let fx = type_text(&mut s, "zz");
+    assert!(fx.is_empty());
+    assert_eq!(
+        s.editor.as_ref().unwrap().text(),
+        PROFILE_YAML,
+        "nothing typed"
+    );
+    assert!(message(&s).contains("beta is read-only"), "{}", message(&s));
+    send(&mut s, key(KeyCode::Down));
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor().0,
+        1,
+        "the cursor still moves"
+    );
+    let shown = screen(&s);
+    assert!(shown.contains("[READ-ONLY]"), "{shown}");
+    assert!(!shown.contains("undo"), "{shown}");
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, "?");
+    let help = screen(&s);
+    for name in [
+        "[commit]",
+        "[new-file]",
+        "[upgrade-pause]",
+        "[discard-draft]",
+    ] {
+        assert!(
+            !help.contains(name),
+            "{name} hidden in help on a read-only ORB"
+        );
+    }
+    assert!(help.contains("read-only"), "{help}");
+}
+
+#[test]
+fn an_upstream_change_shows_a_banner_and_merges_with_per_key_choices() {
+    let mut s = state(fleet(), 200, 60);
+    let path = "desired/profiles/alice.yaml";
+    open_file(&mut s, "alpha", path);
+    type_text(&mut s, "x");
+    let mut row = draft(path);
+    row.upstream = Some(orbdeck::ui::Upstream {
+        commit: "abcdef12".into(),
+        author: "Second Person".into(),
+    });
+    send(&mut s, Action::OrbRows(0, Rows::Drafts(vec![row])));
+    let shown = screen(&s);
+    assert!(
+        shown.contains("changed upstream by Second Person in abcdef12: alt-m to merge now, alt-d to see their change"),
+        "{shown}"
+    );
+    let fx = send(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT)),
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::Merge { base: Some(b), resolutions, .. }] if b == BASE && resolutions.is_empty()),
+        "{fx:?}"
+    );
+    let conflict = |p: &str| orbdeck::ui::action::ConflictRow {
+        doc: "kubeflow.org/v1 Profile alice".into(),
+        path: p.into(),
+        ours: Some("\"8\"".into()),
+        theirs: Some("\"6\"".into()),
+    };
+    send(
+        &mut s,
+        Action::Conflicts {
+            orb: "alpha".into(),
+            path: path.into(),
+            conflicts: vec![conflict("spec.a"), conflict("spec.b")],
+        },
+    );
+    assert!(screen(&s).contains("kubeflow.org/v1 Profile alice: spec.a"));
+    assert!(send(&mut s, key(KeyCode::Char('t'))).is_empty());
+    assert!(
+        send(&mut s, key(KeyCode::Enter)).is_empty(),
+        "spec.b is still open"
+    );
+    assert!(message(&s).contains("1 key(s) still open"));
+    type_text(&mut s, "jm");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    let [Effect::Merge { resolutions, .. }] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let taken: Vec<_> = resolutions
+        .iter()
+        .map(|r| (r.path.as_str(), r.take))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            ("spec.a", orbdeck::repo::merge3::Side::Theirs),
+            ("spec.b", orbdeck::repo::merge3::Side::Ours)
+        ]
+    );
+    send(
+        &mut s,
+        Action::Merged {
+            orb: "alpha".into(),
+            path: path.into(),
+            text: "merged: 1\n".into(),
+            base: Some("1234567890".into()),
+            base_text: Some("theirs: 1\n".into()),
+        },
+    );
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(
+        (e.text().as_str(), e.base.as_deref()),
+        ("merged: 1\n", Some("1234567890"))
+    );
+    assert_eq!(e.pane, EditorPane::Editing);
+    assert!(
+        !screen(&s).contains("changed upstream"),
+        "the banner goes with the merge"
+    );
+}
+
+#[test]
+fn an_edit_back_to_the_committed_text_is_no_draft() {
+    let base = Instant::now();
+    let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
+    let path = "desired/profiles/alice.yaml";
+    open_file(&mut s, "alpha", path);
+    type_text(&mut s, "x");
+    send(&mut s, key(KeyCode::Backspace));
+    let fx = send(&mut s, Action::Tick(clock(base, 1000)));
+    assert_eq!(
+        fx,
+        [Effect::DiscardDraft {
+            orb: "alpha".into(),
+            path: path.into()
+        }]
+    );
+    assert!(!s.has_drafts());
+}
+
+#[test]
+fn the_commit_box_has_a_default_message_and_esc_keeps_what_was_typed() {
+    let mut s = state(fleet(), 80, 24);
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    type_text(&mut s, "c");
+    assert!(screen(&s).contains("orbdeck: edit desired/profiles/alice.yaml"));
+    type_text(&mut s, "half a mess");
+    send(&mut s, key(KeyCode::Esc));
+    send(&mut s, ctrl('s'));
+    send(&mut s, Action::Validated { errors: vec![] });
+    send(&mut s, Action::Planned("+ x".into()));
+    type_text(&mut s, "c");
+    type_text(&mut s, "age");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Commit { message, .. }] if message == "half a message"),
+        "{fx:?}"
+    );
+    send(
+        &mut s,
+        Action::Pushed(PushResult::Unchanged("0badc0de".into())),
+    );
+    assert!(screen(&s).contains("nothing to commit: the file equals 0badc0de"));
+}
+
+#[test]
+fn the_drafts_view_opens_diffs_discards_and_commits_all() {
+    let mut s = state(fleet(), 200, 60);
+    send(
+        &mut s,
+        Action::OrbRows(
+            0,
+            Rows::Drafts(vec![
+                draft("desired/profiles/alice.yaml"),
+                draft("desired/profiles/bob-ml.yaml"),
+            ]),
+        ),
+    );
+    type_text(&mut s, ":drafts");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(screen(&s).contains("Drafts of this machine (2)"));
+    let fx = type_text(&mut s, "j=");
+    assert_eq!(
+        fx,
+        [Effect::DraftDiff {
+            orb: "alpha".into(),
+            path: "desired/profiles/bob-ml.yaml".into()
+        }]
+    );
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, ":drafts");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(type_text(&mut s, "D").is_empty(), "asks first");
+    assert!(matches!(
+        s.mode,
+        Mode::Confirm(Confirm::DiscardDraft { .. })
+    ));
+    let fx = type_text(&mut s, "y");
+    assert_eq!(
+        fx,
+        [Effect::DiscardDraft {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into()
+        }]
+    );
+    send(
+        &mut s,
+        Action::DraftDiscarded {
+            orb: "alpha".into(),
+            path: "desired/profiles/alice.yaml".into(),
+        },
+    );
+    assert!(screen(&s).contains("Drafts of this machine (1)"));
+    assert_eq!(
+        type_text(&mut s, "C"),
+        [Effect::PlanAll {
+            orb: "alpha".into()
+        }]
+    );
+    send(
+        &mut s,
+        Action::Text("plan: 0 to create, 1 to update".into()),
+    );
+    type_text(&mut s, "c");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(
+        fx,
+        [Effect::CommitAll {
+            orb: "alpha".into(),
+            message: "orbdeck: edit 1 desired files".into()
+        }]
+    );
+}
