@@ -1,6 +1,6 @@
 //! The one sanitiser for text from outside (object names, messages, git output, file contents
 //! shown in lists): control characters, terminal escape sequences and bidi overrides are removed
-//! before the text reaches a terminal.
+//! before the text reaches a terminal; and [`error_chain`], the one way an error is shown to people.
 
 use std::borrow::Cow;
 
@@ -72,6 +72,19 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
             }
             _ => {}
         }
+    }
+}
+
+/// An error for people: its root cause first ("Connection refused (os error 111)"), then the
+/// outer error for context.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut root = e.source();
+    while let Some(next) = root.and_then(|r| r.source()) {
+        root = Some(next);
+    }
+    match root {
+        Some(r) => format!("{r} ({e})"),
+        None => e.to_string(),
     }
 }
 

@@ -261,13 +261,7 @@ impl Paths {
 
 /// Whether `name` is usable as an ORB name (a DNS label: lowercase letters, digits, `-`).
 pub fn valid_orb_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
+    crate::wellknown::is_dns_label(name)
 }
 
 #[cfg(test)]

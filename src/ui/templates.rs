@@ -95,26 +95,6 @@ spec:
     },
 ];
 
-/// Why `name` cannot name a new object (a DNS-1123 label: what namespaces and most kinds need).
-pub fn check_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("a name is needed");
-    }
-    if name.len() > 63 {
-        return Err("at most 63 characters");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err("only lowercase letters, digits and - are allowed");
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Err("must start and end with a letter or digit");
-    }
-    Ok(())
-}
-
 /// The file of a new `template` object called `name`: `<folder>/<name>.yaml`.
 pub fn path_for(template: &Template, name: &str) -> String {
     format!("{}/{name}.yaml", template.folder)
@@ -153,9 +133,5 @@ mod tests {
         for t in TEMPLATES {
             assert!(with_name(t, "x1").contains("  name: x1\n"), "{}", t.kind);
         }
-        assert!(check_name("eve-2").is_ok());
-        assert!(check_name("Eve").is_err());
-        assert!(check_name("").is_err());
-        assert!(check_name("-a").is_err());
     }
 }

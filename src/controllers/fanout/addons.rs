@@ -1,6 +1,7 @@
 //! Add-ons (seed 000's userspace-chart-manager): an AddonTemplate's manifests stamped into a
 //! namespace, with `{{namespace}}` and `{{owner}}` filled in.
 
+use crate::wellknown::is_dns_label;
 use serde_json::{Map, Value, json};
 
 use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
@@ -209,16 +210,6 @@ fn is_label_value(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && s.chars().next().is_none_or(|c| c.is_ascii_alphanumeric())
         && s.chars().last().is_none_or(|c| c.is_ascii_alphanumeric())
-}
-
-/// Kubernetes' rule for namespace names (RFC 1123 labels).
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// Whether an owner name can be pasted into YAML, quoted or not, without changing its structure.

@@ -169,7 +169,7 @@ pub async fn reconcile(profile: Arc<Profile>, ctx: Arc<Ctx>) -> Result<Action, R
         }
     })
     .await
-    .map_err(|e| ReconcileError(format!("profile {name}: {}", error_chain(&e))));
+    .map_err(|e| ReconcileError(format!("profile {name}: {}", crate::text::error_chain(&e))));
     ctx.metrics
         .record_reconcile("profile", started.elapsed(), result.is_ok());
     if result.is_ok() {
@@ -429,18 +429,6 @@ async fn warn_event(ctx: &Ctx, profile: &Profile, warning: &Warning) {
     if let Err(e) = api.create(&PostParams::default(), &event).await {
         tracing::warn!(profile = name, error = %e, "recording a warning event");
     }
-}
-
-/// An error and its sources, joined.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -268,7 +268,7 @@ async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: Cancellati
                         (Health::AuthError { reason: s.message }, None)
                     }
                     Ok(Err(e)) => {
-                        let mut reason = error_chain(&e);
+                        let mut reason = crate::text::error_chain(&e);
                         if reason.contains("deadline has elapsed") {
                             reason = format!(
                                 "no answer within {} s (connected, then silence)",
@@ -851,19 +851,6 @@ fn drift(repo: &OrbRepo, tip: git2::Oid, status: &OrbStatus) -> usize {
         _ => 0,
     };
     changed + failed
-}
-
-/// An error for the ORB list: its root cause first ("Connection refused (os error 111)"),
-/// then the outer error for context.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut root = e.source();
-    while let Some(next) = root.and_then(|r| r.source()) {
-        root = Some(next);
-    }
-    match root {
-        Some(r) => format!("{r} ({e})"),
-        None => e.to_string(),
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

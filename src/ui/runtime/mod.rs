@@ -132,10 +132,16 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let _guard = shutdown.clone().drop_guard();
+    // A frame is drawn when something happened; while idle, once a second (for ages).
+    let mut redraw = true;
+    let mut drawn = Instant::now();
     loop {
-        terminal
-            .draw(|frame| render(&state, frame))
-            .map_err(|e| format!("terminal: {e}"))?;
+        if redraw || drawn.elapsed() >= IDLE_FRAME {
+            terminal
+                .draw(|frame| render(&state, frame))
+                .map_err(|e| format!("terminal: {e}"))?;
+            drawn = Instant::now();
+        }
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
@@ -151,6 +157,16 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
         while let Ok(more) = rx.try_recv() {
             batch.push(more);
         }
+        // A tick changes what is seen only when it expires a message or saves a draft.
+        let idle = batch.iter().all(|a| matches!(a, Action::Tick(_)));
+        let seen = |s: &State| {
+            (
+                s.message.is_some(),
+                s.editor.as_ref().map(|e| (e.dirty, e.drafted)),
+            )
+        };
+        let before = seen(&state);
+        redraw = !idle;
         for action in batch {
             for effect in update(&mut state, action) {
                 if effect == Effect::Quit {
@@ -159,5 +175,9 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
                 tokio::spawn(effects::run(env.clone(), effect));
             }
         }
+        redraw |= seen(&state) != before;
     }
 }
+
+/// How often an idle screen is redrawn (ages in the tables move on).
+const IDLE_FRAME: Duration = Duration::from_secs(1);
