@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
-use super::data::{ChildRow, Health, OrbView, Rows};
+use super::data::{ChildRow, OrbView};
 use crate::repo::merge3::Resolution;
 
 /// The time, passed in so that `update` and `render` stay deterministic.
@@ -26,14 +26,8 @@ pub enum Action {
     Resize(u16, u16),
     /// Time passed: saves debounced drafts, expires messages, ages.
     Tick(Clock),
-    /// Replace the whole fleet (start-up, fleet config change).
-    SetFleet(Vec<OrbView>),
     /// Replace one ORB's view (index into the fleet).
     OrbUpdated(usize, Box<OrbView>),
-    /// Replace one kind of rows of one ORB: the cheap path for watch events.
-    OrbRows(usize, Rows),
-    /// One ORB's connection changed (no row lists touched).
-    OrbHealth(usize, Health),
     /// Result of [`Effect::OpenFile`]: the file's text (the draft's when `from_draft`).
     FileOpened {
         /// ORB name.

@@ -287,22 +287,3 @@ pub struct DraftRow {
     /// Why the last push failed, if it did.
     pub error: Option<String>,
 }
-
-/// One kind of row list of one ORB, for replacing just that list.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Rows {
-    /// New profile rows.
-    Profiles(Vec<ProfileRow>),
-    /// New quota rows.
-    Quotas(Vec<QuotaRow>),
-    /// New replication rows.
-    Replications(Vec<ReplicationRow>),
-    /// New upgrade rows.
-    Upgrades(Vec<UpgradeRow>),
-    /// New event rows.
-    Events(Vec<EventRow>),
-    /// New list of desired files.
-    DesiredFiles(Vec<String>),
-    /// New list of drafts.
-    Drafts(Vec<DraftRow>),
-}

@@ -1,9 +1,9 @@
 //! The control room's pure core (Elm-like): `State` → [`render`] draws it; input and results
 //! become an [`Action`]; [`update`] changes the state and returns [`Effect`]s for the runtime.
 //!
-//! The runtime (event loop, watches, git) is elsewhere: it sends `Action::Resize` once and
-//! `Action::Tick` regularly (e.g. every 100 ms), feeds data with `SetFleet` / `OrbUpdated` /
-//! `OrbRows` / `OrbHealth`, runs each `Effect`, and sends its result back as an `Action`.
+//! The runtime (`runtime/`: terminal, event loop, live data, effects) sends `Action::Resize` once
+//! and `Action::Tick` every 50 ms, feeds each ORB's view with `OrbUpdated`, runs each `Effect`,
+//! and sends its result back as an `Action`.
 
 pub mod action;
 pub mod data;
@@ -22,7 +22,7 @@ mod update;
 pub use action::{Action, Clock, Effect, ObjectRef, UpgradeOp};
 pub use data::{
     ChildRow, DraftKind, DraftRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow,
-    QuotaRow, ReplicationRow, RepoInfo, Rows, SyncInfo, UpgradeRow, Upstream, Usage,
+    QuotaRow, ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

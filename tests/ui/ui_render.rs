@@ -6,7 +6,7 @@ use crate::fixtures as common;
 use common::*;
 use crossterm::event::KeyCode;
 use orbdeck::ui::action::PushResult;
-use orbdeck::ui::{Action, ChildRow, OrbView, Rows, State};
+use orbdeck::ui::{Action, ChildRow, OrbView, State};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
 
@@ -105,10 +105,9 @@ fn scenarios() -> Vec<Scenario> {
             type_text(s, "5");
         }),
         ("desired_tree", |s| {
-            send(
-                s,
-                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/bob-ml.yaml")])),
-            );
+            updated(s, 0, |v| {
+                v.drafts = vec![draft("desired/profiles/bob-ml.yaml")]
+            });
             type_text(s, "6jj");
         }),
         ("editor", |s| {
@@ -128,10 +127,9 @@ fn scenarios() -> Vec<Scenario> {
             type_text(s, ":orb ");
         }),
         ("confirm_quit", |s| {
-            send(
-                s,
-                Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
-            );
+            updated(s, 0, |v| {
+                v.drafts = vec![draft("desired/profiles/alice.yaml")]
+            });
             type_text(s, "q");
         }),
         ("validation_errors", validated_with_errors),
@@ -233,7 +231,7 @@ fn scenarios() -> Vec<Scenario> {
         ("rows_10k", |s| {
             let mut fleet = fleet();
             fleet[0] = big_orb("alpha", 10_000);
-            send(s, Action::SetFleet(fleet));
+            *s = state(fleet, s.size.0, s.size.1);
             // Sort by CPU (4th column), descending, then page down twice.
             type_text(s, "2sssS");
             send(s, key(KeyCode::PageDown));

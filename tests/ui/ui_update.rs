@@ -12,7 +12,7 @@ use orbdeck::ui::action::PushResult;
 use orbdeck::ui::editor::EditorPane;
 use orbdeck::ui::state::{Confirm, Level, Viewer};
 use orbdeck::ui::{
-    Action, Command, Context, Effect, Keymap, Mode, ObjectRef, Rows, Scope, Settings, State, Tab,
+    Action, Command, Context, Effect, Keymap, Mode, ObjectRef, Scope, Settings, State, Tab,
     UpgradeOp,
 };
 
@@ -145,10 +145,9 @@ fn quit_asks_only_when_drafts_exist() {
     assert_eq!(type_text(&mut s, "q"), [Effect::Quit]);
 
     let mut s = state(fleet(), 80, 24);
-    send(
-        &mut s,
-        Action::OrbRows(0, Rows::Drafts(vec![draft("desired/profiles/alice.yaml")])),
-    );
+    updated(&mut s, 0, |v| {
+        v.drafts = vec![draft("desired/profiles/alice.yaml")]
+    });
     assert!(type_text(&mut s, "q").is_empty());
     assert_eq!(s.mode, Mode::Confirm(Confirm::Quit));
     assert!(type_text(&mut s, "n").is_empty());
@@ -633,21 +632,17 @@ fn data_updates_replace_one_orbs_rows() {
     type_text(&mut s, "2");
     assert_eq!(s.rows.len(), 12);
     let rows = vec![profile("zed", 0), profile("amy", 1)];
-    send(&mut s, Action::OrbRows(0, Rows::Profiles(rows)));
+    updated(&mut s, 0, |v| v.profiles = rows);
     assert_eq!(names(&s), ["amy", "zed"], "reindexed and sorted");
     let mut view = big_orb("alpha", 50);
     view.name = "alpha".into();
     send(&mut s, Action::OrbUpdated(0, Box::new(view)));
     assert_eq!(s.rows.len(), 50);
-    send(
-        &mut s,
-        Action::OrbHealth(
-            0,
-            orbdeck::ui::Health::Unreachable {
-                reason: "timeout".into(),
-            },
-        ),
-    );
+    updated(&mut s, 0, |v| {
+        v.health = orbdeck::ui::Health::Unreachable {
+            reason: "timeout".into(),
+        }
+    });
     assert_eq!(s.rows.len(), 50, "health alone keeps the cached rows");
 }
 
@@ -885,7 +880,7 @@ fn an_upstream_change_shows_a_banner_and_merges_with_per_key_choices() {
         commit: "abcdef12".into(),
         author: "Second Person".into(),
     });
-    send(&mut s, Action::OrbRows(0, Rows::Drafts(vec![row])));
+    updated(&mut s, 0, |v| v.drafts = vec![row]);
     let shown = screen(&s);
     assert!(
         shown.contains("changed upstream by Second Person in abcdef12: alt-m to merge now, alt-d to see their change"),
@@ -1008,16 +1003,12 @@ fn the_commit_box_has_a_default_message_and_esc_keeps_what_was_typed() {
 #[test]
 fn the_drafts_view_opens_diffs_discards_and_commits_all() {
     let mut s = state(fleet(), 200, 60);
-    send(
-        &mut s,
-        Action::OrbRows(
-            0,
-            Rows::Drafts(vec![
-                draft("desired/profiles/alice.yaml"),
-                draft("desired/profiles/bob-ml.yaml"),
-            ]),
-        ),
-    );
+    updated(&mut s, 0, |v| {
+        v.drafts = vec![
+            draft("desired/profiles/alice.yaml"),
+            draft("desired/profiles/bob-ml.yaml"),
+        ]
+    });
     type_text(&mut s, ":drafts");
     send(&mut s, key(KeyCode::Enter));
     assert!(screen(&s).contains("Drafts of this machine (2)"));

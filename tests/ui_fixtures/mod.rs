@@ -409,6 +409,13 @@ pub fn big_orb(name: &str, n: usize) -> OrbView {
     }
 }
 
+/// Sends ORB `orb`'s view with `change` made to it, as the runtime's worker does.
+pub fn updated(state: &mut State, orb: usize, change: impl FnOnce(&mut OrbView)) -> Vec<Effect> {
+    let mut view = state.fleet[orb].clone();
+    change(&mut view);
+    send(state, Action::OrbUpdated(orb, Box::new(view)))
+}
+
 /// The commit the fixtures' files were opened from.
 pub const BASE: &str = "0badc0de0badc0de0badc0de0badc0de0badc0de";
 

@@ -8,7 +8,7 @@ mod keys;
 use crossterm::event::KeyEventKind;
 
 use super::action::{Action, Effect};
-use super::data::{DraftKind, DraftRow, OrbView, Rows};
+use super::data::{DraftKind, DraftRow};
 use super::state::{Level, Message, Mode, State, Viewer};
 use super::tab::Tab;
 
@@ -38,28 +38,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 state.message = None;
             }
         }
-        Action::SetFleet(fleet) => {
-            state.fleet = fleet;
-            state.selected_orb = state.selected_orb.min(state.fleet.len().saturating_sub(1));
-            state.reindex();
-        }
         Action::OrbUpdated(i, view) => {
             if let Some(slot) = state.fleet.get_mut(i) {
                 *slot = *view;
                 keep_local_draft(state, i);
-                reindex_if_shown(state, i, None);
-            }
-        }
-        Action::OrbRows(i, rows) => {
-            if i < state.fleet.len() {
-                let tab = replace_rows(&mut state.fleet[i], rows);
-                keep_local_draft(state, i);
-                reindex_if_shown(state, i, tab);
-            }
-        }
-        Action::OrbHealth(i, health) => {
-            if let Some(orb) = state.fleet.get_mut(i) {
-                orb.health = health;
+                reindex_if_shown(state, i);
             }
         }
         Action::LiveYaml(text) => {
@@ -94,40 +77,6 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     effects
 }
 
-/// Replaces one row list; returns the tab showing it (`None`: drafts, shown everywhere).
-fn replace_rows(orb: &mut OrbView, rows: Rows) -> Option<Tab> {
-    match rows {
-        Rows::Profiles(r) => {
-            orb.profiles = r;
-            Some(Tab::Profiles)
-        }
-        Rows::Quotas(r) => {
-            orb.quotas = r;
-            Some(Tab::Quotas)
-        }
-        Rows::Replications(r) => {
-            orb.replications = r;
-            Some(Tab::Replications)
-        }
-        Rows::Upgrades(r) => {
-            orb.upgrades = r;
-            Some(Tab::Upgrades)
-        }
-        Rows::Events(r) => {
-            orb.events = r;
-            Some(Tab::Events)
-        }
-        Rows::DesiredFiles(r) => {
-            orb.desired_files = r;
-            Some(Tab::Desired)
-        }
-        Rows::Drafts(r) => {
-            orb.drafts = r;
-            None
-        }
-    }
-}
-
 /// The open editor's file stays marked as a draft even if the runtime's list lags behind.
 fn keep_local_draft(state: &mut State, orb: usize) {
     let unix = state.clock.unix;
@@ -159,10 +108,8 @@ fn keep_local_draft(state: &mut State, orb: usize) {
 }
 
 /// Rebuilds the row index when ORB `orb`'s change is visible in the current table.
-fn reindex_if_shown(state: &mut State, orb: usize, tab: Option<Tab>) {
-    let in_scope =
-        state.has_orb_column() || state.tab == Tab::Overview || orb == state.selected_orb;
-    if in_scope && tab.is_none_or(|t| t == state.tab || state.tab == Tab::Overview) {
+fn reindex_if_shown(state: &mut State, orb: usize) {
+    if state.has_orb_column() || state.tab == Tab::Overview || orb == state.selected_orb {
         state.reindex();
     }
 }
