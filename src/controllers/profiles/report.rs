@@ -24,6 +24,14 @@ pub struct ProfilesReport {
     pub notes: Vec<String>,
 }
 
+impl ProfilesReport {
+    /// The report committed in `commit` of `repo`, if it has a readable one.
+    pub fn read(repo: &crate::repo::OrbRepo, commit: git2::Oid) -> Option<ProfilesReport> {
+        let bytes = repo.file(Some(commit), PROFILES_FILE).ok().flatten()?;
+        serde_saphyr::from_str(&String::from_utf8(bytes).ok()?).ok()
+    }
+}
+
 /// One Profile as the engine sees it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]

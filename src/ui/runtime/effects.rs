@@ -702,20 +702,7 @@ async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, 
                     format!("# {}:{}\n{text}", o.file.display(), o.line)
                 })
                 .unwrap_or_else(|| format!("# {kind} {name} is not in desired/\n"));
-            let current = repo
-                .file(
-                    Some(tip),
-                    crate::controllers::profiles::report::PROFILES_FILE,
-                )
-                .ok()
-                .flatten()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| {
-                    serde_saphyr::from_str::<crate::controllers::profiles::report::ProfilesReport>(
-                        &t,
-                    )
-                    .ok()
-                })
+            let current = crate::controllers::profiles::report::ProfilesReport::read(repo, tip)
                 .and_then(|r| r.profiles.into_iter().find(|p| p.name == name))
                 .map(|p| serde_saphyr::to_string(&p).unwrap_or_default())
                 .unwrap_or_else(|| format!("# the engine reports nothing about {kind} {name}\n"));

@@ -738,17 +738,7 @@ fn read_tip(
         .and_then(|t| crate::model::OrbFile::parse(&t).ok())
         .map(|o| o.profiles)
         .unwrap_or_default();
-    let policies = repo
-        .file(
-            Some(tip),
-            crate::controllers::profiles::report::PROFILES_FILE,
-        )
-        .ok()
-        .flatten()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|t| {
-            serde_saphyr::from_str::<crate::controllers::profiles::report::ProfilesReport>(&t).ok()
-        })
+    let policies = crate::controllers::profiles::report::ProfilesReport::read(repo, tip)
         .map(|r| {
             r.profiles
                 .into_iter()
