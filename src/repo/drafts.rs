@@ -149,7 +149,10 @@ impl Drafts {
         let dir = file.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir).map_err(|e| RepoError::io(dir, e))?;
         let json = serde_json::to_vec_pretty(&draft).expect("a draft serializes");
-        let tmp = file.with_extension("json.tmp");
+        // A temp file of its own per save, so two overlapping saves never interleave.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = file.with_extension(format!("json.{}-{n}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&json)?;
@@ -251,6 +254,9 @@ impl Drafts {
         message: &str,
         policy: &RetryPolicy,
     ) -> Result<Written, RepoError> {
+        if drafts.is_empty() {
+            return Err(RepoError::remote(repo.url(), "no drafts to commit"));
+        }
         let result = (|| {
             let tip = repo.fetch()?;
             let changes = drafts
@@ -267,7 +273,9 @@ impl Drafts {
         self.settle(drafts, result)
     }
 
-    /// Removes `drafts` once `result` says the remote holds them; records the error otherwise.
+    /// Once `result` says the remote holds `drafts`, removes each that still holds what was
+    /// pushed (a draft edited meanwhile stays); on failure records the error on the draft as it
+    /// is now, without touching its text.
     fn settle(
         &self,
         drafts: &[Draft],
@@ -276,13 +284,16 @@ impl Drafts {
         match result {
             Ok(written) => {
                 for d in drafts {
-                    self.remove(&d.orb, &d.path)?;
+                    let now = self.load(&d.orb, &d.path);
+                    if now.is_none_or(|now| now.content == d.content) {
+                        self.remove(&d.orb, &d.path)?;
+                    }
                 }
                 Ok(written)
             }
             Err(e) => {
                 for d in drafts {
-                    let mut kept = d.clone();
+                    let mut kept = self.load(&d.orb, &d.path).unwrap_or_else(|| d.clone());
                     kept.last_error = Some(e.to_string());
                     self.save(&kept)?;
                 }

@@ -134,12 +134,20 @@ impl OrbRepo {
     /// without comparing its old value (two racing pushers can both "win") and fails when refs
     /// vanish while it lists them, so objects are copied straight into the remote's object
     /// database and the branch is moved with a compare-and-swap from the tip this commit was
-    /// built on.
+    /// built on (its first parent).
     fn push_local(&self, commit: Oid, path: &Path, target: &str) -> Result<(), RepoError> {
         let fail = |e: git2::Error| RepoError::remote(&self.url, e.message());
         let remote = Repository::open(path).map_err(fail)?;
         self.copy_objects(&remote, commit).map_err(fail)?;
-        let moved = match self.tip() {
+        // Compare against the tip this commit was built on (its parent), never the shared
+        // tracking ref: another handle on this clone may have fetched a newer tip meanwhile.
+        let built_on = self
+            .repo
+            .find_commit(commit)
+            .map_err(fail)?
+            .parent_ids()
+            .next();
+        let moved = match built_on {
             Some(old) => remote.reference_matching(target, commit, true, old, "orbdeck: push"),
             None => remote.reference(target, commit, false, "orbdeck: push"),
         };

@@ -63,7 +63,8 @@ pub enum Action {
         /// Every conflicting key path.
         conflicts: Vec<ConflictRow>,
     },
-    /// Result of [`Effect::Merge`]: the draft re-based on the tip, merged with the upstream change.
+    /// Result of [`Effect::Merge`]: the edit merged with the upstream change, based on the tip
+    /// (taken only while the editor waits for it; then saved as the draft's new base).
     Merged {
         /// ORB name.
         orb: String,
@@ -174,6 +175,9 @@ pub enum Effect {
         base: Option<String>,
         /// The file at `base`.
         base_text: Option<String>,
+        /// `base` replaces the draft's own (after an explicit merge onto the tip); otherwise an
+        /// existing draft keeps its base.
+        rebased: bool,
     },
     /// Remove a draft → [`Action::DraftDiscarded`].
     DiscardDraft {

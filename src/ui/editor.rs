@@ -83,6 +83,10 @@ pub struct Editor {
     pub base_text: Option<String>,
     /// The ORB is read-only: the text cannot be changed.
     pub read_only: bool,
+    /// The file's lines end with CRLF (kept when the text is written back).
+    crlf: bool,
+    /// The file ends with a line break (kept when the text is written back).
+    final_newline: bool,
     /// The commit message typed so far (kept when the commit box is left with esc); empty
     /// means [`Editor::default_message`].
     pub message: String,
@@ -146,6 +150,8 @@ impl Editor {
             base: None,
             base_text: None,
             read_only: false,
+            crlf: text.contains("\r\n"),
+            final_newline: text.ends_with('\n'),
             message: String::new(),
         };
         editor.apply_theme(theme);
@@ -155,6 +161,8 @@ impl Editor {
     /// Replaces the whole text (a merge result), keeping the cursor's line where it can.
     pub fn replace_text(&mut self, text: &str, theme: &Theme) {
         let (row, _) = self.cursor();
+        self.crlf = text.contains("\r\n");
+        self.final_newline = text.ends_with('\n');
         self.area = text_area(text);
         self.apply_theme(theme);
         self.jump_to_line(u32::try_from(row + 1).unwrap_or(1));
@@ -187,10 +195,14 @@ impl Editor {
         self.area.set_style(theme.text);
     }
 
-    /// The whole text, lines joined with `\n` and a final newline.
+    /// The whole text, with the file's own line breaks (LF or CRLF, and a final one if the file
+    /// had it), so an untouched file is byte for byte what was opened.
     pub fn text(&self) -> String {
-        let mut text = self.area.lines().join("\n");
-        text.push('\n');
+        let eol = if self.crlf { "\r\n" } else { "\n" };
+        let mut text = self.area.lines().join(eol);
+        if self.final_newline {
+            text.push_str(eol);
+        }
         text
     }
 
@@ -243,6 +255,14 @@ mod tests {
         );
         assert_eq!(e.area.lines(), ["a:\t1", "b: 2"]);
         assert_eq!(e.text(), "a:\t1\nb: 2\n");
+    }
+
+    #[test]
+    fn an_untouched_file_is_written_back_as_it_was() {
+        for text in ["a: 1\nb: 2\n", "a: 1\nb: 2", "a: 1\r\nb: 2\r\n", ""] {
+            let e = Editor::open(0, "a", "p", text, false, &Theme::plain());
+            assert_eq!(e.text(), text);
+        }
     }
 
     #[test]

@@ -376,3 +376,83 @@ fn a_merge_keeps_the_files_comments_when_git_s_line_merge_means_the_same() {
         text.replace("a: '1'", "a: '9'").replace("b: '1'", "b: '3'"),
     );
 }
+
+#[test]
+fn a_push_never_replaces_a_commit_another_handle_on_the_clone_fetched_meanwhile() {
+    let origin = Origin::new();
+    let tip = origin.seed(&[("desired/a.yaml", "a: 1\n")]);
+    let clone = tempfile::tempdir().unwrap();
+    let open = || {
+        OrbRepo::open(
+            clone.path(),
+            &origin.url(),
+            "main",
+            RemoteOptions::default(),
+        )
+        .unwrap()
+    };
+    let (mine, background) = (open(), open());
+    assert_eq!(mine.fetch().unwrap(), Some(tip));
+    let built = mine
+        .commit(
+            Some(tip),
+            &[Change {
+                path: "desired/b.yaml".into(),
+                content: Some(b"b: 1\n".to_vec()),
+            }],
+            "mine",
+        )
+        .unwrap();
+    // Someone else pushes; the UI's background fetch (another handle) moves the tracking ref.
+    let (_d, other) = origin.clone_repo("other");
+    let theirs = orbdeck::repo::write::write(
+        &other,
+        &edit(Some(tip), "desired/c.yaml", "c: 1\n"),
+        &RetryPolicy::default(),
+    )
+    .unwrap()
+    .commit;
+    assert_eq!(background.fetch().unwrap(), Some(theirs));
+    let err = mine.push(built).unwrap_err();
+    assert!(matches!(err, RepoError::Rejected { .. }), "{err}");
+    let (_d, check) = origin.clone_repo("check");
+    assert_eq!(
+        check.fetch().unwrap(),
+        Some(theirs),
+        "their commit stays the tip"
+    );
+}
+
+#[test]
+fn a_draft_edited_while_it_was_pushed_stays() {
+    let origin = Origin::new();
+    let tip = origin.seed(&[("desired/a.yaml", "a: 1\n")]);
+    let (_d, repo) = origin.clone_repo("file url");
+    let data = tempfile::tempdir().unwrap();
+    let drafts = Drafts::new(data.path());
+    let pushed = Draft::new(
+        "alpha",
+        "desired/a.yaml",
+        Some(tip),
+        Some("a: 1\n".into()),
+        Some("a: 2\n".into()),
+    );
+    // The editor saved a newer text after the push had read the draft.
+    let newer = Draft {
+        content: Some("a: 3\n".into()),
+        ..pushed.clone()
+    };
+    drafts.save(&newer).unwrap();
+    drafts
+        .push(&repo, &pushed, "a to 2", &RetryPolicy::default())
+        .unwrap();
+    assert_eq!(
+        drafts
+            .load("alpha", "desired/a.yaml")
+            .unwrap()
+            .content
+            .as_deref(),
+        Some("a: 3\n"),
+        "the newer edit is kept"
+    );
+}

@@ -1064,3 +1064,41 @@ fn the_drafts_view_opens_diffs_discards_and_commits_all() {
         }]
     );
 }
+
+#[test]
+fn a_merge_result_after_esc_is_ignored() {
+    let mut s = state(fleet(), 80, 24);
+    let path = "desired/profiles/alice.yaml";
+    open_file(&mut s, "alpha", path);
+    send(
+        &mut s,
+        Action::Key(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT)),
+    );
+    assert_eq!(s.editor.as_ref().unwrap().pane, EditorPane::Merging);
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, "x");
+    let fx = send(
+        &mut s,
+        Action::Merged {
+            orb: "alpha".into(),
+            path: path.into(),
+            text: "merged: 1\n".into(),
+            base: Some("1234567890".into()),
+            base_text: Some("theirs: 1\n".into()),
+        },
+    );
+    assert!(fx.is_empty(), "{fx:?}");
+    let e = s.editor.as_ref().unwrap();
+    assert!(e.text().starts_with('x'), "the typing is kept");
+    assert_eq!(e.base.as_deref(), Some(BASE), "the base is not moved");
+    let fx = send(
+        &mut s,
+        Action::Conflicts {
+            orb: "alpha".into(),
+            path: path.into(),
+            conflicts: vec![],
+        },
+    );
+    assert!(fx.is_empty());
+    assert_eq!(s.editor.as_ref().unwrap().pane, EditorPane::Editing);
+}

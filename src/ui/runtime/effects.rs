@@ -100,9 +100,10 @@ pub async fn run(env: Env, effect: Effect) {
             text,
             base,
             base_text,
+            rebased,
         } => {
             let draft = Draft::new(&orb, &path, oid(base.as_deref()), base_text, Some(text));
-            match save_draft(&env, draft).await {
+            match save_draft(&env, draft, rebased).await {
                 Ok(None) => return,
                 Ok(Some(action)) => Ok(action),
                 Err(e) => Err(format!("the draft was not saved: {e}")),
@@ -122,7 +123,9 @@ pub async fn run(env: Env, effect: Effect) {
             text,
             base,
             message,
-        } => commit(&env, orb, path, text, base, message).await,
+        } => Ok(commit(&env, orb, path, text, base, message)
+            .await
+            .unwrap_or_else(|e| Action::Pushed(PushResult::Rejected(sanitize_lines(&e))))),
         Effect::Merge {
             orb,
             path,
@@ -199,14 +202,21 @@ async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, Strin
     })
 }
 
-/// Saves a draft keeping an existing draft's base; says so when the text is back to its base.
-async fn save_draft(env: &Env, draft: Draft) -> Result<Option<Action>, String> {
+/// Saves a draft keeping an existing draft's base (unless `rebased`: then with its own);
+/// says so when the text is back to its base.
+async fn save_draft(env: &Env, draft: Draft, rebased: bool) -> Result<Option<Action>, String> {
     let drafts = env.drafts.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        drafts
-            .save_edit(&draft)
-            .map(|s| (s, draft))
-            .map_err(|e| e.to_string())
+        let saved = if rebased && draft.is_unchanged() {
+            drafts
+                .remove(&draft.orb, &draft.path)
+                .map(|()| Saved::Removed)
+        } else if rebased {
+            drafts.save(&draft).map(|()| Saved::Kept)
+        } else {
+            drafts.save_edit(&draft)
+        };
+        saved.map(|s| (s, draft)).map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -412,7 +422,8 @@ async fn commit(
     }
 }
 
-/// Merges the draft with the upstream change now and re-bases it on the tip.
+/// Merges the edit with the upstream change now, onto the tip (the editor then saves the draft
+/// with the new base, if it still wants the result).
 async fn merge(
     env: &Env,
     orb: String,
@@ -421,8 +432,7 @@ async fn merge(
     base: Option<String>,
     resolutions: Vec<Resolution>,
 ) -> Result<Action, String> {
-    let drafts = env.drafts.clone();
-    let (o, p) = (orb.clone(), path.clone());
+    let p = path.clone();
     let merged = env
         .with_repo(&orb, move |repo| {
             let base = oid(base.as_deref());
@@ -437,12 +447,6 @@ async fn merge(
                 return Ok(Ok(None));
             }
             let theirs = text_at(repo, tip, &p)?;
-            let draft = Draft::new(&o, &p, tip, theirs.clone(), merged.clone());
-            if draft.is_unchanged() {
-                drafts.remove(&o, &p).map_err(|e| e.to_string())?;
-            } else {
-                drafts.save(&draft).map_err(|e| e.to_string())?;
-            }
             Ok(Ok(Some((tip, merged.unwrap_or_default(), theirs))))
         })
         .await?;
@@ -591,11 +595,14 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, S
                 .map_err(|e| e.to_string())
         })
         .await?;
+    // Drafts edited while they were pushed stay; the others are gone now.
     for path in paths {
-        env.send(Action::DraftDiscarded {
-            orb: orb.clone(),
-            path,
-        });
+        if env.drafts.load(&orb, &path).is_none() {
+            env.send(Action::DraftDiscarded {
+                orb: orb.clone(),
+                path,
+            });
+        }
     }
     Ok(Action::Notice(if written.created {
         format!(

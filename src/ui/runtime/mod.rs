@@ -129,6 +129,15 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
         shutdown.clone(),
     );
     let env = effects::Env::new(options.config.clone(), options.paths.clone(), tx);
+    // Draft files are read and written by one task, in the order asked: a file reopened right
+    // after its last edit reads that edit.
+    let (drafts_tx, mut drafts_rx) = tokio::sync::mpsc::unbounded_channel::<Effect>();
+    let drafts_env = env.clone();
+    tokio::spawn(async move {
+        while let Some(effect) = drafts_rx.recv().await {
+            effects::run(drafts_env.clone(), effect).await;
+        }
+    });
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let _guard = shutdown.clone().drop_guard();
@@ -172,7 +181,16 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
                 if effect == Effect::Quit {
                     return Ok(());
                 }
-                tokio::spawn(effects::run(env.clone(), effect));
+                match effect {
+                    Effect::SaveDraft { .. }
+                    | Effect::DiscardDraft { .. }
+                    | Effect::OpenFile { .. } => {
+                        let _ = drafts_tx.send(effect);
+                    }
+                    _ => {
+                        tokio::spawn(effects::run(env.clone(), effect));
+                    }
+                }
             }
         }
         redraw |= seen(&state) != before;

@@ -55,6 +55,7 @@ fn save_draft(state: &mut State, fx: &mut Vec<Effect>) {
         text: e.text(),
         base: e.base.clone(),
         base_text: e.base_text.clone(),
+        rebased: false,
     });
 }
 
@@ -433,7 +434,13 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             conflicts,
         } => {
             let n = conflicts.len();
-            let Some(e) = editor_on(state, &orb, &path) else {
+            // Only a step that waits for it takes the answer (esc there means: ignore it).
+            let Some(e) = editor_on(state, &orb, &path).filter(|e| {
+                matches!(
+                    e.pane,
+                    EditorPane::Planning | EditorPane::Pushing(_) | EditorPane::Merging
+                )
+            }) else {
                 return;
             };
             if conflicts.is_empty() {
@@ -460,7 +467,8 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             base_text,
         } => {
             let theme = state.theme.clone();
-            let Some(e) = editor_on(state, &orb, &path) else {
+            let Some(e) = editor_on(state, &orb, &path).filter(|e| e.pane == EditorPane::Merging)
+            else {
                 return;
             };
             e.replace_text(&text, &theme);
@@ -469,6 +477,22 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             e.dirty = false;
             e.drafted = !e.equals_base();
             e.pane = EditorPane::Editing;
+            // The explicit re-base: the draft on disk takes the new base with the merged text.
+            fx.push(if e.drafted {
+                Effect::SaveDraft {
+                    orb: e.orb_name.clone(),
+                    path: e.path.clone(),
+                    text: e.text(),
+                    base: e.base.clone(),
+                    base_text: e.base_text.clone(),
+                    rebased: true,
+                }
+            } else {
+                Effect::DiscardDraft {
+                    orb: e.orb_name.clone(),
+                    path: e.path.clone(),
+                }
+            });
             let short = crate::repo::short_hex(e.base.as_deref().unwrap_or_default());
             let (i, drafted) = (e.orb, e.drafted);
             if let Some(row) = state.fleet[i].drafts.iter_mut().find(|d| d.path == path) {
