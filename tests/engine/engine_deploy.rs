@@ -3,11 +3,12 @@
 
 use crate::common;
 
-use common::{Sim, eventually};
+use common::Sim;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, Scope};
+use kube_sim::testing::eventually;
 use orbdeck::validate::{ModelSchemas, validate_text};
 use serde_json::Value;
 use std::collections::BTreeSet;

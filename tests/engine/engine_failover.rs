@@ -4,11 +4,12 @@
 
 use crate::common;
 
+use common::Sim;
 use common::engine::{Running, push, put};
 use common::repos::Origin;
-use common::{Sim, eventually};
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::api::Api;
+use kube_sim::testing::eventually;
 use orbdeck::engine::leader::{self, LeaseConfig};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;

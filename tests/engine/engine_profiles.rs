@@ -6,14 +6,15 @@
 
 use crate::common;
 
+use common::Sim;
 use common::engine::{Running, gone, push, put};
 use common::proxy::{Proxy, client_via};
 use common::repos::Origin;
-use common::{Sim, eventually};
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, ListParams};
+use kube_sim::testing::eventually;
 use orbdeck::controllers::PROFILE_LABEL;
 use orbdeck::controllers::profiles::desired::{self, Inputs};
 use orbdeck::model::{PodDefault, Profile, ProfileSettings};

@@ -1,4 +1,5 @@
-//! The engine and its controllers against the embedded API server: sync, leadership, failover, health, deploy, profiles.
+//! The engine and its controllers against the embedded API server: sync, leadership, failover,
+//! health, deploy, profiles, and the model's CRDs served there.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,3 +11,4 @@ mod engine_health;
 mod engine_leader;
 mod engine_profiles;
 mod engine_sync;
+mod model_sim;

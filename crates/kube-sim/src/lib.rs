@@ -23,6 +23,7 @@ pub mod status;
 pub mod store;
 pub mod strategic;
 pub mod table;
+pub mod testing;
 pub mod tls;
 pub mod validation;
 pub mod watch;

@@ -1,9 +1,7 @@
 //! End-to-end tests: stock kubectl against the embedded API server. Every test starts its own sim
 //! and checks what kubectl prints or what the objects look like afterwards.
 
-use crate::common;
-
-use common::{Sim, eventually};
+use kube_sim::testing::{Sim, eventually};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Output;

@@ -1,15 +1,13 @@
 //! The embedded API server through kube-rs, the client orbdeck itself uses: watches, reflectors,
 //! server-side apply, finalizers, garbage collection, quota, webhooks and bad input.
 
-use crate::common;
-
-use common::{Sim, eventually};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube_sim::testing::{Sim, eventually};
 use serde_json::{Value, json};
 use std::time::Duration;
 

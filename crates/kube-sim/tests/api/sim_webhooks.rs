@@ -1,13 +1,11 @@
 //! Admission webhooks against the embedded API server: a real HTTPS webhook (axum + rustls)
 //! mutates pods; with the webhook down, failurePolicy Ignore admits and Fail rejects.
 
-use crate::common;
-
 use base64::Engine;
-use common::Sim;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
+use kube_sim::testing::Sim;
 use kube_sim::tls::TlsBundle;
 use serde_json::{Value, json};
 

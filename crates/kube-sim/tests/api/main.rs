@@ -1,0 +1,5 @@
+//! The sim through the clients of a real cluster: stock kubectl, kube-rs, and webhooks over HTTPS.
+
+mod kubectl;
+mod sim_api;
+mod sim_webhooks;
