@@ -7,7 +7,7 @@ use memchr::memmem;
 
 use super::data::{EventRow, OrbView, ProfileRow, QuotaRow, ReplicationRow, UpgradeRow, Usage};
 use super::state::{RowRef, Scope, State};
-use super::tab::Tab;
+use super::tab::{Field, Tab};
 
 /// What a row sorts by in one column: a number (order-preserving) or text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,27 +34,28 @@ fn num(n: impl Into<u64>) -> Key<'static> {
     Key::Num(n.into())
 }
 
-/// A row kind: its sort key per column and the fields the filter searches.
+/// A row kind: its sort key per field shown and the texts the filter searches.
 trait Indexed {
-    /// Sort key of column `column` of the tab.
-    fn key(&self, column: usize) -> Key<'_>;
+    /// Sort key of the column showing `field`; None when this kind has no such column.
+    fn key(&self, field: Field) -> Option<Key<'_>>;
     /// Calls `push` with each field the filter searches.
     fn fields(&self, push: &mut impl FnMut(&str));
 }
 
 impl Indexed for ProfileRow {
-    fn key(&self, column: usize) -> Key<'_> {
-        match column {
-            1 => Key::Text(&self.owner),
-            2 => Key::Text(&self.namespace),
-            3 => usage(&self.cpu),
-            4 => usage(&self.memory),
-            5 => usage(&self.gpu),
-            6 => usage(&self.pods),
-            7 => num(self.policies),
-            8 => Key::Text(&self.conditions),
-            _ => Key::Text(&self.name),
-        }
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        Some(match field {
+            Field::Name => Key::Text(&self.name),
+            Field::Owner => Key::Text(&self.owner),
+            Field::Namespace => Key::Text(&self.namespace),
+            Field::Cpu => usage(&self.cpu),
+            Field::Memory => usage(&self.memory),
+            Field::Gpu => usage(&self.gpu),
+            Field::Pods => usage(&self.pods),
+            Field::Policies => num(self.policies),
+            Field::Conditions => Key::Text(&self.conditions),
+            _ => return None,
+        })
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(&self.name);
@@ -65,15 +66,16 @@ impl Indexed for ProfileRow {
 }
 
 impl Indexed for QuotaRow {
-    fn key(&self, column: usize) -> Key<'_> {
-        match column {
-            1 => Key::Text(&self.resource),
-            2 => float(self.used),
-            3 => float(self.hard),
-            4 => float(self.percent().unwrap_or(f64::NEG_INFINITY)),
-            5 => Key::Text(&self.source),
-            _ => Key::Text(&self.namespace),
-        }
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        Some(match field {
+            Field::Namespace => Key::Text(&self.namespace),
+            Field::Resource => Key::Text(&self.resource),
+            Field::Used => float(self.used),
+            Field::Hard => float(self.hard),
+            Field::Percent => float(self.percent().unwrap_or(f64::NEG_INFINITY)),
+            Field::Source => Key::Text(&self.source),
+            _ => return None,
+        })
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(&self.namespace);
@@ -83,16 +85,17 @@ impl Indexed for QuotaRow {
 }
 
 impl Indexed for ReplicationRow {
-    fn key(&self, column: usize) -> Key<'_> {
-        match column {
-            1 => Key::Text(&self.name),
-            2 => Key::Text(&self.source),
-            3 => Key::Text(&self.destination),
-            4 => Key::Text(&self.phase),
-            5 => num(self.attempts),
-            6 => Key::Text(&self.message),
-            _ => Key::Text(&self.namespace),
-        }
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        Some(match field {
+            Field::Namespace => Key::Text(&self.namespace),
+            Field::Name => Key::Text(&self.name),
+            Field::Source => Key::Text(&self.source),
+            Field::Destination => Key::Text(&self.destination),
+            Field::Phase => Key::Text(&self.phase),
+            Field::Tries => num(self.attempts),
+            Field::Message => Key::Text(&self.message),
+            _ => return None,
+        })
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(&self.namespace);
@@ -105,15 +108,16 @@ impl Indexed for ReplicationRow {
 }
 
 impl Indexed for UpgradeRow {
-    fn key(&self, column: usize) -> Key<'_> {
-        match column {
-            1 => Key::Text(&self.version),
-            2 => Key::Text(&self.strategy),
-            3 => Key::Text(&self.phase),
-            4 => num(self.paused),
-            5 => num(self.nodes.len() as u64),
-            _ => Key::Text(&self.name),
-        }
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        Some(match field {
+            Field::Name => Key::Text(&self.name),
+            Field::Version => Key::Text(&self.version),
+            Field::Strategy => Key::Text(&self.strategy),
+            Field::Phase => Key::Text(&self.phase),
+            Field::Paused => num(self.paused),
+            Field::Nodes => num(self.nodes.len() as u64),
+            _ => return None,
+        })
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(&self.name);
@@ -124,16 +128,17 @@ impl Indexed for UpgradeRow {
 }
 
 impl Indexed for EventRow {
-    fn key(&self, column: usize) -> Key<'_> {
-        match column {
-            1 => Key::Text(&self.namespace),
-            2 => Key::Text(&self.object),
-            3 => Key::Text(&self.type_),
-            4 => Key::Text(&self.reason),
-            5 => Key::Text(&self.message),
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        Some(match field {
             // Age: youngest first.
-            _ => num(u64::MAX - self.time),
-        }
+            Field::Age => num(u64::MAX - self.time),
+            Field::Namespace => Key::Text(&self.namespace),
+            Field::Object => Key::Text(&self.object),
+            Field::Type => Key::Text(&self.type_),
+            Field::Reason => Key::Text(&self.reason),
+            Field::Message => Key::Text(&self.message),
+            _ => return None,
+        })
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(&self.namespace);
@@ -144,9 +149,10 @@ impl Indexed for EventRow {
     }
 }
 
+/// Desired files: their path.
 impl Indexed for String {
-    fn key(&self, _column: usize) -> Key<'_> {
-        Key::Text(self)
+    fn key(&self, field: Field) -> Option<Key<'_>> {
+        (field == Field::Path).then_some(Key::Text(self))
     }
     fn fields(&self, push: &mut impl FnMut(&str)) {
         push(self);
@@ -155,22 +161,23 @@ impl Indexed for String {
 
 /// Fleet overview rows: one per ORB.
 impl Indexed for OrbView {
-    fn key(&self, column: usize) -> Key<'_> {
+    fn key(&self, field: Field) -> Option<Key<'_>> {
         let sync = self.sync.as_ref();
-        match column {
-            0 => num(health_rank(self)),
-            1 => Key::Text(sync.map_or("", |s| s.commit.as_str())),
+        Some(match field {
+            Field::Health => num(health_rank(self)),
+            Field::Commit => Key::Text(sync.map_or("", |s| s.commit.as_str())),
             // Synced: most recent first.
-            2 => num(u64::MAX - sync.and_then(|s| s.time).unwrap_or(0)),
-            3 => Key::Text(sync.map_or("", |s| s.result.as_str())),
-            4 => num(self.drift.map_or(0, |d| d as u64 + 1)),
-            5 => {
+            Field::Synced => num(u64::MAX - sync.and_then(|s| s.time).unwrap_or(0)),
+            Field::Result => Key::Text(sync.map_or("", |s| s.result.as_str())),
+            Field::Drift => num(self.drift.map_or(0, |d| d as u64 + 1)),
+            Field::Errors => {
                 num(sync.map_or(0, |s| s.errors.len() as u64)
                     + u64::from(self.repo.error.is_some()))
             }
-            6 => num(self.profiles.len() as u64),
-            _ => num(self.drafts.len() as u64),
-        }
+            Field::Profiles => num(self.profiles.len() as u64),
+            Field::Drafts => num(self.drafts.len() as u64),
+            _ => return None,
+        })
     }
     fn fields(&self, _push: &mut impl FnMut(&str)) {
         // The ORB name is searched for every kind in fleet-wide tables.
@@ -187,13 +194,14 @@ fn health_rank(v: &OrbView) -> u8 {
     }
 }
 
-/// Rows of `rows_of` for the ORBs in `orbs`, sorted by `column` (`None`: the ORB column,
-/// then the tab's first). Stable; each key is read once, so sorting touches little memory.
+/// Rows of `rows_of` for the ORBs in `orbs`, sorted by the column showing `field` (`None`: the
+/// ORB column, then `first`, the tab's first column). Stable; each key is read once, so sorting
+/// touches little memory.
 fn sorted<T: Indexed>(
     fleet: &[OrbView],
     orbs: std::ops::Range<usize>,
     rows_of: fn(&OrbView) -> &[T],
-    column: Option<usize>,
+    (field, first): (Option<Field>, Field),
     descending: bool,
 ) -> Vec<RowRef> {
     let mut refs: Vec<RowRef> = orbs
@@ -201,9 +209,10 @@ fn sorted<T: Indexed>(
         .collect();
     let key = |&(o, r): &RowRef| {
         let row = &rows_of(&fleet[o as usize])[r as usize];
-        match column {
-            None => (o, row.key(0)),
-            Some(c) => (0, row.key(c)),
+        let none = Key::Text("");
+        match field {
+            None => (o, row.key(first).unwrap_or(none)),
+            Some(f) => (0, row.key(f).unwrap_or(none)),
         }
     };
     if descending {
@@ -369,15 +378,17 @@ impl State {
         let view = self.view();
         let with_orb = self.has_orb_column();
         // With an ORB column, column 0 is the ORB and the tab's columns shift by one.
-        let column = match (with_orb, view.sort_column) {
+        let columns = self.tab.columns();
+        let field = match (with_orb, view.sort_column) {
             (true, 0) => None,
-            (true, c) => Some(c - 1),
-            (false, c) => Some(c),
+            (true, c) => columns.get(c - 1).map(|c| c.field),
+            (false, c) => columns.get(c).map(|c| c.field),
         };
+        let by = (field, columns[0].field);
         let range = self.orb_range();
         let desc = view.descending;
         self.sorted =
-            with_rows!(self.tab, rows_of => sorted(&self.fleet, range, rows_of, column, desc));
+            with_rows!(self.tab, rows_of => sorted(&self.fleet, range, rows_of, by, desc));
         self.filter_cache = FilterCache::default();
         self.apply_filter();
     }
@@ -441,8 +452,32 @@ impl State {
 
 #[cfg(test)]
 mod tests {
-    use super::SearchText;
-    use crate::ui::data::OrbView;
+    use super::*;
+
+    fn sortable<T: Indexed>(tab: Tab, row: &T) -> Tab {
+        for c in tab.columns() {
+            assert!(
+                row.key(c.field).is_some(),
+                "{tab:?}: {} has no sort key",
+                c.title
+            );
+        }
+        tab
+    }
+
+    #[test]
+    fn every_column_of_every_tab_sorts_by_what_it_shows() {
+        let checked = [
+            sortable(Tab::Overview, &OrbView::default()),
+            sortable(Tab::Profiles, &ProfileRow::default()),
+            sortable(Tab::Quotas, &QuotaRow::default()),
+            sortable(Tab::Replications, &ReplicationRow::default()),
+            sortable(Tab::Upgrades, &UpgradeRow::default()),
+            sortable(Tab::Desired, &String::new()),
+            sortable(Tab::Events, &EventRow::default()),
+        ];
+        assert_eq!(checked, Tab::ALL);
+    }
 
     #[test]
     fn search_is_case_insensitive_and_never_spans_fields() {

@@ -1,5 +1,6 @@
-//! The tabs of the main pane and, per tab, its columns and empty-state hint: the one registry
-//! that indexing, sorting, rendering and the command line read, so adding a kind is one entry.
+//! The tabs of the main pane and, per tab, its columns and empty-state hint. Each column names
+//! the [`Field`] it shows; sorting (`ui/index.rs`) and cells (`ui/render/tables.rs`) dispatch on
+//! that, never on a column's position, so columns are reordered here alone.
 
 /// A tab of the main pane.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,9 +31,60 @@ pub enum Width {
     Flex(u16, u16),
 }
 
+/// What a column shows: sort keys and cells are chosen by this, never by a column's position,
+/// so columns can be reordered, added or dropped in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Field {
+    Orb,
+    Health,
+    Commit,
+    Synced,
+    Result,
+    Drift,
+    Errors,
+    Profiles,
+    Drafts,
+    Name,
+    Owner,
+    Namespace,
+    Cpu,
+    Memory,
+    Gpu,
+    Pods,
+    Policies,
+    Conditions,
+    Resource,
+    Used,
+    Hard,
+    Percent,
+    Source,
+    Destination,
+    Phase,
+    Tries,
+    Message,
+    Version,
+    Strategy,
+    Paused,
+    Nodes,
+    Path,
+    Age,
+    Object,
+    Type,
+    Reason,
+    Kubelet,
+    Kind,
+    Status,
+    Base,
+    Upstream,
+    LastError,
+}
+
 /// One column of a tab's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Column {
+    /// What it shows (and sorts by).
+    pub field: Field,
     /// Header text.
     pub title: &'static str,
     /// Space it takes.
@@ -41,93 +93,99 @@ pub struct Column {
     pub drop: u8,
 }
 
-const fn col(title: &'static str, width: Width, drop: u8) -> Column {
-    Column { title, width, drop }
+const fn col(field: Field, title: &'static str, width: Width, drop: u8) -> Column {
+    Column {
+        field,
+        title,
+        width,
+        drop,
+    }
 }
 
+use Field as F;
 use Width::{Fixed, Flex};
 
 /// The ORB column prepended to fleet-wide tables.
-pub const ORB_COLUMN: Column = col("ORB", Flex(6, 1), 0);
+pub const ORB_COLUMN: Column = col(F::Orb, "ORB", Flex(6, 1), 0);
 
 const OVERVIEW: &[Column] = &[
-    col("HEALTH", Flex(12, 1), 0),
-    col("COMMIT", Fixed(8), 1),
-    col("SYNCED", Fixed(7), 2),
-    col("RESULT", Flex(8, 1), 3),
-    col("DRIFT", Fixed(5), 0),
-    col("ERRORS", Fixed(6), 0),
-    col("PROFILES", Fixed(8), 4),
-    col("DRAFTS", Fixed(6), 1),
+    col(F::Health, "HEALTH", Flex(12, 1), 0),
+    col(F::Commit, "COMMIT", Fixed(8), 1),
+    col(F::Synced, "SYNCED", Fixed(7), 2),
+    col(F::Result, "RESULT", Flex(8, 1), 3),
+    col(F::Drift, "DRIFT", Fixed(5), 0),
+    col(F::Errors, "ERRORS", Fixed(6), 0),
+    col(F::Profiles, "PROFILES", Fixed(8), 4),
+    col(F::Drafts, "DRAFTS", Fixed(6), 1),
 ];
 const PROFILES: &[Column] = &[
-    col("NAME", Flex(14, 3), 0),
-    col("OWNER", Flex(10, 2), 3),
-    col("NAMESPACE", Flex(10, 2), 4),
-    col("CPU", Fixed(14), 0),
-    col("MEMORY", Fixed(14), 2),
-    col("GPU", Fixed(14), 2),
-    col("PODS", Fixed(14), 5),
-    col("POL", Fixed(3), 6),
-    col("CONDITIONS", Flex(10, 3), 1),
+    col(F::Name, "NAME", Flex(14, 3), 0),
+    col(F::Owner, "OWNER", Flex(10, 2), 3),
+    col(F::Namespace, "NAMESPACE", Flex(10, 2), 4),
+    col(F::Cpu, "CPU", Fixed(14), 0),
+    col(F::Memory, "MEMORY", Fixed(14), 2),
+    col(F::Gpu, "GPU", Fixed(14), 2),
+    col(F::Pods, "PODS", Fixed(14), 5),
+    col(F::Policies, "POL", Fixed(3), 6),
+    col(F::Conditions, "CONDITIONS", Flex(10, 3), 1),
 ];
 const QUOTAS: &[Column] = &[
-    col("NAMESPACE", Flex(10, 1), 0),
-    col("RESOURCE", Flex(15, 1), 0),
-    col("USED", Fixed(7), 1),
-    col("HARD", Fixed(7), 1),
-    col("%", Fixed(4), 0),
-    col("SOURCE", Flex(8, 2), 2),
+    col(F::Namespace, "NAMESPACE", Flex(10, 1), 0),
+    col(F::Resource, "RESOURCE", Flex(15, 1), 0),
+    col(F::Used, "USED", Fixed(7), 1),
+    col(F::Hard, "HARD", Fixed(7), 1),
+    col(F::Percent, "%", Fixed(4), 0),
+    col(F::Source, "SOURCE", Flex(8, 2), 2),
 ];
 const REPLICATIONS: &[Column] = &[
-    col("NAMESPACE", Flex(8, 1), 3),
-    col("NAME", Flex(14, 1), 0),
-    col("SOURCE", Flex(12, 1), 2),
-    col("DESTINATION", Flex(12, 1), 4),
-    col("PHASE", Fixed(10), 0),
-    col("TRIES", Fixed(5), 1),
-    col("MESSAGE", Flex(10, 3), 1),
+    col(F::Namespace, "NAMESPACE", Flex(8, 1), 3),
+    col(F::Name, "NAME", Flex(14, 1), 0),
+    col(F::Source, "SOURCE", Flex(12, 1), 2),
+    col(F::Destination, "DESTINATION", Flex(12, 1), 4),
+    col(F::Phase, "PHASE", Fixed(10), 0),
+    col(F::Tries, "TRIES", Fixed(5), 1),
+    col(F::Message, "MESSAGE", Flex(10, 3), 1),
 ];
 const UPGRADES: &[Column] = &[
-    col("NAME", Flex(10, 1), 0),
-    col("VERSION", Fixed(9), 0),
-    col("STRATEGY", Flex(10, 1), 2),
-    col("PHASE", Fixed(12), 0),
-    col("PAUSED", Fixed(6), 1),
-    col("NODES", Fixed(7), 1),
+    col(F::Name, "NAME", Flex(10, 1), 0),
+    col(F::Version, "VERSION", Fixed(9), 0),
+    col(F::Strategy, "STRATEGY", Flex(10, 1), 2),
+    col(F::Phase, "PHASE", Fixed(12), 0),
+    col(F::Paused, "PAUSED", Fixed(6), 1),
+    col(F::Nodes, "NODES", Fixed(7), 1),
 ];
-const DESIRED: &[Column] = &[col("PATH", Flex(10, 1), 0)];
+const DESIRED: &[Column] = &[col(F::Path, "PATH", Flex(10, 1), 0)];
 const EVENTS: &[Column] = &[
-    col("AGE", Fixed(5), 0),
-    col("NAMESPACE", Flex(8, 1), 3),
-    col("OBJECT", Flex(12, 1), 1),
-    col("TYPE", Fixed(7), 2),
-    col("REASON", Flex(10, 1), 0),
-    col("MESSAGE", Flex(16, 4), 0),
+    col(F::Age, "AGE", Fixed(5), 0),
+    col(F::Namespace, "NAMESPACE", Flex(8, 1), 3),
+    col(F::Object, "OBJECT", Flex(12, 1), 1),
+    col(F::Type, "TYPE", Fixed(7), 2),
+    col(F::Reason, "REASON", Flex(10, 1), 0),
+    col(F::Message, "MESSAGE", Flex(16, 4), 0),
 ];
 /// Columns of the node list under the Upgrades table.
 pub const NODE_COLUMNS: &[Column] = &[
-    col("NODE", Flex(10, 1), 0),
-    col("KUBELET", Fixed(9), 0),
-    col("PHASE", Flex(10, 1), 0),
+    col(F::Name, "NODE", Flex(10, 1), 0),
+    col(F::Kubelet, "KUBELET", Fixed(9), 0),
+    col(F::Phase, "PHASE", Flex(10, 1), 0),
 ];
 /// Columns of the children list opened with enter on a profile.
 pub const CHILD_COLUMNS: &[Column] = &[
-    col("KIND", Flex(10, 1), 0),
-    col("NAME", Flex(10, 1), 0),
-    col("NAMESPACE", Flex(8, 1), 1),
-    col("STATUS", Flex(8, 1), 0),
+    col(F::Kind, "KIND", Flex(10, 1), 0),
+    col(F::Name, "NAME", Flex(10, 1), 0),
+    col(F::Namespace, "NAMESPACE", Flex(8, 1), 1),
+    col(F::Status, "STATUS", Flex(8, 1), 0),
 ];
 
 /// Columns of the Drafts view (`:drafts`).
 pub const DRAFT_COLUMNS: &[Column] = &[
-    col("ORB", Flex(8, 1), 0),
-    col("PATH", Flex(20, 3), 0),
-    col("KIND", Flex(6, 0), 1),
-    col("AGE", Flex(5, 0), 2),
-    col("BASE", Flex(8, 0), 3),
-    col("UPSTREAM", Flex(24, 2), 0),
-    col("LAST ERROR", Flex(10, 1), 1),
+    col(F::Orb, "ORB", Flex(8, 1), 0),
+    col(F::Path, "PATH", Flex(20, 3), 0),
+    col(F::Kind, "KIND", Flex(6, 0), 1),
+    col(F::Age, "AGE", Flex(5, 0), 2),
+    col(F::Base, "BASE", Flex(8, 0), 3),
+    col(F::Upstream, "UPSTREAM", Flex(24, 2), 0),
+    col(F::LastError, "LAST ERROR", Flex(10, 1), 1),
 ];
 
 impl Tab {

@@ -11,7 +11,7 @@ use super::table::{self, Window};
 use crate::ui::data::{Health, OrbView};
 use crate::ui::layout::{MainAreas, main_areas};
 use crate::ui::state::{Focus, Mode, Scope, State};
-use crate::ui::tab::{Column, NODE_COLUMNS, ORB_COLUMN, Tab};
+use crate::ui::tab::{Column, Field, NODE_COLUMNS, ORB_COLUMN, Tab};
 
 /// Draws the main pane (border, tabs, body) in `area`.
 pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
@@ -171,31 +171,35 @@ fn rows(state: &State, frame: &mut Frame, area: Rect, focused: bool) {
     });
 }
 
-/// One cell: column `col` (of the tab's own columns) of row `r` of `orb`.
+/// One cell: column `col` (of the tab's own columns) of row `r` of `orb`, drawn by what the
+/// column shows.
 fn cell(state: &State, orb: &OrbView, r: usize, pos: usize, col: usize, w: usize) -> Line<'static> {
     let t = &state.theme;
+    let Some(field) = state.tab.columns().get(col).map(|c| c.field) else {
+        return Line::default();
+    };
     match state.tab {
-        Tab::Overview => overview_cell(state, orb, col, w),
+        Tab::Overview => overview_cell(state, orb, field, w),
         Tab::Profiles => {
             let p = &orb.profiles[r];
-            match col {
-                0 => line(&p.name, w, t.text),
-                1 => line(
+            match field {
+                Field::Name => line(&p.name, w, t.text),
+                Field::Owner => line(
                     &format!("{} ({})", p.owner, p.owner_kind.as_str()),
                     w,
                     t.text,
                 ),
-                2 => line(&p.namespace, w, t.text),
-                3 => usage(p.cpu.as_ref(), w, t),
-                4 => usage(p.memory.as_ref(), w, t),
-                5 => usage(p.gpu.as_ref(), w, t),
-                6 => usage(p.pods.as_ref(), w, t),
-                7 => line(
+                Field::Namespace => line(&p.namespace, w, t.text),
+                Field::Cpu => usage(p.cpu.as_ref(), w, t),
+                Field::Memory => usage(p.memory.as_ref(), w, t),
+                Field::Gpu => usage(p.gpu.as_ref(), w, t),
+                Field::Pods => usage(p.pods.as_ref(), w, t),
+                Field::Policies => line(
                     &p.policies.to_string(),
                     w,
                     if p.policies == 0 { t.warn } else { t.text },
                 ),
-                _ => line(
+                Field::Conditions => line(
                     &p.conditions,
                     w,
                     if p.conditions == "Ready" {
@@ -204,51 +208,54 @@ fn cell(state: &State, orb: &OrbView, r: usize, pos: usize, col: usize, w: usize
                         t.error
                     },
                 ),
+                _ => Line::default(),
             }
         }
         Tab::Quotas => {
             let q = &orb.quotas[r];
-            match col {
-                0 => line(&q.namespace, w, t.text),
-                1 => line(&q.resource, w, t.text),
-                2 => line(&q.used_text, w, t.text),
-                3 => line(&q.hard_text, w, t.text),
-                4 => match q.percent() {
+            match field {
+                Field::Namespace => line(&q.namespace, w, t.text),
+                Field::Resource => line(&q.resource, w, t.text),
+                Field::Used => line(&q.used_text, w, t.text),
+                Field::Hard => line(&q.hard_text, w, t.text),
+                Field::Percent => match q.percent() {
                     Some(p) => line(&format!("{p:.0}"), w, t.percent(p)),
                     None => line("-", w, t.dim),
                 },
-                _ => line(&q.source, w, t.dim),
+                Field::Source => line(&q.source, w, t.dim),
+                _ => Line::default(),
             }
         }
         Tab::Replications => {
             let x = &orb.replications[r];
-            match col {
-                0 => line(&x.namespace, w, t.text),
-                1 => line(&x.name, w, t.text),
-                2 => line(&x.source, w, t.text),
-                3 => line(&x.destination, w, t.text),
-                4 => line(&x.phase, w, phase_style(state, &x.phase)),
-                5 => line(
+            match field {
+                Field::Namespace => line(&x.namespace, w, t.text),
+                Field::Name => line(&x.name, w, t.text),
+                Field::Source => line(&x.source, w, t.text),
+                Field::Destination => line(&x.destination, w, t.text),
+                Field::Phase => line(&x.phase, w, phase_style(state, &x.phase)),
+                Field::Tries => line(
                     &format!("{}/3", x.attempts),
                     w,
                     if x.attempts >= 3 { t.error } else { t.text },
                 ),
-                _ => line(&x.message, w, t.dim),
+                Field::Message => line(&x.message, w, t.dim),
+                _ => Line::default(),
             }
         }
         Tab::Upgrades => {
             let u = &orb.upgrades[r];
-            match col {
-                0 => line(&u.name, w, t.text),
-                1 => line(&u.version, w, t.accent),
-                2 => line(&u.strategy, w, t.text),
-                3 => line(&u.phase, w, phase_style(state, &u.phase)),
-                4 => line(
+            match field {
+                Field::Name => line(&u.name, w, t.text),
+                Field::Version => line(&u.version, w, t.accent),
+                Field::Strategy => line(&u.strategy, w, t.text),
+                Field::Phase => line(&u.phase, w, phase_style(state, &u.phase)),
+                Field::Paused => line(
                     if u.paused { "yes" } else { "no" },
                     w,
                     if u.paused { t.warn } else { t.dim },
                 ),
-                _ => {
+                Field::Nodes => {
                     let done = u
                         .nodes
                         .iter()
@@ -259,19 +266,21 @@ fn cell(state: &State, orb: &OrbView, r: usize, pos: usize, col: usize, w: usize
                         .count();
                     line(&format!("{done}/{}", u.nodes.len()), w, t.text)
                 }
+                _ => Line::default(),
             }
         }
         Tab::Desired => desired_cell(state, orb, r, pos, w),
         Tab::Events => {
             let e = &orb.events[r];
             let warn = e.type_ == "Warning";
-            match col {
-                0 => line(&age(state.clock.unix, e.time), w, t.dim),
-                1 => line(&e.namespace, w, t.text),
-                2 => line(&e.object, w, t.text),
-                3 => line(&e.type_, w, if warn { t.warn } else { t.text }),
-                4 => line(&e.reason, w, if warn { t.warn } else { t.text }),
-                _ => line(&e.message, w, t.text),
+            match field {
+                Field::Age => line(&age(state.clock.unix, e.time), w, t.dim),
+                Field::Namespace => line(&e.namespace, w, t.text),
+                Field::Object => line(&e.object, w, t.text),
+                Field::Type => line(&e.type_, w, if warn { t.warn } else { t.text }),
+                Field::Reason => line(&e.reason, w, if warn { t.warn } else { t.text }),
+                Field::Message => line(&e.message, w, t.text),
+                _ => Line::default(),
             }
         }
     }
@@ -325,31 +334,31 @@ fn desired_cell(state: &State, orb: &OrbView, r: usize, pos: usize, w: usize) ->
     Line::from(spans)
 }
 
-fn overview_cell(state: &State, orb: &OrbView, col: usize, w: usize) -> Line<'static> {
+fn overview_cell(state: &State, orb: &OrbView, field: Field, w: usize) -> Line<'static> {
     let t = &state.theme;
     let sync = orb.sync.as_ref();
-    match col {
-        0 => super::orbs::health_line(state, orb, w),
-        1 => line(sync.map_or("-", |s| s.commit.as_str()), w, t.accent),
-        2 => line(
+    match field {
+        Field::Health => super::orbs::health_line(state, orb, w),
+        Field::Commit => line(sync.map_or("-", |s| s.commit.as_str()), w, t.accent),
+        Field::Synced => line(
             &sync
                 .and_then(|s| s.time)
                 .map_or("-".into(), |x| age(state.clock.unix, x)),
             w,
             t.dim,
         ),
-        3 => line(sync.map_or("-", |s| s.result.as_str()), w, t.text),
-        4 => match orb.drift {
+        Field::Result => line(sync.map_or("-", |s| s.result.as_str()), w, t.text),
+        Field::Drift => match orb.drift {
             Some(0) => line("0", w, t.ok),
             Some(d) => line(&d.to_string(), w, t.warn),
             None => line("-", w, t.dim),
         },
-        5 => {
+        Field::Errors => {
             let n = sync.map_or(0, |s| s.errors.len()) + usize::from(orb.repo.error.is_some());
             line(&n.to_string(), w, if n > 0 { t.error } else { t.dim })
         }
-        6 => line(&orb.profiles.len().to_string(), w, t.text),
-        _ => line(
+        Field::Profiles => line(&orb.profiles.len().to_string(), w, t.text),
+        Field::Drafts => line(
             &orb.drafts.len().to_string(),
             w,
             if orb.drafts.is_empty() {
@@ -358,6 +367,7 @@ fn overview_cell(state: &State, orb: &OrbView, col: usize, w: usize) -> Line<'st
                 t.draft
             },
         ),
+        _ => Line::default(),
     }
 }
 
