@@ -7,27 +7,9 @@ use common::repos::{Origin, edit};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use orbdeck::repo::RetryPolicy;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// Runs the orbdeck binary with its config and data under `home`.
-fn orbdeck(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_orbdeck"))
-        .env("ORBDECK_CONFIG", home.join("fleet.yaml"))
-        .env("ORBDECK_DATA", home.join("data"))
-        .env("ORBDECK_LOG", "error")
-        .args(args)
-        .output()
-        .expect("orbdeck runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::run::{orbdeck, text};
 
 #[test]
 fn add_refuses_an_unreachable_repo_and_writes_nothing() {

@@ -7,6 +7,7 @@ mod fleet_cli;
 mod merge3;
 mod model;
 mod repo_git;
+mod run;
 mod secret_cipher;
 mod secrets_cli;
 mod validate;

@@ -219,13 +219,9 @@ fn dead_remotes_fail_within_the_timeout_naming_the_remote() {
         known_hosts: Some(std::env::temp_dir().join(format!("orbdeck-kh-{}", std::process::id()))),
         ..Default::default()
     };
-    // Refuses connections: a port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("ssh://git@127.0.0.1:{closed}/orb.git");
+    // Refuses connections: the discard port, which nothing here listens on (a port picked and
+    // freed could be taken by a parallel test's listener meanwhile).
+    let url = "ssh://git@127.0.0.1:9/orb.git".to_string();
     let dir = tempfile::tempdir().unwrap();
     let repo = OrbRepo::open(dir.path(), &url, "main", opts.clone()).unwrap();
     let started = Instant::now();

@@ -6,39 +6,11 @@ use crate::common;
 
 use base64::Engine as _;
 use common::repos::Origin;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 const PLAIN: &str = "hunter2-very-secret-value";
 
-fn orbdeck(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orbdeck"))
-        .env("ORBDECK_CONFIG", home.join("fleet.yaml"))
-        .env("ORBDECK_DATA", home.join("data"))
-        .envs(env.iter().copied())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("orbdeck runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::run::{orbdeck_with as orbdeck, text};
 
 /// Every blob of every object in a git repository, decompressed.
 fn all_blobs(repo: &Path) -> Vec<Vec<u8>> {
