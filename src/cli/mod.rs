@@ -3,16 +3,17 @@
 
 use crate::fleet::config::Paths;
 use clap::{Args, Parser, Subcommand};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[cfg(feature = "sim")]
 mod demo;
 mod engine;
 mod manifests;
 mod orb;
 mod plan;
 mod secret;
+#[cfg(feature = "sim")]
 mod servers;
 mod validate;
 
@@ -37,12 +38,14 @@ pub enum Command {
     /// Open the control room on the fleet from the config (the default).
     Ui(UiArgs),
     /// Start embedded clusters with local ORB repositories and open the control room on them.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
     /// Run the headless engine that applies an ORB repository to its cluster.
     Engine(engine::EngineArgs),
     /// Run the node agent (upgrades, node users).
     Agent,
     /// Run the embedded Kubernetes API server.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// Manage the fleet: add, list and remove ORBs; list and push drafts.
     #[command(subcommand)]
@@ -60,11 +63,12 @@ pub enum Command {
 }
 
 /// Options of `orbdeck sim`.
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address of the first cluster; more clusters use the following ports (port 0 picks free ports).
     #[arg(long, default_value = "127.0.0.1:6443")]
-    pub listen: SocketAddr,
+    pub listen: std::net::SocketAddr,
     /// Where to write the kubeconfig (one context per cluster).
     #[arg(long, default_value = "orbdeck-sim.kubeconfig")]
     pub kubeconfig: PathBuf,
@@ -80,6 +84,7 @@ pub struct SimArgs {
 }
 
 /// Options of `orbdeck demo`.
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's clusters' state and kubeconfig in this directory instead of a temporary one.
@@ -100,7 +105,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let paths = Paths::resolve(cli.config.as_deref());
     let command = cli.command.unwrap_or(Command::Ui(cli.ui));
     match command {
+        #[cfg(feature = "sim")]
         Command::Sim(args) => with_runtime(servers::run_sim(args)),
+        #[cfg(feature = "sim")]
         Command::Demo(args) => with_ui_runtime(|slot| demo::run(args, slot)),
         Command::Orb(cmd) => with_runtime(orb::run(cmd, paths)),
         Command::Validate(args) => validate::run(args),
