@@ -655,6 +655,19 @@ fn orb_push_merges_a_draft_the_ui_saved_against_its_own_base() {
         s.matches("moved:").count() == 2 && s.contains("Second Person")
     });
     ui.escape("the tables", |s| !s.contains("Drafts of this machine"));
+    // alt-m on the same-key draft: the conflict, and nothing saved or pushed.
+    open_desired(&ui, 3, team);
+    ui.wait(20, "the upstream banner", |s| {
+        s.contains("changed upstream by Second Person")
+    });
+    ui.keys(&["M-m"]);
+    ui.wait(20, "the conflict", |s| {
+        s.contains("Conflicts with the remote") && s.contains("spec.owner.name")
+    });
+    ui.escape("the file again", |s| {
+        !s.contains("Conflicts with the remote")
+    });
+    ui.escape("the file list", |s| s.contains("PATH↑"));
     ui.keys(&["q"]);
     ui.wait(20, "the quit prompt", |s| s.contains("stay saved in"));
     ui.keys(&["y"]);

@@ -27,12 +27,13 @@ pub(super) fn on_tick(state: &mut State, fx: &mut Vec<Effect>) {
             && e.last_edit
                 .is_none_or(|t| now.duration_since(t) >= DEBOUNCE)
     }) {
-        save_draft(state, fx);
+        save_draft(state, fx, false);
     }
 }
 
-/// Saves the open file's draft, or, when the text is back to the base file, discards it.
-fn save_draft(state: &mut State, fx: &mut Vec<Effect>) {
+/// Saves the open file's draft (with the editor's base replacing the draft's when `rebased`),
+/// or, when the text is back to the base file, discards it.
+fn save_draft(state: &mut State, fx: &mut Vec<Effect>, rebased: bool) {
     let Some(e) = state.editor.as_mut() else {
         return;
     };
@@ -55,7 +56,7 @@ fn save_draft(state: &mut State, fx: &mut Vec<Effect>) {
         text: e.text(),
         base: e.base.clone(),
         base_text: e.base_text.clone(),
-        rebased: false,
+        rebased,
     });
 }
 
@@ -98,7 +99,7 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         EditorPane::Editing => match state.keymap.command(Context::Editor, &key) {
             Some(Command::Back) => {
                 if e.dirty {
-                    save_draft(state, fx);
+                    save_draft(state, fx, false);
                 }
                 state.editor = None;
                 state.mode = Mode::Normal;
@@ -107,7 +108,7 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             Some(Command::Save) => {
                 if e.dirty {
-                    save_draft(state, fx);
+                    save_draft(state, fx, false);
                 }
                 let Some(e) = state.editor.as_mut() else {
                     return;
@@ -474,34 +475,16 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
             e.replace_text(&text, &theme);
             e.base = base;
             e.base_text = base_text;
-            e.dirty = false;
-            e.drafted = !e.equals_base();
+            e.drafted = true;
             e.pane = EditorPane::Editing;
-            // The explicit re-base: the draft on disk takes the new base with the merged text.
-            fx.push(if e.drafted {
-                Effect::SaveDraft {
-                    orb: e.orb_name.clone(),
-                    path: e.path.clone(),
-                    text: e.text(),
-                    base: e.base.clone(),
-                    base_text: e.base_text.clone(),
-                    rebased: true,
-                }
-            } else {
-                Effect::DiscardDraft {
-                    orb: e.orb_name.clone(),
-                    path: e.path.clone(),
-                }
-            });
             let short = crate::repo::short_hex(e.base.as_deref().unwrap_or_default());
-            let (i, drafted) = (e.orb, e.drafted);
+            let i = e.orb;
+            // The explicit re-base: the draft on disk takes the new base with the merged text.
+            save_draft(state, fx, true);
             if let Some(row) = state.fleet[i].drafts.iter_mut().find(|d| d.path == path) {
                 row.base = short.clone();
                 row.upstream = None;
                 row.error = None;
-            }
-            if !drafted {
-                state.fleet[i].drafts.retain(|d| d.path != path);
             }
             state.say(
                 Level::Info,
