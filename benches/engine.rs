@@ -72,33 +72,14 @@ fn rss_kib(pid: u32) -> (u64, u64) {
 
 /// Objects stored under a resource whose key ends with `plural`.
 fn stored(server: &Server, plural: &str) -> usize {
-    let store = server.cluster().store.read();
-    store
-        .keys()
-        .iter()
-        .filter(|k| k.split('.').next() == Some(plural))
-        .map(|k| store.count(k))
-        .sum()
+    server.cluster().stored(plural).0
 }
 
 /// (all requests, writes) the sim served, leases and events left out.
 fn requests(server: &Server) -> (u64, u64) {
-    let counts = server.cluster().counts.lock().unwrap().clone();
-    let mut all = 0;
-    let mut writes = 0;
-    for (key, n) in counts {
-        let mut words = key.split(' ');
-        let verb = words.next().unwrap_or_default();
-        let resource = words.next().unwrap_or_default();
-        if resource.starts_with("leases") || resource.starts_with("events") {
-            continue;
-        }
-        all += n;
-        if matches!(verb, "create" | "update" | "patch" | "delete") {
-            writes += n;
-        }
-    }
-    (all, writes)
+    let requests = server.cluster().requests();
+    let skip = ["leases", "events"];
+    (requests.all_except(&skip), requests.writes_except(&skip))
 }
 
 fn engine(repo: &str, kubeconfig: &Path, data: &Path) -> Child {

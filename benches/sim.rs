@@ -60,10 +60,7 @@ async fn main() {
         "create 10k ConfigMaps (kube-rs, 32 in flight): {:>8.1} ms   goal <= 2000 ms",
         took.as_secs_f64() * 1e3
     );
-    let store_bytes: usize = {
-        let s = server.cluster().store.read();
-        s.list("configmaps", None).iter().map(|b| b.len()).sum()
-    };
+    let (_, store_bytes) = server.cluster().stored("configmaps");
     println!(
         "memory per stored ConfigMap: {:>6} B JSON, {:>6} B RSS growth   goal <= 2048 B",
         store_bytes / 10_000,

@@ -165,16 +165,6 @@ impl Entry {
     }
 }
 
-/// Computes the fieldsV1 set of the leaf fields of `obj`, ignoring status and server-set metadata.
-pub fn field_set(obj: &Value) -> Value {
-    field_set_of(obj, false)
-}
-
-/// Computes the fieldsV1 set of the leaf fields of `obj`, including `status` when asked.
-pub fn field_set_of(obj: &Value, include_status: bool) -> Value {
-    render_fields(&leaf_paths(obj, include_status))
-}
-
 fn leaf_paths(obj: &Value, include_status: bool) -> FieldSet {
     let mut set = FieldSet::new();
     let Some(root) = obj.as_object() else {
@@ -732,6 +722,15 @@ mod tests {
             .filter(|e| e.manager == mgr)
             .flat_map(|e| e.fields)
             .collect()
+    }
+
+    /// The fieldsV1 set of the leaf fields of `obj`, ignoring status and server-set metadata.
+    fn field_set(obj: &Value) -> Value {
+        field_set_of(obj, false)
+    }
+
+    fn field_set_of(obj: &Value, include_status: bool) -> Value {
+        render_fields(&leaf_paths(obj, include_status))
     }
 
     fn p(segs: &[&str]) -> FieldPath {

@@ -46,7 +46,6 @@ pub fn types_of(crd: &Value) -> Vec<ResourceType> {
                     .as_array()
                     .cloned()
                     .unwrap_or_default(),
-                storage: v["storage"].as_bool().unwrap_or(false),
             })),
         })
         .collect()

@@ -1,35 +1,41 @@
 //! The embedded Kubernetes API server (`orbdeck sim`): HTTPS with a throw-away CA and bearer
 //! tokens, one listener per simulated cluster, and a kubeconfig that kubectl and kube-rs use unchanged.
 
-pub mod admission;
-pub mod api;
-pub mod apply;
-pub mod cluster;
-pub mod controllers;
-pub mod crd;
-pub mod defaults;
-pub mod discovery;
-pub mod eviction;
-pub mod limitrange;
-pub mod object;
-pub mod openapi;
-pub mod openapi_glue;
-pub mod quota;
-pub mod quota_glue;
-pub mod resources;
-pub mod routes;
-pub mod selector;
-pub mod status;
-pub mod store;
-pub mod strategic;
-pub mod table;
+mod admission;
+mod api;
+mod apply;
+mod cluster;
+mod controllers;
+mod crd;
+mod defaults;
+mod discovery;
+mod eviction;
+mod limitrange;
+mod object;
+mod openapi;
+mod openapi_glue;
+mod quota;
+mod quota_glue;
+mod resources;
+mod routes;
+mod selector;
+mod status;
+mod store;
+mod strategic;
+mod table;
 pub mod testing;
-pub mod tls;
-pub mod validation;
-pub mod watch;
-pub mod write;
+mod tls;
+mod validation;
+mod watch;
+mod write;
 
-pub use cluster::{Cluster, ClusterOptions};
+pub use cluster::ClusterOptions;
+pub use requests::Requests;
+pub use tls::{TlsBundle, TlsError};
+
+mod requests;
+
+use cluster::Cluster;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -102,8 +108,47 @@ pub struct ClusterHandle {
     pub name: String,
     /// `https://127.0.0.1:PORT`
     pub url: String,
-    /// The cluster's state, for tests that look inside.
-    pub cluster: Arc<Cluster>,
+    cluster: Arc<Cluster>,
+}
+
+impl ClusterHandle {
+    /// The bearer token clients present (the kubeconfig's user).
+    pub fn token(&self) -> &str {
+        &self.cluster.token
+    }
+
+    /// The requests served so far, by verb, resource and client.
+    pub fn requests(&self) -> Requests {
+        Requests::from(
+            self.cluster
+                .counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+
+    /// How many objects of `plural` (in any API group) are stored, and their size as stored JSON.
+    pub fn stored(&self, plural: &str) -> (usize, usize) {
+        let store = self.cluster.store.read();
+        store
+            .keys()
+            .iter()
+            .filter(|k| k.split('.').next() == Some(plural))
+            .fold((0, 0), |(n, bytes), key| {
+                let objects = store.list(key, None);
+                (
+                    n + objects.len(),
+                    bytes + objects.iter().map(|b| b.len()).sum::<usize>(),
+                )
+            })
+    }
+
+    /// Forgets the watch history, as an API server does after compaction: a watch from an older
+    /// resourceVersion then gets 410 Gone.
+    pub fn compact(&self) {
+        self.cluster.store.compact();
+    }
 }
 
 /// A running sim: one or more clusters sharing a CA.
@@ -198,8 +243,8 @@ impl Server {
     }
 
     /// The first cluster.
-    pub fn cluster(&self) -> &Arc<Cluster> {
-        &self.clusters[0].cluster
+    pub fn cluster(&self) -> &ClusterHandle {
+        &self.clusters[0]
     }
 
     /// PEM of the CA clients must trust.

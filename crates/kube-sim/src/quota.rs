@@ -443,22 +443,6 @@ pub fn compute_used(hard: &Map<String, Value>, objects: &[(String, Value)]) -> M
         .collect()
 }
 
-/// Usage change for an update (Kubernetes `SubtractWithNonNegativeResult`): `new - old`, floored at zero.
-pub fn usage_delta(new: &ResourceList, old: Option<&ResourceList>) -> ResourceList {
-    let empty = ResourceList::new();
-    let old = old.unwrap_or(&empty);
-    let mut out: ResourceList = old
-        .keys()
-        .map(|k| (k.clone(), Quantity::default()))
-        .collect();
-    for (k, v) in new {
-        let d = old.get(k).map_or(Some(*v), |o| v.checked_sub(o));
-        let d = d.filter(|d| !d.is_negative() && !d.is_zero());
-        out.insert(k.clone(), d.unwrap_or_default());
-    }
-    out
-}
-
 /// Parses a JSON resource map strictly, naming the first invalid entry.
 fn parse_map(m: &Map<String, Value>, what: &str) -> Result<ResourceList, String> {
     m.iter()
@@ -812,20 +796,6 @@ mod tests {
             check_admission("q", &hard, &used, &ResourceList::new()),
             Ok(())
         );
-    }
-
-    #[test]
-    fn usage_delta_clamps_negatives() {
-        let old = ResourceList::from([("requests.storage".to_string(), q("10Gi"))]);
-        let new = ResourceList::from([
-            ("requests.storage".to_string(), q("15Gi")),
-            ("pods".to_string(), q("1")),
-        ]);
-        let d = usage_delta(&new, Some(&old));
-        assert_eq!(s(&d, "requests.storage"), "5Gi");
-        assert_eq!(s(&d, "pods"), "1");
-        let d = usage_delta(&old, Some(&new));
-        assert!(d["requests.storage"].is_zero());
     }
 
     #[test]

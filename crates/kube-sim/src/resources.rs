@@ -41,8 +41,6 @@ pub struct CrdVersion {
     pub schema: Option<Value>,
     /// additionalPrinterColumns of the version.
     pub printer_columns: Vec<Value>,
-    /// Whether this version is the storage version.
-    pub storage: bool,
 }
 
 impl ResourceType {
@@ -519,15 +517,6 @@ impl Registry {
             .cloned()
     }
 
-    /// Looks a type up by apiVersion and kind.
-    pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
-        let (group, version) = split_api_version(api_version);
-        self.types
-            .values()
-            .find(|rt| rt.group == group && rt.version == version && rt.kind == kind)
-            .cloned()
-    }
-
     /// All types, ordered by group, version, plural.
     pub fn all(&self) -> impl Iterator<Item = &Arc<ResourceType>> {
         self.types.values()
@@ -563,14 +552,6 @@ impl Registry {
     }
 }
 
-/// Splits `group/version` (or a bare core `version`) into its parts.
-pub fn split_api_version(api_version: &str) -> (&str, &str) {
-    match api_version.rsplit_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api_version),
-    }
-}
-
 /// Kubernetes' version priority: GA > beta > alpha, higher numbers first.
 fn version_priority(v: &str) -> (u8, u32, u32) {
     let rest = v.strip_prefix('v').unwrap_or(v);
@@ -595,12 +576,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtins_are_found_by_path_and_kind() {
+    fn builtins_are_found_by_path_and_key() {
         let reg = Registry::builtin();
         let deploy = reg.get("apps", "v1", "deployments").unwrap();
         assert_eq!(deploy.kind, "Deployment");
         assert!(deploy.namespaced && deploy.status && deploy.scale);
-        assert_eq!(reg.by_kind("v1", "Pod").unwrap().plural, "pods");
         assert_eq!(reg.by_key("pods").unwrap().kind, "Pod");
         assert!(reg.get("", "v1", "widgets").is_none());
     }

@@ -519,27 +519,12 @@ pub fn label_selector_from_map(m: &Map<String, Value>) -> Result<LabelSelector, 
 }
 
 impl LabelSelector {
-    /// A selector matching every object.
-    pub fn everything() -> LabelSelector {
-        LabelSelector::default()
-    }
-
     /// A selector matching no object (a nil `metav1.LabelSelector`).
     pub fn nothing() -> LabelSelector {
         LabelSelector {
             reqs: Vec::new(),
             nothing: true,
         }
-    }
-
-    /// True when the selector has no requirements and so matches everything.
-    pub fn is_empty(&self) -> bool {
-        !self.nothing && self.reqs.is_empty()
-    }
-
-    /// True when the selector matches no object at all.
-    pub fn is_nothing(&self) -> bool {
-        self.nothing
     }
 
     /// Evaluates the selector against a label map (`None` means no labels).
@@ -672,29 +657,11 @@ fn field_value(obj: &Value, field: &str) -> String {
 }
 
 impl FieldSelector {
-    /// True when the selector has no terms and so matches everything.
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
     /// Evaluates every term against the dotted paths of `obj`.
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms
             .iter()
             .all(|t| (field_value(obj, &t.field) == t.value) != t.negate)
-    }
-
-    /// The field names used by the terms, in sorted-term order (check them against supported fields).
-    pub fn fields(&self) -> Vec<&str> {
-        self.terms.iter().map(|t| t.field.as_str()).collect()
-    }
-
-    /// The value `field` must equal, if an `=`/`==` term for it exists.
-    pub fn requires_exact_match(&self, field: &str) -> Option<&str> {
-        self.terms
-            .iter()
-            .find(|t| !t.negate && t.field == field)
-            .map(|t| t.value.as_str())
     }
 }
 
@@ -794,7 +761,6 @@ mod tests {
     fn empty_selector_matches_everything() {
         for s in ["", "   "] {
             let s = sel(s);
-            assert!(s.is_empty());
             assert!(s.matches(None));
             assert!(s.matches_object(&json!({})));
         }
@@ -898,9 +864,9 @@ mod tests {
         assert!(!s.matches_object(&json!({"metadata": {}})));
 
         let all = label_selector_from_object(&json!({})).unwrap();
-        assert!(all.is_empty() && all.matches(None));
+        assert!(all.matches(None));
         let none = label_selector_from_object(&Value::Null).unwrap();
-        assert!(!none.is_empty() && none.is_nothing() && !none.matches(None));
+        assert!(!none.matches(None));
 
         let e = label_selector_from_object(
             &json!({"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}),
@@ -936,8 +902,6 @@ mod tests {
         assert!(!f.matches(&pending) && f.matches(&scheduled));
         let f = parse_field_selector("metadata.name==p1,status.phase=Running").unwrap();
         assert!(f.matches(&scheduled) && !f.matches(&pending));
-        assert_eq!(f.fields(), vec!["metadata.name", "status.phase"]);
-        assert_eq!(f.requires_exact_match("metadata.name"), Some("p1"));
         let f = parse_field_selector("status.phase!=Running,metadata.namespace=default").unwrap();
         assert!(f.matches(&pending) && !f.matches(&scheduled));
         let f = parse_field_selector("spec.hostNetwork=true").unwrap();
@@ -996,7 +960,7 @@ mod tests {
         assert!(f.matches(&obj));
         assert_eq!(f.to_string(), r"metadata.name=a\,b\=c\\d");
         let empty = parse_field_selector("").unwrap();
-        assert!(empty.is_empty() && empty.matches(&obj));
+        assert!(empty.matches(&obj));
         assert_eq!(
             parse_field_selector("foo").unwrap_err(),
             "invalid selector: 'foo'; can't understand 'foo'"
@@ -1014,11 +978,10 @@ mod tests {
                 .unwrap_err()
                 .contains("unescaped character")
         );
-        assert_eq!(
+        assert!(
             parse_field_selector("a==b")
                 .unwrap()
-                .requires_exact_match("a"),
-            Some("b")
+                .matches(&json!({"a": "b"}))
         );
         assert!(parse_field_selector("a!==b").is_err());
         assert_eq!(

@@ -55,22 +55,10 @@ impl Sim {
         self.writes_except(&[])
     }
 
-    /// API writes the sim has served so far, except to the resources named (e.g. `leases`).
+    /// API writes the sim has served so far, except to resources whose name starts with one of
+    /// `resources` (e.g. `leases`).
     pub fn writes_except(&self, resources: &[&str]) -> u64 {
-        let counts = self.server.cluster().counts.lock().unwrap().clone();
-        counts
-            .iter()
-            .filter(|(k, _)| {
-                let mut words = k.split(' ');
-                let verb = words.next().unwrap_or_default();
-                let resource = words.next().unwrap_or_default();
-                matches!(
-                    verb,
-                    "create" | "update" | "patch" | "delete" | "deletecollection"
-                ) && !resources.contains(&resource)
-            })
-            .map(|(_, v)| *v)
-            .sum()
+        self.server.cluster().requests().writes_except(resources)
     }
 
     /// Runs kubectl with `args` (blocking, off the async runtime) and returns its output.

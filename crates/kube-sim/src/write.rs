@@ -51,6 +51,10 @@ pub async fn create(
         super::limitrange::apply_defaults(&mut obj, &ranges);
         super::limitrange::validate(&obj, &ranges).map_err(ApiError::forbidden)?;
     }
+    if rt.plural == "persistentvolumeclaims" {
+        let ranges = c.store.read().list_values("limitranges", Some(ns));
+        super::limitrange::validate_pvc(&obj, &ranges).map_err(ApiError::forbidden)?;
+    }
     if !opts.internal {
         obj = admission::mutate(c, "CREATE", rt, ns, obj, None, opts).await?;
     }

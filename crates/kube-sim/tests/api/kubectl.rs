@@ -1405,3 +1405,38 @@ async fn explain_describes_fields() {
     assert!(out.contains("  size\t<integer>"), "{out}");
     assert!(out.contains("  color\t<string>"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_range_caps_a_claim_and_defaults_a_container() {
+    let sim = Sim::start(1).await;
+    apply(
+        &sim,
+        "limits.yaml",
+        "apiVersion: v1\nkind: LimitRange\nmetadata: {name: limits, namespace: default}\nspec:\n  limits:\n  - type: PersistentVolumeClaim\n    max: {storage: 10Gi}\n  - type: Container\n    default: {cpu: 250m}\n",
+    )
+    .await;
+    let claim = |size: &str| {
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: data-{}, namespace: default}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: {size}}}}}\n",
+            size.to_lowercase()
+        )
+    };
+    let path = write(&sim, "big.yaml", &claim("20Gi"));
+    let out = sim.kubectl(&["apply", "-f", &path]).await;
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi"
+        ),
+        "{}",
+        describe(&out)
+    );
+    apply(&sim, "small.yaml", &claim("5Gi")).await;
+    sim.ok(&["run", "app", "--image=nginx", "--restart=Never"])
+        .await;
+    let pod = get_json(&sim, &["pod", "app"]).await;
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+        "250m"
+    );
+}

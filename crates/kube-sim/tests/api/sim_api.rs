@@ -93,7 +93,7 @@ async fn watcher_sees_changes_and_recovers_from_410() {
         Some(WatchEvent::Deleted(obj)) => assert_eq!(obj.metadata.name.as_deref(), Some("a")),
         other => panic!("expected Deleted, got {other:?}"),
     }
-    sim.server.cluster().store.compact();
+    sim.server.cluster().compact();
     let mut stale = api
         .watch(&WatchParams::default(), &rv)
         .await
@@ -553,7 +553,7 @@ async fn bad_input_gets_status_errors_and_server_keeps_serving() {
 async fn requests_need_the_token_and_are_counted() {
     let sim = Sim::start(0).await;
     let yaml = sim.server.kubeconfig_yaml();
-    let token = sim.server.cluster().token.clone();
+    let token = sim.server.cluster().token().to_string();
     let anon_yaml = yaml.replace(&token, "wrong-token");
     let kc = kube::config::Kubeconfig::from_yaml(&anon_yaml).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())

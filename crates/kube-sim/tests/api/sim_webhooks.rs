@@ -5,8 +5,8 @@ use base64::Engine;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
+use kube_sim::TlsBundle;
 use kube_sim::testing::Sim;
-use kube_sim::tls::TlsBundle;
 use serde_json::{Value, json};
 
 async fn mutate(axum::Json(review): axum::Json<Value>) -> axum::Json<Value> {
