@@ -1,184 +1,176 @@
-//! The engine's counters and gauges (sync runs, controller reconciles, API requests), shared by
-//! the sync loop and the controllers and rendered in the Prometheus text exposition format
-//! (`orbdeck_` prefix) by the engine's `/metrics`. A leaf: it knows nothing of who counts.
+//! The engine's metrics (sync runs, controller reconciles and their durations, API writes), shared
+//! by the sync loop and the controllers and rendered in the OpenMetrics text format (`orbdeck_`
+//! prefix) by the engine's `/metrics`, on `prometheus-client`: labelled families and real
+//! histograms. A leaf: it knows nothing of who counts.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Per-controller reconcile figures.
-#[derive(Clone, Copy, Debug, Default)]
-struct ControllerStats {
-    reconciles: u64,
-    errors: u64,
-    duration_sum: f64,
-    duration_count: u64,
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of the per-controller families.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ControllerLabel {
+    controller: String,
 }
 
-/// The engine's counters and gauges, shared by the sync loop and the controllers and rendered by
-/// `/metrics`. Every method takes `&self`; share it as `Arc<Metrics>`.
-#[derive(Debug, Default)]
+/// Label of the last synced commit.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommitLabel {
+    commit: String,
+}
+
+/// Reconcile durations from 1 ms to about 33 s.
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// The engine's metrics. Every method takes `&self`; share it as `Arc<Metrics>`.
 pub struct Metrics {
-    controllers: Mutex<BTreeMap<String, ControllerStats>>,
-    queue_depth: AtomicU64,
-    last_commit: Mutex<Option<String>>,
-    syncs: AtomicU64,
-    sync_errors: AtomicU64,
-    api_writes: AtomicU64,
+    registry: Registry,
+    reconciles: Family<ControllerLabel, Counter>,
+    reconcile_errors: Family<ControllerLabel, Counter>,
+    reconcile_duration: Family<ControllerLabel, Histogram, fn() -> Histogram>,
+    queue_depth: Gauge,
+    last_commit: Family<CommitLabel, Gauge>,
+    last_commit_value: Mutex<Option<String>>,
+    syncs: Counter,
+    sync_errors: Counter,
+    api_writes: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    /// Empty metrics.
+    /// Every family registered, no samples yet.
     pub fn new() -> Metrics {
-        Metrics::default()
+        let mut registry = Registry::with_prefix("orbdeck");
+        let reconciles = Family::<ControllerLabel, Counter>::default();
+        let reconcile_errors = Family::<ControllerLabel, Counter>::default();
+        let reconcile_duration =
+            Family::<ControllerLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        let queue_depth = Gauge::default();
+        let last_commit = Family::<CommitLabel, Gauge>::default();
+        let syncs = Counter::default();
+        let sync_errors = Counter::default();
+        let api_writes = Counter::default();
+        registry.register(
+            "reconciles",
+            "Reconciles run, by controller",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that failed, by controller",
+            reconcile_errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time spent reconciling, by controller",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Objects waiting to be reconciled again after a failure",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "last_synced_commit_info",
+            "The commit of the last successful sync (label commit)",
+            last_commit.clone(),
+        );
+        registry.register("syncs", "Syncs run", syncs.clone());
+        registry.register("sync_errors", "Syncs that failed", sync_errors.clone());
+        registry.register(
+            "api_writes",
+            "Writes sent to the API server by syncs",
+            api_writes.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            reconcile_errors,
+            reconcile_duration,
+            queue_depth,
+            last_commit,
+            last_commit_value: Mutex::new(None),
+            syncs,
+            sync_errors,
+            api_writes,
+        }
     }
 
     /// Records one reconcile of `controller` that took `duration`, failed or not.
     pub fn record_reconcile(&self, controller: &str, duration: Duration, ok: bool) {
-        let mut map = self.controllers.lock().unwrap_or_else(|e| e.into_inner());
-        let stats = map.entry(controller.to_owned()).or_default();
-        stats.reconciles += 1;
+        let label = ControllerLabel {
+            controller: controller.to_owned(),
+        };
+        self.reconciles.get_or_create(&label).inc();
+        let errors = self.reconcile_errors.get_or_create(&label);
         if !ok {
-            stats.errors += 1;
+            errors.inc();
         }
-        stats.duration_sum += duration.as_secs_f64();
-        stats.duration_count += 1;
+        self.reconcile_duration
+            .get_or_create(&label)
+            .observe(duration.as_secs_f64());
     }
 
-    /// Sets the number of objects waiting to be reconciled.
+    /// Sets the number of objects waiting to be reconciled again.
     pub fn set_queue_depth(&self, depth: usize) {
         self.queue_depth
-            .store(u64::try_from(depth).unwrap_or(u64::MAX), Ordering::Relaxed);
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     /// Records a finished sync of `commit`; a successful one becomes the last synced commit.
     pub fn record_sync(&self, commit: &str, ok: bool) {
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        if ok {
-            *self.last_commit.lock().unwrap_or_else(|e| e.into_inner()) = Some(commit.to_owned());
-        } else {
-            self.sync_errors.fetch_add(1, Ordering::Relaxed);
+        self.syncs.inc();
+        if !ok {
+            self.sync_errors.inc();
+            return;
+        }
+        let mut last = self
+            .last_commit_value
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.as_deref() != Some(commit) {
+            self.last_commit.clear();
+            let label = CommitLabel {
+                commit: commit.to_owned(),
+            };
+            self.last_commit.get_or_create(&label).set(1);
+            *last = Some(commit.to_owned());
         }
     }
 
     /// Adds `count` writes (create, patch, update, delete) sent to the API server.
     pub fn record_api_writes(&self, count: u64) {
-        self.api_writes.fetch_add(count, Ordering::Relaxed);
+        self.api_writes.inc_by(count);
     }
 
-    /// The metrics in Prometheus text exposition format (version 0.0.4).
+    /// The metrics in the OpenMetrics text format ([`CONTENT_TYPE`]), ending in `# EOF`.
     pub fn render(&self) -> String {
-        let controllers = self
-            .controllers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         let mut out = String::new();
-        let name = "orbdeck_reconciles_total";
-        header(&mut out, name, "counter", "Reconciles run, by controller.");
-        for (controller, stats) in &controllers {
-            sample(&mut out, name, controller, stats.reconciles);
-        }
-        let name = "orbdeck_reconcile_errors_total";
-        header(
-            &mut out,
-            name,
-            "counter",
-            "Reconciles that failed, by controller.",
-        );
-        for (controller, stats) in &controllers {
-            sample(&mut out, name, controller, stats.errors);
-        }
-        let name = "orbdeck_reconcile_duration_seconds";
-        header(
-            &mut out,
-            name,
-            "summary",
-            "Time spent reconciling, by controller.",
-        );
-        for (controller, stats) in &controllers {
-            sample(
-                &mut out,
-                &format!("{name}_sum"),
-                controller,
-                stats.duration_sum,
-            );
-            sample(
-                &mut out,
-                &format!("{name}_count"),
-                controller,
-                stats.duration_count,
-            );
-        }
-        header(
-            &mut out,
-            "orbdeck_queue_depth",
-            "gauge",
-            "Objects waiting to be reconciled.",
-        );
-        let _ = writeln!(
-            out,
-            "orbdeck_queue_depth {}",
-            self.queue_depth.load(Ordering::Relaxed)
-        );
-        header(
-            &mut out,
-            "orbdeck_last_synced_commit_info",
-            "gauge",
-            "The commit of the last successful sync (label commit).",
-        );
-        if let Some(commit) = self
-            .last_commit
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_deref()
-        {
-            let _ = writeln!(
-                out,
-                "orbdeck_last_synced_commit_info{{commit=\"{}\"}} 1",
-                escape(commit)
-            );
-        }
-        for (name, help, counter) in [
-            ("orbdeck_syncs_total", "Syncs run.", &self.syncs),
-            (
-                "orbdeck_sync_errors_total",
-                "Syncs that failed.",
-                &self.sync_errors,
-            ),
-            (
-                "orbdeck_api_writes_total",
-                "Writes sent to the API server.",
-                &self.api_writes,
-            ),
-        ] {
-            header(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// One sample labelled with its controller.
-fn sample(out: &mut String, name: &str, controller: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(
-        out,
-        "{name}{{controller=\"{}\"}} {value}",
-        escape(controller)
-    );
-}
-
-/// Escapes a label value: backslash, double quote and newline.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

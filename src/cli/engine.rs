@@ -126,12 +126,19 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
             sync_now.notify_one();
         }
     });
-    // Each finished sync feeds /metrics.
+    // Each finished sync feeds /metrics; a repo that cannot be fetched or pushed makes /readyz 503
+    // until it can again.
     let mut state = handle.state.clone();
+    health.set_ready();
+    let ready = health.clone();
     let recorder = tokio::spawn(async move {
         let mut seen = 0;
         while state.changed().await.is_ok() {
             let s = state.borrow_and_update().clone();
+            match s.readiness() {
+                Ok(()) => ready.set_ready(),
+                Err(why) => ready.set_not_ready(why),
+            }
             if s.syncs == seen {
                 continue;
             }
@@ -142,7 +149,6 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
             metrics.record_api_writes(s.actions.len() as u64);
         }
     });
-    health.set_ready();
     wait_for_stop(&handle).await;
     shutdown.cancel();
     let _ = tokio::join!(elector, task, requests);

@@ -1,5 +1,5 @@
 //! The engine's health and metrics endpoints (the figures are [`crate::metrics::Metrics`]): `/healthz` (the process answers), `/readyz` (ready,
-//! else 503 with the reason) and `/metrics` (Prometheus text exposition format, `orbdeck_` prefix).
+//! else 503 with the reason) and `/metrics` (OpenMetrics text format, `orbdeck_` prefix).
 
 use axum::Router;
 use axum::extract::State;
@@ -104,10 +104,7 @@ async fn readyz(State(shared): State<Shared>) -> impl IntoResponse {
 
 async fn metrics_text(State(shared): State<Shared>) -> impl IntoResponse {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         shared.metrics.render(),
     )
 }

@@ -43,8 +43,23 @@ pub struct EngineState {
     pub writes: u64,
     /// The writes the last sync made to the cluster.
     pub actions: Vec<(crate::wellknown::ObjectId, sync::Action)>,
-    /// The last error outside the sync itself (fetch, push), if any.
-    pub last_error: Option<String>,
+    /// Why the repo could not be fetched, until a fetch succeeds.
+    pub fetch_error: Option<String>,
+    /// Why current/ could not be pushed, until a push succeeds.
+    pub push_error: Option<String>,
+}
+
+impl EngineState {
+    /// `Ok` while the engine can do its work, else why not (what `/readyz` answers): the repo
+    /// cannot be fetched, or current/ cannot be pushed. A desired state that does not validate
+    /// or apply is the ORB's problem, not the engine's: it stays ready and says so in current/.
+    pub fn readiness(&self) -> Result<(), String> {
+        match (&self.fetch_error, &self.push_error) {
+            (Some(e), _) => Err(format!("cannot fetch the ORB repo: {e}")),
+            (None, Some(e)) => Err(format!("cannot push current/: {e}")),
+            (None, None) => Ok(()),
+        }
+    }
 }
 
 /// Handles to a running engine: ask it to sync now, read its state.
@@ -121,7 +136,11 @@ async fn run(
             if force || last_sync.is_none_or(|t| t.elapsed() >= interval) {
                 force = false;
                 last_sync = Some(Instant::now());
-                match read_desired(repo.clone()).await {
+                let read = read_desired(repo.clone()).await;
+                if read.is_ok() && state.borrow().fetch_error.is_some() {
+                    state.send_modify(|s| s.fetch_error = None);
+                }
+                match read {
                     Ok(Some(desired)) => {
                         if let Some(i) = parse_duration(&desired.orb.engine.interval) {
                             interval = i;
@@ -196,7 +215,10 @@ async fn run(
                         finished = Some((status, report.actions));
                     }
                     Ok(None) => {}
-                    Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "fetching the ORB repo");
+                        state.send_modify(|s| s.fetch_error = Some(e.to_string()));
+                    }
                 }
             }
             if let Some(c) = &controllers
@@ -217,10 +239,13 @@ async fn run(
                         }
                         state.send_modify(|s| {
                             s.writes += 1;
-                            s.last_error = None;
+                            s.push_error = None;
                         });
                     }
-                    Err(e) => state.send_modify(|s| s.last_error = Some(e.to_string())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pushing current/");
+                        state.send_modify(|s| s.push_error = Some(e.to_string()));
+                    }
                 }
             }
             if let Some((status, actions)) = finished {

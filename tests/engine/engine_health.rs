@@ -69,20 +69,22 @@ async fn probes_follow_readiness_and_metrics_scrape() {
     let (status, head, body) = get(addr, "/metrics").await;
     assert_eq!(status, 200);
     assert!(
-        head.contains("content-type: text/plain; version=0.0.4"),
+        head.contains("content-type: application/openmetrics-text; version=1.0.0"),
         "{head}"
     );
     let lines: Vec<&str> = body.lines().collect();
     for expected in [
-        "# TYPE orbdeck_reconciles_total counter",
+        "# TYPE orbdeck_reconciles counter",
         "orbdeck_reconciles_total{controller=\"profile\"} 2",
         "orbdeck_reconciles_total{controller=\"quo\\\"tas\"} 1",
-        "# TYPE orbdeck_reconcile_errors_total counter",
+        "# TYPE orbdeck_reconcile_errors counter",
         "orbdeck_reconcile_errors_total{controller=\"profile\"} 1",
         "orbdeck_reconcile_errors_total{controller=\"quo\\\"tas\"} 0",
-        "# TYPE orbdeck_reconcile_duration_seconds summary",
-        "orbdeck_reconcile_duration_seconds_sum{controller=\"profile\"} 1",
+        "# TYPE orbdeck_reconcile_duration_seconds histogram",
+        "orbdeck_reconcile_duration_seconds_sum{controller=\"profile\"} 1.0",
         "orbdeck_reconcile_duration_seconds_count{controller=\"profile\"} 2",
+        "orbdeck_reconcile_duration_seconds_bucket{le=\"0.256\",controller=\"profile\"} 1",
+        "orbdeck_reconcile_duration_seconds_bucket{le=\"1.024\",controller=\"profile\"} 2",
         "# TYPE orbdeck_queue_depth gauge",
         "orbdeck_queue_depth 7",
         "orbdeck_last_synced_commit_info{commit=\"0123abcd\"} 1",
@@ -92,19 +94,18 @@ async fn probes_follow_readiness_and_metrics_scrape() {
     ] {
         assert!(lines.contains(&expected), "missing {expected:?} in\n{body}");
     }
+    assert_eq!(lines.last(), Some(&"# EOF"), "{body}");
     // Every sample is an orbdeck_ metric whose family has HELP and TYPE before it.
-    for line in &lines {
+    for (at, line) in lines.iter().enumerate() {
         if line.starts_with('#') {
             continue;
         }
         assert!(line.starts_with("orbdeck_"), "{line}");
         let name = line.split(['{', ' ']).next().unwrap();
-        let family = name
-            .strip_suffix("_sum")
-            .or_else(|| name.strip_suffix("_count"))
-            .filter(|f| f.ends_with("_seconds"))
+        let family = ["_total", "_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
             .unwrap_or(name);
-        let at = lines.iter().position(|l| l == line).unwrap();
         for kind in ["HELP", "TYPE"] {
             let head = format!("# {kind} {family} ");
             assert!(
@@ -133,5 +134,5 @@ fn metrics_render_without_samples() {
         !text.contains("orbdeck_last_synced_commit_info{"),
         "no commit before the first sync:\n{text}"
     );
-    assert!(text.ends_with('\n'));
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }

@@ -174,3 +174,41 @@ async fn prune_over_the_fraction_is_fenced() {
     assert!(cms.get_opt("c9").await.unwrap().is_some());
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_repo_makes_the_engine_not_ready_until_it_is_back() {
+    let sim = Sim::start(0).await;
+    let origin = Origin::new();
+    origin.seed(&[("orb.yaml", ORB)]);
+    let mut engine = Running::start(&sim, sim.client().await, &origin);
+    engine.sync().await;
+    assert_eq!(engine.handle.state.borrow().readiness(), Ok(()));
+
+    let away = origin.path().with_extension("moved");
+    std::fs::rename(origin.path(), &away).unwrap();
+    engine.handle.sync_now.notify_one();
+    let mut state = engine.handle.state.clone();
+    let not_ready = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        state.wait_for(|s| s.readiness().is_err()),
+    )
+    .await
+    .expect("not ready within 30 s")
+    .unwrap()
+    .readiness()
+    .unwrap_err();
+    assert!(
+        not_ready.starts_with("cannot fetch the ORB repo"),
+        "{not_ready}"
+    );
+
+    std::fs::rename(&away, origin.path()).unwrap();
+    engine.handle.sync_now.notify_one();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        state.wait_for(|s| s.readiness().is_ok()),
+    )
+    .await
+    .expect("ready again within 30 s")
+    .unwrap();
+}
