@@ -1,19 +1,26 @@
 //! The engine's controllers, in families, each in its own folder with the same parts: pure
 //! builders of the objects it wants (unit-tested, no API calls) and its run-time loop.
 //!
-//! - [`runtime`]: what every family shares: [`runtime::converge`] (slim watch caches of what the
-//!   controllers made and the one routine that converges them) and [`runtime::running`] (the
-//!   families of one leadership term, started and stopped together).
+//! - [`runtime`]: what every family shares: one [`runtime::Context`], [`runtime::converge`]
+//!   (slim watch caches of what the controllers made and the one routine that converges them),
+//!   watched sources and the pass loop, Events, status, and [`runtime::running`] (the families of
+//!   one leadership term, started and stopped together).
 //! - [`profiles`]: Kubeflow Profiles (seed 001): namespace, RBAC, quotas, limit range, network and
 //!   authorization policies, notebook defaults; the run-time `Controller` with its finalizer.
-//! - [`fanout`]: one source fanned out to many namespaces (seed 000): PodSettings to PodDefaults
-//!   and their copies, AddonTemplates stamped into namespaces.
+//! - [`pod_settings`]: PodSettings to PodDefaults and their copies in team members' namespaces
+//!   (seed 000).
+//! - [`addons`]: AddonTemplates stamped into every namespace they select (seed 000).
 //!
-//! This module holds the vocabulary the families share: labels and [`Warning`].
+//! Each family has `desired.rs` (pure: what it wants, unit-tested without a cluster) and its
+//! `mod.rs` (run, status, Events, report). This module holds the vocabulary the families share:
+//! labels and [`Warning`].
 
-pub mod fanout;
+pub mod addons;
+pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;
+
+use serde_json::{Value, json};
 
 /// Label naming the tool that manages an object.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -21,6 +28,21 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGER: &str = "orbdeck";
 /// Label naming the Profile an object was derived from.
 pub const PROFILE_LABEL: &str = "orbdeck.io/profile";
+/// Label naming the family that made an object, on the fan-out families' objects (their
+/// converge scope).
+pub const FAMILY_LABEL: &str = "orbdeck.io/controller";
+
+/// The object labelled as made by the family `name`.
+pub fn family(mut object: Value, name: &str) -> Value {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if let Some(l) = labels.as_object_mut() {
+            l.insert(FAMILY_LABEL.into(), json!(name));
+        }
+    }
+    object
+}
+
 /// StatCan's data classification label on workloads (seed 001).
 pub const CLASSIFICATION_LABEL: &str = "data.statcan.gc.ca/classification";
 /// The classification that restricts a workload's network and file transfers.

@@ -8,8 +8,10 @@ pub mod leader;
 pub mod sync;
 
 use crate::apply::Applier;
-use crate::controllers::profiles::report::{PROFILES_FILE, ProfilesReport};
+use crate::controllers::profiles::report::PROFILES_FILE;
 use crate::controllers::runtime::running::Controllers;
+use crate::controllers::runtime::running::Reports;
+use crate::controllers::{addons, pod_settings};
 use crate::model::OrbFile;
 use crate::repo::status::{OrbStatus, STATUS_FILE};
 use crate::repo::{Change, DESIRED, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy};
@@ -100,7 +102,7 @@ struct Desired {
     orb_error: Option<String>,
     files: Vec<(PathBuf, Vec<u8>)>,
     previous: Option<OrbStatus>,
-    previous_report: Option<ProfilesReport>,
+    previous_reports: Reports,
 }
 
 async fn run(
@@ -114,10 +116,10 @@ async fn run(
     let repo = Arc::new(std::sync::Mutex::new(options.repo));
     let mut applier = Applier::new(client.clone(), "");
     let mut written: Option<OrbStatus> = None;
-    let mut written_report: Option<ProfilesReport> = None;
+    let mut written_reports: Option<Reports> = None;
     let mut last_write: Option<Instant> = None;
     let mut pending: Option<OrbStatus> = None;
-    let mut pending_report: Option<ProfilesReport> = None;
+    let mut pending_reports = Reports::new();
     // The first commit seen with each desired state: what status.commit names.
     let mut applied_key: Option<(DesiredKey, Oid)> = None;
     let mut interval = options.interval;
@@ -156,8 +158,8 @@ async fn run(
                             }
                         };
                         applier.set_orb(&desired.orb.name);
-                        if written_report.is_none() {
-                            written_report = desired.previous_report.clone();
+                        if written_reports.is_none() {
+                            written_reports = Some(desired.previous_reports.clone());
                         }
                         let report = match &desired.orb_error {
                             Some(e) => sync::SyncReport {
@@ -221,22 +223,22 @@ async fn run(
                     }
                 }
             }
-            if let Some(c) = &controllers
-                && let Some(report) = c.report().await
-            {
-                pending_report = (written_report.as_ref() != Some(&report)).then_some(report);
+            if let Some(c) = &controllers {
+                let written = written_reports.get_or_insert_with(Reports::new);
+                pending_reports = c.reports().await;
+                pending_reports.retain(|path, yaml| written.get(path) != Some(yaml));
             }
             let due = last_write.is_none_or(|t| t.elapsed() >= write_interval);
-            if due && (pending.is_some() || pending_report.is_some()) {
-                match write_current(repo.clone(), pending.clone(), pending_report.clone()).await {
+            if due && (pending.is_some() || !pending_reports.is_empty()) {
+                match write_current(repo.clone(), pending.clone(), pending_reports.clone()).await {
                     Ok(()) => {
                         last_write = Some(Instant::now());
                         if let Some(s) = pending.take() {
                             written = Some(s);
                         }
-                        if let Some(r) = pending_report.take() {
-                            written_report = Some(r);
-                        }
+                        written_reports
+                            .get_or_insert_with(Reports::new)
+                            .append(&mut pending_reports);
                         state.send_modify(|s| {
                             s.writes += 1;
                             s.push_error = None;
@@ -259,7 +261,7 @@ async fn run(
         // Wake for the next sync, and meanwhile every write interval while there is something
         // to write or controllers whose report may change.
         let until_sync = last_sync.map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()));
-        let wait = if pending.is_some() || pending_report.is_some() || controllers.is_some() {
+        let wait = if pending.is_some() || !pending_reports.is_empty() || controllers.is_some() {
             until_sync.min(write_interval.max(Duration::from_secs(1)))
         } else {
             until_sync
@@ -319,10 +321,19 @@ async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Des
             .map(|(p, b)| (PathBuf::from(p), b))
             .collect();
         let previous = OrbStatus::read(&repo, commit);
-        let previous_report = repo
-            .file(Some(commit), PROFILES_FILE)?
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| serde_saphyr::from_str(&t).ok());
+        let mut previous_reports = Reports::new();
+        for path in [
+            PROFILES_FILE,
+            pod_settings::REPORT_FILE,
+            addons::REPORT_FILE,
+        ] {
+            if let Some(text) = repo
+                .file(Some(commit), path)?
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                previous_reports.insert(path, text);
+            }
+        }
         Ok(Some(Desired {
             commit,
             key,
@@ -330,18 +341,18 @@ async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Des
             orb_error,
             files,
             previous,
-            previous_report,
+            previous_reports,
         }))
     })
     .await
     .map_err(|e| RepoError::remote("engine", e.to_string()))?
 }
 
-/// Commits and pushes the status and the profiles report (whichever is given) in one commit.
+/// Commits and pushes the status and the families' reports (whichever are given) in one commit.
 async fn write_current(
     repo: Arc<std::sync::Mutex<OrbRepo>>,
     status: Option<OrbStatus>,
-    report: Option<ProfilesReport>,
+    reports: Reports,
 ) -> Result<(), RepoError> {
     tokio::task::spawn_blocking(move || {
         let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
@@ -357,12 +368,12 @@ async fn write_current(
             });
             message.push_str(&format!(" {} at {:.8}", status.result, status.commit));
         }
-        if let Some(report) = &report {
+        for (path, text) in reports {
             changes.push(Change {
-                path: PROFILES_FILE.into(),
-                content: Some(yaml(report, repo.url())?.into_bytes()),
+                path: path.into(),
+                content: Some(text.into_bytes()),
             });
-            message.push_str(&format!(" {} profiles", report.profiles.len()));
+            message.push_str(&format!(" {path}"));
         }
         let edit = Edit {
             base: repo.tip(),

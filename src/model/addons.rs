@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::EnvVar;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
+
+use super::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
     group = "orbdeck.io",
     version = "v1alpha1",
     kind = "AddonTemplate",
+    status = "AddonTemplateStatus",
     doc = "Manifests applied to every namespace a selector matches."
 )]
 #[serde(rename_all = "camelCase")]
@@ -22,6 +25,21 @@ pub struct AddonTemplateSpec {
     pub namespace_selector: LabelSelector,
     /// Multi-document YAML; `{{namespace}}` and `{{owner}}` are replaced per namespace.
     pub manifests: String,
+}
+
+/// What the engine reports of an AddonTemplate.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddonTemplateStatus {
+    /// Namespaces the template is rendered into.
+    #[serde(default)]
+    pub namespaces: u32,
+    /// Objects rendered, over every namespace.
+    #[serde(default)]
+    pub objects: u32,
+    /// `Ready`: every rendered object is applied; otherwise why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
 }
 
 /// Desired state of a runner environment.

@@ -16,7 +16,9 @@ mod profile_settings;
 mod replication;
 mod upgrade;
 
-pub use addons::{AddonTemplate, AddonTemplateSpec, Environment, EnvironmentSpec};
+pub use addons::{
+    AddonTemplate, AddonTemplateSpec, AddonTemplateStatus, Environment, EnvironmentSpec,
+};
 pub use cluster::{
     ClusterLabel, ClusterLabelSpec, NodePoolLabel, NodePoolLabelSpec, NodeUser, NodeUserSpec,
     RegistryCredential, RegistryCredentialSpec, SecretKeyRef,
@@ -26,7 +28,7 @@ pub use orb::{
     ProfileSettings, PrunePolicy, SecretSettings,
 };
 pub use poddefault::{PodDefault, PodDefaultSpec, PodModifiers};
-pub use podsetting::{PodSetting, PodSettingSpec};
+pub use podsetting::{PodSetting, PodSettingSpec, PodSettingStatus};
 pub use profile::{Condition, OwnerKind, Profile, ProfileOwner, ProfileSpec, ProfileStatus};
 pub use profile_settings::{
     AuthorizationSettings, BlockedOperation, NetworkPolicySettings, ServiceEndpoint,

@@ -10,7 +10,8 @@ use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use orbdeck::controllers::Warning;
-use orbdeck::controllers::fanout::{addons, pod_settings};
+use orbdeck::controllers::addons::desired as addons;
+use orbdeck::controllers::pod_settings::desired as pod_settings;
 use orbdeck::controllers::profiles::desired::{Inputs, desired_children};
 use orbdeck::controllers::profiles::namespace as profile;
 use orbdeck::controllers::profiles::quotas::Source;
@@ -805,6 +806,13 @@ fn addon_errors_name_the_template_and_document() {
     );
     let err = addons::render(&t, "alice", "evil\"\n  injected: true").unwrap_err();
     assert!(err.contains("owner"), "{err}");
+    // A namespace without an owner annotation renders with an empty owner.
+    let t = template(
+        "owned",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {owner: \"{{owner}}\"}\n",
+    );
+    let objects = addons::render(&t, "alice", "").unwrap();
+    assert_eq!(objects[0]["data"]["owner"], "");
 }
 
 #[test]

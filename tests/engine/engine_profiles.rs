@@ -474,3 +474,141 @@ async fn pod_settings_and_addons_fan_out_and_leave_with_their_source() {
     );
     engine.stop().await;
 }
+
+/// The fan-out families report like the profile family: status on each source, a Warning Event
+/// for a source that yields nothing, their files in current/; and a pass over a converged
+/// cluster makes no API request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_out_families_report_status_events_and_current_and_rest() {
+    use k8s_openapi::api::core::v1::Event;
+    use orbdeck::model::{AddonTemplate, PodSetting};
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels:\n    orbdeck.io/team: team-a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: user-x\n  labels:\n    orbdeck.io/team: team-a\n    addons: \"yes\"\n";
+    let settings = "apiVersion: orbdeck.io/v1alpha1\nkind: PodSetting\nmetadata:\n  name: gpu-env\n  namespace: team-a\nspec:\n  selector: {}\n---\napiVersion: orbdeck.io/v1alpha1\nkind: PodSetting\nmetadata:\n  name: stray\n  namespace: user-x\nspec:\n  selector: {}\n";
+    let addons = "apiVersion: orbdeck.io/v1alpha1\nkind: AddonTemplate\nmetadata:\n  name: welcome\nspec:\n  namespaceSelector:\n    matchLabels:\n      addons: \"yes\"\n  manifests: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: welcome\n---\napiVersion: orbdeck.io/v1alpha1\nkind: AddonTemplate\nmetadata:\n  name: broken\nspec:\n  namespaceSelector:\n    matchLabels:\n      addons: \"yes\"\n  manifests: |\n    apiVersion: v1\n    metadata:\n      name: no-kind\n";
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+        ("desired/teams/namespaces.yaml", namespaces),
+        ("desired/teams/settings.yaml", settings),
+        ("desired/addons.yaml", addons),
+    ]);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    engine.sync().await;
+
+    let templates = Api::<AddonTemplate>::all(client.clone());
+    let ready = |conditions: &[orbdeck::model::Condition]| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| (c.status.clone(), c.reason.clone().unwrap_or_default()))
+    };
+    assert!(
+        eventually(60, || async {
+            let Ok(t) = templates.get("welcome").await else {
+                return false;
+            };
+            t.status.is_some_and(|s| {
+                s.namespaces == 1
+                    && s.objects == 1
+                    && ready(&s.conditions) == Some(("True".into(), "Rendered".into()))
+            })
+        })
+        .await,
+        "welcome status: {:?}",
+        templates.get("welcome").await.map(|t| t.status)
+    );
+    let broken = templates.get("broken").await.unwrap().status.unwrap();
+    assert_eq!(
+        ready(&broken.conditions),
+        Some(("False".into(), "RenderFailed".into()))
+    );
+    let settings = Api::<PodSetting>::namespaced(client.clone(), "team-a");
+    assert!(
+        eventually(30, || async {
+            settings
+                .get("gpu-env")
+                .await
+                .ok()
+                .and_then(|s| s.status)
+                .is_some_and(|s| {
+                    s.pod_defaults == 2 && ready(&s.conditions).is_some_and(|r| r.0 == "True")
+                })
+        })
+        .await,
+        "gpu-env status"
+    );
+    let warning = |ns: &'static str, reason: &'static str| {
+        let api = Api::<Event>::namespaced(client.clone(), ns);
+        async move {
+            api.list(&ListParams::default())
+                .await
+                .map(|l| {
+                    l.items.into_iter().find(|e| {
+                        e.reason.as_deref() == Some(reason) && e.type_.as_deref() == Some("Warning")
+                    })
+                })
+                .ok()
+                .flatten()
+        }
+    };
+    assert!(
+        eventually(30, || async {
+            warning("default", "RenderFailed").await.is_some()
+        })
+        .await,
+        "no RenderFailed event"
+    );
+    let event = warning("default", "RenderFailed").await.unwrap();
+    assert_eq!(event.involved_object.name.as_deref(), Some("broken"));
+    assert!(
+        event.message.unwrap_or_default().contains("no kind"),
+        "the event says what is wrong"
+    );
+    assert!(
+        eventually(30, || async {
+            warning("user-x", "NotInTeamNamespace").await.is_some()
+        })
+        .await,
+        "no NotInTeamNamespace event"
+    );
+    assert!(
+        eventually(30, || async {
+            origin_file(&origin, "current/addons.yaml")
+                .is_some_and(|t| t.contains("name: broken") && t.contains("no kind"))
+                && origin_file(&origin, "current/pod-settings.yaml")
+                    .is_some_and(|t| t.contains("name: stray") && t.contains("podDefaults: 2"))
+        })
+        .await,
+        "current/: {:?} {:?}",
+        origin_file(&origin, "current/addons.yaml"),
+        origin_file(&origin, "current/pod-settings.yaml")
+    );
+
+    // A change that alters nothing wanted wakes both families; their passes make no request.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let skip = ["leases", "events"];
+    let before = sim.server.cluster().requests().all_except(&skip);
+    Api::<Namespace>::all(client.clone())
+        .patch(
+            "team-a",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"metadata": {"labels": {"unrelated": "x"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = sim.server.cluster().requests().all_except(&skip);
+    assert_eq!(
+        after - before,
+        1,
+        "only the test's own patch: {:?}",
+        sim.server.cluster().requests()
+    );
+    engine.stop().await;
+}

@@ -291,6 +291,7 @@ async fn object_request(
                             &rt.api_version(),
                             force,
                             &object::now(),
+                            None,
                         )
                         .map_err(conflict_error)?;
                         (
@@ -731,6 +732,7 @@ pub async fn patch_object(
                     &rt.api_version(),
                     force,
                     &object::now(),
+                    sub,
                 )
                 .map_err(conflict_error)?;
                 managed = Some(outcome.managed_fields);

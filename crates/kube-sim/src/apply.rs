@@ -537,6 +537,7 @@ pub fn server_side_apply(
     api_version: &str,
     force: bool,
     now: &str,
+    subresource: Option<&str>,
 ) -> Result<ApplyOutcome, Conflict> {
     let empty = json!({});
     let base = live.unwrap_or(&empty);
@@ -552,14 +553,27 @@ pub fn server_side_apply(
         }],
         None => Vec::new(),
     };
+    // An apply to /status owns status fields only; one to the object owns everything else.
+    let status = subresource == Some("status");
+    let in_scope = |p: &FieldPath| (p.first().map(String::as_str) == Some("f:status")) == status;
     let mut config = without_managed_fields(applied);
     if let Some(m) = config.as_object_mut() {
-        m.shift_remove("status");
+        if status {
+            m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "status"));
+            if let Some(name) = applied.pointer("/metadata/name") {
+                m.insert("metadata".into(), json!({ "name": name }));
+            }
+        } else {
+            m.shift_remove("status");
+        }
     }
-    let new_set = leaf_paths(&config, false);
+    let new_set: FieldSet = leaf_paths(&config, status)
+        .into_iter()
+        .filter(in_scope)
+        .collect();
     let me = entries
         .iter()
-        .position(|e| e.is(manager, "Apply", api_version, None));
+        .position(|e| e.is(manager, "Apply", api_version, subresource));
 
     let mut conflicts = Vec::new();
     for (i, entry) in entries.iter().enumerate().filter(|(i, _)| Some(*i) != me) {
@@ -611,7 +625,7 @@ pub fn server_side_apply(
             operation: "Apply".into(),
             api_version: api_version.into(),
             time: now.into(),
-            subresource: None,
+            subresource: subresource.map(String::from),
             fields: new_set,
         }),
     }
@@ -712,7 +726,7 @@ mod tests {
         mgr: &str,
         force: bool,
     ) -> Result<ApplyOutcome, Conflict> {
-        server_side_apply(live, cfg, mgr, "apps/v1", force, T0)
+        server_side_apply(live, cfg, mgr, "apps/v1", force, T0, None)
     }
 
     fn owned(out: &ApplyOutcome, mgr: &str) -> FieldSet {
@@ -932,5 +946,53 @@ mod tests {
             plain.to_string(),
             "Apply failed with 1 conflict: conflict with \"mgr\": .spec.x"
         );
+    }
+
+    #[test]
+    fn an_apply_to_status_owns_status_only_and_keeps_the_spec() {
+        let live = apply(None, &deployment(2, "nginx"), "kubectl", false)
+            .unwrap()
+            .object;
+        let status = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"}, "spec": {"replicas": 9},
+            "status": {"replicas": 2, "conditions": [{"type": "Available", "status": "True"}]}});
+        let out = server_side_apply(
+            Some(&live),
+            &status,
+            "ctrl",
+            "apps/v1",
+            true,
+            T1,
+            Some("status"),
+        )
+        .unwrap();
+        assert_eq!(out.object["spec"], live["spec"], "spec untouched");
+        assert_eq!(out.object["status"]["replicas"], 2);
+        let entry = out
+            .managed_fields
+            .iter()
+            .find(|e| e["manager"] == "ctrl")
+            .unwrap();
+        assert_eq!(entry["subresource"], "status");
+        assert!(entry["fieldsV1"].get("f:spec").is_none(), "{entry}");
+        assert!(
+            entry["fieldsV1"]["f:status"].get("f:replicas").is_some(),
+            "{entry}"
+        );
+        // Applying again without a field it owned removes that field, and only that one.
+        let less = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"}, "status": {"replicas": 2}});
+        let again = server_side_apply(
+            Some(&out.object),
+            &less,
+            "ctrl",
+            "apps/v1",
+            true,
+            T1,
+            Some("status"),
+        )
+        .unwrap();
+        assert!(again.object["status"].get("conditions").is_none());
+        assert_eq!(again.object["spec"], live["spec"]);
     }
 }

@@ -1,7 +1,9 @@
 //! The Profile controller at run time: kube-runtime's `Controller` over Profiles (bounded
 //! concurrency, per-object backoff), the finalizer `profile-finalizer`, the namespace adoption
-//! rule, every derived object converged through [`Derived`], conditions on the Profile, and
-//! warnings as Events (once per distinct warning set, not once per reconcile).
+//! rule, every derived object converged through the runtime's caches, conditions on the Profile
+//! (server-side apply, only when they change), and warnings as Events (once per distinct warning
+//! set, not once per reconcile). Collaborators come from a watched cache of RoleBindings, so a
+//! converged Profile costs no API request.
 
 pub mod authorization;
 pub mod desired;
@@ -12,16 +14,15 @@ pub mod notebook_defaults;
 pub mod quotas;
 pub mod report;
 
-use crate::controllers::runtime::converge::{Converged, Derived};
-use crate::controllers::{PROFILE_LABEL, Warning};
-use crate::metrics::Metrics;
+use crate::controllers::PROFILE_LABEL;
+use crate::controllers::runtime::converge::Converged;
+use crate::controllers::runtime::{Context, events, status, watch};
 use crate::model::{Condition, Profile, ProfileSettings};
 use desired::{Inputs, desired_children, profile_name};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Namespace, ObjectReference};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::RoleBinding;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -30,8 +31,6 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 /// The finalizer Kubeflow's profile controller puts on every Profile.
 pub const FINALIZER: &str = "profile-finalizer";
@@ -78,37 +77,25 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-/// What reconciling Profiles needs.
+/// What reconciling Profiles needs: the families' context and the family's own memory.
 pub struct Ctx {
-    /// Caches of derived objects, and the client.
-    pub derived: Arc<Derived>,
-    /// The ORB's profile settings (orb.yaml), replaced when orb.yaml changes.
-    pub settings: watch::Receiver<Arc<ProfileSettings>>,
-    /// Where reconciles are counted.
-    pub metrics: Arc<Metrics>,
-    /// How often a converged Profile is looked at again.
-    pub resync: Duration,
+    /// Client, caches, metrics, events and settings shared by every family.
+    pub context: Arc<Context>,
     outcomes: Mutex<BTreeMap<String, Outcome>>,
     failures: Mutex<HashMap<String, u32>>,
     profiles: Mutex<Option<Store<Profile>>>,
+    rolebindings: tokio::sync::OnceCell<Store<RoleBinding>>,
 }
 
 impl Ctx {
     /// A context with no history.
-    pub fn new(
-        derived: Arc<Derived>,
-        settings: watch::Receiver<Arc<ProfileSettings>>,
-        metrics: Arc<Metrics>,
-        resync: Duration,
-    ) -> Ctx {
+    pub fn new(context: Arc<Context>) -> Ctx {
         Ctx {
-            derived,
-            settings,
-            metrics,
-            resync,
+            context,
             outcomes: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(HashMap::new()),
             profiles: Mutex::new(None),
+            rolebindings: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -121,14 +108,33 @@ impl Ctx {
     pub fn outcomes(&self) -> BTreeMap<String, Outcome> {
         lock(&self.outcomes).clone()
     }
+
+    /// The watched cache of every RoleBinding, started on first use and listed before it is
+    /// returned.
+    async fn rolebindings(&self) -> Result<&Store<RoleBinding>, ReconcileError> {
+        let store = self
+            .rolebindings
+            .get_or_init(|| async {
+                let api: Api<RoleBinding> = Api::all(self.context.client.clone());
+                let unheeded = Arc::new(tokio::sync::Notify::new());
+                watch::store(api, &unheeded, &self.context.shutdown)
+            })
+            .await;
+        tokio::time::timeout(Duration::from_secs(30), store.wait_until_ready())
+            .await
+            .map_err(|_| ReconcileError("rolebindings: not listed within 30 s".into()))?
+            .map_err(|e| ReconcileError(format!("rolebindings: {e}")))?;
+        Ok(store)
+    }
 }
 
-/// Runs the Profile controller until `shutdown`.
-pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
-    let client = ctx.derived.client().clone();
+/// Runs the Profile controller until the term ends.
+pub async fn run(ctx: Arc<Ctx>) {
+    let shutdown = ctx.context.shutdown.clone();
+    let client = ctx.context.client.clone();
     let profiles: Api<Profile> = Api::all(client);
     // A derived object deleted or changed by someone else: reconcile its Profile now.
-    let changes = futures::stream::unfold(ctx.derived.changes(), |mut rx| async move {
+    let changes = futures::stream::unfold(ctx.context.converge.changes(), |mut rx| async move {
         loop {
             match rx.recv().await {
                 Ok(change) => {
@@ -142,7 +148,7 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
         }
     });
     // New settings: every Profile again.
-    let settings = futures::stream::unfold(ctx.settings.clone(), |mut rx| async move {
+    let settings = futures::stream::unfold(ctx.context.settings.clone(), |mut rx| async move {
         rx.changed().await.ok().map(|_| ((), rx))
     });
     let controller = Controller::new(profiles, watcher::Config::default());
@@ -161,7 +167,7 @@ pub async fn run(ctx: Arc<Ctx>, shutdown: CancellationToken) {
 pub async fn reconcile(profile: Arc<Profile>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let name = profile_name(&profile).to_owned();
-    let api: Api<Profile> = Api::all(ctx.derived.client().clone());
+    let api: Api<Profile> = Api::all(ctx.context.client.clone());
     let result = finalizer(&api, FINALIZER, profile, |event| async {
         match event {
             FinalizerEvent::Apply(p) => apply(&p, &ctx).await,
@@ -170,12 +176,15 @@ pub async fn reconcile(profile: Arc<Profile>, ctx: Arc<Ctx>) -> Result<Action, R
     })
     .await
     .map_err(|e| ReconcileError(format!("profile {name}: {}", crate::text::error_chain(&e))));
-    ctx.metrics
+    ctx.context
+        .metrics
         .record_reconcile("profile", started.elapsed(), result.is_ok());
     if result.is_ok() {
         lock(&ctx.failures).remove(&name);
     }
-    ctx.metrics.set_queue_depth(lock(&ctx.failures).len());
+    ctx.context
+        .metrics
+        .set_queue_depth(lock(&ctx.failures).len());
     result
 }
 
@@ -192,15 +201,20 @@ pub fn error_policy(profile: Arc<Profile>, error: &ReconcileError, ctx: Arc<Ctx>
 
 async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
     let name = profile_name(profile).to_owned();
-    let settings = ctx.settings.borrow().clone();
+    let settings = ctx.context.settings.borrow().clone();
     if let Err(conflict) = namespace_conflict(profile, ctx).await? {
         record(ctx, &name, vec![conflict.clone()], Vec::new());
-        set_conditions(profile, ctx, failed("NamespaceConflict", &conflict)).await?;
-        return Ok(Action::requeue(ctx.resync));
+        set_conditions(profile, ctx, status::failed("NamespaceConflict", &conflict)).await?;
+        return Ok(Action::requeue(ctx.context.resync));
     }
-    let istio = ctx.derived.serves(ISTIO_API, "AuthorizationPolicy").await;
+    let istio = ctx
+        .context
+        .converge
+        .serves(ISTIO_API, "AuthorizationPolicy")
+        .await;
     let collaborators = if istio {
-        collaborators(ctx, &name).await?
+        let bindings = ctx.rolebindings().await?;
+        collaborators(bindings, &name)
     } else {
         Vec::new()
     };
@@ -213,30 +227,25 @@ async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
     };
     let (children, warnings) = desired_children(profile, &inputs);
     let Converged { writes, errors } = ctx
-        .derived
+        .context
+        .converge
         .converge((PROFILE_LABEL, &name), &KINDS, children)
         .await;
     if writes > 0 {
         remove_namespace_labels(ctx, &name, &settings).await;
     }
     let warning_text: Vec<String> = warnings.iter().map(|w| w.message.clone()).collect();
-    let previous = record(ctx, &name, errors.clone(), warning_text.clone());
-    if previous.is_none_or(|p| p.warnings != warning_text) {
-        for warning in &warnings {
-            warn_event(ctx, profile, warning).await;
-        }
-    }
+    record(ctx, &name, errors.clone(), warning_text);
+    ctx.context
+        .recorder
+        .warn(&events::reference(profile), &warnings)
+        .await;
     if errors.is_empty() {
-        set_conditions(
-            profile,
-            ctx,
-            vec![condition("Ready", "True", "Reconciled", "")],
-        )
-        .await?;
-        Ok(Action::requeue(ctx.resync))
+        set_conditions(profile, ctx, status::ready("Reconciled")).await?;
+        Ok(Action::requeue(ctx.context.resync))
     } else {
         let message = errors.join("; ");
-        set_conditions(profile, ctx, failed("ApplyFailed", &message)).await?;
+        set_conditions(profile, ctx, status::failed("ApplyFailed", &message)).await?;
         Err(ReconcileError(format!("profile {name}: {message}")))
     }
 }
@@ -245,9 +254,11 @@ async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
 async fn cleanup(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
     let name = profile_name(profile).to_owned();
     let Converged { errors, .. } = ctx
-        .derived
+        .context
+        .converge
         .converge((PROFILE_LABEL, &name), &KINDS, Vec::new())
         .await;
+    ctx.context.recorder.forget(&events::reference(profile));
     if !errors.is_empty() {
         return Err(ReconcileError(format!(
             "profile {name}: clean-up: {}",
@@ -265,7 +276,8 @@ async fn namespace_conflict(
 ) -> Result<Result<(), String>, ReconcileError> {
     let name = profile_name(profile);
     let namespaces = ctx
-        .derived
+        .context
+        .converge
         .kind("v1", "Namespace")
         .await
         .map_err(ReconcileError)?;
@@ -280,7 +292,7 @@ async fn namespace_conflict(
             )),
         });
     }
-    let api: Api<Namespace> = Api::all(ctx.derived.client().clone());
+    let api: Api<Namespace> = Api::all(ctx.context.client.clone());
     let existing = api
         .get_opt(name)
         .await
@@ -295,18 +307,14 @@ async fn namespace_conflict(
 }
 
 /// Users given edit access in the namespace (RoleBindings annotated `role: edit`).
-async fn collaborators(ctx: &Ctx, namespace: &str) -> Result<Vec<String>, ReconcileError> {
-    let api: Api<RoleBinding> = Api::namespaced(ctx.derived.client().clone(), namespace);
-    let list = match api.list(&ListParams::default()).await {
-        Ok(l) => l.items,
-        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-        Err(e) => return Err(ReconcileError(format!("rolebindings in {namespace}: {e}"))),
-    };
-    let values: Vec<serde_json::Value> = list
-        .into_iter()
-        .filter_map(|rb| serde_json::to_value(rb).ok())
+fn collaborators(bindings: &Store<RoleBinding>, namespace: &str) -> Vec<String> {
+    let values: Vec<serde_json::Value> = bindings
+        .state()
+        .iter()
+        .filter(|rb| rb.metadata.namespace.as_deref() == Some(namespace))
+        .filter_map(|rb| serde_json::to_value(rb.as_ref()).ok())
         .collect();
-    Ok(authorization::collaborators(&values))
+    authorization::collaborators(&values)
 }
 
 /// Removes the namespace labels the settings ask to remove (keys with an empty value) when some
@@ -316,7 +324,7 @@ async fn remove_namespace_labels(ctx: &Ctx, name: &str, settings: &ProfileSettin
     if removed.is_empty() {
         return;
     }
-    let api: Api<Namespace> = Api::all(ctx.derived.client().clone());
+    let api: Api<Namespace> = Api::all(ctx.context.client.clone());
     let Ok(Some(ns)) = api.get_opt(name).await else {
         return;
     };
@@ -337,98 +345,35 @@ async fn remove_namespace_labels(ctx: &Ctx, name: &str, settings: &ProfileSettin
     }
 }
 
-/// Records a Profile's outcome; returns the previous one.
-fn record(ctx: &Ctx, name: &str, errors: Vec<String>, warnings: Vec<String>) -> Option<Outcome> {
-    lock(&ctx.outcomes).insert(name.to_owned(), Outcome { errors, warnings })
+/// Records a Profile's outcome.
+fn record(ctx: &Ctx, name: &str, errors: Vec<String>, warnings: Vec<String>) {
+    lock(&ctx.outcomes).insert(name.to_owned(), Outcome { errors, warnings });
 }
 
-/// Conditions of a Profile that could not be reconciled.
-fn failed(reason: &str, message: &str) -> Vec<Condition> {
-    vec![
-        condition("Failed", "True", reason, message),
-        condition("Ready", "False", reason, message),
-    ]
-}
-
-fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: status.into(),
-        reason: Some(reason.into()),
-        message: (!message.is_empty()).then(|| message.to_owned()),
-        last_transition_time: None,
-    }
-}
-
-/// Writes the Profile's conditions unless they already say the same (transition times kept).
+/// Writes the Profile's conditions (server-side apply) unless they already say the same
+/// (transition times kept).
 async fn set_conditions(
     profile: &Profile,
     ctx: &Ctx,
-    mut conditions: Vec<Condition>,
+    conditions: Vec<Condition>,
 ) -> Result<(), ReconcileError> {
     let current = profile
         .status
         .as_ref()
         .map(|s| s.conditions.clone())
         .unwrap_or_default();
-    let same = |a: &Condition, b: &Condition| {
-        a.type_ == b.type_ && a.status == b.status && a.reason == b.reason && a.message == b.message
-    };
-    if current.len() == conditions.len() && current.iter().zip(&conditions).all(|(a, b)| same(a, b))
-    {
-        return Ok(());
-    }
-    let now = Time(k8s_openapi::jiff::Timestamp::now());
-    for c in &mut conditions {
-        c.last_transition_time = current
-            .iter()
-            .find(|old| old.type_ == c.type_ && old.status == c.status)
-            .and_then(|old| old.last_transition_time.clone())
-            .or_else(|| Some(now.clone()));
-    }
+    let conditions = status::keep_times(&current, conditions);
     let name = profile_name(profile);
-    let api: Api<Profile> = Api::all(ctx.derived.client().clone());
-    let body = json!({"status": {"conditions": conditions}});
-    match api
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(&body))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(ReconcileError(format!("profile {name} status: {e}"))),
-    }
-}
-
-/// A Warning Event on the Profile (in `default`, as for every cluster-scoped object).
-async fn warn_event(ctx: &Ctx, profile: &Profile, warning: &Warning) {
-    let name = profile_name(profile);
-    let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let event = Event {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{name}.")),
-            namespace: Some("default".into()),
-            ..Default::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some("kubeflow.org/v1".into()),
-            kind: Some("Profile".into()),
-            name: Some(name.to_owned()),
-            uid: profile.metadata.uid.clone(),
-            ..Default::default()
-        },
-        type_: Some("Warning".into()),
-        reason: Some(warning.reason.clone()),
-        message: Some(warning.message.clone()),
-        reporting_component: Some(crate::controllers::runtime::converge::CONTROLLER_MANAGER.into()),
-        first_timestamp: Some(now.clone()),
-        last_timestamp: Some(now),
-        count: Some(1),
-        ..Default::default()
-    };
-    let api: Api<Event> = Api::namespaced(ctx.derived.client().clone(), "default");
-    if let Err(e) = api.create(&PostParams::default(), &event).await {
-        tracing::warn!(profile = name, error = %e, "recording a warning event");
-    }
+    let api: Api<Profile> = Api::all(ctx.context.client.clone());
+    status::apply(
+        &api,
+        name,
+        Some(serde_json::json!({ "conditions": current })),
+        serde_json::json!({ "conditions": conditions }),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| ReconcileError(format!("profile {name} status: {e}")))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

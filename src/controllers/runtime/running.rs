@@ -1,26 +1,33 @@
-//! The controllers of one leadership term: started when the engine leads and the cluster serves
-//! Profiles, stopped (watches and all) when it stops leading.
+//! The controller families of one leadership term: started with one [`Context`] when the engine
+//! leads, stopped (watches and all) when it stops leading, and their reports for current/.
 
+use super::Context;
 use super::converge::Derived;
-use crate::controllers::fanout;
-use crate::controllers::profiles::report::{self, ProfilesReport};
+use super::events::Recorder;
+use crate::controllers::profiles::report::{self, PROFILES_FILE};
 use crate::controllers::profiles::{self, Ctx};
+use crate::controllers::{addons, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+/// The reports of the families, by path in the ORB repo (`current/...`), as YAML.
+pub type Reports = std::collections::BTreeMap<&'static str, String>;
+
 /// Running controllers; dropping them stops them.
 pub struct Controllers {
-    ctx: Arc<Ctx>,
+    profiles: Arc<Ctx>,
+    pod_settings: Arc<Mutex<Option<pod_settings::Report>>>,
+    addons: Arc<Mutex<Option<addons::Report>>>,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
 }
 
 impl Controllers {
-    /// Starts the controllers with `settings`, looking at every object again each `resync`.
+    /// Starts every family with `settings`, looking at every object again each `resync`.
     pub fn start(
         client: kube::Client,
         settings: ProfileSettings,
@@ -28,13 +35,29 @@ impl Controllers {
         resync: Duration,
     ) -> Controllers {
         let stop = CancellationToken::new();
-        let derived = Derived::new(client, stop.clone());
         let (tx, rx) = watch::channel(Arc::new(settings));
-        let ctx = Arc::new(Ctx::new(derived.clone(), rx, metrics.clone(), resync));
-        tokio::spawn(profiles::run(ctx.clone(), stop.clone()));
-        tokio::spawn(fanout::run(derived, metrics, resync, stop.clone()));
+        let context = Arc::new(Context {
+            converge: Derived::new(client.clone(), stop.clone()),
+            recorder: Recorder::new(client.clone()),
+            client,
+            metrics,
+            settings: rx,
+            resync,
+            shutdown: stop.clone(),
+        });
+        let profiles = Arc::new(Ctx::new(context.clone()));
+        let pod_settings = Arc::default();
+        let addons = Arc::default();
+        tokio::spawn(profiles::run(profiles.clone()));
+        tokio::spawn(pod_settings::run(
+            context.clone(),
+            Arc::clone(&pod_settings),
+        ));
+        tokio::spawn(addons::run(context, Arc::clone(&addons)));
         Controllers {
-            ctx,
+            profiles,
+            pod_settings,
+            addons,
             settings: tx,
             stop,
         }
@@ -51,14 +74,30 @@ impl Controllers {
         });
     }
 
-    /// current/profiles.yaml as of now (None until the Profiles are listed).
-    pub async fn report(&self) -> Option<ProfilesReport> {
-        let store = self.ctx.profiles()?;
-        let ready = tokio::time::timeout(Duration::from_secs(5), store.wait_until_ready()).await;
-        if !matches!(ready, Ok(Ok(()))) {
-            return None;
+    /// The families' reports as of now: current/profiles.yaml once the Profiles are listed, and
+    /// the fan-out families' files once they made a pass.
+    pub async fn reports(&self) -> Reports {
+        let mut reports = Reports::new();
+        if let Some(store) = self.profiles.profiles() {
+            let ready =
+                tokio::time::timeout(Duration::from_secs(5), store.wait_until_ready()).await;
+            if matches!(ready, Ok(Ok(()))) {
+                let built = report::build(
+                    &store,
+                    &self.profiles.context.converge,
+                    &self.profiles.outcomes(),
+                )
+                .await;
+                insert(&mut reports, PROFILES_FILE, &built);
+            }
         }
-        Some(report::build(&store, &self.ctx.derived, &self.ctx.outcomes()).await)
+        if let Some(r) = lock(&self.pod_settings).as_ref() {
+            insert(&mut reports, pod_settings::REPORT_FILE, r);
+        }
+        if let Some(r) = lock(&self.addons).as_ref() {
+            insert(&mut reports, addons::REPORT_FILE, r);
+        }
+        reports
     }
 }
 
@@ -66,4 +105,17 @@ impl Drop for Controllers {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+fn insert<T: serde::Serialize>(reports: &mut Reports, path: &'static str, report: &T) {
+    match serde_saphyr::to_string(report) {
+        Ok(yaml) => {
+            reports.insert(path, yaml);
+        }
+        Err(e) => tracing::warn!(path, error = %e, "serializing a report"),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,11 +1,18 @@
-//! Add-ons (seed 000's userspace-chart-manager): an AddonTemplate's manifests stamped into a
-//! namespace, with `{{namespace}}` and `{{owner}}` filled in.
+//! What the add-ons family wants, computed without an API call (seed 000's
+//! userspace-chart-manager): an AddonTemplate's manifests stamped into every namespace its
+//! selector matches, with `{{namespace}}` and `{{owner}}` filled in.
 
 use crate::wellknown::is_dns_label;
 use serde_json::{Map, Value, json};
 
-use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
+use crate::controllers::{MANAGED_BY_LABEL, MANAGER, Warning};
 use crate::model::{AddonTemplate, is_namespaced};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::core::{Selector, SelectorExt};
+use std::sync::Arc;
+
+/// Namespace annotation naming its owner (Kubeflow's), used for `{{owner}}`.
+const OWNER_ANNOTATION: &str = "owner";
 
 /// Label on every rendered object naming its AddonTemplate.
 pub const ADDON_LABEL: &str = "orbdeck.io/addon";
@@ -212,12 +219,89 @@ fn is_label_value(s: &str) -> bool {
         && s.chars().last().is_none_or(|c| c.is_ascii_alphanumeric())
 }
 
-/// Whether an owner name can be pasted into YAML, quoted or not, without changing its structure.
+/// Whether an owner name can be pasted into YAML, quoted or not, without changing its structure
+/// (a namespace without an owner annotation gives the empty owner).
 fn is_safe_owner(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '@' | '+' | '-' | ':')
-        })
-        && !s.contains(": ")
-        && !s.ends_with([':', ' '])
+    s.is_empty()
+        || (s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '@' | '+' | '-' | ':')
+            })
+            && !s.contains(": ")
+            && !s.ends_with([':', ' ']))
+}
+
+/// What one AddonTemplate yields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TemplateOutcome {
+    /// Its name.
+    pub name: String,
+    /// Namespaces it is rendered into.
+    pub namespaces: usize,
+    /// Objects rendered, over every namespace.
+    pub objects: usize,
+    /// Why it (or its rendering into some namespace) failed; the first failure.
+    pub warning: Option<Warning>,
+}
+
+/// Everything the family wants: the rendered objects and, per template, what it yields.
+#[derive(Clone, Debug, Default)]
+pub struct Desired {
+    /// Every template's objects in every namespace it selects.
+    pub objects: Vec<Value>,
+    /// One entry per template, by name.
+    pub templates: Vec<TemplateOutcome>,
+}
+
+/// Every AddonTemplate rendered into every namespace its selector matches (namespaces being
+/// deleted are left out). A template whose selector or manifests are wrong renders nothing
+/// where it fails and says why.
+pub fn desired(namespaces: &[Arc<Namespace>], templates: &[Arc<AddonTemplate>]) -> Desired {
+    let mut out = Desired::default();
+    for template in templates {
+        let mut outcome = TemplateOutcome {
+            name: template.metadata.name.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        let selector: Result<Selector, _> = template.spec.namespace_selector.clone().try_into();
+        match selector {
+            Err(e) => {
+                outcome.warning = Some(Warning::new(
+                    "InvalidSelector",
+                    format!("add-on template {}: namespaceSelector: {e}", outcome.name),
+                ));
+            }
+            Ok(selector) => {
+                for ns in namespaces {
+                    let labels = ns.metadata.labels.clone().unwrap_or_default();
+                    if ns.metadata.deletion_timestamp.is_some() || !selector.matches(&labels) {
+                        continue;
+                    }
+                    let ns_name = ns.metadata.name.clone().unwrap_or_default();
+                    let owner = ns
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(OWNER_ANNOTATION))
+                        .cloned()
+                        .unwrap_or_default();
+                    match render(template, &ns_name, &owner) {
+                        Ok(objects) => {
+                            outcome.namespaces += 1;
+                            outcome.objects += objects.len();
+                            out.objects.extend(objects);
+                        }
+                        Err(e) => {
+                            outcome
+                                .warning
+                                .get_or_insert_with(|| Warning::new("RenderFailed", e));
+                        }
+                    }
+                }
+            }
+        }
+        out.templates.push(outcome);
+    }
+    out.templates.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }

@@ -1,0 +1,93 @@
+//! Watched caches of the objects the families read (their sources, namespaces, what users made
+//! beside them), each change waking the family's pass loop; and that loop: a pass on every
+//! change (a burst settled into one), on every resync tick, and after a failed pass again with
+//! backoff (1 s, 2 s, 4 s ... up to the resync interval).
+
+use crate::controllers::runtime::Context;
+use futures::{Stream, StreamExt};
+use kube::api::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How long a burst of changes is let settle before a pass.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// A reflector store of one kind whose changes wake `wake` (the watch retries with backoff).
+/// `managedFields` are dropped from the cached objects.
+pub fn store<K>(api: Api<K>, wake: &Arc<Notify>, shutdown: &CancellationToken) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(
+        writer,
+        watcher::watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(|o: &mut K| o.meta_mut().managed_fields = None),
+    );
+    tokio::spawn(drive(stream, wake.clone(), shutdown.clone()));
+    reader
+}
+
+async fn drive<S, T, E>(stream: S, wake: Arc<Notify>, shutdown: CancellationToken)
+where
+    S: Stream<Item = Result<T, E>> + Send,
+    E: std::fmt::Display,
+{
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = stream.next() => match event {
+                Some(Ok(_)) => wake.notify_one(),
+                Some(Err(e)) => tracing::debug!(error = %e, "source watch"),
+                None => return,
+            },
+        }
+    }
+}
+
+/// Runs `pass` until the term ends: on a wake, on every resync tick, and after a failed pass
+/// (it returns false) again with backoff. Each pass is counted as a reconcile of `family`.
+pub async fn passes<F, Fut>(ctx: Arc<Context>, family: &str, wake: Arc<Notify>, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut failures: u32 = 0;
+    loop {
+        let wait = if failures == 0 {
+            ctx.resync
+        } else {
+            Duration::from_secs(1 << (failures - 1).min(9)).min(ctx.resync)
+        };
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        tokio::time::sleep(SETTLE).await;
+        let started = Instant::now();
+        let ok = pass().await;
+        ctx.metrics.record_reconcile(family, started.elapsed(), ok);
+        failures = if ok { 0 } else { failures.saturating_add(1) };
+        if !ok {
+            tracing::warn!(
+                family,
+                attempt = failures,
+                "pass failed; retrying with backoff"
+            );
+        }
+    }
+}
