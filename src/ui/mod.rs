@@ -10,6 +10,7 @@ pub mod data;
 pub mod editor;
 mod index;
 pub mod keymap;
+mod kinds;
 mod layout;
 mod render;
 pub mod runtime;

@@ -405,36 +405,7 @@ impl State {
     pub fn selected_object(&self) -> Option<(usize, ObjectRef)> {
         let (orb, row) = self.selected_row()?;
         let view = self.fleet.get(orb as usize)?;
-        let row = row as usize;
-        let target = match self.tab {
-            Tab::Profiles => {
-                let p = view.profiles.get(row)?;
-                object("Profile", None, &p.name)
-            }
-            Tab::Replications => {
-                let r = view.replications.get(row)?;
-                object("ImageReplication", Some(&r.namespace), &r.name)
-            }
-            Tab::Upgrades => {
-                let u = view.upgrades.get(row)?;
-                object("ClusterUpgrade", None, &u.name)
-            }
-            Tab::Events => {
-                let e = view.events.get(row)?;
-                let (kind, name) = e.object.split_once('/')?;
-                let ns = (!e.namespace.is_empty()).then_some(e.namespace.as_str());
-                object(kind, ns, name)
-            }
-            _ => return None,
-        };
+        let target = self.tab.kind().object(view, row as usize)?;
         Some((orb as usize, target))
-    }
-}
-
-fn object(kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
-    ObjectRef {
-        kind: kind.to_string(),
-        namespace: namespace.map(str::to_string),
-        name: name.to_string(),
     }
 }

@@ -1,9 +1,9 @@
 //! `render`: draws the whole screen from `&State`, with no I/O and no state changes. Header,
 //! ORB list, main pane, footer, then the overlay of the current mode.
 
-mod cell;
+pub(super) mod cell;
 mod editor;
-mod orbs;
+pub(super) mod orbs;
 mod overlays;
 mod overview;
 mod table;

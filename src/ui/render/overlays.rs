@@ -11,9 +11,10 @@ use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
 use crate::ui::keymap::{Command, Context};
+use crate::ui::kinds::{At, children, drafts as draft_list};
 use crate::ui::layout::centered;
 use crate::ui::state::{CommandLine, Confirm, Mode, Prompt, State, Viewer};
-use crate::ui::tab::{CHILD_COLUMNS, DRAFT_COLUMNS, Tab};
+use crate::ui::tab::Tab;
 use crate::ui::templates::TEMPLATES;
 
 /// Draws the overlay of the current mode, if it has one.
@@ -374,16 +375,8 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
                 None => frame.render_widget(line("Loading…", w, t.warn), inner),
                 Some(rows) if rows.is_empty() => frame.render_widget(line("The profile owns no objects yet: the engine creates them on its next sync.", w, t.dim), inner),
                 Some(rows) => {
-                    let window = Window { columns: CHILD_COLUMNS, sort: None, total: rows.len(), selected: Some(*selected), offset: 0, focused: true };
-                    table::draw(frame, inner, t, &window, |pos, col, w| {
-                        let c = &rows[pos];
-                        match col {
-                            0 => line(&c.kind, w, t.text),
-                            1 => line(&c.name, w, t.text),
-                            2 => line(&c.namespace, w, t.dim),
-                            _ => line(&c.status, w, if c.status == "Ready" || c.status == "Present" { t.ok } else { t.warn }),
-                        }
-                    });
+                    let window = Window { columns: children::COLUMNS, sort: None, total: rows.len(), selected: Some(*selected), offset: 0, focused: true };
+                    table::draw(frame, inner, t, &window, |pos, col, w| children::cell(t, &rows[pos], col, w));
                 }
             }
         }
@@ -436,33 +429,18 @@ fn drafts(state: &State, frame: &mut Frame, area: Rect, selected: usize) {
         return;
     }
     let window = Window {
-        columns: DRAFT_COLUMNS,
+        columns: draft_list::COLUMNS,
         sort: None,
         total: all.len(),
         selected: Some(selected),
         offset: 0,
         focused: true,
     };
-    let now = state.clock.unix;
     table::draw(frame, inner, t, &window, |pos, col, w| {
         let (o, d) = all[pos];
         let orb = &state.fleet[o];
-        let draft = &orb.drafts[d];
-        match col {
-            0 => line(&orb.name, w, t.text),
-            1 => line(&draft.path, w, t.text),
-            2 => line(draft.kind.as_str(), w, t.draft),
-            3 => line(&super::cell::age(now, draft.updated), w, t.dim),
-            4 => line(&draft.base, w, t.dim),
-            5 => match &draft.upstream {
-                Some(up) => line(&format!("moved: {} {}", up.commit, up.author), w, t.warn),
-                None => line("-", w, t.dim),
-            },
-            _ => match &draft.error {
-                Some(e) => line(&e.replace('\n', " · "), w, t.error),
-                None => line("", w, t.dim),
-            },
-        }
+        let at = At { state, orb, pos, w };
+        draft_list::cell(&at, &orb.drafts[d], col)
     });
 }
 

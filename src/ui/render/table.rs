@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
 
-use crate::ui::tab::{Column, Width};
+use crate::ui::kinds::{Column, Width};
 use crate::ui::theme::Theme;
 
 /// Widths of `columns` in `total` cells (1-cell gaps); `None` for columns dropped to fit.
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn narrow_tables_drop_least_important_columns() {
-        let cols = Tab::Profiles.columns();
+        let cols = &Tab::Profiles.kind().columns();
         let wide = widths(cols, 200);
         assert!(wide.iter().all(Option::is_some));
         assert_eq!(

@@ -12,12 +12,12 @@ use crate::repo::{
 };
 use crate::text::sanitize;
 use crate::ui::action::{ConflictRow, PushResult};
-use crate::ui::{Action, ChildRow, Effect, ObjectRef, UpgradeOp};
+use crate::ui::kinds::{api_version, children};
+use crate::ui::{Action, Effect, ObjectRef, UpgradeOp};
 use crate::validate::{self, Severity};
 use git2::Oid;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -617,25 +617,6 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, S
     }))
 }
 
-/// The apiVersion of the kinds the views show.
-fn api_version(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Profile" => "kubeflow.org/v1",
-        "PodDefault" => "kubeflow.org/v1alpha1",
-        "ImageReplication"
-        | "ImageReplicationPolicy"
-        | "ClusterUpgrade"
-        | "NodeUpgrade"
-        | "PodSetting" => "orbdeck.io/v1alpha1",
-        "NetworkPolicy" => "networking.k8s.io/v1",
-        "RoleBinding" => "rbac.authorization.k8s.io/v1",
-        "AuthorizationPolicy" => "security.istio.io/v1beta1",
-        "Namespace" | "ResourceQuota" | "LimitRange" | "ServiceAccount" | "Event" | "Node"
-        | "Pod" => "v1",
-        _ => return None,
-    })
-}
-
 async fn client(env: &Env, orb: &str) -> Result<kube::Client, String> {
     connect::client(&env.entry(orb)?, API_TIMEOUT).await
 }
@@ -741,46 +722,9 @@ async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, String>
         .await
         .map_err(|_| format!("{kind}: no answer"))?;
         let Ok(list) = list else { continue };
-        for o in list.items {
-            let status = if o.metadata.deletion_timestamp.is_some() {
-                "Terminating".to_owned()
-            } else {
-                object_status(&o.data)
-            };
-            rows.push(ChildRow {
-                kind: kind.to_owned(),
-                namespace: sanitize(o.metadata.namespace.as_deref().unwrap_or_default())
-                    .into_owned(),
-                name: sanitize(o.metadata.name.as_deref().unwrap_or_default()).into_owned(),
-                status: sanitize(&status).into_owned(),
-            });
-        }
+        rows.extend(list.items.iter().map(|o| children::row(kind, o)));
     }
     Ok(Action::Children(rows))
-}
-
-/// A one-line live status: a namespace's phase, a quota's usage, else "present".
-fn object_status(data: &Value) -> String {
-    if let Some(phase) = data.pointer("/status/phase").and_then(Value::as_str) {
-        return phase.to_owned();
-    }
-    if let (Some(hard), Some(used)) = (
-        data.pointer("/status/hard").and_then(Value::as_object),
-        data.pointer("/status/used").and_then(Value::as_object),
-    ) {
-        return ["requests.cpu", "requests.memory", "pods"]
-            .iter()
-            .filter_map(|k| {
-                Some(format!(
-                    "{k} {}/{}",
-                    used.get(*k)?.as_str()?,
-                    hard.get(*k)?.as_str()?
-                ))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-    }
-    "present".into()
 }
 
 /// Pause, resume or abort an upgrade: the one scalar edited in place in its desired file

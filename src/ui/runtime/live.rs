@@ -4,16 +4,16 @@
 //! sends its ORB's view to the UI at most every 250 ms, and only when something changed. An
 //! unreachable or silent cluster only ever delays its own worker.
 
-use crate::controllers::profiles::quotas::{self, Source};
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
 use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, short_hex};
 use crate::text::sanitize;
+use crate::ui::kinds::{events, profiles, quotas, replications, text, upgrades};
 use crate::ui::{
-    Action, DraftRow, EventRow, Health, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
-    ReplicationRow, SyncInfo, UpgradeRow, Upstream, Usage,
+    Action, DraftRow, EventRow, Health, NodeRow, OrbView, ProfileRow, ReplicationRow, SyncInfo,
+    UpgradeRow, Upstream,
 };
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Node, ResourceQuota};
@@ -31,8 +31,6 @@ use tokio_util::sync::CancellationToken;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the repo is fetched.
 const FETCH_EVERY: Duration = Duration::from_secs(5);
-/// Events kept per ORB.
-const MAX_EVENTS: usize = 500;
 
 /// Starts one worker per ORB of the fleet; they stop with `shutdown`.
 pub fn spawn(
@@ -78,16 +76,13 @@ pub fn initial_views(config: &FleetConfig, write_all: bool) -> Vec<OrbView> {
 /// A slim cache: rows by object key.
 type Slim<R> = Mutex<HashMap<String, R>>;
 
-/// A ResourceQuota as the views need it: (namespace, hard, used).
-type QuotaFigures = (String, BTreeMap<String, String>, BTreeMap<String, String>);
-
 /// What one ORB's watches and git loop know.
 #[derive(Default)]
 struct Caches {
     dirty: AtomicBool,
     health: Mutex<Health>,
     profiles: Slim<(ProfileRow, BTreeMap<String, String>)>,
-    quotas: Slim<QuotaFigures>,
+    quotas: Slim<quotas::Figures>,
     replications: Slim<ReplicationRow>,
     upgrades: Slim<UpgradeRow>,
     nodes: Slim<NodeRow>,
@@ -159,70 +154,22 @@ impl Worker {
     fn view(&self) -> OrbView {
         let c = &self.caches;
         let git = lock(&c.git).clone();
-        let quotas = lock(&c.quotas).clone();
-        let mut profiles: Vec<ProfileRow> = lock(&c.profiles)
-            .values()
-            .map(|(row, _)| {
-                let mut row = row.clone();
-                if let Some((_, hard, used)) = quotas.get(&format!("{}/quotas", row.namespace)) {
-                    let usage = |key: &str| usage(hard, used, key);
-                    row.cpu = usage("requests.cpu");
-                    row.memory = usage("requests.memory");
-                    row.gpu = usage(quotas::GPU_KEY);
-                    row.pods = usage("pods");
-                }
-                row.source = git.sources.get(&row.name).cloned();
-                row.policies = git.policies.get(&row.name).copied().unwrap_or_default();
-                row
-            })
-            .collect();
-        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        let quota_figures = lock(&c.quotas).clone();
+        let profiles = profiles::rows(
+            lock(&c.profiles).values().map(|(row, _)| row),
+            &quota_figures,
+            &git.sources,
+            &git.policies,
+        );
         let sources: HashMap<String, BTreeMap<String, String>> = lock(&c.profiles)
             .values()
             .map(|(row, s)| (row.namespace.clone(), s.clone()))
             .collect();
-        let mut quota_rows = Vec::new();
-        let mut keys: Vec<&String> = quotas.keys().collect();
-        keys.sort();
-        for key in keys {
-            let (ns, hard, used) = &quotas[key];
-            for (resource, hard_text) in hard {
-                let used_text = used.get(resource).cloned().unwrap_or_else(|| "0".into());
-                let source = sources
-                    .get(ns)
-                    .and_then(|s| s.get(resource).cloned())
-                    .unwrap_or_else(|| "namespace quota".into());
-                quota_rows.push(QuotaRow {
-                    namespace: ns.clone(),
-                    resource: resource.clone(),
-                    used: amount(&used_text),
-                    hard: amount(hard_text),
-                    used_text,
-                    hard_text: hard_text.clone(),
-                    source,
-                });
-            }
-        }
+        let quota_rows = quotas::rows(&quota_figures, &sources);
         let nodes = lock(&c.nodes).clone();
-        let mut upgrades: Vec<UpgradeRow> = lock(&c.upgrades)
-            .values()
-            .cloned()
-            .map(|mut u| {
-                for n in &mut u.nodes {
-                    if let Some(live) = nodes.get(&n.name) {
-                        n.kubelet_version = live.kubelet_version.clone();
-                    }
-                }
-                u
-            })
-            .collect();
-        upgrades.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut replications: Vec<ReplicationRow> =
-            lock(&c.replications).values().cloned().collect();
-        replications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        let mut events: Vec<EventRow> = lock(&c.events).values().cloned().collect();
-        events.sort_by_key(|e| std::cmp::Reverse(e.time));
-        events.truncate(MAX_EVENTS);
+        let upgrades = upgrades::rows(lock(&c.upgrades).values().cloned(), &nodes);
+        let replications = replications::rows(lock(&c.replications).values().cloned());
+        let events = events::rows(lock(&c.events).values().cloned());
         let health = lock(&c.health).clone();
         OrbView {
             name: sanitize(&self.entry.name).into_owned(),
@@ -330,7 +277,7 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
         shutdown,
         move |p| {
             let settings = lock(&c.git).settings.clone();
-            profile_row(p, &settings)
+            profiles::row(p, &settings)
         },
         |c| &c.profiles,
     );
@@ -338,35 +285,35 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
         Api::<ResourceQuota>::all(client.clone()),
         caches,
         shutdown,
-        quota_row,
+        quotas::figures,
         |c| &c.quotas,
     );
     slim_watch(
         Api::<ImageReplication>::all(client.clone()),
         caches,
         shutdown,
-        replication_row,
+        replications::row,
         |c| &c.replications,
     );
     slim_watch(
         Api::<ClusterUpgrade>::all(client.clone()),
         caches,
         shutdown,
-        upgrade_row,
+        upgrades::row,
         |c| &c.upgrades,
     );
     slim_watch(
         Api::<Node>::all(client.clone()),
         caches,
         shutdown,
-        node_row,
+        upgrades::node_row,
         |c| &c.nodes,
     );
     slim_watch(
         Api::<Event>::all(client),
         caches,
         shutdown,
-        event_row,
+        events::row,
         |c| &c.events,
     );
 }
@@ -432,177 +379,6 @@ fn slim_watch<K, R>(
             caches.dirty.store(true, Ordering::Relaxed);
         }
     });
-}
-
-fn text(s: &str) -> String {
-    sanitize(s).into_owned()
-}
-
-/// A Profile's row and, per quota key, what set its value.
-fn profile_row(p: &Profile, settings: &ProfileSettings) -> (ProfileRow, BTreeMap<String, String>) {
-    let name = text(p.metadata.name.as_deref().unwrap_or_default());
-    let conditions = p
-        .status
-        .iter()
-        .flat_map(|s| &s.conditions)
-        .filter(|c| c.status == "True")
-        .map(|c| match &c.message {
-            Some(m) if c.type_ != "Ready" => format!("{}: {}", c.type_, m),
-            _ => c.type_.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sources = quotas::quota_sources(p, settings)
-        .into_iter()
-        .map(|(k, s)| {
-            let s = match s {
-                Source::Default => "default".to_owned(),
-                Source::ProfileSpec => "spec.resourceQuotaSpec".to_owned(),
-                Source::Label(l) => format!("label {l}"),
-            };
-            (k, text(&s))
-        })
-        .collect();
-    let row = ProfileRow {
-        namespace: name.clone(),
-        name,
-        owner: text(&p.spec.owner.name),
-        owner_kind: match p.spec.owner.kind {
-            crate::model::OwnerKind::User => OwnerKind::User,
-            crate::model::OwnerKind::Group => OwnerKind::Group,
-        },
-        policies: 0,
-        conditions: text(&conditions),
-        ..Default::default()
-    };
-    (row, sources)
-}
-
-fn quota_row(q: &ResourceQuota) -> QuotaFigures {
-    let figures =
-        |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
-            m.into_iter()
-                .flatten()
-                .map(|(k, v)| (text(k), text(&v.0)))
-                .collect::<BTreeMap<_, _>>()
-        };
-    let status = q.status.as_ref();
-    let mut hard = figures(status.and_then(|s| s.hard.as_ref()));
-    if hard.is_empty() {
-        hard = figures(q.spec.as_ref().and_then(|s| s.hard.as_ref()));
-    }
-    (
-        text(q.metadata.namespace.as_deref().unwrap_or_default()),
-        hard,
-        figures(status.and_then(|s| s.used.as_ref())),
-    )
-}
-
-fn replication_row(r: &ImageReplication) -> ReplicationRow {
-    let status = r.status.clone().unwrap_or_default();
-    ReplicationRow {
-        namespace: text(r.metadata.namespace.as_deref().unwrap_or_default()),
-        name: text(r.metadata.name.as_deref().unwrap_or_default()),
-        source: text(&r.spec.source),
-        destination: text(&r.spec.destination),
-        phase: format!("{:?}", status.phase),
-        attempts: u8::try_from(status.attempts).unwrap_or(u8::MAX),
-        message: text(status.message.as_deref().unwrap_or_default()),
-    }
-}
-
-fn upgrade_row(u: &ClusterUpgrade) -> UpgradeRow {
-    let status = u.status.clone().unwrap_or_default();
-    UpgradeRow {
-        name: text(u.metadata.name.as_deref().unwrap_or_default()),
-        version: text(&u.spec.version),
-        strategy: format!("max {} unavailable", u.spec.strategy.max_unavailable),
-        phase: if u.spec.abort {
-            "Aborting".into()
-        } else {
-            format!("{:?}", status.phase)
-        },
-        paused: u.spec.paused,
-        nodes: status
-            .nodes
-            .iter()
-            .map(|n| NodeRow {
-                name: text(&n.name),
-                kubelet_version: text(&n.from_version),
-                phase: format!("{:?}", n.phase),
-            })
-            .collect(),
-    }
-}
-
-fn node_row(n: &Node) -> NodeRow {
-    NodeRow {
-        name: text(n.metadata.name.as_deref().unwrap_or_default()),
-        kubelet_version: text(
-            n.status
-                .as_ref()
-                .and_then(|s| s.node_info.as_ref())
-                .map(|i| i.kubelet_version.as_str())
-                .unwrap_or_default(),
-        ),
-        phase: n
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-            .map(|c| {
-                if c.status == "True" {
-                    "Ready"
-                } else {
-                    "NotReady"
-                }
-            })
-            .unwrap_or("Unknown")
-            .into(),
-    }
-}
-
-fn event_row(e: &Event) -> EventRow {
-    let time = e
-        .last_timestamp
-        .as_ref()
-        .or(e.first_timestamp.as_ref())
-        .map(|t| u64::try_from(t.0.as_second()).unwrap_or_default())
-        .unwrap_or_default();
-    EventRow {
-        time,
-        namespace: text(e.metadata.namespace.as_deref().unwrap_or_default()),
-        object: text(&format!(
-            "{}/{}",
-            e.involved_object.kind.as_deref().unwrap_or_default(),
-            e.involved_object.name.as_deref().unwrap_or_default()
-        )),
-        type_: text(e.type_.as_deref().unwrap_or_default()),
-        reason: text(e.reason.as_deref().unwrap_or_default()),
-        message: text(e.message.as_deref().unwrap_or_default()),
-    }
-}
-
-fn usage(
-    hard: &BTreeMap<String, String>,
-    used: &BTreeMap<String, String>,
-    key: &str,
-) -> Option<Usage> {
-    let hard_text = hard.get(key)?.clone();
-    let used_text = used.get(key).cloned().unwrap_or_else(|| "0".into());
-    Some(Usage {
-        used: amount(&used_text),
-        hard: amount(&hard_text),
-        used_text,
-        hard_text,
-    })
-}
-
-/// A quantity as a number (0 when it does not parse).
-fn amount(text: &str) -> f64 {
-    quantity::Quantity::parse(text)
-        .map(|q| q.nanos() as f64 / 1e9)
-        .unwrap_or(0.0)
 }
 
 /// Fetches the repo now and then; reads status, drift, desired files and drafts off the UI task.

@@ -159,10 +159,10 @@ fn say_sort(state: &mut State) {
         if view.sort_column == 0 {
             "ORB"
         } else {
-            state.tab.columns()[view.sort_column - 1].title
+            state.tab.kind().columns()[view.sort_column - 1].title
         }
     } else {
-        state.tab.columns()[view.sort_column].title
+        state.tab.kind().columns()[view.sort_column].title
     };
     let dir = if view.descending {
         "descending"
