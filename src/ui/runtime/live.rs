@@ -318,6 +318,16 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
     );
 }
 
+/// What a slim cache keys an object by: `namespace/name`, or the bare name of a cluster-scoped
+/// object (upgrade rows join nodes by name).
+fn cache_key(meta: &kube::api::ObjectMeta) -> String {
+    let name = meta.name.as_deref().unwrap_or_default();
+    match meta.namespace.as_deref() {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_owned(),
+    }
+}
+
 /// Watches a kind (with backoff) into a slim cache, keyed by namespace/name.
 fn slim_watch<K, R>(
     api: Api<K>,
@@ -341,14 +351,7 @@ fn slim_watch<K, R>(
             .default_backoff()
             .boxed();
         let mut initial: Option<HashMap<String, R>> = None;
-        let key = |o: &K| {
-            let m = o.meta();
-            format!(
-                "{}/{}",
-                m.namespace.as_deref().unwrap_or_default(),
-                m.name.as_deref().unwrap_or_default()
-            )
-        };
+        let key = |o: &K| cache_key(o.meta());
         loop {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -621,4 +624,37 @@ fn drift(repo: &OrbRepo, tip: git2::Oid, status: &OrbStatus) -> usize {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::kinds::upgrades;
+    use k8s_openapi::api::core::v1::{Node, NodeStatus, NodeSystemInfo};
+
+    #[test]
+    fn a_node_is_cached_under_its_name_so_upgrade_rows_show_its_live_version() {
+        let mut node = Node::default();
+        node.metadata.name = Some("node-1".into());
+        node.status = Some(NodeStatus {
+            node_info: Some(NodeSystemInfo {
+                kubelet_version: "v1.34.1".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let key = cache_key(&node.metadata);
+        assert_eq!(key, "node-1");
+        let nodes = HashMap::from([(key, upgrades::node_row(&node))]);
+        let mut upgrade = crate::model::ClusterUpgrade::new(
+            "to-1-34",
+            serde_json::from_value(serde_json::json!({"version": "1.34.1"})).unwrap(),
+        );
+        upgrade.status = serde_json::from_value(serde_json::json!({
+            "nodes": [{"name": "node-1", "fromVersion": "v1.33.0", "toVersion": "v1.34.1", "phase": "Upgrading"}]
+        }))
+        .unwrap();
+        let rows = upgrades::rows([upgrades::row(&upgrade)].into_iter(), &nodes);
+        assert_eq!(rows[0].nodes[0].kubelet_version, "v1.34.1");
+    }
 }
