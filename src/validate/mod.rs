@@ -14,6 +14,7 @@ mod yaml;
 
 pub use report::{Diagnostic, Object, Report, Severity};
 pub use schema::Schemas;
+pub use yaml::{Document, YamlError, documents};
 
 use path::{Seg, locate};
 use serde_json::Value;

@@ -563,3 +563,49 @@ mod tests {
         assert!(e.message.contains("!!int"));
     }
 }
+
+/// A YAML error at a position, from [`documents`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}:{column}: {message}")]
+pub struct YamlError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// The document it is in, counted from 1 among the non-empty documents before it.
+    pub document: usize,
+}
+
+/// One document of a multi-document text: the line its content starts on and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// 1-based line of the document's first node.
+    pub line: usize,
+    /// The document as JSON.
+    pub value: Value,
+}
+
+/// The non-empty documents of a multi-document YAML text, through the same parser (and the same
+/// limits on depth, nodes and aliases) the validator uses; or its first error.
+pub fn documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    let parsed = parse(text);
+    if let Some(p) = parsed.errors.first() {
+        let before = parsed.documents.iter().filter(|d| d.pos < p.pos).count();
+        return Err(YamlError {
+            line: p.pos.line,
+            column: p.pos.column,
+            message: p.message.clone(),
+            document: before + 1,
+        });
+    }
+    Ok(parsed
+        .documents
+        .iter()
+        .map(|d| Document {
+            line: d.pos.line,
+            value: d.to_json(),
+        })
+        .collect())
+}

@@ -791,7 +791,7 @@ fn addon_errors_name_the_template_and_document() {
     );
     let err = addons::render(&t, "alice", "alice@example.com").unwrap_err();
     assert!(
-        err.starts_with("add-on template broken, document 2 (line 4):"),
+        err.starts_with("add-on template broken, document 2, line "),
         "{err}"
     );
     let t = template("nameless", "apiVersion: v1\nkind: ConfigMap\n");

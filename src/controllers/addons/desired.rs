@@ -65,8 +65,9 @@ const CLUSTER_SCOPED: [(&str, &str); 24] = [
 /// namespaced objects without `metadata.namespace` get `namespace`, and every object gets the
 /// labels `orbdeck.io/addon: <template>`, `orbdeck.io/addon-namespace: <namespace>` and
 /// `app.kubernetes.io/managed-by: orbdeck`. Kinds are taken as namespaced unless they are built-in
-/// cluster-scoped kinds or orbdeck's own cluster-scoped kinds. Errors name the template and the
-/// document (counted from 1, with the line it starts on).
+/// cluster-scoped kinds or orbdeck's own cluster-scoped kinds. The YAML is read by the
+/// validator's parser (its limits on depth, nodes and aliases included). Errors name the template
+/// and the document (counted from 1 among the non-empty ones) with its line.
 pub fn render(
     template: &AddonTemplate,
     namespace: &str,
@@ -91,21 +92,20 @@ pub fn render(
         ));
     }
     let text = substitute(&template.spec.manifests, namespace, owner);
+    let documents = crate::validate::documents(&text).map_err(|e| {
+        format!(
+            "add-on template {name}, document {}, line {}:{}: {}",
+            e.document, e.line, e.column, e.message
+        )
+    })?;
     let mut objects = Vec::new();
-    for (index, (line, doc)) in documents(&text).into_iter().enumerate() {
+    for (index, doc) in documents.into_iter().enumerate() {
         let at = format!(
-            "add-on template {name}, document {} (line {line})",
-            index + 1
+            "add-on template {name}, document {} (line {})",
+            index + 1,
+            doc.line
         );
-        if doc
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
-            continue;
-        }
-        let value: Value = serde_saphyr::from_str(&doc).map_err(|e| format!("{at}: {e}"))?;
-        let mut object = match value {
-            Value::Null => continue,
+        let mut object = match doc.value {
             Value::Object(object) => object,
             _ => return Err(format!("{at}: not a mapping")),
         };
@@ -170,26 +170,6 @@ fn substitute(text: &str, namespace: &str, owner: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Splits a YAML stream at `---` lines into (first line number, text) per document; text after a
-/// `---` on its line starts the next document.
-fn documents(text: &str) -> Vec<(usize, String)> {
-    let mut docs = vec![(1, String::new())];
-    for (i, line) in text.lines().enumerate() {
-        let marker = line
-            .strip_prefix("---")
-            .filter(|r| r.is_empty() || r.starts_with([' ', '\t']));
-        match marker {
-            Some(rest) => docs.push((i + 1, format!("{}\n", rest.trim_start()))),
-            None => {
-                let doc = &mut docs.last_mut().expect("never empty").1;
-                doc.push_str(line);
-                doc.push('\n');
-            }
-        }
-    }
-    docs
 }
 
 /// A non-empty string field of an object.

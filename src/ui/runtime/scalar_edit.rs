@@ -14,30 +14,21 @@ pub fn set_spec_scalar(
     value: &str,
 ) -> Option<String> {
     let lines: Vec<&str> = file.split_inclusive('\n').collect();
-    // Documents as ranges of lines, split at `---` lines.
-    let mut docs = Vec::new();
-    let mut start = 0;
-    for (i, l) in lines.iter().enumerate() {
-        if l.trim_end() == "---" {
-            docs.push(start..i);
-            start = i + 1;
-        }
-    }
-    docs.push(start..lines.len());
-    for doc in docs {
-        let text: String = lines[doc.clone()].concat();
-        let Ok(v) = serde_saphyr::from_str::<Value>(&text) else {
-            continue;
-        };
-        let is_it = v.get("kind").and_then(Value::as_str) == Some(kind)
-            && v.pointer("/metadata/name").and_then(Value::as_str) == Some(name);
+    // Each document spans from the line its content starts on to the next one's (the
+    // validator's parser says where documents start).
+    let documents = crate::validate::documents(file).ok()?;
+    let starts: Vec<usize> = documents.iter().map(|d| d.line - 1).collect();
+    for (i, doc) in documents.iter().enumerate() {
+        let is_it = doc.value.get("kind").and_then(Value::as_str) == Some(kind)
+            && doc.value.pointer("/metadata/name").and_then(Value::as_str) == Some(name);
         if !is_it {
             continue;
         }
-        let edited = edit_doc(&lines[doc.clone()], key, value)?;
-        let mut out: String = lines[..doc.start].concat();
+        let range = starts[i]..starts.get(i + 1).copied().unwrap_or(lines.len());
+        let edited = edit_doc(&lines[range.clone()], key, value)?;
+        let mut out: String = lines[..range.start].concat();
         out.push_str(&edited);
-        out.push_str(&lines[doc.end..].concat());
+        out.push_str(&lines[range.end..].concat());
         return Some(out);
     }
     None
