@@ -240,15 +240,26 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// Every view at every size; every difference is shown (and its `.snap.new` written) before the
+/// test fails, naming all the views that differ.
 #[test]
 fn snapshots_of_every_view() {
+    let mut differ = Vec::new();
     for (name, setup) in scenarios() {
         for (w, h) in SIZES {
             let mut s = state(fleet(), w, h);
             setup(&mut s);
-            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&s));
+            let snapshot = format!("{name}_{w}x{h}");
+            let text = screen(&s);
+            let checked = std::panic::catch_unwind(|| {
+                insta::assert_snapshot!(snapshot.clone(), text);
+            });
+            if checked.is_err() {
+                differ.push(snapshot);
+            }
         }
     }
+    assert!(differ.is_empty(), "views that differ: {differ:?}");
 }
 
 fn hostile_fleet() -> Vec<OrbView> {
