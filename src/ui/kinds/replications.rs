@@ -16,7 +16,7 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
     title: "Replications",
     short_title: "Repl",
     command: "replications",
-    empty_hint: "No ImageReplications: add an ImageReplicationPolicy under desired/ and the engine's replication controller creates them.",
+    empty_hint: "No ImageReplications: they are shown as the cluster reports them (this engine has no image replicator yet; ImageReplicationPolicies under desired/ are applied, not acted on).",
     rows: |v| &v.replications,
     fields: &[
         field(

@@ -24,7 +24,7 @@ pub(crate) static TABLE: Table<UpgradeRow> = Table {
     title: "Upgrades",
     short_title: "Upgr",
     command: "upgrades",
-    empty_hint: "No ClusterUpgrades: add a ClusterUpgrade under desired/ (n in the Desired tab) to roll nodes to a new version.",
+    empty_hint: "No ClusterUpgrades: they are shown as the cluster reports them (this engine has no upgrade coordinator yet; a ClusterUpgrade under desired/ is applied, not acted on).",
     rows: |v| &v.upgrades,
     fields: &[
         field(
