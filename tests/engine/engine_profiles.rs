@@ -83,7 +83,10 @@ fn expected_children(name: &str) -> BTreeSet<(String, String)> {
         ("NetworkPolicy", "notebooks-allow-system-to-notebook"),
         ("NetworkPolicy", "notebooks-protected-b-allow-https-egress"),
         ("NetworkPolicy", "notebooks-unclassified-allow-egress"),
-        ("NetworkPolicy", "notebooks-unclassified-allow-egress-to-ingress-gateway"),
+        (
+            "NetworkPolicy",
+            "notebooks-unclassified-allow-egress-to-ingress-gateway",
+        ),
         ("NetworkPolicy", "notebooks-unclassified-pipelines-egress"),
         ("NetworkPolicy", "protected-b-jfrog-egress"),
         ("NetworkPolicy", "unclassified-elasticsearch-egress"),

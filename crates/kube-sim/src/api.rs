@@ -80,11 +80,53 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
             c.store.compact();
             Ok(json_response(&json!({"compactedTo": c.store.read().rv})))
         }
+        Route::Object(p) if p.group == crate::events_api::GROUP && parts.method != Method::GET => {
+            events_api_write(&c, &parts.method, &parts.headers, &query, p, body, &agent).await
+        }
         Route::Object(p) => {
             object_request(&c, &parts.method, &parts.headers, &query, p, body, &agent).await
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A write through `events.k8s.io/v1`: the body in the core form, written as a core Event, and
+/// the answer in the newer form again (reads are served by [`ResourceType::serve`]).
+async fn events_api_write(
+    c: &Arc<Cluster>,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &Query,
+    mut p: ObjectPath,
+    body: bytes::Bytes,
+    agent: &str,
+) -> Result<Response, ApiError> {
+    let body = if body.is_empty() {
+        body
+    } else {
+        let event = crate::events_api::to_core(parse_body(&body, headers)?);
+        bytes::Bytes::from(event.to_string())
+    };
+    let mut headers = headers.clone();
+    if headers.get(header::CONTENT_TYPE).is_some_and(|t| {
+        t.to_str()
+            .is_ok_and(|t| t.contains("yaml") || t.contains("protobuf"))
+    }) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("a header value"),
+        );
+    }
+    p.group = String::new();
+    let answer = object_request(c, method, &headers, query, p, body, agent).await?;
+    let status = answer.status();
+    let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the answer: {e}")))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) if v["kind"] == "Event" => Ok(json_with(status, &crate::events_api::to_events(v))),
+        _ => Ok((status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
+    }
 }
 
 fn url_decode_pairs(q: &str) -> Query {
@@ -432,13 +474,10 @@ impl Selectors {
 
 fn get(c: &Cluster, rt: &ResourceType, ns: &str, name: &str) -> Result<Value, ApiError> {
     let s = c.store.read();
-    let mut obj = s
+    let obj = s
         .get_value(&rt.key(), ns, name)
         .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-    if rt.crd.is_some() {
-        obj["apiVersion"] = json!(rt.api_version());
-    }
-    Ok(obj)
+    Ok(rt.serve(obj))
 }
 
 fn matching(c: &Cluster, rt: &ResourceType, ns: Option<&str>, sel: &Selectors) -> Vec<Value> {
@@ -480,7 +519,7 @@ fn list(
     let s = c.store.read();
     let rv = s.rv;
     // Fast path: no selectors, no paging, no version rewrite: splice the stored bytes.
-    if sel.is_empty() && limit == 0 && after.is_none() && !wants_table && rt.crd.is_none() {
+    if sel.is_empty() && limit == 0 && after.is_none() && !wants_table && !rt.rewrites() {
         let items = s.list(&rt.key(), ns);
         let mut out = Vec::with_capacity(items.iter().map(|b| b.len() + 1).sum::<usize>() + 256);
         out.extend_from_slice(
@@ -505,7 +544,7 @@ fn list(
     let mut remaining = 0usize;
     let mut last_key = None;
     for b in s.list(&rt.key(), ns) {
-        let Ok(mut obj) = serde_json::from_slice::<Value>(b) else {
+        let Ok(obj) = serde_json::from_slice::<Value>(b) else {
             continue;
         };
         let key = format!("{}/{}", object::namespace(&obj), object::name(&obj));
@@ -519,11 +558,8 @@ fn list(
             remaining += 1;
             continue;
         }
-        if rt.crd.is_some() {
-            obj["apiVersion"] = json!(rt.api_version());
-        }
         last_key = Some(key);
-        items.push(obj);
+        items.push(rt.serve(obj));
     }
     drop(s);
     let cont = (remaining > 0)

@@ -9,6 +9,7 @@ mod controllers;
 mod crd;
 mod defaults;
 mod discovery;
+mod events_api;
 mod eviction;
 mod limitrange;
 mod object;

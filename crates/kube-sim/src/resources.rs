@@ -53,9 +53,35 @@ impl ResourceType {
         }
     }
 
-    /// Storage key shared by all versions of a resource: `plural` or `plural.group`.
+    /// Storage key shared by all versions of a resource: `plural` or `plural.group`
+    /// (`events.k8s.io` Events are stored with the core ones).
     pub fn key(&self) -> String {
+        if self.is_events_api() {
+            return resource_key("", "events");
+        }
         resource_key(&self.group, &self.plural)
+    }
+
+    /// Whether this is `events.k8s.io` Events, served from the core Events' storage.
+    pub fn is_events_api(&self) -> bool {
+        self.group == crate::events_api::GROUP && self.plural == "events"
+    }
+
+    /// Whether stored objects are rewritten when served (a CRD's other version, the newer Events).
+    pub fn rewrites(&self) -> bool {
+        self.crd.is_some() || self.is_events_api()
+    }
+
+    /// A stored object as this resource serves it.
+    pub fn serve(&self, obj: Value) -> Value {
+        if self.is_events_api() {
+            return crate::events_api::to_events(obj);
+        }
+        let mut obj = obj;
+        if self.crd.is_some() {
+            obj["apiVersion"] = json!(self.api_version());
+        }
+        obj
     }
 
     /// Verbs served for this resource.
@@ -222,6 +248,17 @@ const BUILTINS: &[Builtin] = &[
     ),
     (
         "",
+        "v1",
+        "events",
+        "Event",
+        true,
+        &["ev"],
+        false,
+        false,
+        false,
+    ),
+    (
+        "events.k8s.io",
         "v1",
         "events",
         "Event",

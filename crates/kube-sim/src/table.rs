@@ -55,8 +55,69 @@ fn builtin_columns(kind: &str) -> Vec<Column> {
     cols
 }
 
+/// Events' columns as the API server prints them (the name only with `-o wide`).
+const EVENT_COLUMNS: [(&str, u8); 6] = [
+    ("Last Seen", 0),
+    ("Type", 0),
+    ("Reason", 0),
+    ("Object", 0),
+    ("Message", 0),
+    ("Name", 1),
+];
+
+/// A core Event's cell in one of [`EVENT_COLUMNS`].
+fn event_cell(event: &Value, column: &str) -> Value {
+    let s = |p: &str| event.pointer(p).and_then(Value::as_str).unwrap_or("");
+    json!(match column {
+        "Last Seen" => {
+            let seen = [
+                s("/lastTimestamp"),
+                s("/eventTime"),
+                s("/metadata/creationTimestamp"),
+            ];
+            age(seen.into_iter().find(|t| !t.is_empty()).unwrap_or(""))
+        }
+        "Type" => s("/type").to_owned(),
+        "Reason" => s("/reason").to_owned(),
+        "Object" => format!(
+            "{}/{}",
+            s("/involvedObject/kind").to_lowercase(),
+            s("/involvedObject/name")
+        ),
+        "Message" => s("/message").to_owned(),
+        _ => s("/metadata/name").to_owned(),
+    })
+}
+
+/// A Table of Events.
+fn event_table(objects: &[Value]) -> Value {
+    let defs: Vec<Value> = EVENT_COLUMNS
+        .iter()
+        .map(|(name, priority)| json!({"name": name, "type": "string", "format": if *name == "Name" { "name" } else { "" }, "description": name, "priority": priority}))
+        .collect();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            let cells: Vec<Value> = EVENT_COLUMNS
+                .iter()
+                .map(|(name, _)| event_cell(obj, name))
+                .collect();
+            let mut meta = obj["metadata"].clone();
+            if let Some(m) = meta.as_object_mut() {
+                m.remove("managedFields");
+            }
+            json!({"cells": cells, "object": {"kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1", "metadata": meta}})
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "columnDefinitions": defs, "rows": rows})
+}
+
 /// A Table of the given objects of one kind.
 pub fn table(rt: &ResourceType, objects: &[Value], _query: &Query) -> Value {
+    if rt.kind == "Event" && rt.group.is_empty() {
+        return event_table(objects);
+    }
     let printer = rt
         .crd
         .as_ref()

@@ -167,17 +167,15 @@ impl Watch {
     }
 
     async fn send_object(&mut self, etype: &str, raw: &Bytes) -> bool {
-        let needs_parse = !self.sel.is_empty() || self.as_table || self.rt.crd.is_some();
+        let needs_parse = !self.sel.is_empty() || self.as_table || self.rt.rewrites();
         let line = if needs_parse {
-            let Ok(mut obj) = serde_json::from_slice::<Value>(raw) else {
+            let Ok(obj) = serde_json::from_slice::<Value>(raw) else {
                 return true;
             };
             if !self.sel.matches(&obj) {
                 return true;
             }
-            if self.rt.crd.is_some() {
-                obj["apiVersion"] = json!(self.rt.api_version());
-            }
+            let obj = self.rt.serve(obj);
             let object = if self.as_table {
                 let mut t = table::table(&self.rt, &[obj], &Default::default());
                 if self.sent_header {

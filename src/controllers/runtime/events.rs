@@ -1,27 +1,37 @@
 //! Warning Events on the objects the families read (a Profile with a bad quota label, an
-//! AddonTemplate that does not render, a PodSetting outside a team namespace): written once per
-//! distinct set of warnings of an object, not once per reconcile, so a converged cluster gets no
-//! Event writes.
+//! AddonTemplate that does not render, a PodSetting outside a team namespace), published through
+//! kube-runtime's `Recorder` (`events.k8s.io/v1`, reporting controller `orbdeck-controllers`,
+//! instance the pod's name): once per distinct set of warnings of an object, not once per
+//! reconcile, so a converged cluster gets no Event writes.
 
 use crate::controllers::Warning;
 use crate::controllers::runtime::converge::CONTROLLER_MANAGER;
-use k8s_openapi::api::core::v1::{Event, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::{Event, EventType, Reporter};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// The Event action of every warning: what the controllers were doing.
+const ACTION: &str = "Reconcile";
+
 /// Publishes Warning Events, remembering what was said of each object.
 pub struct Recorder {
-    client: kube::Client,
+    recorder: kube::runtime::events::Recorder,
     said: Mutex<HashMap<String, Vec<Warning>>>,
 }
 
 impl Recorder {
-    /// A recorder with nothing said yet.
+    /// A recorder with nothing said yet; the instance is `$POD_NAME` or `$HOSTNAME` when set.
     pub fn new(client: kube::Client) -> Recorder {
+        let instance = std::env::var("POD_NAME")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .ok();
+        let reporter = Reporter {
+            controller: CONTROLLER_MANAGER.into(),
+            instance,
+        };
         Recorder {
-            client,
+            recorder: kube::runtime::events::Recorder::new(client, reporter),
             said: Mutex::new(HashMap::new()),
         }
     }
@@ -56,30 +66,31 @@ impl Recorder {
 
     /// One Warning Event in the object's namespace (`default` for cluster-scoped objects).
     async fn publish(&self, object: &ObjectReference, warning: &Warning) {
-        let namespace = object.namespace.clone().unwrap_or_else(|| "default".into());
-        let name = object.name.clone().unwrap_or_default();
-        let now = Time(k8s_openapi::jiff::Timestamp::now());
         let event = Event {
-            metadata: ObjectMeta {
-                generate_name: Some(format!("{name}.")),
-                namespace: Some(namespace.clone()),
-                ..Default::default()
-            },
-            involved_object: object.clone(),
-            type_: Some("Warning".into()),
-            reason: Some(warning.reason.clone()),
-            message: Some(warning.message.clone()),
-            reporting_component: Some(CONTROLLER_MANAGER.into()),
-            first_timestamp: Some(now.clone()),
-            last_timestamp: Some(now),
-            count: Some(1),
-            ..Default::default()
+            type_: EventType::Warning,
+            reason: warning.reason.clone(),
+            note: Some(note(&warning.message)),
+            action: ACTION.into(),
+            secondary: None,
         };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        if let Err(e) = api.create(&PostParams::default(), &event).await {
+        if let Err(e) = self.recorder.publish(&event, object).await {
+            let name = object.name.as_deref().unwrap_or_default();
             tracing::warn!(object = %name, error = %e, "recording a warning event");
         }
     }
+}
+
+/// At most the 1 kB an Event's note may hold, cut at a character boundary.
+fn note(message: &str) -> String {
+    const MAX: usize = 1024;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let mut end = MAX - '…'.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
 }
 
 /// A reference to an object of a kind with a static type.
@@ -107,4 +118,15 @@ fn key(object: &ObjectReference) -> String {
         object.namespace.as_deref().unwrap_or_default(),
         object.name.as_deref().unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_long_message_is_cut_to_the_1_kb_an_event_note_holds() {
+        let long = "é".repeat(800);
+        let note = super::note(&long);
+        assert!(note.len() <= 1024 && note.ends_with('…'), "{}", note.len());
+        assert_eq!(super::note("short"), "short");
+    }
 }

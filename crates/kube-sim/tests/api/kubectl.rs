@@ -1440,3 +1440,30 @@ async fn limit_range_caps_a_claim_and_defaults_a_container() {
         "250m"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_written_through_events_k8s_io_is_read_through_both_apis() {
+    let sim = Sim::start(1).await;
+    let event = "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata: {name: alice.1, namespace: default}\neventTime: \"2026-12-01T10:00:00.000000Z\"\nreportingController: orbdeck-controllers\nreportingInstance: engine-0\naction: Reconcile\nreason: InvalidQuotaLabel\ntype: Warning\nnote: bad quota label on alice\nregarding: {apiVersion: kubeflow.org/v1, kind: Profile, name: alice}\n";
+    let path = write(&sim, "event.yaml", event);
+    sim.ok(&["create", "-f", &path]).await;
+    let core = get_json(&sim, &["events", "alice.1"]).await;
+    assert_eq!(core["apiVersion"], "v1");
+    assert_eq!(core["message"], "bad quota label on alice");
+    assert_eq!(core["involvedObject"]["name"], "alice");
+    assert_eq!(core["reportingComponent"], "orbdeck-controllers");
+    let table = sim.ok(&["get", "events"]).await;
+    assert!(table.contains("bad quota label on alice"), "{table}");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.split_whitespace().collect::<Vec<_>>()
+            == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{table}"
+    );
+    assert!(table.contains("profile/alice"), "{table}");
+    let newer = get_json(&sim, &["events.events.k8s.io", "alice.1"]).await;
+    assert_eq!(newer["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(newer["note"], "bad quota label on alice");
+    assert_eq!(newer["regarding"]["kind"], "Profile");
+    assert!(newer.get("message").is_none(), "{newer}");
+}
