@@ -43,6 +43,15 @@ pub fn family(mut object: Value, name: &str) -> Value {
     object
 }
 
+/// The string at `pointer` in a JSON object, empty when absent.
+pub fn str_at(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// StatCan's data classification label on workloads (seed 001).
 pub const CLASSIFICATION_LABEL: &str = "data.statcan.gc.ca/classification";
 /// The classification that restricts a workload's network and file transfers.

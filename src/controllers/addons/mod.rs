@@ -7,15 +7,13 @@
 
 pub mod desired;
 
-use crate::controllers::runtime::events::{self, Recorder};
 use crate::controllers::runtime::{Context, status, watch};
-use crate::controllers::{FAMILY_LABEL, family};
+use crate::controllers::{FAMILY_LABEL, family, str_at};
 use crate::model::{AddonTemplate, AddonTemplateStatus};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use kube::runtime::reflector::Store;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -110,7 +108,7 @@ async fn pass(
     let kinds: Vec<(String, String)> = {
         let mut kinds = kinds.lock().unwrap_or_else(|e| e.into_inner());
         for object in &wanted.objects {
-            let id = (text(object, "/apiVersion"), text(object, "/kind"));
+            let id = (str_at(object, "/apiVersion"), str_at(object, "/kind"));
             if !kinds.contains(&id) {
                 kinds.push(id);
             }
@@ -146,7 +144,9 @@ async fn pass(
             continue;
         };
         ok &= set_status(ctx, template, outcome, &done.errors).await;
-        warn(&ctx.recorder, template, outcome).await;
+        ctx.recorder
+            .warn_about(template.as_ref(), outcome.warning.as_ref())
+            .await;
         report.templates.push(TemplateReport {
             name: outcome.name.clone(),
             namespaces: outcome.namespaces,
@@ -164,42 +164,16 @@ async fn set_status(
     errors: &[String],
 ) -> bool {
     let current = template.status.clone().unwrap_or_default();
-    let conditions = match (&outcome.warning, errors.is_empty()) {
-        (Some(w), _) => status::failed(&w.reason, &w.message),
-        (None, false) => status::failed("ApplyFailed", &errors.join("; ")),
-        (None, true) => status::ready("Rendered"),
-    };
     let wanted = AddonTemplateStatus {
         namespaces: u32::try_from(outcome.namespaces).unwrap_or(u32::MAX),
         objects: u32::try_from(outcome.objects).unwrap_or(u32::MAX),
-        conditions: status::keep_times(&current.conditions, conditions),
+        conditions: status::of_pass(
+            &current.conditions,
+            outcome.warning.as_ref(),
+            errors,
+            "Rendered",
+        ),
     };
     let api: Api<AddonTemplate> = Api::all(ctx.client.clone());
-    let written = status::apply(
-        &api,
-        &outcome.name,
-        template
-            .status
-            .as_ref()
-            .and_then(|s| serde_json::to_value(s).ok()),
-        serde_json::to_value(&wanted).unwrap_or_default(),
-    )
-    .await;
-    if let Err(e) = &written {
-        tracing::warn!(template = %outcome.name, error = %e, "AddonTemplate status");
-    }
-    written.is_ok()
-}
-
-async fn warn(recorder: &Recorder, template: &AddonTemplate, outcome: &desired::TemplateOutcome) {
-    let warnings: Vec<_> = outcome.warning.iter().cloned().collect();
-    recorder.warn(&events::reference(template), &warnings).await;
-}
-
-fn text(object: &Value, pointer: &str) -> String {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+    status::write(&api, &outcome.name, template.status.as_ref(), &wanted).await
 }

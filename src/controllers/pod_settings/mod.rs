@@ -7,7 +7,6 @@
 
 pub mod desired;
 
-use crate::controllers::runtime::events::{self, Recorder};
 use crate::controllers::runtime::{Context, status, watch};
 use crate::controllers::{FAMILY_LABEL, family};
 use crate::model::{PodDefault, PodSetting, PodSettingStatus};
@@ -127,7 +126,9 @@ async fn pass(
             continue;
         };
         ok &= set_status(ctx, setting, outcome, &done.errors).await;
-        warn(&ctx.recorder, setting, outcome).await;
+        ctx.recorder
+            .warn_about(setting.as_ref(), outcome.warning.as_ref())
+            .await;
         report.pod_settings.push(SettingReport {
             namespace: outcome.namespace.clone(),
             name: outcome.name.clone(),
@@ -145,33 +146,15 @@ async fn set_status(
     errors: &[String],
 ) -> bool {
     let current = setting.status.clone().unwrap_or_default();
-    let conditions = match (&outcome.warning, errors.is_empty()) {
-        (Some(w), _) => status::failed(&w.reason, &w.message),
-        (None, false) => status::failed("ApplyFailed", &errors.join("; ")),
-        (None, true) => status::ready("PodDefaultsApplied"),
-    };
     let wanted = PodSettingStatus {
         pod_defaults: u32::try_from(outcome.namespaces.len()).unwrap_or(u32::MAX),
-        conditions: status::keep_times(&current.conditions, conditions),
+        conditions: status::of_pass(
+            &current.conditions,
+            outcome.warning.as_ref(),
+            errors,
+            "PodDefaultsApplied",
+        ),
     };
     let api: Api<PodSetting> = Api::namespaced(ctx.client.clone(), &outcome.namespace);
-    let written = status::apply(
-        &api,
-        &outcome.name,
-        setting
-            .status
-            .as_ref()
-            .and_then(|s| serde_json::to_value(s).ok()),
-        serde_json::to_value(&wanted).unwrap_or_default(),
-    )
-    .await;
-    if let Err(e) = &written {
-        tracing::warn!(podsetting = %outcome.name, error = %e, "PodSetting status");
-    }
-    written.is_ok()
-}
-
-async fn warn(recorder: &Recorder, setting: &PodSetting, outcome: &desired::SettingOutcome) {
-    let warnings: Vec<_> = outcome.warning.iter().cloned().collect();
-    recorder.warn(&events::reference(setting), &warnings).await;
+    status::write(&api, &outcome.name, setting.status.as_ref(), &wanted).await
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::controllers::{MANAGED_BY_LABEL, MANAGER};
+use crate::controllers::{MANAGED_BY_LABEL, MANAGER, str_at};
 
 /// Field manager of everything the controllers apply (the engine's desired state uses `orbdeck`).
 pub const CONTROLLER_MANAGER: &str = "orbdeck-controllers";
@@ -281,9 +281,9 @@ impl Derived {
             .map(|(a, k)| ((*a).to_owned(), (*k).to_owned()))
             .collect();
         for object in desired {
-            let api_version = text(&object, "/apiVersion");
-            let kind = text(&object, "/kind");
-            let name = text(&object, "/metadata/name");
+            let api_version = str_at(&object, "/apiVersion");
+            let kind = str_at(&object, "/kind");
+            let name = str_at(&object, "/metadata/name");
             all_kinds.insert((api_version.clone(), kind.clone()));
             let cache = match self.kind(&api_version, &kind).await {
                 Ok(c) => c,
@@ -294,7 +294,7 @@ impl Derived {
             };
             let namespace = cache
                 .namespaced
-                .then(|| text(&object, "/metadata/namespace"));
+                .then(|| str_at(&object, "/metadata/namespace"));
             let key = (namespace.clone(), name.clone());
             wanted.insert((format!("{api_version}/{kind}"), key.clone()));
             let object = hashed(object);
@@ -440,14 +440,6 @@ fn drifted(fields: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFiel
             && e.subresource.as_deref().unwrap_or_default().is_empty()
             && time(e).is_some_and(|t| t > ours)
     })
-}
-
-fn text(object: &Value, pointer: &str) -> String {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -56,6 +56,15 @@ impl Recorder {
         }
     }
 
+    /// Publishes `warning` on `object`, or forgets it when there is none (see [`Recorder::warn`]).
+    pub async fn warn_about<K>(&self, object: &K, warning: Option<&Warning>)
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        let warnings: Vec<Warning> = warning.into_iter().cloned().collect();
+        self.warn(&reference(object), &warnings).await;
+    }
+
     /// Forgets what was said of an object (it is gone).
     pub fn forget(&self, object: &ObjectReference) {
         self.said

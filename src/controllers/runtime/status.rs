@@ -1,6 +1,7 @@
 //! Status written by server-side apply under the controllers' field manager, and only when it
 //! differs from what the object already reports (a converged cluster gets no status writes).
 
+use crate::controllers::Warning;
 use crate::controllers::runtime::converge::CONTROLLER_MANAGER;
 use crate::model::Condition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -71,4 +72,38 @@ pub fn keep_times(current: &[Condition], mut conditions: Vec<Condition>) -> Vec<
             .or_else(|| Some(now.clone()));
     }
     conditions
+}
+
+/// The conditions of a fan-out family's source after a pass: its own warning when it has one,
+/// else the pass's apply errors, else `Ready` with `ready_reason`; transition times kept from
+/// `current`.
+pub fn of_pass(
+    current: &[Condition],
+    warning: Option<&Warning>,
+    errors: &[String],
+    ready_reason: &str,
+) -> Vec<Condition> {
+    let conditions = match (warning, errors.is_empty()) {
+        (Some(w), _) => failed(&w.reason, &w.message),
+        (None, false) => failed("ApplyFailed", &errors.join("; ")),
+        (None, true) => ready(ready_reason),
+    };
+    keep_times(current, conditions)
+}
+
+/// [`apply`] of a typed status, logging a failure; whether it went through.
+pub async fn write<K, S>(api: &Api<K>, name: &str, current: Option<&S>, wanted: &S) -> bool
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    S: serde::Serialize,
+{
+    let current = current.and_then(|s| serde_json::to_value(s).ok());
+    let wanted = serde_json::to_value(wanted).unwrap_or_default();
+    match apply(api, name, current, wanted).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(kind = %K::kind(&()), name, error = %e, "writing status");
+            false
+        }
+    }
 }
