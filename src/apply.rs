@@ -15,6 +15,67 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+/// Why the applier could not list, apply, delete or wait for objects.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Discovery does not find the kind (its CRD may not be applied or served yet).
+    #[error("{api_version} {kind}: not served by the cluster")]
+    KindNotServed {
+        /// The kind's apiVersion.
+        api_version: String,
+        /// The kind.
+        kind: String,
+    },
+    /// Discovery does not find the kind of an object to apply or delete.
+    #[error("{id}: kind not served by the cluster")]
+    ObjectKindNotServed {
+        /// The object.
+        id: Box<ObjectId>,
+    },
+    /// Listing the ORB's objects of a kind failed.
+    #[error("list {api_version} {kind}: {source}")]
+    List {
+        /// The kind's apiVersion.
+        api_version: String,
+        /// The kind.
+        kind: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// A desired object does not read as a Kubernetes object.
+    #[error("{id}: {source}")]
+    Object {
+        /// The object.
+        id: Box<ObjectId>,
+        /// Why it does not deserialize.
+        source: serde_json::Error,
+    },
+    /// The API server refused to apply or delete an object (its message is shown).
+    #[error("{id}: {}", api_error(.source))]
+    Write {
+        /// The object.
+        id: Box<ObjectId>,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// A CRD could not be read.
+    #[error("CRD {name}: {source}")]
+    Crd {
+        /// The CRD's name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// A CRD did not report Established in time.
+    #[error("CRD {name}: not Established within {} s", .timeout.as_secs())]
+    NotEstablished {
+        /// The CRD's name.
+        name: String,
+        /// How long it was given.
+        timeout: Duration,
+    },
+}
+
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -114,19 +175,23 @@ impl Applier {
     }
 
     /// The ORB's live objects of a kind (listed once per sync, by the ORB label).
-    pub async fn owned(&mut self, api_version: &str, kind: &str) -> Result<&Owned, String> {
+    pub async fn owned(&mut self, api_version: &str, kind: &str) -> Result<&Owned, ApplyError> {
         let key = (api_version.to_string(), kind.to_string());
         if !self.live.contains_key(&key) {
-            let (ar, _) = self
-                .resolve(api_version, kind)
-                .await
-                .ok_or_else(|| format!("{api_version} {kind}: not served by the cluster"))?;
+            let (ar, _) =
+                self.resolve(api_version, kind)
+                    .await
+                    .ok_or_else(|| ApplyError::KindNotServed {
+                        api_version: api_version.to_string(),
+                        kind: kind.to_string(),
+                    })?;
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
             let params = ListParams::default().labels(&format!("{}={}", ORB_LABEL, self.orb));
-            let list = api
-                .list(&params)
-                .await
-                .map_err(|e| format!("list {api_version} {kind}: {e}"))?;
+            let list = api.list(&params).await.map_err(|source| ApplyError::List {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                source,
+            })?;
             let objects = list
                 .items
                 .into_iter()
@@ -145,11 +210,8 @@ impl Applier {
 
     /// Applies one desired object (labelled and hashed here) unless its live state already
     /// holds exactly this desired state.
-    pub async fn apply(&mut self, id: &ObjectId, desired: &Value) -> Result<Applied, String> {
-        let (ar, caps) = self
-            .resolve(&id.api_version, &id.kind)
-            .await
-            .ok_or_else(|| format!("{id}: kind not served by the cluster"))?;
+    pub async fn apply(&mut self, id: &ObjectId, desired: &Value) -> Result<Applied, ApplyError> {
+        let (ar, caps) = self.resolved(id).await?;
         let namespace = match caps.scope {
             Scope::Namespaced => Some(id.namespace.clone().unwrap_or_else(|| "default".into())),
             Scope::Cluster => None,
@@ -177,14 +239,20 @@ impl Applier {
         }
         let api = self.api(&ar, &caps, namespace.as_deref());
         let obj: DynamicObject =
-            serde_json::from_value(object).map_err(|e| format!("{id}: {e}"))?;
+            serde_json::from_value(object).map_err(|source| ApplyError::Object {
+                id: Box::new(id.clone()),
+                source,
+            })?;
         api.patch(
             &id.name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(&obj),
         )
         .await
-        .map_err(|e| format!("{id}: {}", api_error(&e)))?;
+        .map_err(|source| ApplyError::Write {
+            id: Box::new(id.clone()),
+            source,
+        })?;
         Ok(if live.is_some() {
             Applied::Configured
         } else {
@@ -193,11 +261,8 @@ impl Applier {
     }
 
     /// Deletes an object the ORB owns (background propagation).
-    pub async fn delete(&mut self, id: &ObjectId) -> Result<(), String> {
-        let (ar, caps) = self
-            .resolve(&id.api_version, &id.kind)
-            .await
-            .ok_or_else(|| format!("{id}: kind not served by the cluster"))?;
+    pub async fn delete(&mut self, id: &ObjectId) -> Result<(), ApplyError> {
+        let (ar, caps) = self.resolved(id).await?;
         let api = self.api(&ar, &caps, id.namespace.as_deref());
         let params = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),
@@ -206,20 +271,39 @@ impl Applier {
         match api.delete(&id.name, &params).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(format!("{id}: {}", api_error(&e))),
+            Err(source) => Err(ApplyError::Write {
+                id: Box::new(id.clone()),
+                source,
+            }),
         }
     }
 
+    /// The resource of an object's kind, or why there is none.
+    async fn resolved(
+        &mut self,
+        id: &ObjectId,
+    ) -> Result<(ApiResource, ApiCapabilities), ApplyError> {
+        self.resolve(&id.api_version, &id.kind)
+            .await
+            .ok_or_else(|| ApplyError::ObjectKindNotServed {
+                id: Box::new(id.clone()),
+            })
+    }
+
     /// Waits until the CRD named `name` reports Established (or `timeout` passes).
-    pub async fn wait_established(&mut self, name: &str, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_established(
+        &mut self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), ApplyError> {
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let crd = api
-                .get_opt(name)
-                .await
-                .map_err(|e| format!("CRD {name}: {e}"))?;
+            let crd = api.get_opt(name).await.map_err(|source| ApplyError::Crd {
+                name: name.to_string(),
+                source,
+            })?;
             let established = crd
                 .and_then(|c| c.status)
                 .and_then(|s| s.conditions)
@@ -230,10 +314,10 @@ impl Applier {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "CRD {name}: not Established within {} s",
-                    timeout.as_secs()
-                ));
+                return Err(ApplyError::NotEstablished {
+                    name: name.to_string(),
+                    timeout,
+                });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -214,7 +214,8 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         theme,
         drafts_are_temporary: !kept,
     })
-    .await;
+    .await
+    .map_err(|e| e.to_string());
     if kept {
         println!(
             "The demo is kept in {dir}: `orbdeck --config {fleet}` opens its repos and drafts \

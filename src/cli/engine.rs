@@ -170,7 +170,9 @@ async fn client(args: &EngineArgs) -> Result<kube::Client, String> {
         write: true,
         ssh_key: None,
     };
-    crate::fleet::connect::client(&entry, std::time::Duration::from_secs(30)).await
+    crate::fleet::connect::client(&entry, std::time::Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The age identities from the engine's Secret (none when it does not exist).

@@ -173,6 +173,7 @@ async fn ui(args: UiArgs, paths: Paths, slot: LogSlot) -> Result<(), String> {
         drafts_are_temporary: false,
     })
     .await
+    .map_err(|e| e.to_string())
 }
 
 /// Runs the control room (or the demo around it): logs go to a file, never to the terminal;

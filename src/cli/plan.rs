@@ -47,7 +47,9 @@ pub async fn run(args: PlanArgs, paths: Paths) -> Result<(), String> {
         files: Vec::new(),
         offline: args.offline,
     };
-    let result = plan::plan_orb(&config, &paths, &entry, overlay).await?;
+    let result = plan::plan_orb(&config, &paths, &entry, overlay)
+        .await
+        .map_err(|e| e.to_string())?;
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,

@@ -22,6 +22,31 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
+/// Why the engine could not read or write its repo, or decrypt a desired Secret.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A git or remote operation on the ORB repo failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// The blocking task doing the repo work did not finish (it panicked or was cancelled).
+    #[error("engine: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// A file for current/ could not be written as YAML.
+    #[error("{file}: {source}")]
+    Yaml {
+        /// The file in the repo.
+        file: &'static str,
+        /// Why it does not serialize.
+        source: serde_saphyr::SerializeError,
+    },
+    /// A desired Secret is encrypted but the engine was given no age identity.
+    #[error("encrypted Secret, but the engine has no age identity")]
+    NoIdentity,
+    /// A desired Secret could not be decrypted.
+    #[error(transparent)]
+    Decrypt(#[from] crate::secrets::CipherError),
+}
+
 /// How one engine runs.
 pub struct EngineOptions {
     /// The ORB's repo (bare clone kept at `clone_dir`).
@@ -293,8 +318,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(text.trim()).ok()
 }
 
-async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Desired>, RepoError> {
-    tokio::task::spawn_blocking(move || {
+async fn read_desired(
+    repo: Arc<std::sync::Mutex<OrbRepo>>,
+) -> Result<Option<Desired>, EngineError> {
+    tokio::task::spawn_blocking(move || -> Result<_, RepoError> {
         let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
         let Some(commit) = repo.fetch()? else {
             return Ok(None);
@@ -344,8 +371,8 @@ async fn read_desired(repo: Arc<std::sync::Mutex<OrbRepo>>) -> Result<Option<Des
             previous_reports,
         }))
     })
-    .await
-    .map_err(|e| RepoError::remote("engine", e.to_string()))?
+    .await?
+    .map_err(EngineError::from)
 }
 
 /// Commits and pushes the status and the families' reports (whichever are given) in one commit.
@@ -353,18 +380,22 @@ async fn write_current(
     repo: Arc<std::sync::Mutex<OrbRepo>>,
     status: Option<OrbStatus>,
     reports: Reports,
-) -> Result<(), RepoError> {
+) -> Result<(), EngineError> {
     tokio::task::spawn_blocking(move || {
         let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
-        fn yaml<T: serde::Serialize>(v: &T, url: &str) -> Result<String, RepoError> {
-            serde_saphyr::to_string(v).map_err(|e| RepoError::remote(url, e.to_string()))
-        }
         let mut changes = Vec::new();
         let mut message = String::from("orbdeck-engine:");
         if let Some(status) = &status {
             changes.push(Change {
                 path: STATUS_FILE.into(),
-                content: Some(yaml(status, repo.url())?.into_bytes()),
+                content: Some(
+                    serde_saphyr::to_string(status)
+                        .map_err(|source| EngineError::Yaml {
+                            file: STATUS_FILE,
+                            source,
+                        })?
+                        .into_bytes(),
+                ),
             });
             message.push_str(&format!(" {} at {:.8}", status.result, status.commit));
         }
@@ -380,10 +411,10 @@ async fn write_current(
             changes,
             message,
         };
-        crate::repo::write::write(&repo, &edit, &RetryPolicy::default()).map(|_| ())
+        crate::repo::write::write(&repo, &edit, &RetryPolicy::default())?;
+        Ok(())
     })
-    .await
-    .map_err(|e| RepoError::remote("engine", e.to_string()))?
+    .await?
 }
 
 /// The settings used while orb.yaml is missing or invalid (nothing is applied then).

@@ -2,6 +2,7 @@
 //! encrypted Secrets, apply in stages, prune what left desired/ behind fences, and report every
 //! object's outcome as the engine's [`OrbStatus`].
 
+use super::EngineError;
 use crate::apply::{Applied, Applier, stage};
 use crate::model::PrunePolicy;
 use crate::repo::status::{ObjectOutcome, OrbStatus};
@@ -72,7 +73,9 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
         let value = match decrypted(object, input.identities) {
             Ok(v) => v,
             Err(e) => {
-                status.objects.push(outcome(&id, "failed", Some(e)));
+                status
+                    .objects
+                    .push(outcome(&id, "failed", Some(e.to_string())));
                 continue;
             }
         };
@@ -101,7 +104,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
                     .wait_established(&crd.name, Duration::from_secs(30))
                     .await
                 {
-                    status.errors.push(e);
+                    status.errors.push(e.to_string());
                 }
             }
         }
@@ -117,7 +120,9 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
                     Applied::Unchanged => {}
                 }
             }
-            Err(e) => status.objects.push(outcome(id, "failed", Some(e))),
+            Err(e) => status
+                .objects
+                .push(outcome(id, "failed", Some(e.to_string()))),
         }
     }
     prune(applier, &input, &objects, &mut report_out).await;
@@ -141,16 +146,15 @@ fn outcome(id: &ObjectId, what: &str, message: Option<String>) -> ObjectOutcome 
 fn decrypted(
     object: &Object,
     identities: &[age::x25519::Identity],
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, EngineError> {
     if object.api_version == "v1"
         && object.kind == "Secret"
         && crate::secrets::is_encrypted(&object.value)
     {
         if identities.is_empty() {
-            return Err("encrypted Secret, but the engine has no age identity".into());
+            return Err(EngineError::NoIdentity);
         }
-        return crate::secrets::decrypt_secret(&object.value, identities)
-            .map_err(|e| e.to_string());
+        return Ok(crate::secrets::decrypt_secret(&object.value, identities)?);
     }
     Ok(object.value.clone())
 }
@@ -183,7 +187,7 @@ async fn prune(
             Ok(live) => live,
             Err(e) => {
                 if applier.resolve(&api_version, &kind).await.is_some() {
-                    status.errors.push(e);
+                    status.errors.push(e.to_string());
                 }
                 continue;
             }
@@ -230,7 +234,9 @@ async fn prune(
     for id in candidates {
         match applier.delete(&id).await {
             Ok(()) => report.actions.push((id, Action::Pruned)),
-            Err(e) => status.objects.push(outcome(&id, "failed", Some(e))),
+            Err(e) => status
+                .objects
+                .push(outcome(&id, "failed", Some(e.to_string()))),
         }
     }
 }

@@ -3,41 +3,65 @@
 
 use super::config::{FleetConfig, OrbEntry, Paths};
 use crate::repo::{OrbRepo, RepoError};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Why no kube client could be made for an ORB's cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The ORB's kubeconfig file cannot be read or its context used.
+    #[error("{}: {source}", .path.display())]
+    Kubeconfig {
+        /// The kubeconfig file.
+        path: PathBuf,
+        /// Why it does not serve.
+        source: KubeconfigError,
+    },
+    /// The default kubeconfig (`KUBECONFIG` or ~/.kube/config) cannot be read or used.
+    #[error("kubeconfig: {0}")]
+    DefaultKubeconfig(#[source] KubeconfigError),
+    /// The client could not be built from the config.
+    #[error(transparent)]
+    Client(#[from] kube::Error),
+}
 
 /// A kube client for the ORB's cluster (its kubeconfig and context, or the defaults), with the
 /// connect and read timeouts of `timeout`.
-pub async fn client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, String> {
+pub async fn client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, ConnectError> {
     let mut config = kube_config(orb, timeout).await?;
     config.read_timeout = Some(timeout);
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// A client for long watches: connecting is bounded by `timeout`, reading is not (a watch
 /// stays quiet for minutes); callers bound single requests themselves.
-pub async fn watch_client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, String> {
+pub async fn watch_client(orb: &OrbEntry, timeout: Duration) -> Result<kube::Client, ConnectError> {
     let mut config = kube_config(orb, timeout).await?;
     config.read_timeout = None;
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// The ORB's kube config (its kubeconfig file and context), connecting within `timeout`.
-async fn kube_config(orb: &OrbEntry, timeout: Duration) -> Result<kube::Config, String> {
+async fn kube_config(orb: &OrbEntry, timeout: Duration) -> Result<kube::Config, ConnectError> {
     let options = KubeConfigOptions {
         context: orb.context.clone(),
         ..Default::default()
     };
     let mut config = match &orb.kubeconfig {
         Some(path) => {
-            let kc = Kubeconfig::read_from(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let in_file = |source| ConnectError::Kubeconfig {
+                path: path.clone(),
+                source,
+            };
+            let kc = Kubeconfig::read_from(path).map_err(in_file)?;
             kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(in_file)?
         }
         None => kube::Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| format!("kubeconfig: {e}"))?,
+            .map_err(ConnectError::DefaultKubeconfig)?,
     };
     config.connect_timeout = Some(timeout);
     Ok(config)
@@ -58,7 +82,7 @@ pub enum ClusterHealth {
 pub async fn probe_cluster(orb: &OrbEntry, timeout: Duration) -> ClusterHealth {
     let client = match client(orb, timeout).await {
         Ok(c) => c,
-        Err(e) => return ClusterHealth::Unreachable(e),
+        Err(e) => return ClusterHealth::Unreachable(e.to_string()),
     };
     match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(v)) => ClusterHealth::Reachable(v.git_version),

@@ -1,7 +1,7 @@
 //! The plan against a live cluster: server-side dry-run apply of each desired object, compared
 //! with what is there; objects carrying the ORB label that left desired/ are deletes.
 
-use super::{Action, Item, ObjectId, Plan, normalize, unified};
+use super::{Action, Item, ObjectId, Plan, PlanError, normalize, unified};
 use crate::apply::Applier;
 use crate::validate::Object;
 use crate::wellknown::{FIELD_MANAGER, ORB_LABEL, prune_disabled};
@@ -16,7 +16,7 @@ pub async fn against_cluster(
     orb: &str,
     desired: &[Object],
     prune_kinds: &[(String, String)],
-) -> Result<Plan, String> {
+) -> Result<Plan, PlanError> {
     let mut plan = Plan::default();
     let mut resolver = Applier::new(client.clone(), orb);
     let mut wanted = BTreeSet::new();
@@ -43,10 +43,16 @@ pub async fn against_cluster(
         let live = api
             .get_opt(&id.name)
             .await
-            .map_err(|e| format!("{id}: {e}"))?
+            .map_err(|source| PlanError::Request {
+                id: Box::new(id.clone()),
+                source,
+            })?
             .map(|o| serde_json::to_value(o).expect("objects serialize"));
         let obj: DynamicObject =
-            serde_json::from_value(value.clone()).map_err(|e| format!("{id}: {e}"))?;
+            serde_json::from_value(value.clone()).map_err(|source| PlanError::Object {
+                id: Box::new(id.clone()),
+                source,
+            })?;
         let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
         let after = match api.patch(&id.name, &params, &Patch::Apply(&obj)).await {
             Ok(o) => serde_json::to_value(o).expect("objects serialize"),
@@ -55,7 +61,12 @@ pub async fn against_cluster(
                     .push(format!("{id}: the cluster refuses it: {}", s.message));
                 value.clone()
             }
-            Err(e) => return Err(format!("{id}: {e}")),
+            Err(source) => {
+                return Err(PlanError::Request {
+                    id: Box::new(id),
+                    source,
+                });
+            }
         };
         match live {
             None => plan.items.push(Item {
@@ -86,7 +97,11 @@ pub async fn against_cluster(
         let list = api
             .list(&selector)
             .await
-            .map_err(|e| format!("{api_version} {kind}: {e}"))?;
+            .map_err(|source| PlanError::List {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                source,
+            })?;
         for o in list.items {
             let id = ObjectId {
                 api_version: api_version.clone(),

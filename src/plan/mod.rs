@@ -16,6 +16,49 @@ use crate::validate::Object;
 use crate::wellknown::{ObjectId, labelled, prune_disabled};
 use std::collections::BTreeMap;
 
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Reading the ORB repo failed.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::RepoError),
+    /// The blocking task reading the repo did not finish (it panicked or was cancelled).
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// The desired state does not validate (each diagnostic a line).
+    #[error("desired state is invalid; nothing to plan:\n{}", .diagnostics.join("\n"))]
+    Invalid {
+        /// The diagnostics, as shown.
+        diagnostics: Vec<String>,
+    },
+    /// A desired object does not read as a Kubernetes object.
+    #[error("{id}: {source}")]
+    Object {
+        /// The object.
+        id: Box<ObjectId>,
+        /// Why it does not deserialize.
+        source: serde_json::Error,
+    },
+    /// Reading an object, or its dry-run apply, failed (other than the API refusing it).
+    #[error("{id}: {source}")]
+    Request {
+        /// The object.
+        id: Box<ObjectId>,
+        /// The client or API error.
+        source: kube::Error,
+    },
+    /// Listing the ORB's objects of a kind failed.
+    #[error("{api_version} {kind}: {source}")]
+    List {
+        /// The kind's apiVersion.
+        api_version: String,
+        /// The kind.
+        kind: String,
+        /// The client or API error.
+        source: kube::Error,
+    },
+}
+
 /// What would happen to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {

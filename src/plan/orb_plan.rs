@@ -2,7 +2,7 @@
 //! unsaved text laid over it) against the live cluster, or, when the cluster cannot be reached,
 //! against the desired state the engine last applied. Shared by `orbdeck plan` and the UI.
 
-use super::{Plan, against_cluster, against_commit};
+use super::{Plan, PlanError, against_cluster, against_commit};
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::repo::status::OrbStatus;
@@ -29,7 +29,7 @@ pub async fn plan_orb(
     paths: &Paths,
     entry: &OrbEntry,
     overlay: Overlay<'_>,
-) -> Result<Plan, String> {
+) -> Result<Plan, PlanError> {
     let read = {
         let (config, paths, entry) = (config.clone(), paths.clone(), entry.clone());
         let drafts = overlay.drafts.cloned();
@@ -38,7 +38,7 @@ pub async fn plan_orb(
             read_repo(&config, &paths, &entry, drafts.as_ref(), files)
         })
     };
-    let state = read.await.map_err(|e| e.to_string())??;
+    let state = read.await??;
     let mut notes = state.notes;
     let timeout = Duration::from_secs(config.remote.timeout_seconds.clamp(1, 30));
     let live = if overlay.offline {
@@ -93,12 +93,12 @@ fn read_repo(
     entry: &OrbEntry,
     drafts: Option<&Drafts>,
     overlay: Vec<(String, Vec<u8>)>,
-) -> Result<RepoState, String> {
-    let repo = connect::open_repo(config, paths, entry).map_err(|e| e.to_string())?;
-    let tip = repo.fetch().map_err(|e| e.to_string())?;
+) -> Result<RepoState, PlanError> {
+    let repo = connect::open_repo(config, paths, entry)?;
+    let tip = repo.fetch()?;
     let mut notes = Vec::new();
     let mut files = match tip {
-        Some(tip) => repo.files(tip, DESIRED).map_err(|e| e.to_string())?,
+        Some(tip) => repo.files(tip, DESIRED)?,
         None => Vec::new(),
     };
     if let Some(drafts) = drafts {
@@ -122,11 +122,8 @@ fn read_repo(
     }
     let report = desired_objects(&files);
     if report.has_errors() {
-        let list: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
-        return Err(format!(
-            "desired state is invalid; nothing to plan:\n{}",
-            list.join("\n")
-        ));
+        let diagnostics = report.diagnostics.iter().map(|d| d.to_string()).collect();
+        return Err(PlanError::Invalid { diagnostics });
     }
     let status = tip.and_then(|t| OrbStatus::read(&repo, t));
     let (applied, then, prune_kinds) = match status {

@@ -24,7 +24,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::store::WriterDropped;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -57,16 +58,58 @@ const CONCURRENCY: u16 = 16;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// A reconcile that did not complete; the Profile is retried with backoff.
-#[derive(Debug)]
-pub struct ReconcileError(String);
-
-impl std::fmt::Display for ReconcileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The watched cache of RoleBindings did not list within 30 s.
+    #[error("rolebindings: not listed within 30 s")]
+    RoleBindingsNotListed,
+    /// The watched cache of RoleBindings stopped before it listed.
+    #[error("rolebindings: {0}")]
+    RoleBindings(#[source] WriterDropped),
+    /// The cache of a kind could not be started or filled (the runtime's message).
+    #[error("{0}")]
+    Cache(String),
+    /// Reading the Profile's namespace failed.
+    #[error("namespace {name}: {source}")]
+    Namespace {
+        /// The namespace.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// Writing the Profile's conditions failed.
+    #[error("profile {profile} status: {source}")]
+    Status {
+        /// The Profile.
+        profile: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// Some derived objects could not be written (each the converger's message).
+    #[error("profile {profile}: {}", .errors.join("; "))]
+    Apply {
+        /// The Profile.
+        profile: String,
+        /// What failed, one message per object.
+        errors: Vec<String>,
+    },
+    /// Some derived objects could not be deleted after the Profile went.
+    #[error("profile {profile}: clean-up: {}", .errors.join("; "))]
+    CleanUp {
+        /// The Profile.
+        profile: String,
+        /// What failed, one message per object.
+        errors: Vec<String>,
+    },
+    /// The finalizer's work failed (its root cause shown first).
+    #[error("profile {profile}: {}", crate::text::error_chain(.source))]
+    Finalizer {
+        /// The Profile.
+        profile: String,
+        /// What the finalizer reported.
+        source: Box<finalizer::Error<ReconcileError>>,
+    },
 }
-
-impl std::error::Error for ReconcileError {}
 
 /// What the last reconcile of one Profile found, for current/profiles.yaml.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,8 +165,8 @@ impl Ctx {
             .await;
         tokio::time::timeout(Duration::from_secs(30), store.wait_until_ready())
             .await
-            .map_err(|_| ReconcileError("rolebindings: not listed within 30 s".into()))?
-            .map_err(|e| ReconcileError(format!("rolebindings: {e}")))?;
+            .map_err(|_| ReconcileError::RoleBindingsNotListed)?
+            .map_err(ReconcileError::RoleBindings)?;
         Ok(store)
     }
 }
@@ -175,7 +218,10 @@ pub async fn reconcile(profile: Arc<Profile>, ctx: Arc<Ctx>) -> Result<Action, R
         }
     })
     .await
-    .map_err(|e| ReconcileError(format!("profile {name}: {}", crate::text::error_chain(&e))));
+    .map_err(|source| ReconcileError::Finalizer {
+        profile: name.clone(),
+        source: Box::new(source),
+    });
     ctx.context
         .metrics
         .record_reconcile("profile", started.elapsed(), result.is_ok());
@@ -202,7 +248,7 @@ pub fn error_policy(profile: Arc<Profile>, error: &ReconcileError, ctx: Arc<Ctx>
 async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
     let name = profile_name(profile).to_owned();
     let settings = ctx.context.settings.borrow().clone();
-    if let Err(conflict) = namespace_conflict(profile, ctx).await? {
+    if let Some(conflict) = namespace_conflict(profile, ctx).await? {
         record(ctx, &name, vec![conflict.clone()], Vec::new());
         set_conditions(profile, ctx, status::failed("NamespaceConflict", &conflict)).await?;
         return Ok(Action::requeue(ctx.context.resync));
@@ -246,7 +292,10 @@ async fn apply(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError> {
     } else {
         let message = errors.join("; ");
         set_conditions(profile, ctx, status::failed("ApplyFailed", &message)).await?;
-        Err(ReconcileError(format!("profile {name}: {message}")))
+        Err(ReconcileError::Apply {
+            profile: name,
+            errors,
+        })
     }
 }
 
@@ -260,31 +309,32 @@ async fn cleanup(profile: &Profile, ctx: &Ctx) -> Result<Action, ReconcileError>
         .await;
     ctx.context.recorder.forget(&events::reference(profile));
     if !errors.is_empty() {
-        return Err(ReconcileError(format!(
-            "profile {name}: clean-up: {}",
-            errors.join("; ")
-        )));
+        return Err(ReconcileError::CleanUp {
+            profile: name,
+            errors,
+        });
     }
     lock(&ctx.outcomes).remove(&name);
     Ok(Action::await_change())
 }
 
-/// `Ok(Err(why))` when the Profile's namespace exists and may not be adopted.
+/// Why the Profile's namespace may not be adopted (the message for its Failed condition), when
+/// it exists and may not be.
 async fn namespace_conflict(
     profile: &Profile,
     ctx: &Ctx,
-) -> Result<Result<(), String>, ReconcileError> {
+) -> Result<Option<String>, ReconcileError> {
     let name = profile_name(profile);
     let namespaces = ctx
         .context
         .converge
         .kind("v1", "Namespace")
         .await
-        .map_err(ReconcileError)?;
+        .map_err(ReconcileError::Cache)?;
     if let Some(ours) = namespaces.get(&(None, name.to_owned())) {
         return Ok(match ours.labels.get(PROFILE_LABEL) {
-            Some(p) if p == name => Ok(()),
-            other => Err(format!(
+            Some(p) if p == name => None,
+            other => Some(format!(
                 "namespace {name:?} is managed by orbdeck for {}; it is not adopted",
                 other.map_or("another controller".to_owned(), |p| format!(
                     "profile {p:?}"
@@ -296,14 +346,14 @@ async fn namespace_conflict(
     let existing = api
         .get_opt(name)
         .await
-        .map_err(|e| ReconcileError(format!("namespace {name}: {e}")))?;
-    Ok(match existing {
-        Some(ns) => {
-            let value = serde_json::to_value(ns).unwrap_or_default();
-            namespace::adoptable(&value, profile)
-        }
-        None => Ok(()),
-    })
+        .map_err(|source| ReconcileError::Namespace {
+            name: name.to_owned(),
+            source,
+        })?;
+    Ok(existing.and_then(|ns| {
+        let value = serde_json::to_value(ns).unwrap_or_default();
+        namespace::adoptable(&value, profile).err()
+    }))
 }
 
 /// Users given edit access in the namespace (RoleBindings annotated `role: edit`).
@@ -373,7 +423,10 @@ async fn set_conditions(
     )
     .await
     .map(|_| ())
-    .map_err(|e| ReconcileError(format!("profile {name} status: {e}")))
+    .map_err(|source| ReconcileError::Status {
+        profile: name.to_owned(),
+        source,
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -167,7 +167,8 @@ fn layers(
 }
 
 /// Parses a quota value, refusing what the API server would: non-quantities, negative values,
-/// and fractions of counted resources.
+/// and fractions of counted resources. The error is not an error value but the words that
+/// complete the warning about the label ("is negative").
 fn checked(key: &str, value: &str) -> Result<Quantity, String> {
     let q = Quantity::parse(value).map_err(|e| format!("is not a quantity ({e})"))?;
     if q.is_negative() {

@@ -24,6 +24,81 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// Why an effect failed (shown to the user as an error line).
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    /// The effect names an ORB the fleet does not have.
+    #[error("no ORB named {0:?} in the fleet")]
+    UnknownOrb(String),
+    /// A git, remote or draft operation failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// The blocking task doing the work did not finish (it panicked or was cancelled).
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// A file in the repo is not UTF-8 text.
+    #[error("{path}: not UTF-8 text")]
+    NotUtf8 {
+        /// The file in the repo.
+        path: String,
+    },
+    /// The draft to show does not exist.
+    #[error("no draft of {path} in {orb}")]
+    NoDraft {
+        /// The ORB.
+        orb: String,
+        /// The file.
+        path: String,
+    },
+    /// Saving the draft failed.
+    #[error("the draft was not saved: {0}")]
+    DraftNotSaved(#[source] Box<EffectError>),
+    /// No plan could be made.
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    /// No client for the ORB's cluster.
+    #[error(transparent)]
+    Connect(#[from] connect::ConnectError),
+    /// The kind is not one the control room shows.
+    #[error("{kind}: not a kind the control room reads")]
+    UnknownKind {
+        /// The kind.
+        kind: String,
+    },
+    /// Discovery of a kind did not answer in time.
+    #[error("{kind}: discovery timed out")]
+    DiscoveryTimeout {
+        /// The kind.
+        kind: String,
+    },
+    /// Discovery of a kind failed.
+    #[error("{kind}: {source}")]
+    Discovery {
+        /// The kind.
+        kind: String,
+        /// The client or API error.
+        source: kube::Error,
+    },
+    /// The API server did not answer in time.
+    #[error("{what}: no answer")]
+    NoAnswer {
+        /// What was asked for (a kind, or a kind and a name).
+        what: String,
+    },
+    /// A request to the API server failed.
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    /// An object could not be shown as YAML.
+    #[error(transparent)]
+    Yaml(#[from] serde_saphyr::SerializeError),
+    /// The ClusterUpgrade to control is not in desired/.
+    #[error("ClusterUpgrade {name}: not found in desired/ (or it has no spec:)")]
+    NoUpgrade {
+        /// The ClusterUpgrade's name.
+        name: String,
+    },
+}
+
 /// How long a single API request from the UI may take.
 const API_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -53,19 +128,19 @@ impl Env {
         let _ = self.tx.send(action);
     }
 
-    fn entry(&self, orb: &str) -> Result<OrbEntry, String> {
+    fn entry(&self, orb: &str) -> Result<OrbEntry, EffectError> {
         self.config
             .orb(orb)
             .cloned()
-            .ok_or_else(|| format!("no ORB named {orb:?} in the fleet"))
+            .ok_or_else(|| EffectError::UnknownOrb(orb.to_owned()))
     }
 
     /// Runs `f` with the ORB's clone (opened once per session) on a blocking thread.
     async fn with_repo<T: Send + 'static>(
         &self,
         orb: &str,
-        f: impl FnOnce(&OrbRepo) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        f: impl FnOnce(&OrbRepo) -> Result<T, EffectError> + Send + 'static,
+    ) -> Result<T, EffectError> {
         let entry = self.entry(orb)?;
         let env = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -74,8 +149,7 @@ impl Env {
                 match repos.get(&entry.name) {
                     Some(r) => r.clone(),
                     None => {
-                        let r = connect::open_repo(&env.config, &env.paths, &entry)
-                            .map_err(|e| e.to_string())?;
+                        let r = connect::open_repo(&env.config, &env.paths, &entry)?;
                         let r = Arc::new(Mutex::new(r));
                         repos.insert(entry.name.clone(), r.clone());
                         r
@@ -85,8 +159,7 @@ impl Env {
             let repo = repo.lock().unwrap_or_else(|e| e.into_inner());
             f(&repo)
         })
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
     }
 }
 
@@ -106,7 +179,7 @@ pub async fn run(env: Env, effect: Effect) {
             match save_draft(&env, draft, rebased).await {
                 Ok(None) => return,
                 Ok(Some(action)) => Ok(action),
-                Err(e) => Err(format!("the draft was not saved: {e}")),
+                Err(e) => Err(EffectError::DraftNotSaved(Box::new(e))),
             }
         }
         Effect::DiscardDraft { orb, path } => discard_draft(&env, orb, path).await,
@@ -125,7 +198,9 @@ pub async fn run(env: Env, effect: Effect) {
             message,
         } => Ok(commit(&env, orb, path, text, base, message)
             .await
-            .unwrap_or_else(|e| Action::Pushed(PushResult::Rejected(sanitize_lines(&e))))),
+            .unwrap_or_else(|e| {
+                Action::Pushed(PushResult::Rejected(sanitize_lines(&e.to_string())))
+            })),
         Effect::Merge {
             orb,
             path,
@@ -147,7 +222,9 @@ pub async fn run(env: Env, effect: Effect) {
     };
     match result {
         Ok(action) => env.send(action),
-        Err(e) => env.send(Action::Error(sanitize_lines(&e).replace('\n', " · "))),
+        Err(e) => env.send(Action::Error(
+            sanitize_lines(&e.to_string()).replace('\n', " · "),
+        )),
     }
 }
 
@@ -165,14 +242,17 @@ fn oid(hex: Option<&str>) -> Option<Oid> {
 }
 
 /// The file at `commit` as text (None: absent there).
-fn text_at(repo: &OrbRepo, commit: Option<Oid>, path: &str) -> Result<Option<String>, String> {
-    repo.file(commit, path)
-        .map_err(|e| e.to_string())?
-        .map(|b| String::from_utf8(b).map_err(|_| format!("{path}: not UTF-8 text")))
+fn text_at(repo: &OrbRepo, commit: Option<Oid>, path: &str) -> Result<Option<String>, EffectError> {
+    repo.file(commit, path)?
+        .map(|b| {
+            String::from_utf8(b).map_err(|_| EffectError::NotUtf8 {
+                path: path.to_owned(),
+            })
+        })
         .transpose()
 }
 
-async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, String> {
+async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, EffectError> {
     if let Some(draft) = env.drafts.load(&orb, &path)
         && let Some(text) = draft.content
     {
@@ -204,7 +284,7 @@ async fn open_file(env: &Env, orb: String, path: String) -> Result<Action, Strin
 
 /// Saves a draft keeping an existing draft's base (unless `rebased`: then with its own);
 /// says so when the text is back to its base.
-async fn save_draft(env: &Env, draft: Draft, rebased: bool) -> Result<Option<Action>, String> {
+async fn save_draft(env: &Env, draft: Draft, rebased: bool) -> Result<Option<Action>, EffectError> {
     let drafts = env.drafts.clone();
     let saved = tokio::task::spawn_blocking(move || {
         let saved = if rebased && draft.is_unchanged() {
@@ -216,10 +296,9 @@ async fn save_draft(env: &Env, draft: Draft, rebased: bool) -> Result<Option<Act
         } else {
             drafts.save_edit(&draft)
         };
-        saved.map(|s| (s, draft)).map_err(|e| e.to_string())
+        saved.map(|s| (s, draft))
     })
-    .await
-    .map_err(|e| e.to_string())??;
+    .await??;
     Ok(match saved {
         (Saved::Kept, _) => None,
         (Saved::Removed, d) => Some(Action::DraftDiscarded {
@@ -229,12 +308,10 @@ async fn save_draft(env: &Env, draft: Draft, rebased: bool) -> Result<Option<Act
     })
 }
 
-async fn discard_draft(env: &Env, orb: String, path: String) -> Result<Action, String> {
+async fn discard_draft(env: &Env, orb: String, path: String) -> Result<Action, EffectError> {
     let drafts = env.drafts.clone();
     let (o, p) = (orb.clone(), path.clone());
-    tokio::task::spawn_blocking(move || drafts.remove(&o, &p).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())??;
+    tokio::task::spawn_blocking(move || drafts.remove(&o, &p)).await??;
     Ok(Action::DraftDiscarded { orb, path })
 }
 
@@ -244,11 +321,11 @@ async fn files_with(
     orb: &str,
     path: &str,
     text: &str,
-) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+) -> Result<Vec<(PathBuf, Vec<u8>)>, EffectError> {
     let (p, t) = (path.to_owned(), text.to_owned());
     env.with_repo(orb, move |repo| {
-        let mut files = match repo.fetch().map_err(|e| e.to_string())? {
-            Some(tip) => repo.files(tip, DESIRED).map_err(|e| e.to_string())?,
+        let mut files = match repo.fetch()? {
+            Some(tip) => repo.files(tip, DESIRED)?,
             None => Vec::new(),
         };
         files.retain(|(f, _)| f != &p);
@@ -261,7 +338,12 @@ async fn files_with(
     .await
 }
 
-async fn validate(env: &Env, orb: String, path: String, text: String) -> Result<Action, String> {
+async fn validate(
+    env: &Env,
+    orb: String,
+    path: String,
+    text: String,
+) -> Result<Action, EffectError> {
     let files = files_with(env, &orb, &path, &text).await?;
     let report = validate::validate_files(&files, &validate::ModelSchemas);
     let errors = report
@@ -283,14 +365,14 @@ async fn validate(env: &Env, orb: String, path: String, text: String) -> Result<
 }
 
 /// The conflicts of a failed merge as rows, or the error as text.
-fn conflicts_of(orb: &str, path: &str, e: RepoError) -> Result<Action, String> {
+fn conflicts_of(orb: &str, path: &str, e: RepoError) -> Result<Action, EffectError> {
     match e {
         RepoError::Conflict { conflicts, .. } => Ok(Action::Conflicts {
             orb: orb.to_owned(),
             path: path.to_owned(),
             conflicts: conflicts.into_iter().map(conflict_row).collect(),
         }),
-        e => Err(e.to_string()),
+        e => Err(e.into()),
     }
 }
 
@@ -344,7 +426,7 @@ async fn plan(
     path: String,
     text: String,
     base: Option<String>,
-) -> Result<Action, String> {
+) -> Result<Action, EffectError> {
     let entry = env.entry(&orb)?;
     let (o, p) = (orb.clone(), path.clone());
     let others = env
@@ -396,7 +478,7 @@ async fn commit(
     text: String,
     base: Option<String>,
     message: String,
-) -> Result<Action, String> {
+) -> Result<Action, EffectError> {
     let entry = env.entry(&orb)?;
     env.send(Action::PushProgress(format!(
         "committing {path} and pushing to {}",
@@ -431,7 +513,7 @@ async fn merge(
     text: String,
     base: Option<String>,
     resolutions: Vec<Resolution>,
-) -> Result<Action, String> {
+) -> Result<Action, EffectError> {
     let p = path.clone();
     let merged = env
         .with_repo(&orb, move |repo| {
@@ -441,8 +523,7 @@ async fn merge(
                 Err(e) => return Ok(Err(e)),
             };
             let (tip, merged, _) = rebased;
-            let unmoved = repo.file(base, &p).map_err(|e| e.to_string())?
-                == repo.file(tip, &p).map_err(|e| e.to_string())?;
+            let unmoved = repo.file(base, &p)? == repo.file(tip, &p)?;
             if unmoved {
                 return Ok(Ok(None));
             }
@@ -489,17 +570,16 @@ async fn their_change(
     orb: String,
     path: String,
     base: Option<String>,
-) -> Result<Action, String> {
+) -> Result<Action, EffectError> {
     let text = env
         .with_repo(&orb, move |repo| {
             let base = oid(base.as_deref());
-            let tip = repo.fetch().map_err(|e| e.to_string())?;
+            let tip = repo.fetch()?;
             let old = text_at(repo, base, &path)?.unwrap_or_default();
             let new = text_at(repo, tip, &path)?.unwrap_or_default();
             let who = match tip {
                 Some(t) => repo
-                    .last_change(t, &path, base)
-                    .map_err(|e| e.to_string())?
+                    .last_change(t, &path, base)?
                     .map(|(c, a)| format!("{} by {a}", short(c))),
                 None => None,
             };
@@ -520,11 +600,14 @@ async fn their_change(
     Ok(Action::Text(sanitize_lines(&text)))
 }
 
-async fn draft_diff(env: &Env, orb: String, path: String) -> Result<Action, String> {
+async fn draft_diff(env: &Env, orb: String, path: String) -> Result<Action, EffectError> {
     let draft = env
         .drafts
         .load(&orb, &path)
-        .ok_or_else(|| format!("no draft of {path} in {orb}"))?;
+        .ok_or_else(|| EffectError::NoDraft {
+            orb: orb.clone(),
+            path: path.clone(),
+        })?;
     let text = env
         .with_repo(&orb, move |repo| {
             let tip = repo.tip();
@@ -537,7 +620,7 @@ async fn draft_diff(env: &Env, orb: String, path: String) -> Result<Action, Stri
     Ok(Action::Text(sanitize_lines(&text)))
 }
 
-async fn plan_all(env: &Env, orb: String) -> Result<Action, String> {
+async fn plan_all(env: &Env, orb: String) -> Result<Action, EffectError> {
     let entry = env.entry(&orb)?;
     let drafts = env.drafts.list(Some(&orb));
     if drafts.is_empty() {
@@ -546,7 +629,7 @@ async fn plan_all(env: &Env, orb: String) -> Result<Action, String> {
     let listed = drafts.clone();
     let files = env
         .with_repo(&orb, move |repo| {
-            let tip = repo.fetch().map_err(|e| e.to_string())?;
+            let tip = repo.fetch()?;
             Ok(listed
                 .iter()
                 .map(|d| rebase_change(repo, d.base_oid(), &d.change(), tip, &[]))
@@ -583,16 +666,14 @@ async fn plan_all(env: &Env, orb: String) -> Result<Action, String> {
     Ok(Action::Text(sanitize_lines(&head.join("\n"))))
 }
 
-async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, String> {
+async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, EffectError> {
     let drafts = env.drafts.clone();
     let list = drafts.list(Some(&orb));
     let n = list.len();
     let paths: Vec<String> = list.iter().map(|d| d.path.clone()).collect();
     let written = env
         .with_repo(&orb, move |repo| {
-            drafts
-                .push_all(repo, &list, &message, &RetryPolicy::default())
-                .map_err(|e| e.to_string())
+            Ok(drafts.push_all(repo, &list, &message, &RetryPolicy::default())?)
         })
         .await?;
     // Drafts edited while they were pushed stay; the others are gone now.
@@ -617,8 +698,8 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, S
     }))
 }
 
-async fn client(env: &Env, orb: &str) -> Result<kube::Client, String> {
-    connect::client(&env.entry(orb)?, API_TIMEOUT).await
+async fn client(env: &Env, orb: &str) -> Result<kube::Client, EffectError> {
+    Ok(connect::client(&env.entry(orb)?, API_TIMEOUT).await?)
 }
 
 /// The API of a kind, through discovery.
@@ -627,13 +708,18 @@ async fn api_for(
     api_version: &str,
     kind: &str,
     namespace: Option<&str>,
-) -> Result<Api<DynamicObject>, String> {
+) -> Result<Api<DynamicObject>, EffectError> {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(group, version, kind);
     let (ar, caps) = tokio::time::timeout(API_TIMEOUT, kube::discovery::pinned_kind(client, &gvk))
         .await
-        .map_err(|_| format!("{kind}: discovery timed out"))?
-        .map_err(|e| format!("{kind}: {e}"))?;
+        .map_err(|_| EffectError::DiscoveryTimeout {
+            kind: kind.to_owned(),
+        })?
+        .map_err(|source| EffectError::Discovery {
+            kind: kind.to_owned(),
+            source,
+        })?;
     Ok(match (caps.scope, namespace) {
         (kube::discovery::Scope::Namespaced, Some(ns)) => {
             Api::namespaced_with(client.clone(), ns, &ar)
@@ -642,10 +728,11 @@ async fn api_for(
     })
 }
 
-async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, String> {
+async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, EffectError> {
     let client = client(env, orb).await?;
-    let api_version = api_version(&target.kind)
-        .ok_or_else(|| format!("{}: not a kind the control room reads", target.kind))?;
+    let api_version = api_version(&target.kind).ok_or_else(|| EffectError::UnknownKind {
+        kind: target.kind.clone(),
+    })?;
     let api = api_for(
         &client,
         api_version,
@@ -655,8 +742,9 @@ async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, S
     .await?;
     let object = tokio::time::timeout(API_TIMEOUT, api.get_opt(&target.name))
         .await
-        .map_err(|_| format!("{} {}: no answer", target.kind, target.name))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| EffectError::NoAnswer {
+            what: format!("{} {}", target.kind, target.name),
+        })??;
     let Some(mut object) = object else {
         return Ok(format!(
             "# {} {} does not exist in the cluster\n",
@@ -664,19 +752,18 @@ async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, S
         ));
     };
     object.metadata.managed_fields = None;
-    serde_saphyr::to_string(&object).map_err(|e| e.to_string())
+    Ok(serde_saphyr::to_string(&object)?)
 }
 
-async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, String> {
+async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, EffectError> {
     let (kind, name) = (target.kind.clone(), target.name.clone());
     let (desired, current) = env
         .with_repo(&orb, move |repo| {
-            let Some(tip) = repo.fetch().map_err(|e| e.to_string())? else {
+            let Some(tip) = repo.fetch()? else {
                 return Ok(("# the repo is empty\n".to_owned(), String::new()));
             };
             let files: Vec<(PathBuf, Vec<u8>)> = repo
-                .files(tip, DESIRED)
-                .map_err(|e| e.to_string())?
+                .files(tip, DESIRED)?
                 .into_iter()
                 .map(|(p, b)| (PathBuf::from(p), b))
                 .collect();
@@ -707,7 +794,7 @@ async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, 
     })
 }
 
-async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, String> {
+async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, EffectError> {
     let client = client(env, orb).await?;
     let selector = format!("{}={profile}", crate::controllers::PROFILE_LABEL);
     let mut rows = Vec::new();
@@ -720,7 +807,9 @@ async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, String>
             api.list(&ListParams::default().labels(&selector)),
         )
         .await
-        .map_err(|_| format!("{kind}: no answer"))?;
+        .map_err(|_| EffectError::NoAnswer {
+            what: kind.to_owned(),
+        })?;
         let Ok(list) = list else { continue };
         rows.extend(list.items.iter().map(|o| children::row(kind, o)));
     }
@@ -734,7 +823,7 @@ async fn upgrade_control(
     orb: String,
     name: String,
     op: UpgradeOp,
-) -> Result<Action, String> {
+) -> Result<Action, EffectError> {
     let n = name.clone();
     let (key, value) = match op {
         UpgradeOp::Pause => ("paused", "true"),
@@ -743,9 +832,9 @@ async fn upgrade_control(
     };
     let done = env
         .with_repo(&orb, move |repo| {
-            let tip = repo.fetch().map_err(|e| e.to_string())?;
+            let tip = repo.fetch()?;
             let files = match tip {
-                Some(t) => repo.files(t, DESIRED).map_err(|e| e.to_string())?,
+                Some(t) => repo.files(t, DESIRED)?,
                 None => Vec::new(),
             };
             let found = files.iter().find_map(|(path, bytes)| {
@@ -753,9 +842,8 @@ async fn upgrade_control(
                 scalar_edit::set_spec_scalar(&text, "ClusterUpgrade", &n, key, value)
                     .map(|edited| (path.clone(), text.into_owned(), edited))
             });
-            let (path, before, edited) = found.ok_or_else(|| {
-                format!("ClusterUpgrade {n}: not found in desired/ (or it has no spec:)")
-            })?;
+            let (path, before, edited) =
+                found.ok_or_else(|| EffectError::NoUpgrade { name: n.clone() })?;
             if edited == before {
                 return Ok(None);
             }
@@ -767,7 +855,7 @@ async fn upgrade_control(
                 }],
                 message: format!("orbdeck: {} ClusterUpgrade {n}", op_word(op)),
             };
-            let w = write(repo, &edit, &RetryPolicy::default()).map_err(|e| e.to_string())?;
+            let w = write(repo, &edit, &RetryPolicy::default())?;
             Ok(Some((w, path)))
         })
         .await?;

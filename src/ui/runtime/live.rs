@@ -8,7 +8,7 @@ use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
-use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, short_hex};
+use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, RepoError, short_hex};
 use crate::text::sanitize;
 use crate::ui::kinds::{events, profiles, quotas, replications, text, upgrades};
 use crate::ui::{
@@ -202,7 +202,12 @@ async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: Cancellati
     let mut wait = Duration::from_secs(1);
     loop {
         let health = match connect::watch_client(&entry, PROBE_TIMEOUT).await {
-            Err(e) => (Health::Unreachable { reason: e }, None),
+            Err(e) => (
+                Health::Unreachable {
+                    reason: e.to_string(),
+                },
+                None,
+            ),
             Ok(client) => {
                 match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
                     Ok(Ok(v)) => (
@@ -406,7 +411,7 @@ async fn git_loop(
             if slot.is_none() {
                 match connect::open_repo(&config2, &paths2, &entry2) {
                     Ok(repo) => *slot = Some(repo),
-                    Err(e) => return (Err(e.to_string()), draft_rows(None, &entry2, &paths2)),
+                    Err(e) => return (Err(e), draft_rows(None, &entry2, &paths2)),
                 }
             }
             let repo = slot.as_ref().expect("opened above");
@@ -414,7 +419,10 @@ async fn git_loop(
             read_git(repo, &entry2, &paths2, previous)
         })
         .await;
-        let (result, drafts) = read.unwrap_or_else(|e| (Err(e.to_string()), Vec::new()));
+        let (result, drafts) = match read {
+            Ok((result, drafts)) => (result.map_err(|e| e.to_string()), drafts),
+            Err(e) => (Err(e.to_string()), Vec::new()),
+        };
         {
             let mut git = lock(&caches.git);
             match result {
@@ -455,14 +463,11 @@ fn read_git(
     entry: &OrbEntry,
     paths: &Paths,
     previous: GitView,
-) -> (Result<GitView, String>, Vec<DraftRow>) {
+) -> (Result<GitView, RepoError>, Vec<DraftRow>) {
     let tip = match repo.fetch() {
         Ok(tip) => tip,
         Err(e) => {
-            return (
-                Err(e.to_string()),
-                draft_rows(Some((repo, repo.tip())), entry, paths),
-            );
+            return (Err(e), draft_rows(Some((repo, repo.tip())), entry, paths));
         }
     };
     let drafts = draft_rows(Some((repo, tip)), entry, paths);
@@ -475,7 +480,7 @@ fn read_tip(
     tip: Option<git2::Oid>,
     previous: GitView,
     drafts: Vec<DraftRow>,
-) -> Result<GitView, String> {
+) -> Result<GitView, RepoError> {
     if previous.fetched && previous.error.is_none() && previous.tip == tip {
         return Ok(GitView { drafts, ..previous });
     }
@@ -486,7 +491,7 @@ fn read_tip(
             ..Default::default()
         });
     };
-    let files = repo.files(tip, DESIRED).map_err(|e| e.to_string())?;
+    let files = repo.files(tip, DESIRED)?;
     let desired_files = files.iter().map(|(p, _)| text(p)).collect();
     let report = crate::validate::validate_files(
         &files

@@ -20,6 +20,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
+/// Why the control room could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The key overrides of the fleet config do not parse or conflict (the keymap's message).
+    #[error("keys: {0}")]
+    Keys(String),
+    /// The terminal could not be set up or drawn on.
+    #[error("terminal: {0}")]
+    Terminal(#[source] std::io::Error),
+    /// Reading the terminal's input failed.
+    #[error("terminal input: {0}")]
+    Input(#[source] std::io::Error),
+}
+
 /// How the control room is opened.
 pub struct Options {
     /// The fleet.
@@ -90,8 +104,8 @@ fn install_panic_hook(log: &Path) {
 }
 
 /// Runs the control room until the user quits.
-pub async fn run(options: Options) -> Result<(), String> {
-    let keymap = Keymap::from_overrides(&options.keys).map_err(|e| format!("keys: {e}"))?;
+pub async fn run(options: Options) -> Result<(), RunError> {
+    let keymap = Keymap::from_overrides(&options.keys).map_err(RunError::Keys)?;
     let settings = Settings {
         keymap,
         theme: options.theme,
@@ -102,22 +116,22 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
     let log = log_path(&options.paths);
     install_panic_hook(&log);
-    enable_raw_mode().map_err(|e| format!("terminal: {e}"))?;
+    enable_raw_mode().map_err(RunError::Terminal)?;
     if let Err(e) = execute!(std::io::stdout(), EnterAlternateScreen) {
         restore();
-        return Err(format!("terminal: {e}"));
+        return Err(RunError::Terminal(e));
     }
     let result = event_loop(options, settings).await;
     restore();
     result
 }
 
-async fn event_loop(options: Options, settings: Settings) -> Result<(), String> {
-    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-        .map_err(|e| format!("terminal: {e}"))?;
+async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError> {
+    let mut terminal =
+        Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(RunError::Terminal)?;
     let fleet = live::initial_views(&options.config, options.write_all);
     let mut state = State::new(fleet, settings, clock());
-    let size = terminal.size().map_err(|e| format!("terminal: {e}"))?;
+    let size = terminal.size().map_err(RunError::Terminal)?;
     update(&mut state, Action::Resize(size.width, size.height));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
@@ -148,7 +162,7 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
         if redraw || drawn.elapsed() >= IDLE_FRAME {
             terminal
                 .draw(|frame| render(&state, frame))
-                .map_err(|e| format!("terminal: {e}"))?;
+                .map_err(RunError::Terminal)?;
             drawn = Instant::now();
         }
         let action = tokio::select! {
@@ -156,7 +170,7 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), String> 
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(format!("terminal input: {e}")),
+                Some(Err(e)) => return Err(RunError::Input(e)),
                 None => return Ok(()),
             },
             Some(action) = rx.recv() => action,
