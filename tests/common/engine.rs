@@ -75,14 +75,14 @@ impl Running {
     ) {
         let before = self.handle.state.borrow().syncs;
         self.handle.sync_now.notify_one();
-        tokio::time::timeout(
+        // The state as the wait saw it, not as a later sync may have left it.
+        let state = tokio::time::timeout(
             Duration::from_secs(30),
             self.handle.state.wait_for(|s| s.syncs > before),
         )
         .await
         .expect("a sync within 30 s")
         .unwrap();
-        let state = self.handle.state.borrow();
         (state.status.clone().unwrap(), state.actions.clone())
     }
 
