@@ -4,7 +4,7 @@
 
 /// Each layer's top-level modules, from the bottom (leaves) up.
 pub const LAYERS: &[&[&str]] = &[
-    &["text", "wellknown", "metrics"],
+    &["text", "wellknown", "names", "metrics"],
     &["model", "repo", "secrets"],
     &["validate", "apply", "fleet"],
     &["plan"],

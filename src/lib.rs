@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod layers;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod plan;
 pub mod repo;
 pub mod secrets;

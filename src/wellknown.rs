@@ -68,29 +68,3 @@ pub fn prune_disabled(value: &serde_json::Value) -> bool {
         .and_then(|v| v.as_str())
         == Some("false")
 }
-
-/// Why `name` is not a DNS-1123 label (what namespaces, ORBs and most object names must be:
-/// at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit).
-pub fn dns_label_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
-        return Some("a name is needed");
-    }
-    if name.len() > 63 {
-        return Some("at most 63 characters");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Some("only lowercase letters, digits and - are allowed");
-    }
-    if name.starts_with('-') || name.ends_with('-') {
-        return Some("must start and end with a letter or digit");
-    }
-    None
-}
-
-/// Whether `name` is a DNS-1123 label.
-pub fn is_dns_label(name: &str) -> bool {
-    dns_label_problem(name).is_none()
-}

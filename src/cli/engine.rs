@@ -96,6 +96,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
         identity,
         ..Default::default()
     };
+    crate::engine::preflight::check(&client, &lease.namespace, &lease.name).await;
     let elector = tokio::spawn(leader::run(
         client.clone(),
         lease.clone(),
@@ -145,6 +146,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
             seen = s.syncs;
             if let Some(status) = &s.status {
                 metrics.record_sync(&status.commit, status.result == "Synced");
+                crate::engine::preflight::log_sync(status, &s.actions);
             }
             metrics.record_api_writes(s.actions.len() as u64);
         }

@@ -106,19 +106,20 @@ pub fn run(cli: Cli) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Ui(cli.ui));
     match command {
         #[cfg(feature = "sim")]
-        Command::Sim(args) => with_runtime(servers::run_sim(args)),
+        Command::Sim(args) => with_runtime(QUIET, servers::run_sim(args)),
         #[cfg(feature = "sim")]
         Command::Demo(args) => with_ui_runtime(|slot| demo::run(args, slot)),
-        Command::Orb(cmd) => with_runtime(orb::run(cmd, paths)),
+        Command::Orb(cmd) => with_runtime(QUIET, orb::run(cmd, paths)),
         Command::Validate(args) => validate::run(args),
-        Command::Plan(args) => with_runtime(plan::run(args, paths)),
+        Command::Plan(args) => with_runtime(QUIET, plan::run(args, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
-        Command::Secret(cmd) => with_runtime(secret::run(cmd, paths)),
+        Command::Secret(cmd) => with_runtime(QUIET, secret::run(cmd, paths)),
         Command::Ui(args) => {
             let slot_paths = paths.clone();
             with_ui_runtime(move |slot| ui(args, slot_paths, slot))
         }
-        Command::Engine(args) => with_runtime(engine::run(args)),
+        // The engine says what each sync did (INFO) unless ORBDECK_LOG says otherwise.
+        Command::Engine(args) => with_runtime("warn,orbdeck=info", engine::run(args)),
         Command::Agent => not_available("agent"),
     }
 }
@@ -219,11 +220,18 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn with_runtime(fut: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+/// The log filter of commands that only speak when something is wrong.
+const QUIET: &str = "warn";
+
+/// Runs `fut` on a runtime, logging to stderr by `ORBDECK_LOG`, else by `default_filter`.
+fn with_runtime(
+    default_filter: &str,
+    fut: impl std::future::Future<Output = Result<(), String>>,
+) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ORBDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .try_init();

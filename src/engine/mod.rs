@@ -5,6 +5,7 @@
 
 pub mod health;
 pub mod leader;
+pub mod preflight;
 pub mod sync;
 
 use crate::apply::Applier;

@@ -219,11 +219,24 @@ async fn prune(
         return;
     }
     let fraction = candidates.len() as f64 / owned.max(1) as f64;
-    if fraction > input.prune.max_fraction && !input.prune.allow_large {
+    let many = candidates.len() > input.prune.min_count as usize;
+    if many && fraction > input.prune.max_fraction && !input.prune.allow_large {
+        const NAMED: usize = 10;
+        let mut held: Vec<String> = candidates
+            .iter()
+            .take(NAMED)
+            .map(|id| id.to_string())
+            .collect();
+        if candidates.len() > NAMED {
+            held.push(format!("and {} more", candidates.len() - NAMED));
+        }
         status.errors.push(format!(
-            "pruning {} of {owned} owned objects exceeds engine.prune.maxFraction {}: nothing pruned (set engine.prune.allowLarge to allow it)",
+            "prune held back: deleting {} of {owned} owned objects exceeds engine.prune.maxFraction {} \
+             (and minCount {}); nothing pruned (set engine.prune.allowLarge to allow it): {}",
             candidates.len(),
-            input.prune.max_fraction
+            input.prune.max_fraction,
+            input.prune.min_count,
+            held.join(", ")
         ));
         return;
     }

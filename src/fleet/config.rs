@@ -261,7 +261,7 @@ impl Paths {
 
 /// Whether `name` is usable as an ORB name (a DNS label: lowercase letters, digits, `-`).
 pub fn valid_orb_name(name: &str) -> bool {
-    crate::wellknown::is_dns_label(name)
+    crate::names::is_dns_label(name)
 }
 
 #[cfg(test)]

@@ -83,9 +83,12 @@ impl Default for EngineSettings {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct PrunePolicy {
-    /// Largest fraction (0 to 1) of owned objects one sync may delete.
+    /// Largest fraction (0 to 1) of owned objects one sync may delete, when it deletes more than
+    /// `minCount` of them.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_fraction: f64,
+    /// Deletions up to this many always go through (a small ORB losing one Profile of three).
+    pub min_count: u32,
     /// Delete even when more than `maxFraction` would go.
     pub allow_large: bool,
 }
@@ -94,6 +97,7 @@ impl Default for PrunePolicy {
     fn default() -> Self {
         Self {
             max_fraction: 0.3,
+            min_count: 10,
             allow_large: false,
         }
     }

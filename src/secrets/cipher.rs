@@ -146,6 +146,20 @@ pub fn decrypt_secret(doc: &Value, identities: &[Identity]) -> Result<Value, Cip
     Ok(Value::Object(obj))
 }
 
+/// Why an encrypted Secret's value is not a well-formed age message (its armor and header are
+/// read, nothing is decrypted), or `None` when it is one.
+pub fn malformed_ciphertext(value: &str) -> Option<String> {
+    if !value.trim_start().starts_with(ARMOR_BEGIN) {
+        return Some(format!(
+            "not an age-armored value (expected {ARMOR_BEGIN}…; `orbdeck secret set` writes them)"
+        ));
+    }
+    match age::Decryptor::new(ArmoredReader::new(value.as_bytes())) {
+        Ok(_) => None,
+        Err(e) => Some(format!("not a well-formed age message: {e}")),
+    }
+}
+
 /// Whether the document carries the `orbdeck.io/encrypted: age` annotation.
 pub fn is_encrypted(doc: &Value) -> bool {
     doc.get("metadata")

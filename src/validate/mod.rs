@@ -318,12 +318,122 @@ fn check_metadata(ctx: &mut Ctx) -> (Option<String>, Option<String>) {
         Some(_) => ctx.required_string(meta, &meta_path, "namespace"),
         None => None,
     };
+    check_names(ctx, meta, name.as_deref(), namespace.as_deref());
     (name, namespace)
+}
+
+/// The name by its kind's rule, the namespace as a DNS-1123 label, label keys and values, and
+/// the annotations' size, as the API server would refuse them.
+fn check_names(ctx: &mut Ctx, meta: &Node, name: Option<&str>, namespace: Option<&str>) {
+    let text = |key: &str| {
+        ctx.root
+            .get(key)
+            .and_then(|e| e.value.to_json().as_str().map(str::to_owned))
+    };
+    let (api_version, kind) = (text("apiVersion"), text("kind"));
+    let field = |key: &str| vec![Seg::Key("metadata".into()), Seg::Key(key.into())];
+    if let (Some(name), Some(api_version), Some(kind)) = (name, &api_version, &kind) {
+        let rule = crate::names::rule_for(api_version, kind);
+        if let Some(why) = crate::names::name_problem(rule, name) {
+            let pos = meta.get("name").map_or(meta.pos, |e| e.value.pos);
+            let message = format!(
+                "{name:?} is not {} ({kind} names must be): {why}",
+                rule.describe()
+            );
+            ctx.report(pos, &field("name"), Severity::Error, message);
+        }
+    }
+    if let Some(namespace) = namespace
+        && let Some(why) = crate::names::dns_label_problem(namespace)
+    {
+        let pos = meta.get("namespace").map_or(meta.pos, |e| e.value.pos);
+        let message = format!("{namespace:?} is not a DNS-1123 label: {why}");
+        ctx.report(pos, &field("namespace"), Severity::Error, message);
+    }
+    if let Some(NodeKind::Map(labels)) = meta.get("labels").map(|e| &e.value.kind) {
+        for entry in labels {
+            let path = [field("labels"), vec![Seg::Key(entry.key.clone())]].concat();
+            if let Some(why) = crate::names::label_key_problem(&entry.key) {
+                let message = format!("label key {:?}: {why}", entry.key);
+                ctx.report(entry.key_pos, &path, Severity::Error, message);
+            }
+            if let NodeKind::Scalar(Value::String(value)) = &entry.value.kind
+                && let Some(why) = crate::names::label_value_problem(value)
+            {
+                let message = format!("label value {value:?}: {why}");
+                ctx.report(entry.value.pos, &path, Severity::Error, message);
+            }
+        }
+    }
+    if let Some(entry) = meta.get("annotations")
+        && let NodeKind::Map(annotations) = &entry.value.kind
+    {
+        let mut size = 0;
+        for a in annotations {
+            size += a.key.len();
+            if let NodeKind::Scalar(Value::String(v)) = &a.value.kind {
+                size += v.len();
+            }
+            if let Some(why) = crate::names::label_key_problem(&a.key) {
+                let path = [field("annotations"), vec![Seg::Key(a.key.clone())]].concat();
+                let message = format!("annotation key {:?}: {why}", a.key);
+                ctx.report(a.key_pos, &path, Severity::Error, message);
+            }
+        }
+        if size > crate::names::MAX_ANNOTATIONS_BYTES {
+            let message = format!(
+                "annotations take {size} bytes; at most {} are allowed",
+                crate::names::MAX_ANNOTATIONS_BYTES
+            );
+            ctx.report(
+                entry.value.pos,
+                &field("annotations"),
+                Severity::Error,
+                message,
+            );
+        }
+    }
+}
+
+/// An encrypted Secret's `data` holds age messages, not base64: each is checked to be a
+/// well-formed one (without decrypting), and the Secret is returned with those values emptied
+/// so the rest of it is checked as any Secret.
+fn encrypted_data(ctx: &mut Ctx, secret: &Value) -> Value {
+    let mut plain = secret.clone();
+    let Some(data) = plain.get_mut("data").and_then(Value::as_object_mut) else {
+        return plain;
+    };
+    for (key, value) in data.iter_mut() {
+        let path = [Seg::Key("data".into()), Seg::Key(key.clone())];
+        match value.as_str() {
+            Some(text) => {
+                if let Some(why) = crate::secrets::malformed_ciphertext(text) {
+                    ctx.report_at(&path, false, Severity::Error, why);
+                }
+            }
+            None => ctx.report_at(
+                &path,
+                false,
+                Severity::Error,
+                "expected an age-armored string",
+            ),
+        }
+        *value = Value::String(String::new());
+    }
+    plain
 }
 
 /// Checks a document by its kind: built-in, custom with a schema, or unknown.
 fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &str, value: &Value) {
     if let Some(decoder) = builtin::decoder(api_version, kind) {
+        let plain;
+        let value =
+            if api_version == "v1" && kind == "Secret" && crate::secrets::is_encrypted(value) {
+                plain = encrypted_data(ctx, value);
+                &plain
+            } else {
+                value
+            };
         builtin::check(ctx, decoder, value, &[], Severity::Warning);
         quantities::check_tree(ctx, kind);
     } else if let Some(schema) = schemas.schema(api_version, kind) {

@@ -480,3 +480,235 @@ fn ten_orbdeck_pushes_and_ten_git_pushes_on_one_file_lose_nothing() {
         assert!(ok.success(), "forced update {} -> {}", pair[1], pair[0]);
     }
 }
+
+/// (apiVersion, kind, name, namespace, labels/annotations block, expected message fragment)
+type NameCase = (
+    &'static str,
+    &'static str,
+    String,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
+
+/// Hostile and invalid names through `orbdeck validate`: each case is reported at the line and
+/// column of the offending name, label or annotation, naming the rule it breaks.
+#[test]
+fn validate_names_every_bad_name_with_its_rule_and_position() {
+    let long_label = "a".repeat(64);
+    let long_subdomain = "a".repeat(254);
+    let cases: Vec<NameCase> = vec![
+        (
+            "kubeflow.org/v1",
+            "Profile",
+            "BadName_With_Caps".into(),
+            None,
+            "",
+            "is not a DNS-1123 label (Profile names must be)",
+        ),
+        (
+            "v1",
+            "Namespace",
+            "UPPER".into(),
+            None,
+            "",
+            "only lowercase letters, digits and - are allowed",
+        ),
+        (
+            "v1",
+            "Namespace",
+            long_label.clone(),
+            None,
+            "",
+            "at most 63 characters",
+        ),
+        (
+            "v1",
+            "Namespace",
+            "-lead".into(),
+            None,
+            "",
+            "must start and end with a letter or digit",
+        ),
+        (
+            "v1",
+            "Service",
+            "a.b".into(),
+            Some("team-a"),
+            "",
+            "is not a DNS-1123 label (Service names must be)",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ünïcode".into(),
+            Some("team-a"),
+            "",
+            "is not a DNS-1123 subdomain",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "a..b".into(),
+            Some("team-a"),
+            "",
+            "each dot-separated part",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            long_subdomain,
+            Some("team-a"),
+            "",
+            "at most 253 characters",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            ".lead".into(),
+            Some("team-a"),
+            "",
+            "each dot-separated part",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "trail-".into(),
+            Some("team-a"),
+            "",
+            "each dot-separated part",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            "a/b".into(),
+            Some("team-a"),
+            "",
+            "is not a path segment (Role names must be): may not contain '/' or '%'",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "..".into(),
+            None,
+            "",
+            "may not be '.' or '..'",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            "50%".into(),
+            Some("team-a"),
+            "",
+            "may not contain '/' or '%'",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-1".into(),
+            Some("Team_A"),
+            "",
+            "\"Team_A\" is not a DNS-1123 label",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-2".into(),
+            Some("team-a"),
+            "  labels:\n    -bad: x\n",
+            "label key \"-bad\": the name part: must start and end",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-3".into(),
+            Some("team-a"),
+            "  labels:\n    Bad_Prefix.com/x: y\n",
+            "the prefix \"Bad_Prefix.com\" is not a DNS-1123 subdomain",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-4".into(),
+            Some("team-a"),
+            "  labels:\n    tier: LONGVALUE\n",
+            "label value",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-5".into(),
+            Some("team-a"),
+            "  labels:\n    tier: -x\n",
+            "label value \"-x\": must start and end",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-6".into(),
+            Some("team-a"),
+            "  annotations:\n    a/b/c: x\n",
+            "annotation key \"a/b/c\"",
+        ),
+        (
+            "v1",
+            "ConfigMap",
+            "ok-7".into(),
+            Some("team-a"),
+            "  labels:\n    \"\": x\n",
+            "label key \"\": the name part is empty",
+        ),
+    ];
+    assert_eq!(cases.len(), 20);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("desired")).unwrap();
+    std::fs::write(
+        d.path().join("orb.yaml"),
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\n",
+    )
+    .unwrap();
+    let mut text_out = String::new();
+    // (line, column, fragment) expected per case.
+    let mut expected = Vec::new();
+    for (api_version, kind, name, namespace, extra, fragment) in &cases {
+        let extra = extra.replace("LONGVALUE", &long_label);
+        if !text_out.is_empty() {
+            text_out.push_str("---\n");
+        }
+        let start = text_out.lines().count();
+        text_out.push_str(&format!(
+            "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: \"{name}\"\n"
+        ));
+        let mut at = (start + 4, 9);
+        if let Some(ns) = namespace {
+            text_out.push_str(&format!("  namespace: \"{ns}\"\n"));
+            if ns.contains('_') {
+                at = (start + 5, 14);
+            }
+        }
+        if !extra.is_empty() {
+            let first = text_out.lines().count() + 2;
+            text_out.push_str(&extra);
+            at = if fragment.starts_with("label value") {
+                (first, 11)
+            } else {
+                (first, 5)
+            };
+        }
+        expected.push((at, *fragment));
+    }
+    std::fs::write(d.path().join("desired/names.yaml"), &text_out).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = orbdeck(home.path(), &["validate", d.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for ((line, column), fragment) in expected {
+        let at = format!("desired/names.yaml:{line}:{column}: ");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&at) && l.contains(fragment)),
+            "no {fragment:?} at {at} in:\n{stdout}"
+        );
+    }
+}

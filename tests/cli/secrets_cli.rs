@@ -191,3 +191,164 @@ fn secrets_are_encrypted_in_git_and_round_trip_through_the_editor() {
     );
     assert!(!text(&out).contains(PLAIN));
 }
+
+/// `orbdeck secret set` on an ORB whose engine holds the identity: `orbdeck validate` accepts the
+/// encrypted Secret, the engine applies it decrypted (kubectl sees the value), a Secret encrypted
+/// to another key fails alone while the rest is applied, and the plaintext is in no git object and
+/// not in the engine's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_set_with_the_cli_reaches_the_cluster_through_the_engine() {
+    use age::secrecy::ExposeSecret as _;
+    use kube_sim::testing::eventually;
+    let sim = common::Sim::start(0).await;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let identity_secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: orbdeck-age-identity, namespace: orbdeck-system}}\ndata:\n  identity.txt: {}\n",
+        b64.encode(identity.to_string().expose_secret())
+    );
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: orbdeck-system}}\n---\n{identity_secret}"),
+    )
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let origin = Origin::new();
+    let stranger = age::x25519::Identity::generate().to_public().to_string();
+    let foreign = orbdeck::secrets::encrypt_secret(
+        &serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "foreign", "namespace": "team-a"},
+            "stringData": {"token": "not-for-this-engine"}}),
+        &[stranger],
+    )
+    .unwrap();
+    origin.seed(&[
+        ("orb.yaml", &format!("apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 2s\n  writeInterval: 0s\nsecrets:\n  recipients:\n    - {recipient}\n")),
+        ("desired/team-a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-a\ndata:\n  mode: fast\n"),
+        ("desired/secrets/foreign.yaml", &serde_saphyr::to_string(&foreign).unwrap()),
+    ]);
+    let out = orbdeck(
+        home.path(),
+        &["orb", "add", "alpha", "--repo", &origin.url(), "--write"],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = orbdeck(
+        home.path(),
+        &[
+            "secret",
+            "set",
+            "alpha",
+            "desired/secrets/db.yaml",
+            "password",
+            "--namespace",
+            "team-a",
+        ],
+        &format!("{PLAIN}\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The committed desired state validates as it is.
+    let checkout = home.path().join("checkout");
+    let cloned = std::process::Command::new("git")
+        .args(["clone", "-q", &origin.url()])
+        .arg(&checkout)
+        .status()
+        .unwrap();
+    assert!(cloned.success());
+    let out = orbdeck(
+        home.path(),
+        &["validate", checkout.to_str().unwrap()],
+        "",
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "validate refused the encrypted Secret: {}",
+        text(&out)
+    );
+
+    let log = home.path().join("engine.log");
+    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
+        .args([
+            "engine",
+            "--repo",
+            &origin.url(),
+            "--namespace",
+            "orbdeck-system",
+        ])
+        .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .env("ORBDECK_DATA", home.path().join("engine-data"))
+        .env("ORBDECK_LOG", "debug")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(home.path().join("engine.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let applied = eventually(60, || async {
+        let out = sim
+            .kubectl(&[
+                "get",
+                "secret",
+                "db",
+                "-n",
+                "team-a",
+                "-o",
+                "jsonpath={.data.password}",
+            ])
+            .await;
+        String::from_utf8_lossy(&out.stdout) == b64.encode(PLAIN)
+    })
+    .await;
+    let status_text = || {
+        let (_d, repo) = origin.clone_repo("status reader");
+        let tip = repo.fetch().unwrap();
+        repo.file(tip, "current/status.yaml")
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let foreign_failed = eventually(30, || async {
+        let status = status_text();
+        status.contains("name: foreign") && status.contains("cannot decrypt")
+    })
+    .await;
+    let _ = engine.kill();
+    let _ = engine.wait();
+    let engine_log = format!(
+        "{}{}",
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        std::fs::read_to_string(home.path().join("engine.err")).unwrap_or_default()
+    );
+    assert!(
+        applied,
+        "the Secret never reached the cluster; engine log:\n{engine_log}"
+    );
+    assert!(foreign_failed, "status: {}", status_text());
+    let settings = sim
+        .ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.mode}",
+        ])
+        .await;
+    assert_eq!(settings, "fast", "the rest of the ORB is applied");
+    for blob in all_blobs(&origin.path()) {
+        assert!(
+            !contains(&blob, PLAIN) && !contains(&blob, &b64.encode(PLAIN)),
+            "plaintext in a git object"
+        );
+    }
+    assert!(
+        !engine_log.contains(PLAIN) && !engine_log.contains(&b64.encode(PLAIN)),
+        "plaintext in the engine's log"
+    );
+}

@@ -143,35 +143,64 @@ async fn engine_applies_reports_and_converges() {
     engine.stop().await;
 }
 
+/// Deleting 11 of 12 owned objects is held by the fence and reported with the objects held; a
+/// small ORB losing one object of three is pruned (the fence needs more than minCount deletions).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_over_the_fraction_is_fenced() {
     let sim = Sim::start(0).await;
     let client = sim.client().await;
     let origin = Origin::new();
-    let many: String = (0..10)
+    let many: String = (0..11)
         .map(|i| format!("{}---\n", cm(&format!("c{i}"), "1")))
         .collect();
+    let ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n";
     origin.seed(&[
         ("orb.yaml", ORB),
-        (
-            "desired/ns.yaml",
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
-        ),
+        ("desired/ns.yaml", ns),
         ("desired/many.yaml", &many),
     ]);
     let mut engine = Running::start(&sim, client.clone(), &origin);
     assert_eq!(engine.sync().await.result, "Synced");
-    let fewer: String = (0..5)
-        .map(|i| format!("{}---\n", cm(&format!("c{i}"), "1")))
-        .collect();
-    push(&origin, vec![put("desired/many.yaml", &fewer)]);
+    push(&origin, vec![gone("desired/many.yaml")]);
     let status = engine.sync().await;
+    let held = status
+        .errors
+        .iter()
+        .find(|e| e.starts_with("prune held back"))
+        .unwrap_or_else(|| panic!("not held: {status:?}"));
     assert!(
-        status.errors.iter().any(|e| e.contains("maxFraction")),
-        "{status:?}"
+        held.contains("deleting 11 of 12")
+            && held.contains("v1 ConfigMap/c0 (team-a)")
+            && held.contains("and 1 more"),
+        "{held}"
     );
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team-a");
     assert!(cms.get_opt("c9").await.unwrap().is_some());
+
+    let names = || async {
+        let mut names: Vec<String> = cms
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .filter(|n| n.starts_with('c'))
+            .collect();
+        names.sort();
+        names
+    };
+    // Nine of twelve: over the fraction, but not more than minCount (10): pruned.
+    let two = format!("{}---\n{}", cm("c0", "1"), cm("c1", "1"));
+    push(&origin, vec![put("desired/many.yaml", &two)]);
+    let status = engine.sync().await;
+    assert!(status.errors.is_empty(), "{status:?}");
+    assert_eq!(names().await, ["c0", "c1"]);
+    // One of three (a small ORB losing one object): pruned too.
+    push(&origin, vec![put("desired/many.yaml", &cm("c0", "1"))]);
+    let status = engine.sync().await;
+    assert!(status.errors.is_empty(), "{status:?}");
+    assert_eq!(names().await, ["c0"]);
     engine.stop().await;
 }
 

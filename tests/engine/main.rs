@@ -5,6 +5,7 @@
 mod common;
 
 mod controllers;
+mod engine_bare;
 mod engine_deploy;
 mod engine_failover;
 mod engine_health;

@@ -2,7 +2,7 @@
 //! userspace-chart-manager): an AddonTemplate's manifests stamped into every namespace its
 //! selector matches, with `{{namespace}}` and `{{owner}}` filled in.
 
-use crate::wellknown::is_dns_label;
+use crate::names::is_dns_label;
 use serde_json::{Map, Value, json};
 
 use crate::controllers::{MANAGED_BY_LABEL, MANAGER, Warning};

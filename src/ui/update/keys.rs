@@ -457,7 +457,7 @@ fn prompt(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
 /// Creates the draft of a new object `name` from template `template` in ORB `orb`.
 fn create_file(state: &mut State, template: usize, orb: usize, name: &str) {
     let template = &TEMPLATES[template];
-    if let Some(why) = crate::wellknown::dns_label_problem(name) {
+    if let Some(why) = crate::names::dns_label_problem(name) {
         return state.say(Level::Warn, format!("{name:?}: {why}"));
     }
     let Some(view) = state.fleet.get_mut(orb) else {
