@@ -149,6 +149,9 @@ async fn run(
     // The first commit seen with each desired state: what status.commit names.
     let mut applied_key: Option<(DesiredKey, Oid)> = None;
     let mut interval = options.interval;
+    // After a sync some of whose objects failed (their namespace or CRD not there yet), the
+    // next one comes sooner: 1 s, 2 s, 4 s ... up to the interval.
+    let mut retry: Option<Duration> = None;
     let mut write_interval = Duration::from_secs(10);
     let mut controllers: Option<Controllers> = None;
     let mut last_sync: Option<Instant> = None;
@@ -161,7 +164,8 @@ async fn run(
         } else {
             // A sync counts as finished once its status is written (or known unchanged).
             let mut finished = None;
-            if force || last_sync.is_none_or(|t| t.elapsed() >= interval) {
+            let next = retry.unwrap_or(interval).min(interval);
+            if force || last_sync.is_none_or(|t| t.elapsed() >= next) {
                 force = false;
                 last_sync = Some(Instant::now());
                 let read = read_desired(repo.clone()).await;
@@ -240,6 +244,7 @@ async fn run(
                                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
                             pending = Some(status.clone());
                         }
+                        retry = retry_after(&status, retry);
                         finished = Some((status, report.actions));
                     }
                     Ok(None) => {}
@@ -286,7 +291,8 @@ async fn run(
         }
         // Wake for the next sync, and meanwhile every write interval while there is something
         // to write or controllers whose report may change.
-        let until_sync = last_sync.map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()));
+        let next = retry.unwrap_or(interval).min(interval);
+        let until_sync = last_sync.map_or(Duration::ZERO, |t| next.saturating_sub(t.elapsed()));
         let wait = if pending.is_some() || !pending_reports.is_empty() || controllers.is_some() {
             until_sync.min(write_interval.max(Duration::from_secs(1)))
         } else {
@@ -303,6 +309,17 @@ async fn run(
             _ = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// When the next sync comes early: after one with failed objects, 1 s, then twice as long each
+/// time (the caller caps it at the interval); `None` once nothing failed. An invalid desired
+/// state waits for a new commit instead.
+fn retry_after(status: &OrbStatus, previous: Option<Duration>) -> Option<Duration> {
+    let failed = status.objects.iter().any(|o| o.outcome == "failed");
+    if !failed || status.result == "Invalid" {
+        return None;
+    }
+    Some(previous.map_or(Duration::from_secs(1), |d| d.saturating_mul(2)))
 }
 
 /// Two statuses that differ only in their time are the same content.

@@ -618,3 +618,47 @@ async fn fan_out_families_report_status_events_and_current_and_rest() {
     );
     engine.stop().await;
 }
+
+/// A PodDefault in the namespace a Profile of the same commit makes fails on the first sync
+/// (no namespace yet) and is applied within seconds of the namespace appearing, by the engine's
+/// own retry, not at the next interval (1 h here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_waiting_for_its_profile_s_namespace_is_retried_within_seconds() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    let poddefault = "apiVersion: kubeflow.org/v1alpha1\nkind: PodDefault\nmetadata:\n  name: add-gpu\n  namespace: alice\nspec:\n  selector:\n    matchLabels:\n      gpu: \"true\"\n  desc: GPU\n";
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/profiles/alice.yaml", ALICE),
+        ("desired/alice/gpu.yaml", poddefault),
+    ]);
+    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let first = engine.sync().await;
+    assert!(
+        first
+            .objects
+            .iter()
+            .any(|o| o.name == "add-gpu" && o.outcome == "failed"),
+        "the PodDefault did not wait for its namespace: {first:?}"
+    );
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let appeared = eventually(30, || async {
+        namespaces.get_opt("alice").await.ok().flatten().is_some()
+    })
+    .await;
+    assert!(appeared, "the profile controller made no namespace");
+    let since = std::time::Instant::now();
+    let pds = Api::<PodDefault>::namespaced(client.clone(), "alice");
+    let applied = eventually(10, || async {
+        pds.get_opt("add-gpu").await.ok().flatten().is_some()
+    })
+    .await;
+    assert!(
+        applied && since.elapsed() <= Duration::from_secs(5),
+        "applied: {applied} after {:?}; first sync: {first:?}",
+        since.elapsed()
+    );
+    engine.stop().await;
+}

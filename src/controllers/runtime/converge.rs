@@ -15,7 +15,7 @@ use kube::discovery::Scope;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
@@ -74,28 +74,68 @@ pub struct KindCache {
     pub resource: ApiResource,
     /// Whether objects of the kind live in namespaces.
     pub namespaced: bool,
-    entries: RwLock<HashMap<Key, Slim>>,
+    entries: RwLock<Entries>,
     ready: watch::Receiver<bool>,
+}
+
+/// The cached objects of one kind, indexed by each of their `orbdeck.io/*` labels so a
+/// converge scope (one Profile's children) is found without scanning the kind.
+#[derive(Default)]
+struct Entries {
+    objects: HashMap<Key, Slim>,
+    by_label: HashMap<(String, String), HashSet<Key>>,
+}
+
+impl Entries {
+    fn insert(&mut self, key: Key, slim: Slim) {
+        self.remove(&key);
+        for label in &slim.labels {
+            self.by_label
+                .entry((label.0.clone(), label.1.clone()))
+                .or_default()
+                .insert(key.clone());
+        }
+        self.objects.insert(key, slim);
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<Slim> {
+        let old = self.objects.remove(key)?;
+        for label in &old.labels {
+            let index = (label.0.clone(), label.1.clone());
+            if let Some(keys) = self.by_label.get_mut(&index) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.by_label.remove(&index);
+                }
+            }
+        }
+        Some(old)
+    }
+
+    fn labelled(&self, key: &str, value: &str) -> Vec<(Key, Slim)> {
+        self.by_label
+            .get(&(key.to_owned(), value.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| Some((k.clone(), self.objects.get(k)?.clone())))
+            .collect()
+    }
 }
 
 impl KindCache {
     /// The cached state of one object.
     pub fn get(&self, key: &Key) -> Option<Slim> {
-        read(&self.entries).get(key).cloned()
+        read(&self.entries).objects.get(key).cloned()
     }
 
     /// Every cached object with label `key=value`.
     pub fn labelled(&self, key: &str, value: &str) -> Vec<(Key, Slim)> {
-        read(&self.entries)
-            .iter()
-            .filter(|(_, s)| s.labels.get(key).is_some_and(|v| v == value))
-            .map(|(k, s)| (k.clone(), s.clone()))
-            .collect()
+        read(&self.entries).labelled(key, value)
     }
 
     /// Number of cached objects.
     pub fn len(&self) -> usize {
-        read(&self.entries).len()
+        read(&self.entries).objects.len()
     }
 
     /// Whether nothing is cached.
@@ -199,7 +239,7 @@ impl Derived {
         let cache = Arc::new(KindCache {
             resource: resource.clone(),
             namespaced,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
             ready,
         });
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
@@ -209,7 +249,7 @@ impl Derived {
         let changes = self.changes.clone();
         let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
-            let mut initial: Option<HashMap<Key, Slim>> = None;
+            let mut initial: Option<Entries> = None;
             loop {
                 let event = tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -218,7 +258,7 @@ impl Derived {
                 let Some(event) = event else { return };
                 let Some(cache) = weak.upgrade() else { return };
                 match event {
-                    Ok(Event::Init) => initial = Some(HashMap::new()),
+                    Ok(Event::Init) => initial = Some(Entries::default()),
                     Ok(Event::InitApply(o)) => {
                         if let Some(buffer) = initial.as_mut() {
                             buffer.insert(key_of(&o), slim(&o));
@@ -227,8 +267,8 @@ impl Derived {
                     Ok(Event::InitDone) => {
                         if let Some(buffer) = initial.take() {
                             let mut entries = write(&cache.entries);
-                            for (key, old) in entries.iter() {
-                                if !buffer.contains_key(key) {
+                            for (key, old) in entries.objects.iter() {
+                                if !buffer.objects.contains_key(key) {
                                     let _ = changes.send(Change {
                                         kind: id.clone(),
                                         labels: old.labels.clone(),
@@ -452,4 +492,48 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slim(labels: &[(&str, &str)]) -> Slim {
+        Slim {
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_scope_is_found_through_its_label_index_and_follows_relabels_and_deletes() {
+        let mut entries = Entries::default();
+        let key = |n: &str| (Some("alice".to_owned()), n.to_owned());
+        entries.insert(key("a"), slim(&[("orbdeck.io/profile", "alice")]));
+        entries.insert(key("b"), slim(&[("orbdeck.io/profile", "alice")]));
+        entries.insert(key("c"), slim(&[("orbdeck.io/profile", "bob")]));
+        let names = |e: &Entries, v: &str| {
+            let mut n: Vec<String> = e
+                .labelled("orbdeck.io/profile", v)
+                .into_iter()
+                .map(|(k, _)| k.1)
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&entries, "alice"), ["a", "b"]);
+        entries.insert(key("b"), slim(&[("orbdeck.io/profile", "bob")]));
+        assert_eq!(names(&entries, "alice"), ["a"]);
+        assert_eq!(names(&entries, "bob"), ["b", "c"]);
+        entries.remove(&key("a"));
+        assert!(names(&entries, "alice").is_empty());
+        assert!(
+            !entries
+                .by_label
+                .contains_key(&("orbdeck.io/profile".into(), "alice".into()))
+        );
+    }
 }
