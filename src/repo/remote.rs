@@ -178,8 +178,9 @@ impl<'o> Session<'o> {
                 message: why,
             };
         }
+        // libssh2 says "Timed out waiting on socket" when its own timer fires first.
         let timed_out = self.expired()
-            || e.message().contains("timed out")
+            || e.message().to_ascii_lowercase().contains("timed out")
             || e.code() == git2::ErrorCode::Timeout;
         if timed_out {
             return RepoError::Timeout {
