@@ -14,16 +14,19 @@ pub(crate) fn widths(columns: &[Column], total: u16) -> Vec<Option<u16>> {
     let min = |c: &Column| match c.width {
         Width::Fixed(w) | Width::Flex(w, _) => w,
     };
-    let mut shown: Vec<bool> = vec![true; columns.len()];
-    loop {
-        let need: u16 = columns
+    // The cells the shown columns need at their minimum, with their gaps.
+    let needed = |shown: &[bool]| {
+        columns
             .iter()
-            .zip(&shown)
+            .zip(shown)
             .filter(|(_, s)| **s)
             .map(|(c, _)| min(c) + 1)
             .sum::<u16>()
-            .saturating_sub(1);
-        if need <= total {
+            .saturating_sub(1)
+    };
+    let mut shown: Vec<bool> = vec![true; columns.len()];
+    loop {
+        if needed(&shown) <= total {
             break;
         }
         let victim = columns
@@ -36,13 +39,7 @@ pub(crate) fn widths(columns: &[Column], total: u16) -> Vec<Option<u16>> {
             None => break,
         }
     }
-    let used: u16 = columns
-        .iter()
-        .zip(&shown)
-        .filter(|(_, s)| **s)
-        .map(|(c, _)| min(c) + 1)
-        .sum::<u16>()
-        .saturating_sub(1);
+    let used = needed(&shown);
     let weights: u16 = columns
         .iter()
         .zip(&shown)
