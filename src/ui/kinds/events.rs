@@ -87,13 +87,30 @@ fn warn_style(at: &super::At<'_>, e: &EventRow) -> ratatui::style::Style {
     if e.type_ == "Warning" { t.warn } else { t.text }
 }
 
-/// An Event's row.
+/// An Event's row. Its time is when it was last seen: `lastTimestamp`, else the series' last
+/// observation or `eventTime` (what `events.k8s.io/v1` writers such as kube-runtime's Recorder
+/// set), else `firstTimestamp` or when it was created.
 pub(crate) fn row(e: &Event) -> EventRow {
+    let seconds =
+        |t: &k8s_openapi::jiff::Timestamp| u64::try_from(t.as_second()).unwrap_or_default();
     let time = e
         .last_timestamp
         .as_ref()
-        .or(e.first_timestamp.as_ref())
-        .map(|t| u64::try_from(t.0.as_second()).unwrap_or_default())
+        .map(|t| seconds(&t.0))
+        .or_else(|| {
+            e.series
+                .as_ref()
+                .and_then(|s| s.last_observed_time.as_ref())
+                .map(|t| seconds(&t.0))
+        })
+        .or_else(|| e.event_time.as_ref().map(|t| seconds(&t.0)))
+        .or_else(|| e.first_timestamp.as_ref().map(|t| seconds(&t.0)))
+        .or_else(|| {
+            e.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| seconds(&t.0))
+        })
         .unwrap_or_default();
     EventRow {
         time,
@@ -115,4 +132,24 @@ pub(crate) fn rows(events: impl Iterator<Item = EventRow>) -> Vec<EventRow> {
     rows.sort_by_key(|e| std::cmp::Reverse(e.time));
     rows.truncate(MAX_EVENTS);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_from_the_newer_api_is_aged_by_its_event_time() {
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "alice.1", "namespace": "default",
+                "creationTimestamp": "2026-12-01T09:00:00Z"},
+            "involvedObject": {"kind": "Profile", "name": "alice"},
+            "eventTime": "2026-12-01T10:00:00.000000Z",
+            "type": "Warning", "reason": "InvalidQuotaLabel", "message": "bad label"
+        }))
+        .unwrap();
+        let ten = k8s_openapi::jiff::Timestamp::from_second(1_796_119_200).unwrap();
+        assert_eq!(ten.to_string(), "2026-12-01T10:00:00Z");
+        assert_eq!(row(&event).time, 1_796_119_200);
+    }
 }
