@@ -82,8 +82,20 @@ fn requests(server: &Server) -> (u64, u64) {
     (requests.all_except(&skip), requests.writes_except(&skip))
 }
 
+/// The engine process; `ORBDECK_BENCH_WRAP` (e.g. `heaptrack -o /tmp/engine`) runs it under a
+/// profiler, whose figures then replace the RSS printed here.
 fn engine(repo: &str, kubeconfig: &Path, data: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_orbdeck"))
+    let wrap = std::env::var("ORBDECK_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut command = match words.next() {
+        Some(tool) => {
+            let mut c = Command::new(tool);
+            c.args(words).arg(env!("CARGO_BIN_EXE_orbdeck"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_orbdeck")),
+    };
+    command
         .args(["engine", "--repo", repo, "--namespace", "default"])
         .args(["--listen", "127.0.0.1:0", "--interval", "1h"])
         .arg("--kubeconfig")
