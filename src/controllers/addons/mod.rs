@@ -74,7 +74,7 @@ pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
     }
     let wake = Arc::new(Notify::new());
     let client = ctx.client.clone();
-    let namespaces = watch::store::<Namespace>(Api::all(client.clone()), &wake, &ctx.shutdown);
+    let namespaces = ctx.namespaces(&wake).await;
     let templates = watch::store::<AddonTemplate>(Api::all(client), &wake, &ctx.shutdown);
     let kinds: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(
         KINDS

@@ -65,7 +65,7 @@ pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
     }
     let wake = Arc::new(Notify::new());
     let client = ctx.client.clone();
-    let namespaces = watch::store::<Namespace>(Api::all(client.clone()), &wake, &ctx.shutdown);
+    let namespaces = ctx.namespaces(&wake).await;
     let settings = watch::store::<PodSetting>(Api::all(client.clone()), &wake, &ctx.shutdown);
     let poddefaults = watch::store::<PodDefault>(Api::all(client), &wake, &ctx.shutdown);
     let pass_ctx = ctx.clone();

@@ -159,8 +159,7 @@ impl Ctx {
             .rolebindings
             .get_or_init(|| async {
                 let api: Api<RoleBinding> = Api::all(self.context.client.clone());
-                let unheeded = Arc::new(tokio::sync::Notify::new());
-                watch::store(api, &unheeded, &self.context.shutdown)
+                watch::source(api, &self.context.shutdown).store()
             })
             .await;
         tokio::time::timeout(Duration::from_secs(30), store.wait_until_ready())

@@ -14,6 +14,8 @@ pub mod watch;
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use converge::Derived;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::reflector::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -34,4 +36,40 @@ pub struct Context {
     pub resync: Duration,
     /// Ends every watch and loop of the term.
     pub shutdown: CancellationToken,
+    /// Every Namespace, watched once for all the families that read them.
+    namespaces: tokio::sync::OnceCell<watch::Source<Namespace>>,
+}
+
+impl Context {
+    /// A context for one leadership term.
+    pub fn new(
+        client: kube::Client,
+        metrics: Arc<Metrics>,
+        settings: tokio::sync::watch::Receiver<Arc<ProfileSettings>>,
+        resync: Duration,
+        shutdown: CancellationToken,
+    ) -> Context {
+        Context {
+            converge: Derived::new(client.clone(), shutdown.clone()),
+            recorder: events::Recorder::new(client.clone()),
+            client,
+            metrics,
+            settings,
+            resync,
+            shutdown,
+            namespaces: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The shared cache of Namespaces, its watch started on first use; its changes wake `wake`.
+    pub async fn namespaces(&self, wake: &Arc<tokio::sync::Notify>) -> Store<Namespace> {
+        let source = self
+            .namespaces
+            .get_or_init(|| async {
+                watch::source(kube::Api::all(self.client.clone()), &self.shutdown)
+            })
+            .await;
+        source.wakes(wake, &self.shutdown);
+        source.store()
+    }
 }

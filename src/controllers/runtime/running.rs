@@ -2,8 +2,6 @@
 //! leads, stopped (watches and all) when it stops leading, and their reports for current/.
 
 use super::Context;
-use super::converge::Derived;
-use super::events::Recorder;
 use crate::controllers::profiles::report::{self, PROFILES_FILE};
 use crate::controllers::profiles::{self, Ctx};
 use crate::controllers::{addons, pod_settings};
@@ -36,15 +34,7 @@ impl Controllers {
     ) -> Controllers {
         let stop = CancellationToken::new();
         let (tx, rx) = watch::channel(Arc::new(settings));
-        let context = Arc::new(Context {
-            converge: Derived::new(client.clone(), stop.clone()),
-            recorder: Recorder::new(client.clone()),
-            client,
-            metrics,
-            settings: rx,
-            resync,
-            shutdown: stop.clone(),
-        });
+        let context = Arc::new(Context::new(client, metrics, rx, resync, stop.clone()));
         let profiles = Arc::new(Ctx::new(context.clone()));
         let pod_settings = Arc::default();
         let addons = Arc::default();

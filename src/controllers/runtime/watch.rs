@@ -1,5 +1,6 @@
 //! Watched caches of the objects the families read (their sources, namespaces, what users made
-//! beside them), each change waking the family's pass loop; and that loop: a pass on every
+//! beside them; one cache per kind however many families read it), each change waking the
+//! families' pass loops; and that loop: a pass on every
 //! change (a burst settled into one), on every resync tick, and after a failed pass again with
 //! backoff (1 s, 2 s, 4 s ... up to the resync interval).
 
@@ -11,15 +12,46 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 /// How long a burst of changes is let settle before a pass.
 const SETTLE: Duration = Duration::from_millis(200);
 
-/// A reflector store of one kind whose changes wake `wake` (the watch retries with backoff).
-/// `managedFields` are dropped from the cached objects.
-pub fn store<K>(api: Api<K>, wake: &Arc<Notify>, shutdown: &CancellationToken) -> Store<K>
+/// A watched cache of one kind that several families may read, each woken by its changes.
+#[derive(Clone)]
+pub struct Source<K: kube::Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    changes: broadcast::Sender<()>,
+}
+
+impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> Source<K> {
+    /// The cache.
+    pub fn store(&self) -> Store<K> {
+        self.store.clone()
+    }
+
+    /// Wakes `wake` on every change from now on, until `shutdown`.
+    pub fn wakes(&self, wake: &Arc<Notify>, shutdown: &CancellationToken) {
+        let mut changes = self.changes.subscribe();
+        let (wake, shutdown) = (wake.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    change = changes.recv() => match change {
+                        Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => wake.notify_one(),
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
+    }
+}
+
+/// Starts the watch of a [`Source`] (it retries with backoff); `managedFields` are dropped
+/// from the cached objects.
+pub fn source<K>(api: Api<K>, shutdown: &CancellationToken) -> Source<K>
 where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -36,11 +68,31 @@ where
             .default_backoff()
             .modify(|o: &mut K| o.meta_mut().managed_fields = None),
     );
-    tokio::spawn(drive(stream, wake.clone(), shutdown.clone()));
-    reader
+    let changes = broadcast::channel(16).0;
+    tokio::spawn(drive(stream, changes.clone(), shutdown.clone()));
+    Source {
+        store: reader,
+        changes,
+    }
 }
 
-async fn drive<S, T, E>(stream: S, wake: Arc<Notify>, shutdown: CancellationToken)
+/// A cache of one kind that only one family reads, its changes waking `wake`.
+pub fn store<K>(api: Api<K>, wake: &Arc<Notify>, shutdown: &CancellationToken) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let source = source(api, shutdown);
+    source.wakes(wake, shutdown);
+    source.store()
+}
+
+async fn drive<S, T, E>(stream: S, changes: broadcast::Sender<()>, shutdown: CancellationToken)
 where
     S: Stream<Item = Result<T, E>> + Send,
     E: std::fmt::Display,
@@ -50,7 +102,10 @@ where
         tokio::select! {
             _ = shutdown.cancelled() => return,
             event = stream.next() => match event {
-                Some(Ok(_)) => wake.notify_one(),
+                // Nobody listening yet is no error: the first pass reads the store anyway.
+                Some(Ok(_)) => {
+                    let _ = changes.send(());
+                }
                 Some(Err(e)) => tracing::debug!(error = %e, "source watch"),
                 None => return,
             },
