@@ -46,6 +46,34 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// `orbdeck orb add alpha` (writable) and `orbdeck secret set alpha desired/secrets/db.yaml
+/// password` with [`PLAIN`] on stdin; the output never shows the value.
+fn add_and_set_password(home: &Path, origin: &Origin) {
+    let out = orbdeck(
+        home,
+        &["orb", "add", "alpha", "--repo", &origin.url(), "--write"],
+        "",
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = orbdeck(
+        home,
+        &[
+            "secret",
+            "set",
+            "alpha",
+            "desired/secrets/db.yaml",
+            "password",
+            "--namespace",
+            "team-a",
+        ],
+        &format!("{PLAIN}\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(PLAIN));
+}
+
 #[test]
 fn secrets_are_encrypted_in_git_and_round_trip_through_the_editor() {
     let identity = age::x25519::Identity::generate();
@@ -65,30 +93,7 @@ fn secrets_are_encrypted_in_git_and_round_trip_through_the_editor() {
     }
     let origin = Origin::new();
     origin.seed(&[("orb.yaml", &format!("apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nsecrets:\n  recipients:\n    - {recipient}\n"))]);
-    let out = orbdeck(
-        home.path(),
-        &["orb", "add", "alpha", "--repo", &origin.url(), "--write"],
-        "",
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-
-    let out = orbdeck(
-        home.path(),
-        &[
-            "secret",
-            "set",
-            "alpha",
-            "desired/secrets/db.yaml",
-            "password",
-            "--namespace",
-            "team-a",
-        ],
-        &format!("{PLAIN}\n"),
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(!text(&out).contains(PLAIN));
+    add_and_set_password(home.path(), &origin);
 
     let b64 = base64::engine::general_purpose::STANDARD.encode(PLAIN);
     let check_clean = |when: &str| {
@@ -228,28 +233,7 @@ async fn a_secret_set_with_the_cli_reaches_the_cluster_through_the_engine() {
         ("desired/team-a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-a\ndata:\n  mode: fast\n"),
         ("desired/secrets/foreign.yaml", &serde_saphyr::to_string(&foreign).unwrap()),
     ]);
-    let out = orbdeck(
-        home.path(),
-        &["orb", "add", "alpha", "--repo", &origin.url(), "--write"],
-        "",
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let out = orbdeck(
-        home.path(),
-        &[
-            "secret",
-            "set",
-            "alpha",
-            "desired/secrets/db.yaml",
-            "password",
-            "--namespace",
-            "team-a",
-        ],
-        &format!("{PLAIN}\n"),
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    add_and_set_password(home.path(), &origin);
 
     // The committed desired state validates as it is.
     let checkout = home.path().join("checkout");
