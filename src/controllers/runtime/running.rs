@@ -2,7 +2,7 @@
 //! leads, stopped (watches and all) when it stops leading, and their reports for current/.
 
 use super::Context;
-use crate::controllers::profiles::report::{self, PROFILES_FILE};
+use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
 use crate::controllers::{addons, pod_settings};
 use crate::metrics::Metrics;
@@ -20,6 +20,7 @@ pub struct Controllers {
     profiles: Arc<Ctx>,
     pod_settings: Arc<Mutex<Option<pod_settings::Report>>>,
     addons: Arc<Mutex<Option<addons::Report>>>,
+    written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
 }
@@ -48,6 +49,7 @@ impl Controllers {
             profiles,
             pod_settings,
             addons,
+            written: Serialized::default(),
             settings: tx,
             stop,
         }
@@ -78,14 +80,21 @@ impl Controllers {
                     &self.profiles.outcomes(),
                 )
                 .await;
-                insert(&mut reports, PROFILES_FILE, &built);
+                insert(&mut reports, PROFILES_FILE, &self.written.profiles, built);
             }
         }
-        if let Some(r) = lock(&self.pod_settings).as_ref() {
-            insert(&mut reports, pod_settings::REPORT_FILE, r);
+        let report = lock(&self.pod_settings).clone();
+        if let Some(r) = report {
+            insert(
+                &mut reports,
+                pod_settings::REPORT_FILE,
+                &self.written.pod_settings,
+                r,
+            );
         }
-        if let Some(r) = lock(&self.addons).as_ref() {
-            insert(&mut reports, addons::REPORT_FILE, r);
+        let report = lock(&self.addons).clone();
+        if let Some(r) = report {
+            insert(&mut reports, addons::REPORT_FILE, &self.written.addons, r);
         }
         reports
     }
@@ -97,10 +106,31 @@ impl Drop for Controllers {
     }
 }
 
-fn insert<T: serde::Serialize>(reports: &mut Reports, path: &'static str, report: &T) {
-    match serde_saphyr::to_string(report) {
+/// Each report with its YAML, so an unchanged report (the common case, asked for every second)
+/// is not serialized again.
+#[derive(Default)]
+struct Serialized {
+    profiles: Mutex<Option<(ProfilesReport, String)>>,
+    pod_settings: Mutex<Option<(pod_settings::Report, String)>>,
+    addons: Mutex<Option<(addons::Report, String)>>,
+}
+
+/// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.
+fn insert<T: serde::Serialize + PartialEq>(
+    reports: &mut Reports,
+    path: &'static str,
+    last: &Mutex<Option<(T, String)>>,
+    report: T,
+) {
+    let mut last = lock(last);
+    if let Some((_, yaml)) = last.as_ref().filter(|(r, _)| *r == report) {
+        reports.insert(path, yaml.clone());
+        return;
+    }
+    match serde_saphyr::to_string(&report) {
         Ok(yaml) => {
-            reports.insert(path, yaml);
+            reports.insert(path, yaml.clone());
+            *last = Some((report, yaml));
         }
         Err(e) => tracing::warn!(path, error = %e, "serializing a report"),
     }
