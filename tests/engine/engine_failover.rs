@@ -30,11 +30,15 @@ impl Candidate {
     fn start(client: kube::Client, origin: &Origin, identity: &str) -> Candidate {
         let (tx, leading) = watch::channel(false);
         let stop = CancellationToken::new();
+        // A shorter lease than the default 15 s, so a takeover (expiry plus one retry, 7 to
+        // 9 s) stays well inside the test's 20 s even on a loaded machine.
         let lease = LeaseConfig {
             namespace: "default".into(),
             name: "orbdeck-engine".into(),
             identity: identity.into(),
-            ..Default::default()
+            lease_duration: Duration::from_secs(8),
+            renew_deadline: Duration::from_secs(5),
+            retry_period: Duration::from_secs(1),
         };
         let elector = tokio::spawn(leader::run(client.clone(), lease, tx, stop.clone()));
         let engine = Running::start_with(client, origin, leading.clone());
