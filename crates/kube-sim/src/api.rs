@@ -281,8 +281,7 @@ async fn object_request(
             Ok(json_with(StatusCode::CREATED, &created))
         }
         ("POST", Some(name), Some("eviction")) if rt.plural == "pods" => {
-            // kubectl drain sends the Eviction as protobuf; only the pod name matters here.
-            let body = parse_body(&body, headers).unwrap_or(Value::Null);
+            let body = parse_body(&body, headers)?;
             eviction::evict(c, &ns, name, &body, opts.dry_run)
         }
         ("POST", Some(name), Some("binding")) if rt.plural == "pods" => {
@@ -598,12 +597,15 @@ pub fn parse_body(body: &[u8], headers: &HeaderMap) -> Result<Value, ApiError> {
     if ctype.contains("yaml") {
         return parse_yaml_or_json(body);
     }
-    if ctype.contains("protobuf") || ctype.contains("cbor") {
+    if ctype.contains("protobuf") {
+        return crate::protobuf::decode(body);
+    }
+    if ctype.contains("cbor") {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format ({ctype}) - accepted media types include: application/json, application/yaml"
+                "the body of the request was in an unknown format ({ctype}) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
             ),
         ));
     }

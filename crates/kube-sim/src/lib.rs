@@ -15,6 +15,7 @@ mod limitrange;
 mod object;
 mod openapi;
 mod openapi_glue;
+mod protobuf;
 mod quota;
 mod quota_glue;
 mod resources;

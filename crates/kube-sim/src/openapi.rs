@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use k8s_openapi::api::{
     admissionregistration::v1 as admissionregistration, apps::v1 as apps, batch::v1 as batch,
     coordination::v1 as coordination, core::v1 as core_v1, events::v1 as events,
-    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
+    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
@@ -375,6 +376,12 @@ builtin_table![
         "v1",
         "CustomResourceDefinition",
         apiextensions::CustomResourceDefinition
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        scheduling::PriorityClass
     ),
     (
         "storage.k8s.io",
@@ -1261,7 +1268,7 @@ mod tests {
     #[test]
     fn every_builtin_has_a_kubernetes_named_schema() {
         let cat = catalog();
-        assert_eq!(cat.kinds.len(), 34);
+        assert_eq!(cat.kinds.len(), 35);
         for b in &cat.kinds {
             assert!(b.schema.starts_with("io.k8s."), "{}", b.schema);
             assert!(b.schema.ends_with(&format!(".{}", b.kind)), "{}", b.schema);

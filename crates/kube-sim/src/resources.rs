@@ -490,6 +490,17 @@ const BUILTINS: &[Builtin] = &[
         false,
     ),
     (
+        "scheduling.k8s.io",
+        "v1",
+        "priorityclasses",
+        "PriorityClass",
+        false,
+        &["pc"],
+        false,
+        false,
+        false,
+    ),
+    (
         "storage.k8s.io",
         "v1",
         "storageclasses",

@@ -8,7 +8,7 @@ use super::status::ApiError;
 use k8s_openapi::api::{
     admissionregistration::v1 as admission, apps::v1 as apps, batch::v1 as batch,
     coordination::v1 as coordination, core::v1 as core, networking::v1 as networking,
-    policy::v1 as policy, rbac::v1 as rbac, storage::v1 as storage,
+    policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use serde::de::DeserializeOwned;
@@ -113,6 +113,7 @@ fn decode_builtin(kind: &str, obj: &Value) -> Result<Vec<String>, (String, Strin
         "ValidatingWebhookConfiguration" => check::<admission::ValidatingWebhookConfiguration>(obj),
         "CustomResourceDefinition" => check::<apiextensions::CustomResourceDefinition>(obj),
         "StorageClass" => check::<storage::StorageClass>(obj),
+        "PriorityClass" => check::<scheduling::PriorityClass>(obj),
         _ => Ok(vec![]),
     }
 }
