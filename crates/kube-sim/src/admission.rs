@@ -212,7 +212,7 @@ async fn call(
             "requestKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
             "requestResource": {"group": rt.group, "version": rt.version, "resource": rt.plural},
             "name": object::name(obj), "namespace": ns, "operation": op,
-            "userInfo": {"username": opts.user, "groups": ["system:masters", "system:authenticated"]},
+            "userInfo": {"username": opts.user, "groups": opts.groups},
             "object": obj, "oldObject": old.cloned().unwrap_or(Value::Null),
             "dryRun": opts.dry_run,
         }

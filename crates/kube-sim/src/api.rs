@@ -7,9 +7,9 @@ use super::routes::{self, ObjectPath, Route};
 use super::selector::{self, FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::write::{self, Attempt, Propagation, WriteOpts};
-use super::{apply, discovery, eviction, object, openapi_glue, strategic, table, watch};
+use super::{apply, auth, discovery, eviction, object, openapi_glue, strategic, table, watch};
 use axum::body::to_bytes;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -24,14 +24,35 @@ pub const MAX_BODY: usize = 3 * 1024 * 1024;
 pub type Query = HashMap<String, String>;
 
 /// The single entry point for every request to a simulated cluster.
-pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
+pub async fn handle(State(c): State<Arc<Cluster>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
     let query: Query = parts.uri.query().map(url_decode_pairs).unwrap_or_default();
     let path = parts.uri.path().to_string();
     let route = routes::parse(&path);
-    let public = matches!(route, Some(Route::Version | Route::Health));
-    if !public && !authorized(&c, &parts.headers) {
-        return ApiError::new(401, "Unauthorized", "Unauthorized").into_response();
+    let user = match auth::authenticate(&c, &parts.headers) {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let attributes = match &route {
+        Some(Route::Object(p)) => {
+            let mut a = auth::Attributes::resource(
+                verb_of(&parts.method, p, &query),
+                &p.group,
+                &p.plural,
+                p.namespace.as_deref(),
+            );
+            a.subresource = p.sub.clone();
+            a.name = p.name.clone();
+            // A Namespace is in itself, as Kubernetes' RequestInfo has it.
+            if p.plural == "namespaces" && p.group.is_empty() {
+                a.namespace = p.name.clone();
+            }
+            a
+        }
+        _ => auth::Attributes::path(&parts.method.as_str().to_lowercase(), &path),
+    };
+    if let Err(e) = auth::authorize(&c, &user, &attributes) {
+        return e.into_response();
     }
     // Read past the limit (bounded) so the client can finish sending before it gets the 413.
     let body = match to_bytes(body, MAX_BODY * 8).await {
@@ -81,10 +102,24 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
             Ok(json_response(&json!({"compactedTo": c.store.read().rv})))
         }
         Route::Object(p) if p.group == crate::events_api::GROUP && parts.method != Method::GET => {
-            events_api_write(&c, &parts.method, &parts.headers, &query, p, body, &agent).await
+            let request = Request {
+                method: &parts.method,
+                headers: &parts.headers,
+                query: &query,
+                agent: &agent,
+                user: &user,
+            };
+            events_api_write(&c, &request, p, body).await
         }
         Route::Object(p) => {
-            object_request(&c, &parts.method, &parts.headers, &query, p, body, &agent).await
+            let request = Request {
+                method: &parts.method,
+                headers: &parts.headers,
+                query: &query,
+                agent: &agent,
+                user: &user,
+            };
+            object_request(&c, &request, p, body).await
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
@@ -94,13 +129,11 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: Request) -> Response {
 /// the answer in the newer form again (reads are served by [`ResourceType::serve`]).
 async fn events_api_write(
     c: &Arc<Cluster>,
-    method: &Method,
-    headers: &HeaderMap,
-    query: &Query,
+    r: &Request<'_>,
     mut p: ObjectPath,
     body: bytes::Bytes,
-    agent: &str,
 ) -> Result<Response, ApiError> {
+    let headers = r.headers;
     let body = if body.is_empty() {
         body
     } else {
@@ -118,7 +151,11 @@ async fn events_api_write(
         );
     }
     p.group = String::new();
-    let answer = object_request(c, method, &headers, query, p, body, agent).await?;
+    let core = Request {
+        headers: &headers,
+        ..*r
+    };
+    let answer = object_request(c, &core, p, body).await?;
     let status = answer.status();
     let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
         .await
@@ -163,12 +200,13 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn authorized(c: &Cluster, headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == c.token)
+/// What a resource request's handlers need to know of it.
+struct Request<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    query: &'a Query,
+    agent: &'a str,
+    user: &'a auth::User,
 }
 
 /// A JSON response with status 200.
@@ -206,19 +244,28 @@ fn is_true(v: Option<&String>) -> bool {
 
 async fn object_request(
     c: &Arc<Cluster>,
-    method: &Method,
-    headers: &HeaderMap,
-    query: &Query,
+    r: &Request<'_>,
     p: ObjectPath,
     body: bytes::Bytes,
-    agent: &str,
 ) -> Result<Response, ApiError> {
+    let Request {
+        method,
+        headers,
+        query,
+        agent,
+        user,
+    } = *r;
     let verb = verb_of(method, &p, query);
     let resource = match &p.sub {
         Some(sub) => format!("{}/{}", p.plural, sub),
         None => p.plural.clone(),
     };
     c.count(verb, &resource, agent);
+    if *method == Method::POST && auth::reviews::is_review(&p.group, &p.plural) {
+        let body = parse_body(&body, headers)?;
+        let answer = auth::reviews::review(c, &p.plural, p.namespace.as_deref(), user, body)?;
+        return Ok(json_with(StatusCode::CREATED, &answer));
+    }
     let rt = c
         .store
         .read()
@@ -247,7 +294,8 @@ async fn object_request(
             .get("fieldManager")
             .cloned()
             .unwrap_or_else(|| agent.split('/').next().unwrap_or("unknown").to_string()),
-        user: "admin".into(),
+        user: user.name.clone(),
+        groups: user.groups.clone(),
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         internal: false,
         strict: query.get("fieldValidation").is_some_and(|v| v == "Strict"),
@@ -283,6 +331,11 @@ async fn object_request(
         ("POST", Some(name), Some("eviction")) if rt.plural == "pods" => {
             let body = parse_body(&body, headers)?;
             eviction::evict(c, &ns, name, &body, opts.dry_run)
+        }
+        ("POST", Some(name), Some("token")) if rt.plural == "serviceaccounts" => {
+            let body = parse_body(&body, headers)?;
+            let answer = auth::reviews::token_request(c, &ns, name, body)?;
+            Ok(json_with(StatusCode::CREATED, &answer))
         }
         ("POST", Some(name), Some("binding")) if rt.plural == "pods" => {
             let body = parse_body(&body, headers)?;

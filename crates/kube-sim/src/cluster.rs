@@ -21,6 +21,48 @@ pub struct ClusterOptions {
     pub nodes: usize,
     /// kubelet version of new nodes.
     pub kubelet_version: String,
+    /// Users besides the admin, each with its own bearer token (`orbdeck sim --user`).
+    pub users: Vec<StaticUser>,
+}
+
+/// A user known by a static bearer token, like a token-auth-file entry of a real API server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticUser {
+    /// User name.
+    pub name: String,
+    /// Bearer token.
+    pub token: String,
+    /// Groups (`system:authenticated` is added).
+    pub groups: Vec<String>,
+}
+
+impl std::str::FromStr for StaticUser {
+    type Err = String;
+
+    /// `NAME:TOKEN[:GROUP,GROUP…]`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.splitn(3, ':');
+        let (Some(name), Some(token)) = (parts.next(), parts.next()) else {
+            return Err(format!("{s:?}: expected NAME:TOKEN[:GROUP,GROUP...]"));
+        };
+        if name.is_empty() || token.is_empty() {
+            return Err(format!("{s:?}: the name and the token must not be empty"));
+        }
+        let groups = parts
+            .next()
+            .map(|g| {
+                g.split(',')
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(StaticUser {
+            name: name.into(),
+            token: token.into(),
+            groups,
+        })
+    }
 }
 
 impl Default for ClusterOptions {
@@ -32,6 +74,7 @@ impl Default for ClusterOptions {
             job_run_time: Duration::from_secs(1),
             nodes: 0,
             kubelet_version: "v1.32.0".into(),
+            users: vec![],
         }
     }
 }
@@ -53,6 +96,10 @@ pub struct Cluster {
     pub url: Mutex<String>,
     /// PEM of the CA that signed the serving certificate (published in `kube-root-ca.crt`).
     pub ca_pem: Mutex<String>,
+    /// Key that signs and checks ServiceAccount tokens.
+    pub signing_key: Vec<u8>,
+    /// The compiled RBAC rules and the resourceVersion they were built at.
+    pub rbac: Mutex<Option<(u64, std::sync::Arc<crate::auth::rbac::Compiled>)>>,
 }
 
 impl Cluster {
@@ -66,6 +113,8 @@ impl Cluster {
             counts: Mutex::new(BTreeMap::new()),
             url: Mutex::new(String::new()),
             ca_pem: Mutex::new(String::new()),
+            signing_key: (0..32).map(|_| rand::random::<u8>()).collect(),
+            rbac: Mutex::new(None),
         }
     }
 

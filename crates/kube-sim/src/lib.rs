@@ -4,6 +4,7 @@
 mod admission;
 mod api;
 mod apply;
+mod auth;
 mod cluster;
 mod controllers;
 mod crd;
@@ -31,7 +32,7 @@ mod validation;
 mod watch;
 mod write;
 
-pub use cluster::ClusterOptions;
+pub use cluster::{ClusterOptions, StaticUser};
 pub use requests::Requests;
 pub use tls::{TlsBundle, TlsError};
 

@@ -92,7 +92,10 @@ impl ResourceType {
         if self.plural != "namespaces" {
             verbs.push("deletecollection");
         }
-        if self.plural == "bindings" || self.plural == "evictions" {
+        if self.plural == "bindings"
+            || self.plural == "evictions"
+            || crate::auth::reviews::is_review(&self.group, &self.plural)
+        {
             return vec!["create"];
         }
         verbs.sort_unstable();
@@ -139,6 +142,9 @@ impl ResourceType {
             }
             "namespaces" => out.push(json!({"name": "namespaces/finalize", "singularName": "",
                 "namespaced": false, "kind": "Namespace", "verbs": ["update"]})),
+            "serviceaccounts" => out.push(json!({"name": "serviceaccounts/token",
+                "singularName": "", "namespaced": true, "group": "authentication.k8s.io",
+                "version": "v1", "kind": "TokenRequest", "verbs": ["create"]})),
             _ => {}
         }
         out
@@ -486,6 +492,72 @@ const BUILTINS: &[Builtin] = &[
         false,
         &["crd", "crds"],
         true,
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        false,
+        &[],
+        false,
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "subjectaccessreviews",
+        "SubjectAccessReview",
+        false,
+        &[],
+        false,
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "localsubjectaccessreviews",
+        "LocalSubjectAccessReview",
+        true,
+        &[],
+        false,
+        false,
+        false,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        false,
+        &[],
+        false,
+        false,
+        false,
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        false,
+        &[],
+        false,
+        false,
+        false,
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "tokenreviews",
+        "TokenReview",
+        false,
+        &[],
+        false,
         false,
         false,
     ),

@@ -57,6 +57,8 @@ pub struct Inner {
     /// The served kinds (CRD writes change it in the same transaction).
     pub registry: Registry,
     objects: HashMap<Arc<str>, Objects>,
+    /// The resourceVersion of each resource's last change.
+    changed_at: HashMap<Arc<str>, u64>,
     log: VecDeque<LogEvent>,
     /// Watches from a resourceVersion below this get 410 Gone.
     floor: u64,
@@ -79,6 +81,7 @@ impl Store {
                 rv: 1,
                 registry: Registry::builtin(),
                 objects: HashMap::new(),
+                changed_at: HashMap::new(),
                 log: VecDeque::new(),
                 floor: 1,
                 window: window.max(1),
@@ -167,6 +170,8 @@ impl Store {
                 }
             }
             let bytes = Bytes::from(serde_json::to_vec(obj)?);
+            let rv = inner.rv;
+            inner.changed_at.insert(key.into(), rv);
             inner
                 .objects
                 .entry(key.into())
@@ -297,12 +302,22 @@ impl Inner {
     }
 
     fn record(&mut self, event: LogEvent) {
+        self.changed_at.insert(event.key.clone(), event.rv);
         self.log.push_back(event);
         while self.log.len() > self.window {
             if let Some(old) = self.log.pop_front() {
                 self.floor = old.rv;
             }
         }
+    }
+
+    /// The resourceVersion of the last change to any of `keys` since this server started (0: none).
+    pub fn changed_at(&self, keys: &[&str]) -> u64 {
+        keys.iter()
+            .filter_map(|k| self.changed_at.get(*k))
+            .copied()
+            .max()
+            .unwrap_or(0)
     }
 
     /// Events after `rv` for a resource; Err when `rv` is older than the retained window.

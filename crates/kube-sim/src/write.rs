@@ -17,12 +17,25 @@ pub struct WriteOpts {
     pub manager: String,
     /// Authenticated user name.
     pub user: String,
+    /// The user's groups.
+    pub groups: Vec<String>,
     /// `dryRun=All`: run everything, store nothing.
     pub dry_run: bool,
     /// `fieldValidation=Strict`: refuse unknown fields.
     pub strict: bool,
     /// Skip admission webhooks (the sim's own controllers writing status).
     pub internal: bool,
+}
+
+impl WriteOpts {
+    /// The user writing.
+    pub fn writer(&self) -> crate::auth::User {
+        crate::auth::User {
+            name: self.user.clone(),
+            uid: String::new(),
+            groups: self.groups.clone(),
+        }
+    }
 }
 
 /// Outcome of one attempt of an update.
@@ -60,6 +73,7 @@ pub async fn create(
     }
     validation::validate(rt, &mut obj, opts.strict)?;
     if !opts.internal {
+        crate::auth::check_escalation(c, rt, ns, &obj, &opts.writer())?;
         admission::validate(c, "CREATE", rt, ns, &obj, None, opts).await?;
     }
     let now = now();
@@ -326,6 +340,7 @@ pub async fn update_attempt(
     }
     validation::validate(rt, &mut new, opts.strict)?;
     if sub.is_none() && !opts.internal {
+        crate::auth::check_escalation(c, rt, ns, &new, &opts.writer())?;
         admission::validate(c, "UPDATE", rt, ns, &new, Some(old), opts).await?;
     }
     let now = now();

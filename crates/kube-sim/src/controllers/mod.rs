@@ -27,6 +27,19 @@ pub fn ensure_defaults(c: &Cluster) {
                 s.put("namespaces", obj);
             }
         }
+        let (roles, bindings) = crate::auth::bootstrap::objects();
+        for (key, objects) in [
+            (crate::auth::rbac::KEYS[1], roles),
+            (crate::auth::rbac::KEYS[3], bindings),
+        ] {
+            for mut obj in objects {
+                if s.get(key, "", crate::object::name(&obj)).is_none() {
+                    obj["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+                    obj["metadata"]["creationTimestamp"] = json!(now());
+                    s.put(key, obj);
+                }
+            }
+        }
         let existing = s.count("nodes");
         for i in existing..c.options.nodes {
             let name = format!("{}-node-{}", c.name, i + 1);

@@ -23,6 +23,7 @@ fn opts() -> WriteOpts {
     WriteOpts {
         manager: "kube-controller-manager".into(),
         user: "system:kube-controller-manager".into(),
+        groups: vec!["system:authenticated".into()],
         dry_run: false,
         internal: false,
         strict: false,
