@@ -1,5 +1,6 @@
 //! The sim through the clients of a real cluster: stock kubectl, kube-rs, and webhooks over HTTPS.
 
 mod kubectl;
+mod malformed;
 mod sim_api;
 mod sim_webhooks;
