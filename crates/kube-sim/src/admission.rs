@@ -1,5 +1,6 @@
 //! Admission webhooks: the sim calls Mutating and Validating webhooks over HTTPS with
 //! AdmissionReview v1, verifying caBundle, honouring rules, selectors, failurePolicy and timeouts.
+#![deny(clippy::indexing_slicing)]
 
 use super::cluster::Cluster;
 use super::object;
@@ -36,7 +37,7 @@ pub async fn mutate(
         match call(&hook, op, rt, ns, &obj, old, opts).await {
             Ok(response) => {
                 deny_if_refused(&hook, &response)?;
-                if let Some(patch) = response["patch"].as_str() {
+                if let Some(patch) = object::at(&response, &["patch"]).as_str() {
                     let raw = base64::engine::general_purpose::STANDARD
                         .decode(patch)
                         .map_err(|e| webhook_failure(&hook, &format!("bad patch encoding: {e}")))?;
@@ -79,14 +80,14 @@ pub async fn validate(
 }
 
 fn deny_if_refused(hook: &Value, response: &Value) -> Result<(), ApiError> {
-    if response["allowed"].as_bool() == Some(true) {
+    if object::at(response, &["allowed"]).as_bool() == Some(true) {
         return Ok(());
     }
-    let name = hook["name"].as_str().unwrap_or("");
-    let msg = response["status"]["message"]
+    let name = object::at(hook, &["name"]).as_str().unwrap_or("");
+    let msg = object::at(response, &["status", "message"])
         .as_str()
         .unwrap_or("without explanation");
-    let code = response["status"]["code"]
+    let code = object::at(response, &["status", "code"])
         .as_u64()
         .filter(|c| *c >= 400)
         .unwrap_or(400) as u16;
@@ -98,16 +99,16 @@ fn deny_if_refused(hook: &Value, response: &Value) -> Result<(), ApiError> {
 }
 
 fn webhook_failure(hook: &Value, why: &str) -> ApiError {
-    let name = hook["name"].as_str().unwrap_or("");
+    let name = object::at(hook, &["name"]).as_str().unwrap_or("");
     ApiError::internal(format!(
         "Internal error occurred: failed calling webhook \"{name}\": {why}"
     ))
 }
 
 fn fail_or_ignore(hook: &Value, why: String) -> Result<(), ApiError> {
-    if hook["failurePolicy"].as_str() == Some("Ignore") {
+    if object::at(hook, &["failurePolicy"]).as_str() == Some("Ignore") {
         tracing::warn!(
-            webhook = hook["name"].as_str(),
+            webhook = object::at(hook, &["name"]).as_str(),
             "webhook failed, ignored: {why}"
         );
         return Ok(());
@@ -135,23 +136,27 @@ fn matching_hooks(
         None
     } else {
         s.get_value("namespaces", "", ns)
-            .map(|n| n["metadata"]["labels"].clone())
+            .map(|n| object::at(&n, &["metadata", "labels"]).clone())
     };
     let mut out = Vec::new();
     for config in s.list_values(key, None) {
-        for hook in config["webhooks"].as_array().into_iter().flatten() {
+        for hook in object::at(&config, &["webhooks"])
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if !rules_match(hook, op, rt)
-                || !selector_matches(&hook["objectSelector"], object::labels(obj))
+                || !selector_matches(object::at(hook, &["objectSelector"]), object::labels(obj))
             {
                 continue;
             }
             if rt.namespaced || rt.plural == "namespaces" {
                 let labels = if rt.plural == "namespaces" {
-                    obj["metadata"]["labels"].clone()
+                    object::at(obj, &["metadata", "labels"]).clone()
                 } else {
                     ns_labels.clone().unwrap_or(Value::Null)
                 };
-                if !selector_matches(&hook["namespaceSelector"], labels.as_object()) {
+                if !selector_matches(object::at(hook, &["namespaceSelector"]), labels.as_object()) {
                     continue;
                 }
             }
@@ -175,18 +180,23 @@ fn rules_match(hook: &Value, op: &str, rt: &ResourceType) -> bool {
             .flatten()
             .any(|v| v == "*" || v == want)
     };
-    hook["rules"].as_array().into_iter().flatten().any(|rule| {
-        let scope_ok = match rule["scope"].as_str() {
-            Some("Namespaced") => rt.namespaced,
-            Some("Cluster") => !rt.namespaced,
-            _ => true,
-        };
-        scope_ok
-            && has(&rule["operations"], op)
-            && has(&rule["apiGroups"], &rt.group)
-            && has(&rule["apiVersions"], &rt.version)
-            && (has(&rule["resources"], &rt.plural) || has(&rule["resources"], "*/*"))
-    })
+    object::at(hook, &["rules"])
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|rule| {
+            let scope_ok = match object::at(rule, &["scope"]).as_str() {
+                Some("Namespaced") => rt.namespaced,
+                Some("Cluster") => !rt.namespaced,
+                _ => true,
+            };
+            scope_ok
+                && has(object::at(rule, &["operations"]), op)
+                && has(object::at(rule, &["apiGroups"]), &rt.group)
+                && has(object::at(rule, &["apiVersions"]), &rt.version)
+                && (has(object::at(rule, &["resources"]), &rt.plural)
+                    || has(object::at(rule, &["resources"]), "*/*"))
+        })
 }
 
 /// Sends one AdmissionReview and returns its `response`.
@@ -199,7 +209,7 @@ async fn call(
     old: Option<&Value>,
     opts: &WriteOpts,
 ) -> Result<Value, String> {
-    let url = hook["clientConfig"]["url"]
+    let url = object::at(hook, &["clientConfig", "url"])
         .as_str()
         .ok_or("the sim reaches webhooks by clientConfig.url only (services are not routable)")?;
     let uid = uuid::Uuid::new_v4().to_string();
@@ -217,16 +227,23 @@ async fn call(
             "dryRun": opts.dry_run,
         }
     });
-    let ca = hook["clientConfig"]["caBundle"].as_str().unwrap_or("");
-    let timeout = Duration::from_secs(hook["timeoutSeconds"].as_u64().unwrap_or(10).clamp(1, 30));
+    let ca = object::at(hook, &["clientConfig", "caBundle"])
+        .as_str()
+        .unwrap_or("");
+    let timeout = Duration::from_secs(
+        object::at(hook, &["timeoutSeconds"])
+            .as_u64()
+            .unwrap_or(10)
+            .clamp(1, 30),
+    );
     let body = serde_json::to_vec(&review).map_err(|e| e.to_string())?;
     let reply = tokio::time::timeout(timeout, post(url, ca, body))
         .await
         .map_err(|_| format!("Post \"{url}\": context deadline exceeded"))??;
     let reply: Value =
         serde_json::from_slice(&reply).map_err(|e| format!("bad AdmissionReview: {e}"))?;
-    let response = reply["response"].clone();
-    if response["uid"].as_str() != Some(uid.as_str()) {
+    let response = object::at(&reply, &["response"]).clone();
+    if object::at(&response, &["uid"]).as_str() != Some(uid.as_str()) {
         return Err("the AdmissionReview response has the wrong uid".into());
     }
     Ok(response)

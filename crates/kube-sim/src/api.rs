@@ -1,5 +1,6 @@
 //! The HTTP face of a simulated cluster: authentication, request counting, and the verbs
 //! (get, list, watch, create, update, patch, delete) dispatched from parsed routes.
+#![deny(clippy::indexing_slicing)]
 
 use super::cluster::Cluster;
 use super::resources::ResourceType;
@@ -161,7 +162,9 @@ async fn events_api_write(
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the answer: {e}")))?;
     match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) if v["kind"] == "Event" => Ok(json_with(status, &crate::events_api::to_events(v))),
+        Ok(v) if object::at(&v, &["kind"]) == "Event" => {
+            Ok(json_with(status, &crate::events_api::to_events(v)))
+        }
         _ => Ok((status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()),
     }
 }
@@ -180,11 +183,14 @@ fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .unwrap_or("");
                 match u8::from_str_radix(hex, 16) {
                     Ok(b) => {
                         out.push(b);
@@ -377,7 +383,7 @@ async fn object_request(
                     Err(e) if e.code == 404 && kind == PatchKind::Apply && sub.is_none() => {
                         let mut obj = patch;
                         write::check_type(&rt, &mut obj)?;
-                        obj["metadata"]["name"] = json!(name);
+                        object::set(&mut obj, &["metadata", "name"], json!(name));
                         let managed = apply::server_side_apply(
                             None,
                             &obj,
@@ -418,7 +424,7 @@ async fn object_request(
             } else {
                 parse_body(&body, headers).unwrap_or(json!({}))
             };
-            let policy = options["propagationPolicy"]
+            let policy = object::at(&options, &["propagationPolicy"])
                 .as_str()
                 .or(query.get("propagationPolicy").map(String::as_str))
                 .unwrap_or("Background");
@@ -432,13 +438,15 @@ async fn object_request(
                     )));
                 }
             };
-            let pre = &options["preconditions"];
+            let pre = object::at(&options, &["preconditions"]);
             let precondition = (
-                pre["uid"].as_str().map(String::from),
-                pre["resourceVersion"].as_str().map(String::from),
+                object::at(pre, &["uid"]).as_str().map(String::from),
+                object::at(pre, &["resourceVersion"])
+                    .as_str()
+                    .map(String::from),
             );
             let dry_run = opts.dry_run
-                || options["dryRun"]
+                || object::at(&options, &["dryRun"])
                     .as_array()
                     .is_some_and(|d| d.iter().any(|x| x == "All"));
             // The object's last state: still there (finalizers pending) or just removed.
@@ -549,8 +557,8 @@ pub fn list_object(
 ) -> Value {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some((token, remaining)) = cont {
-        meta["continue"] = json!(token);
-        meta["remainingItemCount"] = json!(remaining);
+        object::set(&mut meta, &["continue"], json!(token));
+        object::set(&mut meta, &["remainingItemCount"], json!(remaining));
     }
     json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
 }
@@ -619,10 +627,14 @@ fn list(
         .flatten();
     if wants_table {
         let mut t = table::table(rt, &items, query);
-        t["metadata"]["resourceVersion"] = json!(rv.to_string());
+        object::set(
+            &mut t,
+            &["metadata", "resourceVersion"],
+            json!(rv.to_string()),
+        );
         if let Some((token, rem)) = &cont {
-            t["metadata"]["continue"] = json!(token);
-            t["metadata"]["remainingItemCount"] = json!(rem);
+            object::set(&mut t, &["metadata", "continue"], json!(token));
+            object::set(&mut t, &["metadata", "remainingItemCount"], json!(rem));
         }
         return Ok(json_response(&t));
     }
@@ -686,25 +698,26 @@ async fn set_replicas(
     scale: &Value,
     opts: &WriteOpts,
 ) -> Result<Response, ApiError> {
-    let patch = json!({"spec": {"replicas": scale["spec"]["replicas"].clone()}});
+    let patch = json!({"spec": {"replicas": object::at(scale, &["spec", "replicas"]).clone()}});
     let done = patch_object(c, rt, ns, name, None, PatchKind::Merge, patch, opts, false).await?;
     Ok(json_response(&scale_of(&done)))
 }
 
 fn scale_of(obj: &Value) -> Value {
+    let meta = |k: &str| object::at(obj, &["metadata", k]).clone();
     json!({
         "kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {"name": obj["metadata"]["name"], "namespace": obj["metadata"]["namespace"],
-                     "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"],
-                     "creationTimestamp": obj["metadata"]["creationTimestamp"]},
-        "spec": {"replicas": obj["spec"]["replicas"]},
-        "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0),
-                   "selector": selector_string(&obj["spec"]["selector"])}
+        "metadata": {"name": meta("name"), "namespace": meta("namespace"),
+                     "uid": meta("uid"), "resourceVersion": meta("resourceVersion"),
+                     "creationTimestamp": meta("creationTimestamp")},
+        "spec": {"replicas": object::at(obj, &["spec", "replicas"])},
+        "status": {"replicas": object::at(obj, &["status", "replicas"]).as_i64().unwrap_or(0),
+                   "selector": selector_string(object::at(obj, &["spec", "selector"]))}
     })
 }
 
 fn selector_string(sel: &Value) -> String {
-    let mut parts: Vec<String> = sel["matchLabels"]
+    let mut parts: Vec<String> = object::at(sel, &["matchLabels"])
         .as_object()
         .into_iter()
         .flatten()
@@ -830,10 +843,13 @@ pub async fn patch_object(
                 outcome.object
             }
         };
+        // Whatever the patch made of it, the result must still be an object with object metadata.
+        write::check_shape(&new, "the patched object")?;
         // A patch cannot move the object's resourceVersion precondition unless it sets one.
-        let precondition = patch["metadata"]["resourceVersion"].is_string();
+        let precondition = object::at(&patch, &["metadata", "resourceVersion"]).is_string();
         if !precondition {
-            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+            let rv = object::at(&old, &["metadata", "resourceVersion"]).clone();
+            object::set(&mut new, &["metadata", "resourceVersion"], rv);
         }
         match write::update_attempt(c, rt, ns, sub, &old, new, precondition, opts, managed).await? {
             Attempt::Done(v) => return Ok(v),

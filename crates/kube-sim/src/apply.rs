@@ -1,5 +1,6 @@
 //! Server-side apply with field ownership tracked in Kubernetes `managedFields`
 //! (fieldsV1 format): conflicts, forced takeover, pruning and update recording.
+#![deny(clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -210,7 +211,10 @@ fn list_kind(names: &[String], items: &[Value]) -> ListKind {
         return ListKind::Set;
     }
     let ids: Vec<Option<&Value>> = items.iter().map(|v| v.get(key)).collect();
-    let unique = ids.iter().enumerate().all(|(i, id)| !ids[..i].contains(id));
+    let unique = ids
+        .iter()
+        .enumerate()
+        .all(|(i, id)| !ids.iter().take(i).any(|x| x == id));
     if key.is_empty() || !unique || ids.iter().any(Option::is_none) {
         return ListKind::Atomic;
     }
@@ -591,17 +595,22 @@ pub fn server_side_apply(
     if !conflicts.is_empty() && !force && !upgrade {
         let conflicts = conflicts
             .iter()
-            .map(|(i, p)| (entries[*i].identity(), path_string(p)))
+            .filter_map(|(i, p)| Some((entries.get(*i)?.identity(), path_string(p))))
             .collect();
         return Err(Conflict { conflicts });
     }
     for (i, path) in &conflicts {
-        entries[*i].fields.remove(path);
+        if let Some(entry) = entries.get_mut(*i) {
+            entry.fields.remove(path);
+        }
     }
 
     let mut object = base.clone();
     merge_into(&mut object, &config, &mut Vec::new());
-    let previous = me.map(|i| entries[i].fields.clone()).unwrap_or_default();
+    let previous = me
+        .and_then(|i| entries.get(i))
+        .map(|e| e.fields.clone())
+        .unwrap_or_default();
     let mut keep = new_set.clone();
     for (_, entry) in entries.iter().enumerate().filter(|(i, _)| Some(*i) != me) {
         keep.extend(entry.fields.iter().cloned());
@@ -611,9 +620,8 @@ pub fn server_side_apply(
     }
 
     let changed = without_managed_fields(&object) != without_managed_fields(base);
-    match me {
-        Some(i) => {
-            let entry = &mut entries[i];
+    match me.and_then(|i| entries.get_mut(i)) {
+        Some(entry) => {
             if changed || entry.fields != new_set {
                 entry.time = now.into();
             }
@@ -638,7 +646,12 @@ pub fn server_side_apply(
         {
             a.shift_remove(LAST_APPLIED);
         }
-        object["metadata"]["annotations"][LAST_APPLIED] = json!(format!("{applied}\n"));
+        // The applied configuration may have made the annotations anything.
+        if let Some(a) = crate::object::at_mut(&mut object, &["metadata", "annotations"])
+            .and_then(Value::as_object_mut)
+        {
+            a.insert(LAST_APPLIED.into(), json!(format!("{applied}\n")));
+        }
     }
     let managed_fields = finish(entries);
     if let Some(md) = object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -704,6 +717,7 @@ pub fn record_update(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

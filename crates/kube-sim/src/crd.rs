@@ -1,5 +1,6 @@
 //! CustomResourceDefinitions in the embedded API server: the kinds a CRD serves, its status,
 //! and structural validation and pruning of custom objects against openAPIV3Schema.
+#![deny(clippy::indexing_slicing)]
 
 use super::resources::{CrdVersion, ResourceType};
 use serde_json::{Map, Value, json};
@@ -7,12 +8,20 @@ use std::sync::Arc;
 
 /// The resource types a CRD object serves (one per served version).
 pub fn types_of(crd: &Value) -> Vec<ResourceType> {
-    let spec = &crd["spec"];
-    let names = &spec["names"];
-    let group = spec["group"].as_str().unwrap_or_default();
-    let plural = names["plural"].as_str().unwrap_or_default();
-    let kind = names["kind"].as_str().unwrap_or_default();
-    let crd_name = crd["metadata"]["name"].as_str().unwrap_or_default();
+    let spec = crate::object::at(crd, &["spec"]);
+    let names = crate::object::at(spec, &["names"]);
+    let group = crate::object::at(spec, &["group"])
+        .as_str()
+        .unwrap_or_default();
+    let plural = crate::object::at(names, &["plural"])
+        .as_str()
+        .unwrap_or_default();
+    let kind = crate::object::at(names, &["kind"])
+        .as_str()
+        .unwrap_or_default();
+    let crd_name = crate::object::at(crd, &["metadata", "name"])
+        .as_str()
+        .unwrap_or_default();
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .into_iter()
@@ -20,29 +29,34 @@ pub fn types_of(crd: &Value) -> Vec<ResourceType> {
             .filter_map(|s| s.as_str().map(String::from))
             .collect()
     };
-    spec["versions"]
+    crate::object::at(spec, &["versions"])
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|v| v["served"].as_bool().unwrap_or(true))
+        .filter(|v| crate::object::at(v, &["served"]).as_bool().unwrap_or(true))
         .map(|v| ResourceType {
             group: group.into(),
-            version: v["name"].as_str().unwrap_or_default().into(),
+            version: crate::object::at(v, &["name"])
+                .as_str()
+                .unwrap_or_default()
+                .into(),
             plural: plural.into(),
-            singular: names["singular"]
+            singular: crate::object::at(names, &["singular"])
                 .as_str()
                 .map(String::from)
                 .unwrap_or_else(|| kind.to_lowercase()),
             kind: kind.into(),
-            namespaced: spec["scope"].as_str() != Some("Cluster"),
-            short_names: strings(&names["shortNames"]),
-            categories: strings(&names["categories"]),
-            status: v["subresources"]["status"].is_object(),
-            scale: v["subresources"]["scale"].is_object(),
+            namespaced: crate::object::at(spec, &["scope"]).as_str() != Some("Cluster"),
+            short_names: strings(crate::object::at(names, &["shortNames"])),
+            categories: strings(crate::object::at(names, &["categories"])),
+            status: crate::object::at(v, &["subresources", "status"]).is_object(),
+            scale: crate::object::at(v, &["subresources", "scale"]).is_object(),
             crd: Some(Arc::new(CrdVersion {
                 crd_name: crd_name.into(),
-                schema: v["schema"].get("openAPIV3Schema").cloned(),
-                printer_columns: v["additionalPrinterColumns"]
+                schema: crate::object::at(v, &["schema"])
+                    .get("openAPIV3Schema")
+                    .cloned(),
+                printer_columns: crate::object::at(v, &["additionalPrinterColumns"])
                     .as_array()
                     .cloned()
                     .unwrap_or_default(),
@@ -53,35 +67,46 @@ pub fn types_of(crd: &Value) -> Vec<ResourceType> {
 
 /// Checks the parts of a CRD the server relies on; Err names the field.
 pub fn check_definition(crd: &Value) -> Result<(), (String, String)> {
-    let spec = &crd["spec"];
-    let group = spec["group"].as_str().unwrap_or_default();
-    let plural = spec["names"]["plural"].as_str().unwrap_or_default();
+    let spec = crate::object::at(crd, &["spec"]);
+    let group = crate::object::at(spec, &["group"])
+        .as_str()
+        .unwrap_or_default();
+    let plural = crate::object::at(spec, &["names", "plural"])
+        .as_str()
+        .unwrap_or_default();
     for (field, value) in [
         ("spec.group", group),
         ("spec.names.plural", plural),
         (
             "spec.names.kind",
-            spec["names"]["kind"].as_str().unwrap_or_default(),
+            crate::object::at(spec, &["names", "kind"])
+                .as_str()
+                .unwrap_or_default(),
         ),
     ] {
         if value.is_empty() {
             return Err((field.into(), "Required value".into()));
         }
     }
-    let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+    let name = crate::object::at(crd, &["metadata", "name"])
+        .as_str()
+        .unwrap_or_default();
     if name != format!("{plural}.{group}") {
         return Err((
             "metadata.name".into(),
             format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
         ));
     }
-    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    let versions = crate::object::at(spec, &["versions"])
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
         return Err(("spec.versions".into(), "Required value".into()));
     }
     if versions
         .iter()
-        .filter(|v| v["storage"].as_bool() == Some(true))
+        .filter(|v| crate::object::at(v, &["storage"]).as_bool() == Some(true))
         .count()
         != 1
     {
@@ -95,15 +120,15 @@ pub fn check_definition(crd: &Value) -> Result<(), (String, String)> {
 
 /// Marks a CRD Established and NamesAccepted, as the apiextensions controller does.
 pub fn set_established(crd: &mut Value, now: &str) {
-    let names = crd["spec"]["names"].clone();
-    let versions: Vec<Value> = crd["spec"]["versions"]
+    let names = crate::object::at(crd, &["spec", "names"]).clone();
+    let versions: Vec<Value> = crate::object::at(crd, &["spec", "versions"])
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|v| v["storage"].as_bool() == Some(true))
-        .map(|v| v["name"].clone())
+        .filter(|v| crate::object::at(v, &["storage"]).as_bool() == Some(true))
+        .map(|v| crate::object::at(v, &["name"]).clone())
         .collect();
-    crd["status"] = json!({
+    let status = json!({
         "acceptedNames": names,
         "storedVersions": versions,
         "conditions": [
@@ -113,6 +138,7 @@ pub fn set_established(crd: &mut Value, now: &str) {
              "message": "the initial names have been accepted", "lastTransitionTime": now},
         ]
     });
+    crate::object::set(crd, &["status"], status);
 }
 
 /// Validates a custom object against its schema and prunes unknown fields.
@@ -134,7 +160,7 @@ pub fn validate(obj: &mut Value, schema: &Value) -> Vec<(String, String)> {
 fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String, String)>) {
     let field = if path.is_empty() { "<root>" } else { path };
     if value.is_null() {
-        if schema["nullable"].as_bool() != Some(true) && !path.is_empty() {
+        if crate::object::at(schema, &["nullable"]).as_bool() != Some(true) && !path.is_empty() {
             // Kubernetes prunes nulls from non-nullable fields.
         }
         return;
@@ -151,7 +177,7 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
         }
         return;
     }
-    if let Some(t) = schema["type"].as_str() {
+    if let Some(t) = crate::object::at(schema, &["type"]).as_str() {
         let ok = match t {
             "object" => value.is_object(),
             "array" => value.is_array(),
@@ -173,7 +199,7 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
             return;
         }
     }
-    if let Some(options) = schema["enum"].as_array()
+    if let Some(options) = crate::object::at(schema, &["enum"]).as_array()
         && !options.contains(value)
     {
         let list: Vec<String> = options.iter().map(|o| o.to_string()).collect();
@@ -186,8 +212,10 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
             ),
         ));
     }
-    if let (Some(pattern_len), Some(s)) = (schema["maxLength"].as_u64(), value.as_str())
-        && s.chars().count() as u64 > pattern_len
+    if let (Some(pattern_len), Some(s)) = (
+        crate::object::at(schema, &["maxLength"]).as_u64(),
+        value.as_str(),
+    ) && s.chars().count() as u64 > pattern_len
     {
         errors.push((
             field.into(),
@@ -195,7 +223,7 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
         ));
     }
     if let Some(n) = value.as_f64() {
-        if let Some(min) = schema["minimum"].as_f64()
+        if let Some(min) = crate::object::at(schema, &["minimum"]).as_f64()
             && n < min
         {
             errors.push((
@@ -205,7 +233,7 @@ fn check(value: &mut Value, schema: &Value, path: &str, errors: &mut Vec<(String
                 ),
             ));
         }
-        if let Some(max) = schema["maximum"].as_f64()
+        if let Some(max) = crate::object::at(schema, &["maximum"]).as_f64()
             && n > max
         {
             errors.push((
@@ -235,7 +263,11 @@ fn check_object(
     path: &str,
     errors: &mut Vec<(String, String)>,
 ) {
-    for req in schema["required"].as_array().into_iter().flatten() {
+    for req in crate::object::at(schema, &["required"])
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if let Some(name) = req.as_str()
             && map.get(name).is_none_or(Value::is_null)
         {
@@ -243,7 +275,7 @@ fn check_object(
         }
     }
     let preserve = schema["x-kubernetes-preserve-unknown-fields"].as_bool() == Some(true);
-    let props = schema["properties"].as_object();
+    let props = crate::object::at(schema, &["properties"]).as_object();
     let additional = schema.get("additionalProperties");
     let keys: Vec<String> = map.keys().cloned().collect();
     for key in keys {
@@ -258,7 +290,8 @@ fn check_object(
             {
                 check(v, add, &child_path, errors);
             }
-        } else if !preserve && (props.is_some() || schema["type"] == "object") {
+        } else if !preserve && (props.is_some() || crate::object::at(schema, &["type"]) == "object")
+        {
             map.remove(&key);
         }
     }
@@ -293,6 +326,7 @@ fn short(v: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,7 @@
 //! API defaulting of built-in kinds (the `SetDefaults_*` functions a real apiserver runs on every
 //! write), for the fields clients look at: workload update strategies (without which
 //! `kubectl rollout status` refuses StatefulSets and DaemonSets), pod spec and container defaults.
+#![deny(clippy::indexing_slicing)]
 
 use serde_json::{Map, Value, json};
 
@@ -24,7 +25,7 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             set(spec, "progressDeadlineSeconds", json!(600));
             let strategy = object(spec, "strategy");
             set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
+            if strategy.get("type").is_some_and(|t| t == "RollingUpdate") {
                 let rolling = object(strategy, "rollingUpdate");
                 set(rolling, "maxUnavailable", json!("25%"));
                 set(rolling, "maxSurge", json!("25%"));
@@ -37,7 +38,7 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             set(spec, "revisionHistoryLimit", json!(10));
             let strategy = object(spec, "updateStrategy");
             set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
+            if strategy.get("type").is_some_and(|t| t == "RollingUpdate") {
                 set(object(strategy, "rollingUpdate"), "partition", json!(0));
             }
             let retention = object(spec, "persistentVolumeClaimRetentionPolicy");
@@ -49,7 +50,7 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             set(spec, "revisionHistoryLimit", json!(10));
             let strategy = object(spec, "updateStrategy");
             set(strategy, "type", json!("RollingUpdate"));
-            if strategy["type"] == "RollingUpdate" {
+            if strategy.get("type").is_some_and(|t| t == "RollingUpdate") {
                 let rolling = object(strategy, "rollingUpdate");
                 set(rolling, "maxUnavailable", json!(1));
                 set(rolling, "maxSurge", json!(0));
@@ -131,6 +132,7 @@ fn pull_policy(image: &str) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,7 @@
 //! cluster), served with the fields renamed as the API server's conversion renames them, so an
 //! Event written through one API is read through the other (kube-runtime's `Recorder` writes
 //! `events.k8s.io/v1`; `kubectl get events` reads `v1`).
+#![deny(clippy::indexing_slicing)]
 
 use serde_json::{Map, Value, json};
 
@@ -24,7 +25,7 @@ const RENAMES: [(&str, &str); 8] = [
 pub fn to_core(mut event: Value) -> Value {
     rename(&mut event, |(new, old)| (new, old));
     if event.get("apiVersion").is_some() {
-        event["apiVersion"] = json!("v1");
+        crate::object::set(&mut event, &["apiVersion"], json!("v1"));
     }
     event
 }
@@ -32,7 +33,7 @@ pub fn to_core(mut event: Value) -> Value {
 /// A stored core `v1` Event in its `events.k8s.io/v1` form.
 pub fn to_events(mut event: Value) -> Value {
     rename(&mut event, |(new, old)| (old, new));
-    event["apiVersion"] = json!(format!("{GROUP}/v1"));
+    crate::object::set(&mut event, &["apiVersion"], json!(format!("{GROUP}/v1")));
     event
 }
 
@@ -54,6 +55,7 @@ fn rename(
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,6 @@
 //! LimitRange admission on JSON objects: defaulting of container resources and min/max/ratio checks,
 //! following kube-apiserver's LimitRanger plugin and the LimitRangeItem/Pod defaulting functions.
+#![deny(clippy::indexing_slicing)]
 
 use super::quota::{
     ResourceList, container_limits, container_requests, pod_limits, pod_requests, resource_list,
@@ -349,6 +350,7 @@ pub fn validate_pvc(pvc: &Value, limit_ranges: &[Value]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

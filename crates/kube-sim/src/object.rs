@@ -1,5 +1,6 @@
 //! Small helpers over objects as JSON: timestamps, names, metadata accessors.
 //! Used by every part of the sim that reads or writes objects.
+#![deny(clippy::indexing_slicing)]
 
 use serde_json::{Map, Value};
 
@@ -8,29 +9,68 @@ pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+static NULL: Value = Value::Null;
+
+/// The value at `path` (object keys), or null when a step is missing or not an object: what
+/// `v["a"]["b"]` reads, without indexing (objects from requests may have any shape).
+pub fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().try_fold(v, |v, k| v.get(k)).unwrap_or(&NULL)
+}
+
+/// The value at `path` for writing, made (null) when missing, with missing or null steps made
+/// empty objects, as `v["a"]["b"] = x` does; `None` (where that would panic) when a step is
+/// something other than an object.
+pub fn at_mut<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    let mut v = v;
+    for k in path {
+        if v.is_null() {
+            *v = Value::Object(Map::new());
+        }
+        v = v.as_object_mut()?.entry(*k).or_insert(Value::Null);
+    }
+    Some(v)
+}
+
+/// The value at `path` for changing in place, if it is there (nothing is made on the way).
+pub fn find_mut<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    path.iter().try_fold(v, |v, k| v.get_mut(k))
+}
+
+/// Sets the value at `path` (see [`at_mut`]); false, changing nothing, when a step on the way
+/// is not an object.
+pub fn set(v: &mut Value, path: &[&str], value: Value) -> bool {
+    match at_mut(v, path) {
+        Some(slot) => {
+            *slot = value;
+            true
+        }
+        None => false,
+    }
+}
+
 /// `metadata.name`, or "".
 pub fn name(obj: &Value) -> &str {
-    obj["metadata"]["name"].as_str().unwrap_or("")
+    at(obj, &["metadata", "name"]).as_str().unwrap_or("")
 }
 
 /// `metadata.namespace`, or "".
 pub fn namespace(obj: &Value) -> &str {
-    obj["metadata"]["namespace"].as_str().unwrap_or("")
+    at(obj, &["metadata", "namespace"]).as_str().unwrap_or("")
 }
 
 /// `metadata.uid`, or "".
 pub fn uid(obj: &Value) -> &str {
-    obj["metadata"]["uid"].as_str().unwrap_or("")
+    at(obj, &["metadata", "uid"]).as_str().unwrap_or("")
 }
 
 /// `metadata.labels` as a map, if any.
 pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
-    obj["metadata"]["labels"].as_object()
+    at(obj, &["metadata", "labels"]).as_object()
 }
 
 /// `metadata.finalizers`, as strings.
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj["metadata"]["finalizers"]
+    at(obj, &["metadata", "finalizers"])
         .as_array()
         .into_iter()
         .flatten()
@@ -40,33 +80,33 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
 
 /// Whether `metadata.deletionTimestamp` is set.
 pub fn is_deleting(obj: &Value) -> bool {
-    obj["metadata"]["deletionTimestamp"].is_string()
+    at(obj, &["metadata", "deletionTimestamp"]).is_string()
 }
 
 /// The ownerReference uids of an object.
 pub fn owner_uids(obj: &Value) -> Vec<String> {
-    obj["metadata"]["ownerReferences"]
+    at(obj, &["metadata", "ownerReferences"])
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|o| o["uid"].as_str().map(String::from))
+        .filter_map(|o| at(o, &["uid"]).as_str().map(String::from))
         .collect()
 }
 
 /// The ownerReference marked `controller: true`, if any.
 pub fn controller_uid(obj: &Value) -> Option<&str> {
-    obj["metadata"]["ownerReferences"]
+    at(obj, &["metadata", "ownerReferences"])
         .as_array()?
         .iter()
-        .find(|o| o["controller"].as_bool() == Some(true))?["uid"]
-        .as_str()
+        .find(|o| at(o, &["controller"]).as_bool() == Some(true))
+        .and_then(|o| at(o, &["uid"]).as_str())
 }
 
 /// An ownerReference pointing at `owner` as its controller.
 pub fn controller_ref(owner: &Value) -> Value {
     serde_json::json!({
-        "apiVersion": owner["apiVersion"], "kind": owner["kind"],
-        "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
+        "apiVersion": at(owner, &["apiVersion"]), "kind": at(owner, &["kind"]),
+        "name": at(owner, &["metadata", "name"]), "uid": at(owner, &["metadata", "uid"]),
         "controller": true, "blockOwnerDeletion": true
     })
 }
@@ -77,7 +117,14 @@ pub fn random_suffix(n: usize) -> String {
     const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
     (0..n)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .map(|_| {
+            char::from(
+                CHARS
+                    .get(rng.random_range(0..CHARS.len()))
+                    .copied()
+                    .unwrap_or(b'x'),
+            )
+        })
         .collect()
 }
 
@@ -146,6 +193,7 @@ pub fn spec_part(obj: &Value) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -159,5 +207,18 @@ mod tests {
         assert!(invalid_path_segment("a/b").is_some());
         assert!(invalid_path_segment("..").is_some());
         assert_eq!(random_suffix(5).len(), 5);
+    }
+
+    #[test]
+    fn paths_read_and_write_any_shape_without_panicking() {
+        let mut v = serde_json::json!({"metadata": 5, "spec": {"a": [1]}});
+        assert!(at(&v, &["metadata", "name"]).is_null());
+        assert_eq!(at(&v, &["spec", "a"]), &serde_json::json!([1]));
+        assert!(!set(&mut v, &["metadata", "name"], "x".into()));
+        assert!(!set(&mut v, &["spec", "a", "b"], "x".into()));
+        assert!(set(&mut v, &["status", "phase"], "Running".into()));
+        assert_eq!(v["status"]["phase"], "Running");
+        assert!(find_mut(&mut v, &["nope", "deeper"]).is_none());
+        assert!(v.get("nope").is_none(), "find_mut makes nothing");
     }
 }

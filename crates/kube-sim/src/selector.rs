@@ -1,5 +1,6 @@
 //! Kubernetes label selectors (string syntax and `metav1.LabelSelector`) and field selectors.
 //! Both evaluate against `serde_json` objects, following the apimachinery parsers and error texts.
+#![deny(clippy::indexing_slicing)]
 
 use serde_json::{Map, Value};
 use std::fmt;
@@ -42,9 +43,8 @@ pub struct LabelSelector {
 /// True for `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`.
 fn is_name_part(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
+    b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric)
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
 }
@@ -57,8 +57,8 @@ fn is_dns_subdomain(s: &str) -> bool {
             !b.is_empty()
                 && b.iter()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
+                && b.first() != Some(&b'-')
+                && b.last() != Some(&b'-')
         })
 }
 
@@ -143,10 +143,9 @@ impl Requirement {
                 if n != 1 {
                     return Err("for 'Gt', 'Lt' operators, exactly one value is required".into());
                 }
-                if values[0].parse::<i64>().is_err() {
+                if let Some(v) = values.first().filter(|v| v.parse::<i64>().is_err()) {
                     return Err(format!(
-                        "Invalid value: {:?}: for 'Gt', 'Lt' operators, the value must be an integer",
-                        values[0]
+                        "Invalid value: {v:?}: for 'Gt', 'Lt' operators, the value must be an integer"
                     ));
                 }
             }
@@ -175,9 +174,10 @@ impl Requirement {
             Op::Exists => got.is_some(),
             Op::DoesNotExist => got.is_none(),
             Op::GreaterThan | Op::LessThan => {
-                let (Some(Ok(have)), Ok(want)) =
-                    (got.map(|g| g.parse::<i64>()), self.values[0].parse::<i64>())
-                else {
+                let (Some(Ok(have)), Some(Ok(want))) = (
+                    got.map(|g| g.parse::<i64>()),
+                    self.values.first().map(|v| v.parse::<i64>()),
+                ) else {
                     return false;
                 };
                 if self.op == Op::GreaterThan {
@@ -294,7 +294,11 @@ struct Parser {
 
 impl Parser {
     fn peek(&self) -> &Tok {
-        &self.toks[self.pos.min(self.toks.len() - 1)]
+        // The lexer always ends with `End`.
+        self.toks
+            .get(self.pos)
+            .or(self.toks.last())
+            .unwrap_or(&Tok::End)
     }
 
     fn next(&mut self) -> Tok {
@@ -680,6 +684,7 @@ impl fmt::Display for FieldSelector {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1,5 +1,6 @@
 //! Kubernetes strategic merge patch on `serde_json` values, as sent by
 //! `kubectl patch --type strategic`, client-side `kubectl apply` and `kubectl edit`.
+#![deny(clippy::indexing_slicing)]
 
 use serde_json::{Map, Value};
 
@@ -216,10 +217,10 @@ fn merge_list(
                         path.join(".")
                     )
                 })?;
-                match items.iter().position(|x| x.get(k) == Some(kv)) {
-                    Some(pos) => {
-                        if let Some(merged) = merge_value(Some(&items[pos]), e, path)? {
-                            items[pos] = merged;
+                match items.iter_mut().find(|x| x.get(k) == Some(kv)) {
+                    Some(item) => {
+                        if let Some(merged) = merge_value(Some(item), e, path)? {
+                            *item = merged;
                         }
                     }
                     None => items.extend(merge_value(None, e, path)?),
@@ -257,11 +258,14 @@ fn apply_order(items: &mut [Value], order: &[Value], key: Option<&str>) {
     }
     chosen.sort_by_key(|(rank, _)| *rank);
     for (slot, (_, v)) in slots.into_iter().zip(chosen) {
-        items[slot] = v;
+        if let Some(item) = items.get_mut(slot) {
+            *item = v;
+        }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1,8 +1,9 @@
 //! Object validation of the embedded API server: built-in kinds are decoded into their
 //! k8s-openapi types (wrong types fail naming the field), custom objects are checked against the CRD schema.
+#![deny(clippy::indexing_slicing)]
 
 use super::crd;
-use super::object;
+use super::object::{self, at};
 use super::resources::ResourceType;
 use super::status::ApiError;
 use k8s_openapi::api::{
@@ -47,8 +48,8 @@ pub fn validate(rt: &ResourceType, obj: &mut Value, strict: bool) -> Result<(), 
 
 fn invalid_all(kind: &str, name: &str, errors: Vec<(String, String)>) -> ApiError {
     let summary: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-    let message = if summary.len() == 1 {
-        format!("{kind} \"{name}\" is invalid: {}", summary[0])
+    let message = if let [only] = summary.as_slice() {
+        format!("{kind} \"{name}\" is invalid: {only}")
     } else {
         format!("{kind} \"{name}\" is invalid: [{}]", summary.join(", "))
     };
@@ -123,31 +124,34 @@ fn semantic(rt: &ResourceType, obj: &Value) -> Result<(), (String, String)> {
     let required = |path: &str| (path.to_string(), "Required value".to_string());
     match rt.kind.as_str() {
         "Pod" => {
-            let containers = obj["spec"]["containers"].as_array().map_or(0, Vec::len);
+            let containers = at(obj, &["spec", "containers"])
+                .as_array()
+                .map_or(0, Vec::len);
             if containers == 0 {
                 return Err(required("spec.containers"));
             }
-            for (i, c) in obj["spec"]["containers"]
+            for (i, c) in at(obj, &["spec", "containers"])
                 .as_array()
                 .into_iter()
                 .flatten()
                 .enumerate()
             {
-                if c["name"].as_str().is_none_or(str::is_empty) {
+                if at(c, &["name"]).as_str().is_none_or(str::is_empty) {
                     return Err(required(&format!("spec.containers[{i}].name")));
                 }
-                if c["image"].as_str().is_none_or(str::is_empty) {
+                if at(c, &["image"]).as_str().is_none_or(str::is_empty) {
                     return Err(required(&format!("spec.containers[{i}].image")));
                 }
             }
         }
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => {
-            if !obj["spec"]["selector"].is_object() {
+            let selector = at(obj, &["spec", "selector"]);
+            if !selector.is_object() {
                 return Err(required("spec.selector"));
             }
-            let selector = super::selector::label_selector_from_object(&obj["spec"]["selector"])
+            let selector = super::selector::label_selector_from_object(selector)
                 .map_err(|e| ("spec.selector".to_string(), format!("Invalid value: {e}")))?;
-            if !selector.matches(obj["spec"]["template"]["metadata"]["labels"].as_object()) {
+            if !selector.matches(at(obj, &["spec", "template", "metadata", "labels"]).as_object()) {
                 return Err((
                     "spec.template.metadata.labels".into(),
                     "Invalid value: `selector` does not match template `labels`".into(),
@@ -160,6 +164,7 @@ fn semantic(rt: &ResourceType, obj: &Value) -> Result<(), (String, String)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::resources::Registry;

@@ -1,8 +1,9 @@
 //! The write path of the embedded API server: create, update, delete with admission,
 //! preconditions, generation, managed fields, quota accounting and CRD registration.
+#![deny(clippy::indexing_slicing)]
 
 use super::cluster::Cluster;
-use super::object::{self, now};
+use super::object::{self, at, at_mut, now, set};
 use super::resources::ResourceType;
 use super::status::ApiError;
 use super::store::Inner;
@@ -76,16 +77,17 @@ pub async fn create(
         crate::auth::check_escalation(c, rt, ns, &obj, &opts.writer())?;
         admission::validate(c, "CREATE", rt, ns, &obj, None, opts).await?;
     }
+    // Admission webhooks may have answered with any shape.
+    check_shape(&obj, "the admitted object")?;
     let now = now();
-    let meta = &mut obj["metadata"];
-    meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
-    meta["creationTimestamp"] = json!(now);
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("deletionTimestamp");
-        m.remove("resourceVersion");
+    if let Some(meta) = at_mut(&mut obj, &["metadata"]).and_then(Value::as_object_mut) {
+        meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+        meta.insert("creationTimestamp".into(), json!(now));
+        meta.remove("deletionTimestamp");
+        meta.remove("resourceVersion");
     }
     if obj.get("spec").is_some() || rt.crd.is_some() {
-        obj["metadata"]["generation"] = json!(1);
+        set(&mut obj, &["metadata", "generation"], json!(1));
     }
     if rt.plural == "customresourcedefinitions" {
         crd::check_definition(&obj)
@@ -93,14 +95,21 @@ pub async fn create(
         crd::set_established(&mut obj, &now);
     }
     if rt.plural == "namespaces" {
-        obj["spec"]["finalizers"] = json!(["kubernetes"]);
-        obj["status"] = json!({"phase": "Active"});
+        if !set(&mut obj, &["spec", "finalizers"], json!(["kubernetes"])) {
+            return Err(ApiError::invalid(
+                &rt.kind,
+                object::name(&obj),
+                "spec",
+                "Invalid value: must be an object",
+            ));
+        }
+        set(&mut obj, &["status"], json!({"phase": "Active"}));
     }
     let managed = match managed {
         Some(m) => m,
         None => apply::record_update(None, &obj, &opts.manager, &rt.api_version(), &now, None),
     };
-    obj["metadata"]["managedFields"] = json!(managed);
+    set(&mut obj, &["metadata", "managedFields"], json!(managed));
     let name = object::name(&obj).to_string();
     c.store.write(|s| {
         if rt.namespaced {
@@ -119,30 +128,31 @@ pub async fn create(
 
 /// Fills in apiVersion/kind/namespace/name of a new object and checks them against the URL.
 fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiError> {
-    if !obj.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON or YAML object",
-        ));
-    }
     check_type(rt, obj)?;
-    if !obj["metadata"].is_object() {
-        obj["metadata"] = json!({});
-    }
+    let meta = metadata_mut(obj)?;
     if rt.namespaced {
-        match obj["metadata"]["namespace"].as_str() {
-            Some(n) if !n.is_empty() && n != ns => {
+        match meta.get("namespace").map(|n| (n, n.as_str())) {
+            Some((_, Some(n))) if !n.is_empty() && n != ns => {
                 return Err(ApiError::bad_request(
                     "the namespace of the provided object does not match the namespace sent on the request",
                 ));
             }
-            _ => obj["metadata"]["namespace"] = json!(ns),
+            Some((n, None)) if !n.is_null() => return Err(not_a_string("metadata.namespace", n)),
+            _ => {
+                meta.insert("namespace".into(), json!(ns));
+            }
         }
-    } else if let Some(m) = obj["metadata"].as_object_mut() {
-        m.remove("namespace");
+    } else {
+        meta.remove("namespace");
+    }
+    for field in ["name", "generateName"] {
+        if let Some(v) = meta.get(field).filter(|v| !v.is_null() && !v.is_string()) {
+            return Err(not_a_string(&format!("metadata.{field}"), v));
+        }
     }
     let name = object::name(obj).to_string();
     if name.is_empty() {
-        let Some(prefix) = obj["metadata"]["generateName"]
+        let Some(prefix) = at(obj, &["metadata", "generateName"])
             .as_str()
             .filter(|p| !p.is_empty())
         else {
@@ -153,7 +163,8 @@ fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiEr
                 "Required value: name or generateName is required",
             ));
         };
-        obj["metadata"]["name"] = json!(format!("{prefix}{}", object::random_suffix(5)));
+        let name = format!("{prefix}{}", object::random_suffix(5));
+        set(obj, &["metadata", "name"], json!(name));
     }
     let name = object::name(obj).to_string();
     let label = matches!(rt.plural.as_str(), "namespaces" | "services");
@@ -175,11 +186,98 @@ fn prepare_new(rt: &ResourceType, ns: &str, obj: &mut Value) -> Result<(), ApiEr
     Ok(())
 }
 
-/// Checks (and fills in) apiVersion and kind against the endpoint's type.
+/// The JSON type of a value, as messages name it.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn not_a_string(field: &str, v: &Value) -> ApiError {
+    ApiError::bad_request(format!("{field} must be a string, not {}", type_name(v)))
+}
+
+/// Checks the shape everything after relies on, before anything looks inside: `what` (the
+/// request body, a patched object) is a JSON object, its `metadata` an object when set, its
+/// `apiVersion` and `kind` strings when set. A 400 naming the field otherwise.
+pub fn check_shape(obj: &Value, what: &str) -> Result<(), ApiError> {
+    let Some(map) = obj.as_object() else {
+        return Err(ApiError::bad_request(format!(
+            "{what} must be a JSON or YAML object, not {}",
+            type_name(obj)
+        )));
+    };
+    if let Some(meta) = map
+        .get("metadata")
+        .filter(|m| !m.is_null() && !m.is_object())
+    {
+        return Err(ApiError::bad_request(format!(
+            "{what}: metadata must be an object, not {}",
+            type_name(meta)
+        )));
+    }
+    for field in ["apiVersion", "kind"] {
+        if let Some(v) = map.get(field).filter(|v| !v.is_null() && !v.is_string()) {
+            return Err(not_a_string(&format!("{what}: {field}"), v));
+        }
+    }
+    if deeper_than(obj, MAX_DEPTH) {
+        return Err(ApiError::bad_request(format!(
+            "{what} is nested more than {MAX_DEPTH} levels deep"
+        )));
+    }
+    Ok(())
+}
+
+/// How deep objects may nest. Kubernetes allows more, but what the sim stores it serves again
+/// inside lists, watch events and tables, with managed fields as deep as the object: past this
+/// its own clients (serde_json stops at 128 levels) could no longer read them.
+pub const MAX_DEPTH: usize = 100;
+
+/// Whether `v` nests arrays and objects more than `limit` levels deep (without recursing: a
+/// JSON patch can build values deeper than any parser would accept).
+fn deeper_than(v: &Value, limit: usize) -> bool {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(m) => Box::new(m.values()),
+            _ => continue,
+        };
+        if depth >= limit {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+/// `metadata` of an object that passed [`check_shape`], made an empty object when missing or null.
+fn metadata_mut(obj: &mut Value) -> Result<&mut serde_json::Map<String, Value>, ApiError> {
+    at_mut(obj, &["metadata"])
+        .and_then(|m| {
+            if m.is_null() {
+                *m = json!({});
+            }
+            m.as_object_mut()
+        })
+        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))
+}
+
+/// Checks (and fills in) apiVersion and kind against the endpoint's type, after the shape
+/// ([`check_shape`]) of the object.
 pub fn check_type(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
+    check_shape(obj, "the request body")?;
     let expected = rt.api_version();
-    match obj["apiVersion"].as_str() {
-        None | Some("") => obj["apiVersion"] = json!(expected),
+    match at(obj, &["apiVersion"]).as_str() {
+        None | Some("") => {
+            set(obj, &["apiVersion"], json!(expected));
+        }
         Some(v) if v == expected => {}
         Some(v) => {
             return Err(ApiError::bad_request(format!(
@@ -187,8 +285,10 @@ pub fn check_type(rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
             )));
         }
     }
-    match obj["kind"].as_str() {
-        None | Some("") => obj["kind"] = json!(rt.kind),
+    match at(obj, &["kind"]).as_str() {
+        None | Some("") => {
+            set(obj, &["kind"], json!(rt.kind));
+        }
         Some(k) if k == rt.kind => {}
         Some(k) => {
             return Err(ApiError::bad_request(format!(
@@ -229,8 +329,10 @@ pub fn store(s: &mut Inner, rt: &ResourceType, obj: Value) -> Value {
 pub fn remove(s: &mut Inner, rt: &ResourceType, ns: &str, name: &str) -> Option<Value> {
     let gone = s.remove(&rt.key(), ns, name)?;
     if rt.plural == "customresourcedefinitions" {
-        let group = gone["spec"]["group"].as_str().unwrap_or_default();
-        let plural = gone["spec"]["names"]["plural"].as_str().unwrap_or_default();
+        let group = at(&gone, &["spec", "group"]).as_str().unwrap_or_default();
+        let plural = at(&gone, &["spec", "names", "plural"])
+            .as_str()
+            .unwrap_or_default();
         s.registry.remove_crd(name);
         s.drop_resource(&super::resources::resource_key(group, plural));
     }
@@ -254,20 +356,18 @@ pub async fn update_attempt(
 ) -> Result<Attempt, ApiError> {
     let name = object::name(old).to_string();
     check_type(rt, &mut new)?;
-    if !new["metadata"].is_object() {
-        new["metadata"] = json!({});
-    }
+    metadata_mut(&mut new)?;
     let new_name = object::name(&new);
     if !new_name.is_empty() && new_name != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({new_name}) does not match the name on the URL ({name})"
         )));
     }
-    let wanted_rv = new["metadata"]["resourceVersion"]
+    let wanted_rv = at(&new, &["metadata", "resourceVersion"])
         .as_str()
         .filter(|v| !v.is_empty())
         .map(String::from);
-    let old_rv = old["metadata"]["resourceVersion"]
+    let old_rv = at(old, &["metadata", "resourceVersion"])
         .as_str()
         .unwrap_or("")
         .to_string();
@@ -288,12 +388,13 @@ pub async fn update_attempt(
         "deletionTimestamp",
         "generation",
     ] {
-        match old["metadata"].get(k) {
-            Some(v) => new["metadata"][k] = v.clone(),
-            None => {
-                if let Some(m) = new["metadata"].as_object_mut() {
-                    m.remove(k);
-                }
+        let meta = metadata_mut(&mut new)?;
+        match at(old, &["metadata", k]) {
+            Value::Null => {
+                meta.remove(k);
+            }
+            v => {
+                meta.insert(k.into(), v.clone());
             }
         }
     }
@@ -302,7 +403,9 @@ pub async fn update_attempt(
             let status = new.get("status").cloned();
             new = old.clone();
             match status {
-                Some(st) => new["status"] = st,
+                Some(st) => {
+                    set(&mut new, &["status"], st);
+                }
                 None => {
                     if let Some(m) = new.as_object_mut() {
                         m.remove("status");
@@ -311,12 +414,14 @@ pub async fn update_attempt(
             }
         }
         Some("finalize") => {
-            let finalizers = new["spec"]["finalizers"].clone();
+            let finalizers = at(&new, &["spec", "finalizers"]).clone();
             new = old.clone();
-            new["spec"]["finalizers"] = finalizers;
+            set(&mut new, &["spec", "finalizers"], finalizers);
         }
         _ if rt.status => match old.get("status") {
-            Some(st) => new["status"] = st.clone(),
+            Some(st) => {
+                set(&mut new, &["status"], st.clone());
+            }
             None => {
                 if let Some(m) = new.as_object_mut() {
                     m.remove("status");
@@ -329,15 +434,16 @@ pub async fn update_attempt(
         super::defaults::apply(&rt.group, &rt.kind, &mut new);
     }
     // Only kinds that track a generation (set at create) get it bumped; a ConfigMap never has one.
-    if let Some(generation) = old["metadata"]["generation"].as_i64()
+    if let Some(generation) = at(old, &["metadata", "generation"]).as_i64()
         && sub.is_none()
         && object::spec_part(old) != object::spec_part(&new)
     {
-        new["metadata"]["generation"] = json!(generation + 1);
+        set(&mut new, &["metadata", "generation"], json!(generation + 1));
     }
     if sub.is_none() && !opts.internal {
         new = admission::mutate(c, "UPDATE", rt, ns, new, Some(old), opts).await?;
     }
+    check_shape(&new, "the admitted object")?;
     validation::validate(rt, &mut new, opts.strict)?;
     if sub.is_none() && !opts.internal {
         crate::auth::check_escalation(c, rt, ns, &new, &opts.writer())?;
@@ -348,14 +454,15 @@ pub async fn update_attempt(
         Some(m) => m,
         None => apply::record_update(Some(old), &new, &opts.manager, &rt.api_version(), &now, sub),
     };
-    new["metadata"]["managedFields"] = json!(managed);
-    new["metadata"]["resourceVersion"] = json!(old_rv);
+    let meta = metadata_mut(&mut new)?;
+    meta.insert("managedFields".into(), json!(managed));
+    meta.insert("resourceVersion".into(), json!(old_rv));
     if same_ignoring_times(old, &new) {
         return Ok(Attempt::Done(old.clone()));
     }
     c.store.write(|s| {
         let current_rv = s.get_value(&rt.key(), ns, &name).map(|v| {
-            v["metadata"]["resourceVersion"]
+            at(&v, &["metadata", "resourceVersion"])
                 .as_str()
                 .unwrap_or("")
                 .to_string()
@@ -386,7 +493,9 @@ pub async fn update_attempt(
 fn same_ignoring_times(a: &Value, b: &Value) -> bool {
     let strip = |v: &Value| {
         let mut v = v.clone();
-        if let Some(mf) = v["metadata"]["managedFields"].as_array_mut() {
+        if let Some(mf) =
+            object::find_mut(&mut v, &["metadata", "managedFields"]).and_then(Value::as_array_mut)
+        {
             for e in mf {
                 if let Some(m) = e.as_object_mut() {
                     m.remove("time");
@@ -427,7 +536,7 @@ pub fn delete(
         if want_uid.as_deref().is_some_and(|u| u != object::uid(&obj))
             || want_rv
                 .as_deref()
-                .is_some_and(|r| Some(r) != obj["metadata"]["resourceVersion"].as_str())
+                .is_some_and(|r| Some(r) != at(&obj, &["metadata", "resourceVersion"]).as_str())
         {
             return Err(ApiError::conflict(&rt.group, &rt.plural, name));
         }
@@ -437,8 +546,8 @@ pub fn delete(
         let mut finalizers = object::finalizers(&obj);
         if rt.plural == "namespaces" {
             if !object::is_deleting(&obj) {
-                obj["metadata"]["deletionTimestamp"] = json!(now());
-                obj["status"]["phase"] = json!("Terminating");
+                set(&mut obj, &["metadata", "deletionTimestamp"], json!(now()));
+                set(&mut obj, &["status", "phase"], json!("Terminating"));
                 return Ok(store(s, rt, obj));
             }
             return Ok(obj);
@@ -448,7 +557,7 @@ pub fn delete(
             Propagation::Foreground => {
                 if !finalizers.iter().any(|f| f == "foregroundDeletion") {
                     finalizers.push("foregroundDeletion".into());
-                    obj["metadata"]["finalizers"] = json!(finalizers);
+                    set(&mut obj, &["metadata", "finalizers"], json!(finalizers));
                 }
             }
             Propagation::Background => {}
@@ -458,8 +567,12 @@ pub fn delete(
         }
         if !object::is_deleting(&obj) || propagation == Propagation::Foreground {
             if !object::is_deleting(&obj) {
-                obj["metadata"]["deletionTimestamp"] = json!(now());
-                obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                set(&mut obj, &["metadata", "deletionTimestamp"], json!(now()));
+                set(
+                    &mut obj,
+                    &["metadata", "deletionGracePeriodSeconds"],
+                    json!(0),
+                );
             }
             return Ok(store(s, rt, obj));
         }
@@ -479,10 +592,40 @@ fn orphan_dependents(s: &mut Inner, owner_uid: &str) {
             .filter(|o| object::owner_uids(o).iter().any(|u| u == owner_uid))
             .collect();
         for mut dep in dependents {
-            if let Some(refs) = dep["metadata"]["ownerReferences"].as_array_mut() {
-                refs.retain(|r| r["uid"].as_str() != Some(owner_uid));
+            if let Some(refs) = object::find_mut(&mut dep, &["metadata", "ownerReferences"])
+                .and_then(Value::as_array_mut)
+            {
+                refs.retain(|r| at(r, &["uid"]).as_str() != Some(owner_uid));
             }
             store(s, &rt, dep);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_that_would_panic_are_refused_by_name() {
+        let bad = |v: Value| check_shape(&v, "the object").unwrap_err().message;
+        assert!(bad(json!([1])).contains("not an array"));
+        assert!(bad(json!({"metadata": 5})).contains("metadata must be an object"));
+        assert!(bad(json!({"metadata": []})).contains("not an array"));
+        assert!(bad(json!({"kind": ["Pod"]})).contains("kind must be a string"));
+        assert!(bad(json!({"apiVersion": 1})).contains("apiVersion must be a string"));
+        let mut deep = json!(1);
+        for _ in 0..MAX_DEPTH {
+            deep = json!({ "a": deep });
+        }
+        assert!(check_shape(&deep, "x").is_ok());
+        assert!(bad(json!({ "spec": deep })).contains("nested more than"));
+        for ok in [
+            json!({}),
+            json!({"metadata": null, "kind": null}),
+            json!({"metadata": {}}),
+        ] {
+            assert!(check_shape(&ok, "the object").is_ok(), "{ok}");
         }
     }
 }

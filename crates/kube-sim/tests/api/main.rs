@@ -2,5 +2,6 @@
 
 mod kubectl;
 mod kubectl_create;
+mod malformed;
 mod sim_api;
 mod sim_webhooks;
