@@ -3,5 +3,6 @@
 mod kubectl;
 mod kubectl_create;
 mod malformed;
+mod rbac;
 mod sim_api;
 mod sim_webhooks;
