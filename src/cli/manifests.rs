@@ -3,8 +3,8 @@
 use clap::Subcommand;
 use std::process::ExitCode;
 
-/// The engine's in-cluster manifests (namespace, RBAC, Deployment).
-const ENGINE_YAML: &str = include_str!("../../assets/deploy/engine.yaml");
+use crate::engine::identity::ENGINE_YAML;
+
 /// The node agent's in-cluster manifests (RBAC, DaemonSet).
 const AGENT_YAML: &str = include_str!("../../assets/deploy/agent.yaml");
 

@@ -4,6 +4,7 @@
 //! a tokio task in-process (the demo runs one per ORB).
 
 pub mod health;
+pub mod identity;
 pub mod leader;
 pub mod preflight;
 pub mod sync;

@@ -19,11 +19,18 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts an engine that leads from the start and syncs only when asked (interval 1 h).
-    pub fn start(sim: &Sim, client: kube::Client, origin: &Origin) -> Running {
+    /// Starts an engine with its own identity (see [`super::engine_client`]) that leads from
+    /// the start and syncs only when asked (interval 1 h).
+    pub async fn start(sim: &Sim, origin: &Origin) -> Running {
         let (tx, leading) = tokio::sync::watch::channel(true);
         std::mem::forget(tx);
-        let _ = sim;
+        Running::start_with(super::engine_client(sim).await, origin, leading)
+    }
+
+    /// Starts an engine with `client` that leads from the start and syncs only when asked.
+    pub fn start_via(client: kube::Client, origin: &Origin) -> Running {
+        let (tx, leading) = tokio::sync::watch::channel(true);
+        std::mem::forget(tx);
         Running::start_with(client, origin, leading)
     }
 

@@ -8,3 +8,33 @@ pub mod repos;
 pub mod sshd;
 
 pub use kube_sim::testing::Sim;
+
+/// The PolicyRules for what the test ORBs' desired/ holds beyond the engine's own kinds, bound to
+/// the engine as an operator binds them for an ORB (see assets/deploy/engine.yaml).
+pub fn desired_rules() -> serde_json::Value {
+    serde_json::json!([
+        {"apiGroups": [""], "resources": ["configmaps", "secrets", "services"],
+            "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterrolebindings"],
+            "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+            "verbs": ["bind"], "resourceNames": ["view"]},
+    ])
+}
+
+/// A client with the engine's own identity: the ServiceAccount and RBAC of
+/// `orbdeck manifests deploy` (plus [`desired_rules`]), through a TokenRequest token. A test
+/// whose engine needs more than the manifests grant fails with the 403.
+pub async fn engine_client(sim: &Sim) -> kube::Client {
+    let admin = sim.client().await;
+    orbdeck::engine::identity::install(&admin, desired_rules())
+        .await
+        .expect("the engine's RBAC installs");
+    let token = orbdeck::engine::identity::token(&admin, 3600)
+        .await
+        .expect("a token of the engine's ServiceAccount");
+    sim.server
+        .client_with_token(0, &token)
+        .await
+        .expect("a client with the engine's token")
+}

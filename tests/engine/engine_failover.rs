@@ -87,8 +87,8 @@ async fn a_standby_engine_takes_over_within_20_s_and_never_both_lead() {
         ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
         ("desired/profiles/alice.yaml", ALICE),
     ]);
-    let a = Candidate::start(sim.client().await, &origin, "engine-a");
-    let b = Candidate::start(sim.client().await, &origin, "engine-b");
+    let a = Candidate::start(common::engine_client(&sim).await, &origin, "engine-a");
+    let b = Candidate::start(common::engine_client(&sim).await, &origin, "engine-b");
     assert!(
         eventually(20, || async { a.leads() || b.leads() }).await,
         "nobody leads"

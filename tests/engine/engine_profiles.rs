@@ -8,7 +8,7 @@ use crate::common;
 
 use common::Sim;
 use common::engine::{Running, gone, push, put};
-use common::proxy::{Proxy, client_via};
+use common::proxy::{Proxy, engine_client_via};
 use common::repos::Origin;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -123,7 +123,7 @@ async fn three_profiles_converge_report_and_rest() {
     let client = sim.client().await;
     let origin = Origin::new();
     seed(&origin);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     let status = engine.sync().await;
     assert_eq!(status.result, "Synced", "{status:?}");
     assert!(
@@ -274,7 +274,7 @@ async fn bad_quota_label_is_reported_and_default_kept() {
         ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
         ("desired/profiles/alice.yaml", &bad),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     engine.sync().await;
     assert!(
         eventually(60, || async {
@@ -320,7 +320,7 @@ async fn engine_killed_after_nth_write_converges_on_restart() {
         let origin = Origin::new();
         seed(&origin);
         let start = sim.writes_except(&["leases"]);
-        let engine = Running::start(&sim, client.clone(), &origin);
+        let engine = Running::start(&sim, &origin).await;
         engine.handle.sync_now.notify_one();
         assert!(
             eventually(60, || async { sim.writes_except(&["leases"]) - start >= n }).await,
@@ -329,7 +329,7 @@ async fn engine_killed_after_nth_write_converges_on_restart() {
         engine.task.abort();
         let _ = engine.task.await;
         engine.stop.cancel();
-        let mut again = Running::start(&sim, client.clone(), &origin);
+        let mut again = Running::start(&sim, &origin).await;
         again.sync().await;
         assert!(
             eventually(60, || converged(&client, &ALL)).await,
@@ -370,7 +370,7 @@ async fn api_gone_for_30_s_is_survived_without_restart() {
         ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
         ("desired/profiles/alice.yaml", ALICE),
     ]);
-    let mut engine = Running::start(&sim, client_via(&sim, &proxy.url).await, &origin);
+    let mut engine = Running::start_via(engine_client_via(&sim, &proxy.url).await, &origin);
     engine.sync().await;
     assert!(eventually(60, || converged(&direct, &ALL[..1])).await);
 
@@ -433,7 +433,7 @@ async fn pod_settings_and_addons_fan_out_and_leave_with_their_source() {
         ("desired/teams/setting.yaml", setting),
         ("desired/addons/welcome.yaml", addon),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     engine.sync().await;
     let pd = |ns: &'static str| {
         let api = Api::<PodDefault>::namespaced(client.clone(), ns);
@@ -502,7 +502,7 @@ async fn fan_out_families_report_status_events_and_current_and_rest() {
         ("desired/teams/settings.yaml", settings),
         ("desired/addons.yaml", addons),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     engine.sync().await;
 
     let templates = Api::<AddonTemplate>::all(client.clone());
@@ -634,7 +634,7 @@ async fn an_object_waiting_for_its_profile_s_namespace_is_retried_within_seconds
         ("desired/profiles/alice.yaml", ALICE),
         ("desired/alice/gpu.yaml", poddefault),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     let first = engine.sync().await;
     assert!(
         first

@@ -38,7 +38,7 @@ async fn engine_applies_reports_and_converges() {
             &format!("{}---\n{}", cm("b1", "1"), cm("b2", "1")),
         ),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     let (status, actions) = engine.sync_with_actions().await;
     assert_eq!(status.result, "Synced", "{status:?}");
     assert_eq!(
@@ -159,7 +159,7 @@ async fn prune_over_the_fraction_is_fenced() {
         ("desired/ns.yaml", ns),
         ("desired/many.yaml", &many),
     ]);
-    let mut engine = Running::start(&sim, client.clone(), &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     assert_eq!(engine.sync().await.result, "Synced");
     push(&origin, vec![gone("desired/many.yaml")]);
     let status = engine.sync().await;
@@ -209,7 +209,7 @@ async fn an_unreachable_repo_makes_the_engine_not_ready_until_it_is_back() {
     let sim = Sim::start(0).await;
     let origin = Origin::new();
     origin.seed(&[("orb.yaml", ORB)]);
-    let mut engine = Running::start(&sim, sim.client().await, &origin);
+    let mut engine = Running::start(&sim, &origin).await;
     engine.sync().await;
     assert_eq!(engine.handle.state.borrow().readiness(), Ok(()));
 

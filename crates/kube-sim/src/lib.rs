@@ -305,6 +305,34 @@ impl Server {
         kube::Client::try_from(config).map_err(|e| SimError::Kube(e.to_string()))
     }
 
+    /// A kube client for the cluster at `index` that authenticates with `token` instead of the
+    /// admin's (a ServiceAccount token from the TokenRequest API, or a static user's).
+    pub async fn client_with_token(&self, index: usize, token: &str) -> Result<kube::Client, SimError> {
+        let mut kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())
+            .map_err(|e| SimError::Kube(e.to_string()))?;
+        let context = self.clusters[index].name.clone();
+        let user = kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == context)
+            .and_then(|c| c.context.as_ref())
+            .map(|c| c.user.clone())
+            .unwrap_or_default();
+        for auth in &mut kubeconfig.auth_infos {
+            if Some(&auth.name) == user.as_ref() && let Some(info) = auth.auth_info.as_mut() {
+                info.token = Some(token.to_string().into());
+            }
+        }
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| SimError::Kube(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| SimError::Kube(e.to_string()))
+    }
+
     /// A kube client for the first cluster.
     pub async fn client(&self) -> Result<kube::Client, SimError> {
         self.client_for(0).await
