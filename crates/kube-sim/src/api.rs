@@ -8,7 +8,9 @@ use super::routes::{self, ObjectPath, Route};
 use super::selector::{self, FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::write::{self, Attempt, Propagation, WriteOpts};
-use super::{apply, auth, discovery, eviction, object, openapi_glue, strategic, table, watch};
+use super::{
+    apply, auth, discovery, eviction, logs_api, object, openapi_glue, strategic, table, watch,
+};
 use axum::body::to_bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -102,6 +104,10 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: axum::extract::Request) 
             c.store.compact();
             Ok(json_response(&json!({"compactedTo": c.store.read().rv})))
         }
+        Route::SimLog { namespace, pod } if parts.method == Method::POST => {
+            logs_api::append_request(&c, &namespace, &pod, &query, &body)
+        }
+        Route::SimLog { .. } => Err(ApiError::method_not_allowed(parts.method.as_str())),
         Route::Object(p) if p.group == crate::events_api::GROUP && parts.method != Method::GET => {
             let request = Request {
                 method: &parts.method,
@@ -325,6 +331,9 @@ async fn object_request(
                 return Ok(json_response(&table::table(&rt, &[obj], query)));
             }
             Ok(json_response(&obj))
+        }
+        ("GET", Some(name), Some("log")) if rt.plural == "pods" => {
+            logs_api::serve(c, &ns, name, query)
         }
         ("GET", Some(name), Some("scale")) if rt.scale => {
             Ok(json_response(&scale_of(&get(c, &rt, &ns, name)?)))

@@ -1,6 +1,8 @@
-//! One simulated cluster: its store, credentials, request counters and timing settings.
+//! One simulated cluster: its store, container logs, credentials, request counters and timing
+//! settings.
 //! Shared (behind an `Arc`) by the HTTP handlers and the sim's controllers.
 
+use super::logs::Logs;
 use super::store::Store;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -100,6 +102,8 @@ pub struct Cluster {
     pub signing_key: Vec<u8>,
     /// The compiled RBAC rules and the resourceVersion they were built at.
     pub rbac: Mutex<Option<(u64, std::sync::Arc<crate::auth::rbac::Compiled>)>>,
+    /// The containers' logs, written by the kubelet and served by `pods/log`.
+    pub logs: Logs,
 }
 
 impl Cluster {
@@ -115,6 +119,7 @@ impl Cluster {
             ca_pem: Mutex::new(String::new()),
             signing_key: (0..32).map(|_| rand::random::<u8>()).collect(),
             rbac: Mutex::new(None),
+            logs: Logs::default(),
         }
     }
 

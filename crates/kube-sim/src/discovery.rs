@@ -101,7 +101,13 @@ mod tests {
             .collect();
         assert_eq!(
             pods,
-            ["pods", "pods/status", "pods/eviction", "pods/binding"]
+            [
+                "pods",
+                "pods/status",
+                "pods/eviction",
+                "pods/binding",
+                "pods/log"
+            ]
         );
         assert!(resources(&reg, "nope", "v1").is_none());
     }

@@ -13,6 +13,8 @@ mod discovery;
 mod events_api;
 mod eviction;
 mod limitrange;
+mod logs;
+mod logs_api;
 mod object;
 mod openapi;
 mod openapi_glue;
@@ -68,6 +70,9 @@ pub enum SimError {
     /// The kube client could not be built.
     #[error("kube client: {0}")]
     Kube(String),
+    /// A log line could not be appended: no such pod or container (Kubernetes' message).
+    #[error("{0}")]
+    Log(String),
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> SimError {
@@ -145,6 +150,21 @@ impl ClusterHandle {
                     bytes + objects.iter().map(|b| b.len()).sum::<usize>(),
                 )
             })
+    }
+
+    /// Appends `line` (several when it holds newlines) to the log of `container` in pod `pod`
+    /// of namespace `ns`, as if the container had written it; `kubectl logs` then shows it.
+    pub fn append_log(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        line: &str,
+    ) -> Result<(), SimError> {
+        let line = if line.is_empty() { "\n" } else { line };
+        logs_api::append(&self.cluster, ns, pod, Some(container), line)
+            .map(drop)
+            .map_err(|e| SimError::Log(e.message))
     }
 
     /// Forgets the watch history, as an API server does after compaction: a watch from an older

@@ -139,6 +139,10 @@ impl ResourceType {
                     json!({"name": "pods/binding", "singularName": "", "namespaced": true,
                     "kind": "Binding", "verbs": ["create"]}),
                 );
+                out.push(
+                    json!({"name": "pods/log", "singularName": "", "namespaced": true,
+                    "kind": "Pod", "verbs": ["get"]}),
+                );
             }
             "namespaces" => out.push(json!({"name": "namespaces/finalize", "singularName": "",
                 "namespaced": false, "kind": "Namespace", "verbs": ["update"]})),

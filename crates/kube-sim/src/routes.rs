@@ -26,6 +26,13 @@ pub enum Route {
     SimRequests,
     /// Sim-only: compact the watch window.
     SimCompact,
+    /// Sim-only: `/sim/v1/namespaces/NS/pods/NAME/log`, a container log to append to.
+    SimLog {
+        /// Namespace of the pod.
+        namespace: String,
+        /// Name of the pod.
+        pod: String,
+    },
     /// A resource collection, object or subresource.
     Object(ObjectPath),
 }
@@ -70,6 +77,10 @@ pub fn parse(path: &str) -> Option<Route> {
         ["openapi", "v3", "apis", g, v] => Route::OpenApiV3(g.to_string(), v.to_string()),
         ["sim", "requests"] => Route::SimRequests,
         ["sim", "compact"] => Route::SimCompact,
+        ["sim", "v1", "namespaces", ns, "pods", pod, "log"] => Route::SimLog {
+            namespace: ns.to_string(),
+            pod: pod.to_string(),
+        },
         _ => return None,
     };
     Some(route)
@@ -142,6 +153,13 @@ mod tests {
         assert_eq!(
             parse("/apis/apps/v1"),
             Some(Route::Resources("apps".into(), "v1".into()))
+        );
+        assert_eq!(
+            parse("/sim/v1/namespaces/default/pods/web/log"),
+            Some(Route::SimLog {
+                namespace: "default".into(),
+                pod: "web".into()
+            })
         );
         assert_eq!(parse("/nope"), None);
     }

@@ -1,5 +1,6 @@
 //! Simulated nodes: the scheduler binds pending pods to schedulable nodes and a kubelet moves
-//! bound pods to Running (and Job pods to Succeeded) after configured delays.
+//! bound pods to Running (and Job pods to Succeeded) after configured delays, writing a few lines
+//! to each container's log as it does.
 
 use super::Memory;
 use crate::cluster::Cluster;
@@ -91,6 +92,8 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                 *per_node.entry(n.to_string()).or_default() += 1;
             }
         }
+        // A deleted pod's logs go with it.
+        c.logs.retain(&pods.iter().map(|p| object::uid(p).to_string()).collect());
         let now_i = Instant::now();
         for mut pod in pods {
             if object::is_deleting(&pod) {
@@ -141,6 +144,7 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                         .unwrap_or("192.168.10.2")
                         .to_string();
                     pod["status"] = running_status(&pod, &host_ip);
+                    log_started(c, &pod, &node_name);
                     memory.since.insert(uid, now_i);
                     if is_job_pod(&pod) {
                         memory.due(now_i + run_time);
@@ -164,6 +168,7 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                     status["conditions"] = json!([{"type": "Ready", "status": "False", "reason": "PodCompleted"},
                         {"type": "PodScheduled", "status": "True"}]);
                     pod["status"] = status;
+                    log_completed(c, &pod);
                     memory.since.remove(&uid);
                     write::store(s, &rt, pod);
                 }
@@ -171,6 +176,47 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
             }
         }
     });
+}
+
+/// The names and images of a pod's containers.
+fn containers(pod: &Value) -> impl Iterator<Item = (&str, &str)> {
+    pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|ctr| {
+            (
+                ctr["name"].as_str().unwrap_or(""),
+                ctr["image"].as_str().unwrap_or(""),
+            )
+        })
+}
+
+/// What a container's log starts with: its image pulled and it started.
+fn log_started(c: &Cluster, pod: &Value, node: &str) {
+    let uid = object::uid(pod);
+    for (name, image) in containers(pod) {
+        c.logs.append(
+            uid,
+            name,
+            &format!(
+                "sim-kubelet: pulled image \"{image}\"\n\
+                 sim-kubelet: started container \"{name}\" on node \"{node}\""
+            ),
+        );
+    }
+}
+
+/// What a Job's container logs as it completes.
+fn log_completed(c: &Cluster, pod: &Value) {
+    let uid = object::uid(pod);
+    for (name, _) in containers(pod) {
+        c.logs.append(
+            uid,
+            name,
+            &format!("sim-kubelet: container \"{name}\" completed (exit code 0)"),
+        );
+    }
 }
 
 fn is_job_pod(pod: &Value) -> bool {

@@ -2,6 +2,7 @@
 
 mod kubectl;
 mod kubectl_create;
+mod kubectl_logs;
 mod malformed;
 mod rbac;
 mod sim_api;
