@@ -88,7 +88,9 @@ pub async fn engine_client_via(sim: &Sim, url: &str) -> kube::Client {
     orbdeck::engine::identity::install(&admin, super::desired_rules())
         .await
         .unwrap();
-    let token = orbdeck::engine::identity::token(&admin, 3600).await.unwrap();
+    let token = orbdeck::engine::identity::token(&admin, 3600)
+        .await
+        .unwrap();
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.server.kubeconfig_yaml()).unwrap();
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await

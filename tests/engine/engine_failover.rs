@@ -33,7 +33,7 @@ impl Candidate {
         // A shorter lease than the default 15 s, so a takeover (expiry plus one retry, 7 to
         // 9 s) stays well inside the test's 20 s even on a loaded machine.
         let lease = LeaseConfig {
-            namespace: "default".into(),
+            namespace: "orbdeck-system".into(),
             name: "orbdeck-engine".into(),
             identity: identity.into(),
             lease_duration: Duration::from_secs(8),

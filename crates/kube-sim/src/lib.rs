@@ -327,7 +327,11 @@ impl Server {
 
     /// A kube client for the cluster at `index` that authenticates with `token` instead of the
     /// admin's (a ServiceAccount token from the TokenRequest API, or a static user's).
-    pub async fn client_with_token(&self, index: usize, token: &str) -> Result<kube::Client, SimError> {
+    pub async fn client_with_token(
+        &self,
+        index: usize,
+        token: &str,
+    ) -> Result<kube::Client, SimError> {
         let mut kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())
             .map_err(|e| SimError::Kube(e.to_string()))?;
         let context = self.clusters[index].name.clone();
@@ -339,7 +343,9 @@ impl Server {
             .map(|c| c.user.clone())
             .unwrap_or_default();
         for auth in &mut kubeconfig.auth_infos {
-            if Some(&auth.name) == user.as_ref() && let Some(info) = auth.auth_info.as_mut() {
+            if Some(&auth.name) == user.as_ref()
+                && let Some(info) = auth.auth_info.as_mut()
+            {
                 info.token = Some(token.to_string().into());
             }
         }

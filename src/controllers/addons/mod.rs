@@ -24,10 +24,10 @@ pub const FAMILY: &str = "addons";
 pub const REPORT_FILE: &str = "current/addons.yaml";
 
 /// Kinds add-on templates commonly hold: looked at for leftovers even when no template renders
-/// them any more (kinds rendered since start are looked at too).
-const KINDS: [(&str, &str); 8] = [
+/// them any more (kinds rendered since start are looked at too). Secrets are not among them, so
+/// that the engine needs no cluster-wide read of Secrets unless a template renders one.
+const KINDS: [(&str, &str); 7] = [
     ("v1", "ConfigMap"),
-    ("v1", "Secret"),
     ("v1", "ServiceAccount"),
     ("v1", "Service"),
     ("v1", "PersistentVolumeClaim"),
