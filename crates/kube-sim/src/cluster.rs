@@ -11,9 +11,13 @@ use std::time::Duration;
 /// Timing and size settings of a simulated cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
-    /// Events kept for watches; older resourceVersions get 410 Gone.
+    /// Events kept for watches at most; older resourceVersions get 410 Gone.
     pub watch_window: usize,
-    /// How often a watch with allowWatchBookmarks gets a BOOKMARK.
+    /// How long events are kept for watches, as etcd keeps history until the API server's
+    /// compaction (every 5 minutes): a watch from an older resourceVersion gets 410 Gone.
+    pub watch_history: Duration,
+    /// How often a watch with allowWatchBookmarks gets a BOOKMARK (besides the one 2 s before
+    /// its timeout); Kubernetes sends one a minute.
     pub bookmark_interval: Duration,
     /// Delay between a pod being bound and it running.
     pub pod_start_delay: Duration,
@@ -71,6 +75,7 @@ impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions {
             watch_window: 100_000,
+            watch_history: Duration::from_secs(300),
             bookmark_interval: Duration::from_secs(5),
             pod_start_delay: Duration::from_millis(300),
             job_run_time: Duration::from_secs(1),
@@ -111,7 +116,7 @@ impl Cluster {
     pub fn new(name: &str, token: &str, options: ClusterOptions) -> Self {
         Cluster {
             name: name.into(),
-            store: Store::new(options.watch_window),
+            store: Store::new(options.watch_window, options.watch_history),
             token: token.into(),
             options,
             counts: Mutex::new(BTreeMap::new()),

@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Kind of a watch event.
@@ -44,6 +45,8 @@ pub struct LogEvent {
     pub etype: EventType,
     /// The object after the change (before removal for Deleted).
     pub object: Bytes,
+    /// When it happened (events older than the history are compacted away).
+    pub at: Instant,
 }
 
 /// Objects of one resource, ordered by namespace then name (the order lists return).
@@ -63,6 +66,8 @@ pub struct Inner {
     /// Watches from a resourceVersion below this get 410 Gone.
     floor: u64,
     window: usize,
+    /// How long events are kept.
+    history: Duration,
 }
 
 /// The store: a lock around [`Inner`] plus a notification of the latest resourceVersion.
@@ -73,8 +78,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store that keeps the last `window` events for watches.
-    pub fn new(window: usize) -> Self {
+    /// An empty store that keeps the last `window` events of the last `history` for watches.
+    pub fn new(window: usize, history: Duration) -> Self {
         let (changed, _) = watch::channel(1);
         Store {
             inner: Mutex::new(Inner {
@@ -85,6 +90,7 @@ impl Store {
                 log: VecDeque::new(),
                 floor: 1,
                 window: window.max(1),
+                history,
             }),
             changed,
         }
@@ -261,6 +267,7 @@ impl Inner {
             namespace: ns,
             etype,
             object: bytes.clone(),
+            at: Instant::now(),
         });
         obj
     }
@@ -284,6 +291,7 @@ impl Inner {
             namespace: ns.to_string(),
             etype: EventType::Deleted,
             object,
+            at: Instant::now(),
         });
         Some(obj)
     }
@@ -304,11 +312,30 @@ impl Inner {
     fn record(&mut self, event: LogEvent) {
         self.changed_at.insert(event.key.clone(), event.rv);
         self.log.push_back(event);
-        while self.log.len() > self.window {
+        let excess = self.log.len().saturating_sub(self.window);
+        for _ in 0..excess.max(self.expired()) {
             if let Some(old) = self.log.pop_front() {
                 self.floor = old.rv;
             }
         }
+    }
+
+    /// How many of the oldest events are older than the history (compacted, as etcd would).
+    fn expired(&self) -> usize {
+        let now = Instant::now();
+        self.log
+            .partition_point(|e| now.saturating_duration_since(e.at) > self.history)
+    }
+
+    /// The oldest resourceVersion a watch may start from: the last event dropped for the
+    /// window's size, or the last one older than the history.
+    fn floor(&self) -> u64 {
+        let expired = self.expired();
+        let aged = expired
+            .checked_sub(1)
+            .and_then(|i| self.log.get(i))
+            .map_or(0, |e| e.rv);
+        self.floor.max(aged)
     }
 
     /// The resourceVersion of the last change to any of `keys` since this server started (0: none).
@@ -322,8 +349,9 @@ impl Inner {
 
     /// Events after `rv` for a resource; Err when `rv` is older than the retained window.
     pub fn events_since(&self, rv: u64, key: &str) -> Result<Vec<LogEvent>, u64> {
-        if rv < self.floor {
-            return Err(self.floor);
+        let floor = self.floor();
+        if rv < floor {
+            return Err(floor);
         }
         let start = self.log.partition_point(|e| e.rv <= rv);
         Ok(self
@@ -336,7 +364,7 @@ impl Inner {
 
     /// Any events after `rv` for one of `keys` (used by the sim's controllers to decide to run).
     pub fn touched_since(&self, rv: u64, keys: &[&str]) -> bool {
-        if rv < self.floor {
+        if rv < self.floor() {
             return true;
         }
         let start = self.log.partition_point(|e| e.rv <= rv);
@@ -345,7 +373,7 @@ impl Inner {
 
     /// Whether any retained event after `rv` satisfies `pred` (true when `rv` fell out of the window).
     pub fn any_since(&self, rv: u64, pred: impl Fn(&LogEvent) -> bool) -> bool {
-        if rv < self.floor {
+        if rv < self.floor() {
             return true;
         }
         let start = self.log.partition_point(|e| e.rv <= rv);
@@ -365,7 +393,7 @@ mod tests {
 
     #[test]
     fn put_get_list_remove_and_events() {
-        let store = Store::new(10);
+        let store = Store::new(10, Duration::from_secs(60));
         store.write(|s| {
             s.put(
                 "configmaps",
@@ -397,7 +425,7 @@ mod tests {
 
     #[test]
     fn old_versions_fall_out_of_the_window() {
-        let store = Store::new(2);
+        let store = Store::new(2, Duration::from_secs(60));
         store.write(|s| {
             for i in 0..5 {
                 s.put(
@@ -409,5 +437,30 @@ mod tests {
         let s = store.read();
         assert!(s.events_since(2, "configmaps").is_err());
         assert_eq!(s.events_since(4, "configmaps").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn old_versions_are_compacted_after_the_history() {
+        let store = Store::new(100, Duration::from_millis(50));
+        let put = |name: &str| {
+            store.write(|s| {
+                s.put(
+                    "configmaps",
+                    json!({"metadata": {"name": name, "namespace": "x"}}),
+                );
+                s.rv
+            })
+        };
+        let first = put("a");
+        assert!(store.read().events_since(first - 1, "configmaps").is_ok());
+        std::thread::sleep(Duration::from_millis(80));
+        let s = store.read();
+        assert!(s.events_since(first - 1, "configmaps").is_err());
+        assert!(s.events_since(first, "configmaps").unwrap().is_empty());
+        drop(s);
+        let second = put("b");
+        let s = store.read();
+        assert_eq!(s.events_since(first, "configmaps").unwrap().len(), 1);
+        assert!(second > first);
     }
 }

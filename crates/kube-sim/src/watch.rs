@@ -71,6 +71,32 @@ pub fn respond(
         .into_response())
 }
 
+/// When the next BOOKMARK is due, as Kubernetes' cache watcher schedules them: every
+/// `interval` (a minute in Kubernetes), and once 2 s before the watch's deadline, so a client
+/// reconnects from a fresh resourceVersion; none once that moment has passed (a watch of
+/// `timeoutSeconds` 2 or less gets none).
+fn next_bookmark_time(
+    now: tokio::time::Instant,
+    interval: Duration,
+    deadline: tokio::time::Instant,
+) -> Option<tokio::time::Instant> {
+    let heartbeat = now + interval;
+    let pretimeout = deadline.checked_sub(PRETIMEOUT)?;
+    let at = heartbeat.min(pretimeout);
+    (at > now).then_some(at)
+}
+
+/// How long before its deadline a watch gets its last BOOKMARK.
+const PRETIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sleeps until `at`, or forever when there is no such time.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 struct Watch {
     c: Arc<Cluster>,
     rt: Arc<ResourceType>,
@@ -113,8 +139,8 @@ impl Watch {
                 rv
             }
         };
-        let mut bookmark_timer = tokio::time::interval(self.c.options.bookmark_interval);
-        bookmark_timer.tick().await;
+        let interval = self.c.options.bookmark_interval;
+        let mut next_bookmark = next_bookmark_time(tokio::time::Instant::now(), interval, deadline);
         loop {
             let batch = {
                 let s = self.c.store.read();
@@ -145,10 +171,11 @@ impl Watch {
             }
             tokio::select! {
                 r = changed.changed() => if r.is_err() { return },
-                _ = bookmark_timer.tick() => {
-                    if self.bookmarks && self.tx.send(self.bookmark(cursor, false)).await.is_err() {
+                _ = sleep_until_some(next_bookmark), if self.bookmarks => {
+                    if self.tx.send(self.bookmark(cursor, false)).await.is_err() {
                         return;
                     }
+                    next_bookmark = next_bookmark_time(tokio::time::Instant::now(), interval, deadline);
                 }
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = self.tx.closed() => return,

@@ -60,6 +60,9 @@ pub async fn create(
     if rt.crd.is_none() {
         super::defaults::apply(&rt.group, &rt.kind, &mut obj);
     }
+    if rt.plural == "pods" && rt.crd.is_none() {
+        super::prepare::admit_pod(&c.store.read(), ns, &mut obj)?;
+    }
     if rt.plural == "pods" {
         let ranges = c.store.read().list_values("limitranges", Some(ns));
         super::limitrange::apply_defaults(&mut obj, &ranges);
@@ -86,7 +89,10 @@ pub async fn create(
         meta.remove("deletionTimestamp");
         meta.remove("resourceVersion");
     }
-    if obj.get("spec").is_some() || rt.crd.is_some() {
+    if rt.crd.is_none() {
+        super::prepare::prepare_for_create(&rt.group, &rt.kind, &mut obj);
+    }
+    if tracks_generation(rt, &obj) {
         set(&mut obj, &["metadata", "generation"], json!(1));
     }
     if rt.plural == "customresourcedefinitions" {
@@ -118,12 +124,26 @@ pub async fn create(
         if s.get(&rt.key(), ns, &name).is_some() {
             return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
         }
+        if rt.plural == "services" && rt.crd.is_none() {
+            super::services::allocate(s, &mut obj)?;
+        }
         quota_glue::admit(s, rt, ns, &obj)?;
         if opts.dry_run {
             return Ok(obj);
         }
         Ok(store(s, rt, obj))
     })
+}
+
+/// Whether a new object gets `metadata.generation`: custom resources and built-ins with a spec,
+/// except the core kinds whose strategies keep none (Service, Namespace, PersistentVolumeClaim…);
+/// pods have one since Kubernetes 1.33.
+fn tracks_generation(rt: &ResourceType, obj: &Value) -> bool {
+    if rt.crd.is_some() {
+        return true;
+    }
+    let core_with_generation = matches!(rt.kind.as_str(), "Pod" | "ReplicationController");
+    obj.get("spec").is_some() && (!rt.group.is_empty() || core_with_generation)
 }
 
 /// Fills in apiVersion/kind/namespace/name of a new object and checks them against the URL.
@@ -432,6 +452,9 @@ pub async fn update_attempt(
     }
     if sub.is_none() && rt.crd.is_none() {
         super::defaults::apply(&rt.group, &rt.kind, &mut new);
+        if rt.plural == "services" {
+            super::services::keep_allocated(old, &mut new);
+        }
     }
     // Only kinds that track a generation (set at create) get it bumped; a ConfigMap never has one.
     if let Some(generation) = at(old, &["metadata", "generation"]).as_i64()
@@ -477,6 +500,9 @@ pub async fn update_attempt(
                 };
             }
             Some(_) => {}
+        }
+        if rt.plural == "services" && rt.crd.is_none() && sub.is_none() {
+            super::services::allocate_missing(s, &mut new)?;
         }
         if opts.dry_run {
             return Ok(Attempt::Done(new));

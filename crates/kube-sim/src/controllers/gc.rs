@@ -54,6 +54,10 @@ pub fn namespace_defaults(c: &Cluster, since: Option<u64>) {
     });
 }
 
+/// How soon a namespace that still has contents is looked at again (the namespace controller
+/// requeues until it is empty, whatever else happens meanwhile).
+const NAMESPACE_RETRY: Duration = Duration::from_millis(500);
+
 /// Empties terminating namespaces and removes them once nothing is left.
 pub fn namespaces(c: &Cluster, memory: &mut Memory) {
     let now = Instant::now();
@@ -86,9 +90,9 @@ pub fn namespaces(c: &Cluster, memory: &mut Memory) {
                     delete_one(s, &key, obj);
                 }
             }
-            if left == 0
-                && let Some(rt) = s.type_of_key("namespaces")
-            {
+            if left > 0 {
+                memory.due(now + NAMESPACE_RETRY);
+            } else if let Some(rt) = s.type_of_key("namespaces") {
                 write::remove(s, &rt, "", &name);
                 memory.since.remove(object::uid(&ns));
             }

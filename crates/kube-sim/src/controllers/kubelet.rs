@@ -113,7 +113,8 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                         *per_node.entry(n.clone()).or_default() += 1;
                         pod["spec"]["nodeName"] = json!(n);
                         pod["status"] = json!({"phase": "Pending", "conditions": [
-                            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}]});
+                            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}],
+                            "qosClass": qos_class(&pod)});
                         memory.since.insert(uid, now_i);
                         memory.due(now_i + delay);
                         write::store(s, &rt, pod);
@@ -121,7 +122,8 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                     None => {
                         let status = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled",
                             "status": "False", "reason": "Unschedulable",
-                            "message": format!("0/{} nodes are available", nodes.len())}]});
+                            "message": format!("0/{} nodes are available", nodes.len())}],
+                            "qosClass": qos_class(&pod)});
                         if pod["status"]["conditions"] != status["conditions"] {
                             pod["status"] = status;
                             write::store(s, &rt, pod);
@@ -219,6 +221,14 @@ fn log_completed(c: &Cluster, pod: &Value) {
     }
 }
 
+/// The QoS class the pod was created with (computed again for pods stored before it was kept).
+fn qos_class(pod: &Value) -> Value {
+    match pod["status"]["qosClass"].as_str() {
+        Some(q) => json!(q),
+        None => json!(crate::prepare::qos_class(&pod["spec"])),
+    }
+}
+
 fn is_job_pod(pod: &Value) -> bool {
     pod["metadata"]["ownerReferences"]
         .as_array()
@@ -243,7 +253,7 @@ fn running_status(pod: &Value, host_ip: &str) -> Value {
     let ip_tail = object::stable_hash(object::uid(pod)) % 65000;
     json!({
         "phase": "Running", "hostIP": host_ip, "podIP": format!("10.244.{}.{}", ip_tail / 250, ip_tail % 250 + 2),
-        "startTime": ts, "qosClass": "BestEffort",
+        "startTime": ts, "qosClass": qos_class(pod),
         "conditions": [
             {"type": "Initialized", "status": "True", "lastTransitionTime": ts},
             {"type": "Ready", "status": "True", "lastTransitionTime": ts},

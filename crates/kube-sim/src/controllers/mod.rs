@@ -103,7 +103,11 @@ async fn run(c: Arc<Cluster>, stop: CancellationToken) {
         let since = seen;
         seen = rv;
         if relevant || due || collect {
-            memory.next_due = None;
+            // A pass that is not the due one keeps the timer: the namespaces waiting for their
+            // grace period are only looked at by passes that collect garbage.
+            if due {
+                memory.next_due = None;
+            }
             // Garbage collection reads every object: only after deletions (and timed passes),
             // never for each create, or creating n namespaces would cost n^2.
             if collect || due {

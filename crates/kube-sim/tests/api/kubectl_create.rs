@@ -79,7 +79,13 @@ const CREATES: &[&[&str]] = &[
 ];
 
 /// What differs between two copies of one object made at different times.
-fn comparable(mut v: Value) -> Value {
+fn comparable(v: Value) -> Value {
+    // A Job's generated selector and labels carry its uid.
+    let uid = v["metadata"]["uid"]
+        .as_str()
+        .unwrap_or("no uid")
+        .to_string();
+    let mut v: Value = serde_json::from_str(&v.to_string().replace(&uid, "UID")).unwrap();
     let meta = v["metadata"].as_object_mut().expect("metadata");
     for k in [
         "uid",
@@ -106,10 +112,19 @@ fn comparable(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("status");
     }
-    // A Service's allocated cluster IPs differ between two Services.
+    // A Service's allocated cluster IPs and node ports differ between two Services.
     if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
         spec.remove("clusterIP");
         spec.remove("clusterIPs");
+        for port in spec
+            .get_mut("ports")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            port.remove("nodePort");
+        }
     }
     v
 }

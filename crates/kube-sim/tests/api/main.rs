@@ -1,5 +1,6 @@
 //! The sim through the clients of a real cluster: stock kubectl, kube-rs, and webhooks over HTTPS.
 
+mod defaults;
 mod kubectl;
 mod kubectl_create;
 mod kubectl_logs;
