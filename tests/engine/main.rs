@@ -11,5 +11,6 @@ mod engine_failover;
 mod engine_health;
 mod engine_leader;
 mod engine_profiles;
+mod engine_rbac;
 mod engine_sync;
 mod model_sim;

@@ -105,6 +105,8 @@ pub struct Cluster {
     pub ca_pem: Mutex<String>,
     /// Key that signs and checks ServiceAccount tokens.
     pub signing_key: Vec<u8>,
+    /// Permissions each user was granted so far: (user, verb, group, resource[/sub]).
+    pub used: Mutex<std::collections::BTreeSet<(String, String, String, String)>>,
     /// The compiled RBAC rules and the resourceVersion they were built at.
     pub rbac: Mutex<Option<(u64, std::sync::Arc<crate::auth::rbac::Compiled>)>>,
     /// The containers' logs, written by the kubelet and served by `pods/log`.
@@ -124,6 +126,7 @@ impl Cluster {
             ca_pem: Mutex::new(String::new()),
             signing_key: (0..32).map(|_| rand::random::<u8>()).collect(),
             rbac: Mutex::new(None),
+            used: Mutex::new(Default::default()),
             logs: Logs::default(),
         }
     }

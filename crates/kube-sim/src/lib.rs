@@ -8,6 +8,7 @@ mod auth;
 mod cluster;
 mod controllers;
 mod crd;
+mod credentials;
 mod defaults;
 mod discovery;
 mod events_api;
@@ -138,6 +139,19 @@ impl ClusterHandle {
         )
     }
 
+    /// The permissions `user` has used so far: (verb, API group, resource or resource/subresource),
+    /// each once: what a least-privilege role for that user must grant.
+    pub fn permissions_used(&self, user: &str) -> Vec<(String, String, String)> {
+        self.cluster
+            .used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(u, ..)| u == user)
+            .map(|(_, verb, group, resource)| (verb.clone(), group.clone(), resource.clone()))
+            .collect()
+    }
+
     /// How many objects of `plural` (in any API group) are stored, and their size as stored JSON.
     pub fn stored(&self, plural: &str) -> (usize, usize) {
         let store = self.cluster.store.read();
@@ -188,7 +202,14 @@ pub struct Server {
 impl Server {
     /// Starts the clusters and their controllers; returns once every listener is bound.
     pub async fn start(options: Options) -> Result<Server, SimError> {
-        let bundle = tls::TlsBundle::generate(&[])?;
+        if let Some(dir) = &options.state_dir {
+            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        }
+        let bundle = match &options.state_dir {
+            Some(dir) => credentials::tls(dir)
+                .map_err(io_err(format!("the TLS material in {}", dir.display())))?,
+            None => tls::TlsBundle::generate(&[])?,
+        };
         let tls_config = bundle.server_config()?;
         let shutdown = CancellationToken::new();
         let names: Vec<String> = if options.names.is_empty() {
@@ -198,14 +219,17 @@ impl Server {
         } else {
             options.names.clone()
         };
-        if let Some(dir) = &options.state_dir {
-            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        }
         let mut clusters = Vec::new();
         let mut tasks = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            let cluster = Arc::new(Cluster::new(name, &token, options.cluster.clone()));
+            let secrets = match &options.state_dir {
+                Some(dir) => credentials::cluster(dir, name)
+                    .map_err(io_err(format!("the credentials in {}", dir.display())))?,
+                None => credentials::fresh(),
+            };
+            let mut cluster = Cluster::new(name, &secrets.token, options.cluster.clone());
+            cluster.signing_key = secrets.signing_key;
+            let cluster = Arc::new(cluster);
             if let Some(dir) = &options.state_dir {
                 let path = snapshot_path(dir, name);
                 if path.exists() {
@@ -367,10 +391,12 @@ impl Server {
     }
 
     /// Stops listening and the controllers; writes final snapshots when a state dir is set.
-    pub async fn shutdown(self) -> Result<(), SimError> {
+    pub async fn shutdown(mut self) -> Result<(), SimError> {
         self.shutdown.cancel();
-        for t in &self.tasks {
+        // Waited for, so that the listeners are closed (and the port free) on return.
+        for t in std::mem::take(&mut self.tasks) {
             t.abort();
+            let _ = t.await;
         }
         if let Some(dir) = &self.state_dir {
             for c in &self.clusters {

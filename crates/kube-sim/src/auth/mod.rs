@@ -239,6 +239,17 @@ fn impersonate(c: &Cluster, user: User, headers: &HeaderMap) -> Result<User, Api
 /// Authorises one request; Err is the 403 a real API server gives.
 pub fn authorize(c: &Cluster, user: &User, a: &Attributes) -> Result<(), ApiError> {
     if compiled(c).allows(user, a).is_some() {
+        if let Some(resource) = &a.resource {
+            let resource = match &a.subresource {
+                Some(sub) => format!("{resource}/{sub}"),
+                None => resource.clone(),
+            };
+            let used = (user.name.clone(), a.verb.clone(), a.group.clone(), resource);
+            c.used
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(used);
+        }
         return Ok(());
     }
     let what = match &a.resource {

@@ -87,7 +87,16 @@ subjects:
 "#;
 
 /// (as, groups, verb, resource, namespace, allowed)
-const CASES: &[(&str, &[&str], &str, &str, &str, bool)] = &[
+type Case = (
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+);
+
+const CASES: &[Case] = &[
     (
         "system:serviceaccount:team:robot",
         &[],
