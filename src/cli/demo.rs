@@ -166,7 +166,10 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
     // Each in-process engine leads for as long as the demo runs.
     let mut leaders = Vec::new();
     for (i, orb) in LIVE.iter().enumerate() {
-        let client = server.client_for(i).await.map_err(|e| e.to_string())?;
+        let admin = server.client_for(i).await.map_err(|e| e.to_string())?;
+        // Each engine runs as its ServiceAccount with the RBAC of `orbdeck manifests deploy`,
+        // plus what the demo ORBs' desired/ holds beyond the engine's own kinds.
+        let client = engine_identity(&server, i, &admin).await?;
         let clone = dir.join("engines").join(format!("{orb}.git"));
         let origin = dir.join("repos").join(format!("{orb}.git"));
         let repo = OrbRepo::open(
@@ -192,7 +195,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         leaders.push(leading_tx);
         tokio::spawn(activity(
             (*orb).to_owned(),
-            client,
+            admin,
             origin,
             handle,
             shutdown.clone(),
@@ -390,4 +393,24 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A client of cluster `index` with the engine's own identity (see [`engine::identity`]).
+async fn engine_identity(
+    server: &kube_sim::Server,
+    index: usize,
+    admin: &kube::Client,
+) -> Result<kube::Client, String> {
+    let desired = serde_json::json!([{"apiGroups": ["orbdeck.io"],
+        "resources": ["clusterupgrades", "imagereplicationpolicies"],
+        "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]}]);
+    let failed = |e: kube::Error| format!("installing the engine's identity: {e}");
+    engine::identity::install(admin, desired).await.map_err(failed)?;
+    let token = engine::identity::token(admin, 24 * 3600)
+        .await
+        .map_err(failed)?;
+    server
+        .client_with_token(index, &token)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -78,9 +78,14 @@ pub struct SimArgs {
     /// Number of simulated nodes per cluster.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
-    /// Keep state across restarts in this directory (snapshot on shutdown and every 10 s).
+    /// Keep state across restarts in this directory (snapshot on shutdown and every 10 s), with
+    /// the CA, the admin's token and the ServiceAccount token signing key.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Another user besides the admin, authorised by RBAC: `NAME:TOKEN[:GROUP,GROUP...]`
+    /// (repeatable).
+    #[arg(long = "user", value_name = "NAME:TOKEN:GROUPS")]
+    pub users: Vec<kube_sim::StaticUser>,
 }
 
 /// Options of `orbdeck demo`.

@@ -10,6 +10,7 @@ pub async fn run_sim(args: SimArgs) -> Result<(), String> {
         state_dir: args.state_dir,
         cluster: sim::ClusterOptions {
             nodes: args.nodes,
+            users: args.users,
             ..Default::default()
         },
         ..Default::default()

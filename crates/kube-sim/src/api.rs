@@ -390,6 +390,15 @@ async fn object_request(
                 match patch_object(c, &rt, &ns, name, sub, kind, patch.clone(), &opts, force).await
                 {
                     Err(e) if e.code == 404 && kind == PatchKind::Apply && sub.is_none() => {
+                        // An apply that creates needs `create` too, as in Kubernetes.
+                        let mut create = auth::Attributes::resource(
+                            "create",
+                            &rt.group,
+                            &rt.plural,
+                            Some(ns.as_str()),
+                        );
+                        create.name = Some(name.to_string());
+                        auth::authorize(c, user, &create)?;
                         let mut obj = patch;
                         write::check_type(&rt, &mut obj)?;
                         object::set(&mut obj, &["metadata", "name"], json!(name));

@@ -550,3 +550,28 @@ async fn a_binding_grants_only_what_its_writer_holds_unless_it_may_bind() {
     sim.ok_stdin(&["create", "--as", "bob", "-f", "-"], &role("get, list"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_side_apply_that_creates_needs_create() {
+    let sim = Sim::start(0).await;
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: patcher, namespace: default}\nrules:\n- {apiGroups: [\"\"], resources: [configmaps], verbs: [get, patch]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: patcher, namespace: default}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: patcher}\nsubjects:\n- {apiGroup: rbac.authorization.k8s.io, kind: User, name: pat}\n",
+    )
+    .await;
+    let cm = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: default}}\ndata: {{v: \"{v}\"}}\n"
+        )
+    };
+    let apply = ["apply", "--server-side", "--as", "pat", "-f", "-"];
+    let out = sim.kubectl_with(&apply, Some(&cm("1")), &[]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("User \"pat\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\""),
+        "{err}"
+    );
+    sim.ok_stdin(&["apply", "--server-side", "-f", "-"], &cm("1"))
+        .await;
+    sim.ok_stdin(&apply, &cm("2")).await;
+}
