@@ -5,6 +5,7 @@ mod admission;
 mod api;
 mod apply;
 mod auth;
+pub mod bench;
 mod cluster;
 mod controllers;
 mod crd;

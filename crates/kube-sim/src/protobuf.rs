@@ -369,130 +369,132 @@ fn seconds_text(ns: u64) -> String {
     }
 }
 
+/// Encodes a well-formed JSON object as kubectl would: the kind's message inside `runtime.Unknown`
+/// (for the tests and the benchmark; it panics on shapes they do not use).
+pub fn encode(obj: &Value) -> Vec<u8> {
+    use prost::Message;
+    use prost_reflect::Kind;
+    let pool = POOL.as_ref().unwrap();
+    let api_version = obj["apiVersion"].as_str().unwrap();
+    let kind = obj["kind"].as_str().unwrap();
+    let desc = pool
+        .get_message_by_name(&message_name(api_version, kind))
+        .unwrap();
+    let inner = from_json(&desc, obj);
+    let envelope = pool
+        .get_message_by_name("apimachinery.pkg.runtime.Unknown")
+        .unwrap();
+    let mut unknown = DynamicMessage::new(envelope.clone());
+    let tm = envelope.get_field_by_name("typeMeta").unwrap();
+    let Kind::Message(tm_desc) = tm.kind() else {
+        panic!()
+    };
+    let mut type_meta = DynamicMessage::new(tm_desc);
+    type_meta.set_field_by_name("apiVersion", Pv::String(api_version.into()));
+    type_meta.set_field_by_name("kind", Pv::String(kind.into()));
+    unknown.set_field_by_name("typeMeta", Pv::Message(type_meta));
+    unknown.set_field_by_name("raw", Pv::Bytes(inner.encode_to_vec().into()));
+    let mut out = MAGIC.to_vec();
+    out.extend(unknown.encode_to_vec());
+    out
+}
+
+/// A small JSON → protobuf encoder, enough for the shapes the tests use.
+fn from_json(desc: &MessageDescriptor, v: &Value) -> DynamicMessage {
+    use prost_reflect::Kind;
+    let mut m = DynamicMessage::new(desc.clone());
+    match desc.full_name() {
+        "apimachinery.pkg.api.resource.Quantity" => {
+            m.set_field_by_name("string", Pv::String(v.as_str().unwrap().into()));
+            return m;
+        }
+        "apimachinery.pkg.util.intstr.IntOrString" => {
+            match v {
+                Value::String(s) => {
+                    m.set_field_by_name("type", Pv::I64(1));
+                    m.set_field_by_name("strVal", Pv::String(s.clone()));
+                }
+                n => m.set_field_by_name("intVal", Pv::I32(n.as_i64().unwrap() as i32)),
+            }
+            return m;
+        }
+        "apimachinery.pkg.apis.meta.v1.Time" => {
+            let t = chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+            m.set_field_by_name("seconds", Pv::I64(t.timestamp()));
+            return m;
+        }
+        _ => {}
+    }
+    let mut inlined: Vec<(prost_reflect::FieldDescriptor, Map<String, Value>)> = vec![];
+    for (k, val) in v.as_object().unwrap() {
+        if k == "apiVersion" || (k == "kind" && desc.get_field_by_name("kind").is_none()) {
+            continue;
+        }
+        let Some(f) = desc.get_field_by_name(k) else {
+            let f = desc
+                .fields()
+                .find(|f| match f.kind() {
+                    Kind::Message(d) => inline(f) && d.get_field_by_name(k).is_some(),
+                    _ => false,
+                })
+                .unwrap_or_else(|| panic!("no field {k}"));
+            match inlined.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, m)) => drop(m.insert(k.clone(), val.clone())),
+                None => inlined.push((f, Map::from_iter([(k.clone(), val.clone())]))),
+            }
+            continue;
+        };
+        let one = |kind: &Kind, val: &Value| -> Pv {
+            match kind {
+                Kind::Message(d) => Pv::Message(from_json(d, val)),
+                Kind::String => Pv::String(val.as_str().unwrap().into()),
+                Kind::Bool => Pv::Bool(val.as_bool().unwrap()),
+                Kind::Int32 => Pv::I32(val.as_i64().unwrap() as i32),
+                Kind::Int64 => Pv::I64(val.as_i64().unwrap()),
+                Kind::Bytes => Pv::Bytes(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(val.as_str().unwrap())
+                        .unwrap()
+                        .into(),
+                ),
+                k => panic!("kind {k:?}"),
+            }
+        };
+        let pv = if f.is_map() {
+            let Kind::Message(entry) = f.kind() else {
+                panic!()
+            };
+            let value_kind = entry.map_entry_value_field().kind();
+            Pv::Map(
+                val.as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (MapKey::String(k.clone()), one(&value_kind, v)))
+                    .collect(),
+            )
+        } else if f.is_list() {
+            Pv::List(
+                val.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| one(&f.kind(), i))
+                    .collect(),
+            )
+        } else {
+            one(&f.kind(), val)
+        };
+        m.set_field(&f, pv);
+    }
+    for (f, fields) in inlined {
+        let Kind::Message(d) = f.kind() else { panic!() };
+        m.set_field(&f, Pv::Message(from_json(&d, &Value::Object(fields))));
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost::Message;
-    use prost_reflect::Kind;
-
-    /// Encodes a JSON object as kubectl would: the kind's message inside `runtime.Unknown`.
-    fn encode(obj: &Value) -> Vec<u8> {
-        let pool = POOL.as_ref().unwrap();
-        let api_version = obj["apiVersion"].as_str().unwrap();
-        let kind = obj["kind"].as_str().unwrap();
-        let desc = pool
-            .get_message_by_name(&message_name(api_version, kind))
-            .unwrap();
-        let inner = from_json(&desc, obj);
-        let envelope = pool
-            .get_message_by_name("apimachinery.pkg.runtime.Unknown")
-            .unwrap();
-        let mut unknown = DynamicMessage::new(envelope.clone());
-        let tm = envelope.get_field_by_name("typeMeta").unwrap();
-        let Kind::Message(tm_desc) = tm.kind() else {
-            panic!()
-        };
-        let mut type_meta = DynamicMessage::new(tm_desc);
-        type_meta.set_field_by_name("apiVersion", Pv::String(api_version.into()));
-        type_meta.set_field_by_name("kind", Pv::String(kind.into()));
-        unknown.set_field_by_name("typeMeta", Pv::Message(type_meta));
-        unknown.set_field_by_name("raw", Pv::Bytes(inner.encode_to_vec().into()));
-        let mut out = MAGIC.to_vec();
-        out.extend(unknown.encode_to_vec());
-        out
-    }
-
-    /// A small JSON → protobuf encoder, enough for the shapes the tests use.
-    fn from_json(desc: &MessageDescriptor, v: &Value) -> DynamicMessage {
-        let mut m = DynamicMessage::new(desc.clone());
-        match desc.full_name() {
-            "apimachinery.pkg.api.resource.Quantity" => {
-                m.set_field_by_name("string", Pv::String(v.as_str().unwrap().into()));
-                return m;
-            }
-            "apimachinery.pkg.util.intstr.IntOrString" => {
-                match v {
-                    Value::String(s) => {
-                        m.set_field_by_name("type", Pv::I64(1));
-                        m.set_field_by_name("strVal", Pv::String(s.clone()));
-                    }
-                    n => m.set_field_by_name("intVal", Pv::I32(n.as_i64().unwrap() as i32)),
-                }
-                return m;
-            }
-            "apimachinery.pkg.apis.meta.v1.Time" => {
-                let t = chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
-                m.set_field_by_name("seconds", Pv::I64(t.timestamp()));
-                return m;
-            }
-            _ => {}
-        }
-        let mut inlined: Vec<(prost_reflect::FieldDescriptor, Map<String, Value>)> = vec![];
-        for (k, val) in v.as_object().unwrap() {
-            if k == "apiVersion" || (k == "kind" && desc.get_field_by_name("kind").is_none()) {
-                continue;
-            }
-            let Some(f) = desc.get_field_by_name(k) else {
-                let f = desc
-                    .fields()
-                    .find(|f| match f.kind() {
-                        Kind::Message(d) => inline(f) && d.get_field_by_name(k).is_some(),
-                        _ => false,
-                    })
-                    .unwrap_or_else(|| panic!("no field {k}"));
-                match inlined.iter_mut().find(|(g, _)| *g == f) {
-                    Some((_, m)) => drop(m.insert(k.clone(), val.clone())),
-                    None => inlined.push((f, Map::from_iter([(k.clone(), val.clone())]))),
-                }
-                continue;
-            };
-            let one = |kind: &Kind, val: &Value| -> Pv {
-                match kind {
-                    Kind::Message(d) => Pv::Message(from_json(d, val)),
-                    Kind::String => Pv::String(val.as_str().unwrap().into()),
-                    Kind::Bool => Pv::Bool(val.as_bool().unwrap()),
-                    Kind::Int32 => Pv::I32(val.as_i64().unwrap() as i32),
-                    Kind::Int64 => Pv::I64(val.as_i64().unwrap()),
-                    Kind::Bytes => Pv::Bytes(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(val.as_str().unwrap())
-                            .unwrap()
-                            .into(),
-                    ),
-                    k => panic!("kind {k:?}"),
-                }
-            };
-            let pv = if f.is_map() {
-                let Kind::Message(entry) = f.kind() else {
-                    panic!()
-                };
-                let value_kind = entry.map_entry_value_field().kind();
-                Pv::Map(
-                    val.as_object()
-                        .unwrap()
-                        .iter()
-                        .map(|(k, v)| (MapKey::String(k.clone()), one(&value_kind, v)))
-                        .collect(),
-                )
-            } else if f.is_list() {
-                Pv::List(
-                    val.as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|i| one(&f.kind(), i))
-                        .collect(),
-                )
-            } else {
-                one(&f.kind(), val)
-            };
-            m.set_field(&f, pv);
-        }
-        for (f, fields) in inlined {
-            let Kind::Message(d) = f.kind() else { panic!() };
-            m.set_field(&f, Pv::Message(from_json(&d, &Value::Object(fields))));
-        }
-        m
-    }
 
     #[test]
     fn a_deployment_decodes_to_the_json_kubectl_would_send() {
