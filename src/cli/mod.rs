@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bootstrap;
 #[cfg(feature = "sim")]
 mod demo;
 mod engine;
@@ -60,6 +61,11 @@ pub enum Command {
     /// Edit encrypted secrets in an ORB repository.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// From a bare cluster and an (empty) repo to a running ORB: skeleton, identity, CRDs, engine,
+    /// first sync, fleet entry. Safe to run again.
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Write an ORB repo's skeleton (orb.yaml, desired/, README.md) into a directory.
+    Init(bootstrap::InitArgs),
 }
 
 /// Options of `orbdeck sim`.
@@ -116,6 +122,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Demo(args) => with_ui_runtime(|slot| demo::run(args, slot)),
         Command::Orb(cmd) => with_runtime(QUIET, orb::run(cmd, paths)),
         Command::Validate(args) => validate::run(args),
+        Command::Bootstrap(args) => with_runtime(QUIET, bootstrap::run(args, paths)),
+        Command::Init(args) => match bootstrap::init(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("orbdeck init: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Plan(args) => with_runtime(QUIET, plan::run(args, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(QUIET, secret::run(cmd, paths)),

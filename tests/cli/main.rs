@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bootstrap_cli;
 mod fleet_cli;
 mod merge3;
 mod model;
