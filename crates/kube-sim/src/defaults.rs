@@ -1,8 +1,9 @@
 //! API defaulting of built-in kinds (the `SetDefaults_*` functions of Kubernetes'
 //! `pkg/apis/*/v1/defaults.go`, and the declarative defaults of the API types, that a real
 //! apiserver runs on every write): namespace name labels, Secret `stringData`, Service, pod spec,
-//! container, probe and volume defaults, workload update strategies (without which
-//! `kubectl rollout status` refuses StatefulSets and DaemonSets), Job and CronJob policies.
+//! container, probe and volume defaults, PersistentVolume(Claim) phase and volume mode, workload
+//! update strategies (without which `kubectl rollout status` refuses StatefulSets and
+//! DaemonSets), Job and CronJob policies.
 #![deny(clippy::indexing_slicing)]
 
 use base64::Engine;
@@ -13,6 +14,7 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
     match (group, kind) {
         ("", "Namespace") => namespace(obj),
         ("", "Secret") => secret(obj),
+        ("", "PersistentVolume" | "PersistentVolumeClaim") => volume_phase(obj),
         _ => {}
     }
     let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
@@ -39,6 +41,11 @@ pub fn apply(group: &str, kind: &str, obj: &mut Value) {
             }
         }
         ("networking.k8s.io", "NetworkPolicy") => network_policy(spec),
+        ("", "PersistentVolumeClaim") => set(spec, "volumeMode", json!("Filesystem")),
+        ("", "PersistentVolume") => {
+            set(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+            set(spec, "volumeMode", json!("Filesystem"));
+        }
         ("", "ReplicationController") | ("apps", "ReplicaSet") => {
             set(spec, "replicas", json!(1));
             template(spec);
@@ -110,6 +117,13 @@ fn secret(obj: &mut Value) {
             let encoded = base64::engine::general_purpose::STANDARD.encode(text);
             data.insert(k, json!(encoded));
         }
+    }
+}
+
+/// `SetDefaults_PersistentVolume(Claim)`: a new volume or claim is `Pending` until bound.
+fn volume_phase(obj: &mut Value) {
+    if let Some(m) = obj.as_object_mut() {
+        set(object(m, "status"), "phase", json!("Pending"));
     }
 }
 
@@ -394,6 +408,17 @@ mod tests {
         assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
         assert_eq!(pod["containers"][1]["imagePullPolicy"], "IfNotPresent");
         assert_eq!(pod["containers"][1]["ports"][0]["protocol"], "TCP");
+
+        let mut pvc = json!({"spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+        apply("", "PersistentVolumeClaim", &mut pvc);
+        assert_eq!(pvc["status"], json!({"phase": "Pending"}));
+        assert_eq!(pvc["spec"]["volumeMode"], "Filesystem");
+        let mut pv = json!({"spec": {"persistentVolumeReclaimPolicy": "Delete"},
+            "status": {"phase": "Bound"}});
+        apply("", "PersistentVolume", &mut pv);
+        assert_eq!(pv["status"]["phase"], "Bound");
+        assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+        assert_eq!(pv["spec"]["volumeMode"], "Filesystem");
 
         let mut s = json!({"spec": {"template": {"spec": {"containers": []}}}});
         apply("apps", "StatefulSet", &mut s);

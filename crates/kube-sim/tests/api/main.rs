@@ -1,6 +1,8 @@
-//! The sim through the clients of a real cluster: stock kubectl, kube-rs, and webhooks over HTTPS.
+//! The sim through the clients of a real cluster: stock kubectl, kube-rs, the official JavaScript
+//! client, and webhooks over HTTPS.
 
 mod defaults;
+mod js_client;
 mod kubectl;
 mod kubectl_create;
 mod kubectl_logs;
