@@ -27,6 +27,9 @@ pub const SELF_DIR: &str = "desired/orbdeck-system";
 const NAMESPACE: &str = "orbdeck-system";
 const IDENTITY_SECRET: &str = "orbdeck-age-identity";
 
+/// The field manager of what bootstrap applies.
+const MANAGER: &str = "orbdeck-bootstrap";
+
 /// Options of `orbdeck bootstrap`.
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
@@ -61,6 +64,9 @@ pub struct InitArgs {
     #[arg(long)]
     pub name: Option<String>,
 }
+
+/// The ORB's repo, shared with the blocking tasks that do its git work.
+type Shared = std::sync::Arc<std::sync::Mutex<OrbRepo>>;
 
 /// One step's outcome, printed as it happens.
 fn did(step: &str, what: impl std::fmt::Display) {
@@ -111,7 +117,9 @@ pub fn init(args: InitArgs) -> Result<(), String> {
             .unwrap_or_default(),
     };
     if !valid_orb_name(&name) {
-        return Err(format!("{name:?} is not a valid ORB name (a DNS-1123 label); pass --name"));
+        return Err(format!(
+            "{name:?} is not a valid ORB name (a DNS-1123 label); pass --name"
+        ));
     }
     for (path, text) in skeleton(&name, None) {
         let file = args.dir.join(&path);
@@ -131,7 +139,10 @@ pub fn init(args: InitArgs) -> Result<(), String> {
 /// `orbdeck bootstrap`.
 pub async fn run(args: BootstrapArgs, paths: Paths) -> Result<(), String> {
     if !valid_orb_name(&args.name) {
-        return Err(format!("{:?} is not a valid ORB name (a DNS-1123 label)", args.name));
+        return Err(format!(
+            "{:?} is not a valid ORB name (a DNS-1123 label)",
+            args.name
+        ));
     }
     let wait = crate::engine::parse_duration(&args.wait)
         .ok_or_else(|| format!("--wait {:?}: not a duration (e.g. 90s, 5m)", args.wait))?;
@@ -153,7 +164,10 @@ pub async fn run(args: BootstrapArgs, paths: Paths) -> Result<(), String> {
         .apiserver_version()
         .await
         .map_err(|e| format!("cluster: not reachable: {e}"))?;
-    did("cluster", format!("reached Kubernetes {}", version.git_version));
+    did(
+        "cluster",
+        format!("reached Kubernetes {}", version.git_version),
+    );
 
     let recipient = identity(&client).await?;
 
@@ -164,7 +178,7 @@ pub async fn run(args: BootstrapArgs, paths: Paths) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("repo: {e}"))?
     };
-    let repo = std::sync::Arc::new(repo);
+    let repo: Shared = std::sync::Arc::new(std::sync::Mutex::new(repo));
     commit_skeleton(&repo, &args.name, &recipient).await?;
 
     apply_all(&client, &crate::model::crds_yaml(), "CRDs").await?;
@@ -184,7 +198,11 @@ async fn identity(client: &kube::Client) -> Result<String, String> {
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}});
     namespaces
-        .patch(NAMESPACE, &PatchParams::apply("orbdeck").force(), &Patch::Apply(&ns))
+        .patch(
+            NAMESPACE,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&ns),
+        )
         .await
         .map_err(|e| format!("{STEP}: namespace {NAMESPACE}: {e}"))?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
@@ -199,7 +217,7 @@ async fn identity(client: &kube::Client) -> Result<String, String> {
             .and_then(|d| d.get("identity.txt"))
             .map(|b| String::from_utf8_lossy(&b.0).into_owned())
             .unwrap_or_default();
-        let identities = crate::secrets::cipher::parse_identities(&text).map_err(|e| {
+        let identities = crate::secrets::parse_identities(&text).map_err(|e| {
             format!("{STEP}: Secret {NAMESPACE}/{IDENTITY_SECRET} holds no age identity: {e}")
         })?;
         let recipient = identities
@@ -218,12 +236,18 @@ async fn identity(client: &kube::Client) -> Result<String, String> {
         "metadata": {"name": IDENTITY_SECRET, "namespace": NAMESPACE},
         "stringData": {"identity.txt": format!("{}\n", identity.to_string().expose_secret())}});
     secrets
-        .patch(IDENTITY_SECRET, &PatchParams::apply("orbdeck").force(), &Patch::Apply(&secret))
+        .patch(
+            IDENTITY_SECRET,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&secret),
+        )
         .await
         .map_err(|e| format!("{STEP}: {e}"))?;
     did(
         STEP,
-        format!("generated an age identity, stored only as Secret {NAMESPACE}/{IDENTITY_SECRET} (recipient {recipient})"),
+        format!(
+            "generated an age identity, stored only as Secret {NAMESPACE}/{IDENTITY_SECRET} (recipient {recipient})"
+        ),
     );
     Ok(recipient)
 }
@@ -238,39 +262,60 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// An empty repo gets the skeleton; an existing one gets the recipient in orb.yaml if missing.
-async fn commit_skeleton(
-    repo: &std::sync::Arc<OrbRepo>,
-    name: &str,
-    recipient: &str,
-) -> Result<(), String> {
+async fn commit_skeleton(repo: &Shared, name: &str, recipient: &str) -> Result<(), String> {
     const STEP: &str = "repo";
     let (repo, name, recipient) = (repo.clone(), name.to_string(), recipient.to_string());
     blocking(move || {
+        let repo = repo.lock().unwrap_or_else(|p| p.into_inner());
         let e = failed(STEP);
         let tip = repo.fetch().map_err(|x| e(x.to_string()))?;
         let Some(tip) = tip else {
             let changes = skeleton(&name, Some(&recipient))
                 .into_iter()
-                .map(|(path, text)| Change { path, content: Some(text.into_bytes()) })
+                .map(|(path, text)| Change {
+                    path,
+                    content: Some(text.into_bytes()),
+                })
                 .collect();
-            let edit = Edit { base: None, changes, message: format!("orbdeck bootstrap: ORB {name}") };
+            let edit = Edit {
+                base: None,
+                changes,
+                message: format!("orbdeck bootstrap: ORB {name}"),
+            };
             let w = write(&repo, &edit, &RetryPolicy::default()).map_err(|x| e(x.to_string()))?;
-            did(STEP, format!("the repo was empty: committed orb.yaml, desired/, README.md ({})", short(w.commit)));
+            did(
+                STEP,
+                format!(
+                    "the repo was empty: committed orb.yaml, desired/, README.md ({})",
+                    short(w.commit)
+                ),
+            );
             return Ok(());
         };
         let orb = repo
             .file(Some(tip), ORB_FILE)
             .map_err(|x| e(x.to_string()))?
-            .ok_or_else(|| e(format!("the repo has commits but no {ORB_FILE}; is it an ORB repo?")))?;
+            .ok_or_else(|| {
+                e(format!(
+                    "the repo has commits but no {ORB_FILE}; is it an ORB repo?"
+                ))
+            })?;
         let text = String::from_utf8_lossy(&orb).into_owned();
         if text.contains(&recipient) {
-            skipped(STEP, format!("{ORB_FILE} exists and lists the engine's recipient"));
+            skipped(
+                STEP,
+                format!("{ORB_FILE} exists and lists the engine's recipient"),
+            );
             return Ok(());
         }
-        let updated = with_recipient(&text, &recipient).map_err(|x| e(format!("{ORB_FILE}: {x}")))?;
+        let updated =
+            with_recipient(&text, &recipient).map_err(|x| e(format!("{ORB_FILE}: {x}")))?;
         let edit = Edit {
             base: Some(tip),
-            changes: vec![Change { path: ORB_FILE.into(), content: Some(updated.into_bytes()) }],
+            changes: vec![Change {
+                path: ORB_FILE.into(),
+                content: Some(updated.into_bytes()),
+            }],
             message: "orbdeck bootstrap: the engine's age recipient".into(),
         };
         write(&repo, &edit, &RetryPolicy::default()).map_err(|x| e(x.to_string()))?;
@@ -331,8 +376,14 @@ async fn apply_all(client: &kube::Client, yaml: &str, what: &'static str) -> Res
             None => Api::all_with(client.clone(), &resource),
         };
         let before = api.get_opt(&name).await.ok().flatten();
+        // Its own field manager: the engine, once it manages these from desired/orbdeck-system/,
+        // adds its label as manager `orbdeck`; a later bootstrap leaves that alone.
         let after = api
-            .patch(&name, &PatchParams::apply("orbdeck").force(), &Patch::Apply(&doc))
+            .patch(
+                &name,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&doc),
+            )
             .await
             .map_err(|e| format!("{what}: {kind} {name}: {e}"))?;
         if before.and_then(|b| b.metadata.resource_version) != after.metadata.resource_version {
@@ -340,7 +391,10 @@ async fn apply_all(client: &kube::Client, yaml: &str, what: &'static str) -> Res
         }
     }
     if changed == 0 {
-        skipped(what, format!("all {total} objects already as in the manifests"));
+        skipped(
+            what,
+            format!("all {total} objects already as in the manifests"),
+        );
     } else {
         did(what, format!("applied {changed} of {total} objects"));
     }
@@ -379,7 +433,7 @@ async fn wait_established(client: &kube::Client) -> Result<(), String> {
 }
 
 /// Commits the applied manifests under desired/orbdeck-system/ (the engine then manages itself).
-async fn commit_self(repo: &std::sync::Arc<OrbRepo>, manifests: &str) -> Result<(), String> {
+async fn commit_self(repo: &Shared, manifests: &str) -> Result<(), String> {
     const STEP: &str = "self-management";
     let files = vec![
         (format!("{SELF_DIR}/engine.yaml"), manifests.to_string()),
@@ -387,17 +441,24 @@ async fn commit_self(repo: &std::sync::Arc<OrbRepo>, manifests: &str) -> Result<
     ];
     let repo = repo.clone();
     blocking(move || {
+        let repo = repo.lock().unwrap_or_else(|p| p.into_inner());
         let e = failed(STEP);
         let tip = repo.fetch().map_err(|x| e(x.to_string()))?;
         let mut changes = vec![];
         for (path, text) in files {
             let now = repo.file(tip, &path).map_err(|x| e(x.to_string()))?;
             if now.as_deref() != Some(text.as_bytes()) {
-                changes.push(Change { path, content: Some(text.into_bytes()) });
+                changes.push(Change {
+                    path,
+                    content: Some(text.into_bytes()),
+                });
             }
         }
         if changes.is_empty() {
-            skipped(STEP, format!("{SELF_DIR}/ already holds the engine's manifests"));
+            skipped(
+                STEP,
+                format!("{SELF_DIR}/ already holds the engine's manifests"),
+            );
             return Ok(());
         }
         let edit = Edit {
@@ -406,7 +467,13 @@ async fn commit_self(repo: &std::sync::Arc<OrbRepo>, manifests: &str) -> Result<
             message: "orbdeck bootstrap: the engine's own manifests".into(),
         };
         let w = write(&repo, &edit, &RetryPolicy::default()).map_err(|x| e(x.to_string()))?;
-        did(STEP, format!("committed {SELF_DIR}/engine.yaml and crds.yaml ({})", short(w.commit)));
+        did(
+            STEP,
+            format!(
+                "committed {SELF_DIR}/engine.yaml and crds.yaml ({})",
+                short(w.commit)
+            ),
+        );
         Ok(())
     })
     .await
@@ -428,7 +495,10 @@ async fn wait_available(client: &kube::Client, wait: Duration) -> Result<(), Str
         if available > 0 {
             did(
                 STEP,
-                format!("Deployment {NAMESPACE}/orbdeck-engine available ({available} replicas) after {} s", start.elapsed().as_secs()),
+                format!(
+                    "Deployment {NAMESPACE}/orbdeck-engine available ({available} replicas) after {} s",
+                    start.elapsed().as_secs()
+                ),
             );
             return Ok(());
         }
@@ -452,13 +522,14 @@ async fn wait_available(client: &kube::Client, wait: Duration) -> Result<(), Str
 }
 
 /// Waits until the engine's first current/status.yaml is on the remote.
-async fn wait_status(repo: &std::sync::Arc<OrbRepo>, wait: Duration) -> Result<(), String> {
+async fn wait_status(repo: &Shared, wait: Duration) -> Result<(), String> {
     const STEP: &str = "first sync";
     let start = Instant::now();
     let mut said = Instant::now();
     loop {
         let r = repo.clone();
         let status = blocking(move || {
+            let r = r.lock().unwrap_or_else(|p| p.into_inner());
             let tip = r.fetch().map_err(|e| e.to_string())?;
             r.file(tip, STATUS_FILE).map_err(|e| e.to_string())
         })
@@ -470,7 +541,13 @@ async fn wait_status(repo: &std::sync::Arc<OrbRepo>, wait: Duration) -> Result<(
                 .lines()
                 .find_map(|l| l.strip_prefix("result: "))
                 .unwrap_or("?");
-            did(STEP, format!("the engine wrote {STATUS_FILE} (result: {})", sanitize(result)));
+            did(
+                STEP,
+                format!(
+                    "the engine wrote {STATUS_FILE} (result: {})",
+                    sanitize(result)
+                ),
+            );
             return Ok(());
         }
         if start.elapsed() > wait {
@@ -480,7 +557,10 @@ async fn wait_status(repo: &std::sync::Arc<OrbRepo>, wait: Duration) -> Result<(
             ));
         }
         if said.elapsed() >= Duration::from_secs(5) {
-            println!("  waiting for the engine's first {STATUS_FILE} ({} s)", start.elapsed().as_secs());
+            println!(
+                "  waiting for the engine's first {STATUS_FILE} ({} s)",
+                start.elapsed().as_secs()
+            );
             said = Instant::now();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -492,7 +572,10 @@ fn add_to_fleet(mut config: FleetConfig, paths: &Paths, entry: OrbEntry) -> Resu
     const STEP: &str = "fleet";
     if let Some(existing) = config.orb(&entry.name) {
         if existing.repo == entry.repo {
-            skipped(STEP, format!("{} is in {} already", entry.name, paths.config.display()));
+            skipped(
+                STEP,
+                format!("{} is in {} already", entry.name, paths.config.display()),
+            );
             return Ok(());
         }
         return Err(format!(
@@ -505,7 +588,9 @@ fn add_to_fleet(mut config: FleetConfig, paths: &Paths, entry: OrbEntry) -> Resu
     }
     let name = entry.name.clone();
     config.orbs.push(entry);
-    config.save(&paths.config).map_err(|e| format!("{STEP}: {e}"))?;
+    config
+        .save(&paths.config)
+        .map_err(|e| format!("{STEP}: {e}"))?;
     did(STEP, format!("added {name} to {}", paths.config.display()));
     Ok(())
 }

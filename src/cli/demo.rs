@@ -405,7 +405,9 @@ async fn engine_identity(
         "resources": ["clusterupgrades", "imagereplicationpolicies"],
         "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]}]);
     let failed = |e: kube::Error| format!("installing the engine's identity: {e}");
-    engine::identity::install(admin, desired).await.map_err(failed)?;
+    engine::identity::install(admin, desired)
+        .await
+        .map_err(failed)?;
     let token = engine::identity::token(admin, 24 * 3600)
         .await
         .map_err(failed)?;

@@ -364,6 +364,7 @@ async fn read_desired(
         let files = repo
             .files(commit, DESIRED)?
             .into_iter()
+            .filter(|(p, _)| crate::validate::is_manifest_path(p))
             .map(|(p, b)| (PathBuf::from(p), b))
             .collect();
         let previous = OrbStatus::read(&repo, commit);

@@ -101,6 +101,7 @@ fn read_repo(
         Some(tip) => repo.files(tip, DESIRED)?,
         None => Vec::new(),
     };
+    files.retain(|(p, _)| crate::validate::is_manifest_path(p));
     if let Some(drafts) = drafts {
         let mine = drafts.list(Some(&entry.name));
         for d in &mine {
@@ -161,7 +162,10 @@ fn applied_objects(repo: &OrbRepo, commit: &str) -> Vec<Object> {
         return Vec::new();
     };
     match repo.files(oid, DESIRED) {
-        Ok(files) => desired_objects(&files).objects,
+        Ok(mut files) => {
+            files.retain(|(p, _)| crate::validate::is_manifest_path(p));
+            desired_objects(&files).objects
+        }
         Err(_) => Vec::new(),
     }
 }

@@ -140,6 +140,16 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<PathBuf>, diagnostics: &mut 
     }
 }
 
+/// Whether a file under desired/ is a manifest (`*.yaml`/`*.yml`, no dot-file or dot-directory in
+/// its path): a README or `.gitkeep` there is neither applied nor validated.
+pub fn is_manifest_path(path: &str) -> bool {
+    let path = Path::new(path);
+    !path
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        && path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
 fn file_error(file: &Path, pos: Pos, message: String) -> Diagnostic {
     Diagnostic {
         file: file.to_path_buf(),

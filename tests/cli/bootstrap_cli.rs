@@ -38,7 +38,7 @@ fn bootstrap_commits(origin: &Origin) -> usize {
         .filter(|id| {
             repo.find_commit(*id)
                 .ok()
-                .and_then(|c| c.message().map(|m| m.starts_with("orbdeck bootstrap")))
+                .and_then(|c| c.message().ok().map(|m| m.starts_with("orbdeck bootstrap")))
                 .unwrap_or(false)
         })
         .count()
@@ -52,12 +52,26 @@ async fn bootstrap_takes_a_bare_cluster_and_an_empty_repo_to_a_running_orb() {
 
     // No engine runs yet: everything is set up, then the wait for the engine fails, naming it.
     let first = tokio::task::spawn_blocking({
-        let (home, sim_kc, origin_url) = (home.path().to_path_buf(), sim.kubeconfig.clone(), origin.url());
+        let (home, sim_kc, origin_url) = (
+            home.path().to_path_buf(),
+            sim.kubeconfig.clone(),
+            origin.url(),
+        );
         move || {
             orbdeck_with(
                 &home,
-                &["bootstrap", "alpha", "--repo", &origin_url, "--kubeconfig", sim_kc.to_str().unwrap(),
-                    "--context", "sim-1", "--wait", "2s"],
+                &[
+                    "bootstrap",
+                    "alpha",
+                    "--repo",
+                    &origin_url,
+                    "--kubeconfig",
+                    sim_kc.to_str().unwrap(),
+                    "--context",
+                    "sim-1",
+                    "--wait",
+                    "2s",
+                ],
                 "",
                 &[("ORBDECK_LOG", "error")],
             )
@@ -79,19 +93,38 @@ async fn bootstrap_takes_a_bare_cluster_and_an_empty_repo_to_a_running_orb() {
     }
     assert!(
         said.contains("first sync: no current/status.yaml after 2 s")
-            || said.contains("engine: Deployment orbdeck-system/orbdeck-engine has no available replica"),
+            || said.contains(
+                "engine: Deployment orbdeck-system/orbdeck-engine has no available replica"
+            ),
         "{said}"
     );
-    assert!(!home.path().join("fleet.yaml").exists() || !std::fs::read_to_string(home.path().join("fleet.yaml")).unwrap().contains("alpha"));
+    assert!(
+        !home.path().join("fleet.yaml").exists()
+            || !std::fs::read_to_string(home.path().join("fleet.yaml"))
+                .unwrap()
+                .contains("alpha")
+    );
 
     // The engine, as its Deployment would run it: the ServiceAccount's token and RBAC.
     let admin = sim.client().await;
-    let token = orbdeck::engine::identity::token(&admin, 3600).await.unwrap();
+    let token = orbdeck::engine::identity::token(&admin, 3600)
+        .await
+        .unwrap();
     let kubeconfig = home.path().join("engine.kubeconfig");
-    let yaml = sim.server.kubeconfig_yaml().replace(sim.server.cluster().token(), &token);
+    let yaml = sim
+        .server
+        .kubeconfig_yaml()
+        .replace(sim.server.cluster().token(), &token);
     std::fs::write(&kubeconfig, yaml).unwrap();
     let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
-        .args(["engine", "--repo", &origin.url(), "--listen", "127.0.0.1:0", "--kubeconfig"])
+        .args([
+            "engine",
+            "--repo",
+            &origin.url(),
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig",
+        ])
         .arg(&kubeconfig)
         .env("ORBDECK_DATA", home.path().join("engine-data"))
         .stdout(std::process::Stdio::null())
@@ -115,13 +148,33 @@ async fn bootstrap_takes_a_bare_cluster_and_an_empty_repo_to_a_running_orb() {
     ] {
         assert!(said.contains(step), "missing {step:?} in:\n{said}");
     }
-    assert_eq!(bootstrap_commits(&origin), commits, "no bootstrap commit the second time");
+    assert_eq!(
+        bootstrap_commits(&origin),
+        commits,
+        "no bootstrap commit the second time"
+    );
+    let status = {
+        let (_d, repo) = origin.clone_repo("status reader");
+        let tip = repo.fetch().unwrap();
+        String::from_utf8(repo.file(tip, "current/status.yaml").unwrap().unwrap()).unwrap()
+    };
+    assert!(
+        status.contains("result: Synced"),
+        "the engine's first sync:\n{status}"
+    );
     // The engine manages its own manifests: it applied desired/orbdeck-system/ as its own.
     assert!(
         eventually(30, || async {
             let out = sim
-                .kubectl(&["get", "deployment", "orbdeck-engine", "-n", "orbdeck-system", "-o",
-                    "jsonpath={.metadata.labels.orbdeck\\.io/orb}"])
+                .kubectl(&[
+                    "get",
+                    "deployment",
+                    "orbdeck-engine",
+                    "-n",
+                    "orbdeck-system",
+                    "-o",
+                    "jsonpath={.metadata.labels.orbdeck\\.io/orb}",
+                ])
                 .await;
             String::from_utf8_lossy(&out.stdout) == "alpha"
         })
@@ -135,7 +188,10 @@ async fn bootstrap_takes_a_bare_cluster_and_an_empty_repo_to_a_running_orb() {
     let said = text(&third);
     assert!(third.status.success(), "{said}");
     for word in ["generated", "committed", "added alpha"] {
-        assert!(!said.contains(word), "{word:?} in a run with nothing to do:\n{said}");
+        assert!(
+            !said.contains(word),
+            "{word:?} in a run with nothing to do:\n{said}"
+        );
     }
     assert!(said.contains("· fleet: alpha is in"), "{said}");
     assert!(said.contains("· CRDs: all"), "{said}");

@@ -46,6 +46,15 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: axum::extract::Request) 
             );
             a.subresource = p.sub.clone();
             a.name = p.name.clone();
+            // A list or watch of one name (fieldSelector=metadata.name=N) is a request for N,
+            // as Kubernetes' RequestInfo has it, so resourceNames rules allow it.
+            if a.name.is_none() && matches!(a.verb.as_str(), "list" | "watch") {
+                a.name = query
+                    .get("fieldSelector")
+                    .and_then(|f| f.strip_prefix("metadata.name="))
+                    .map(|n| n.trim_start_matches('=').to_string())
+                    .filter(|n| !n.contains(','));
+            }
             // A Namespace is in itself, as Kubernetes' RequestInfo has it.
             if p.plural == "namespaces" && p.group.is_empty() {
                 a.namespace = p.name.clone();

@@ -43,7 +43,14 @@ pub struct AuthFigures {
 /// and `bindings` RoleBindings spread over 100 namespaces, each binding one user to one role.
 pub fn authorization(bindings: usize, cluster_roles: usize, requests: usize) -> AuthFigures {
     let c = Cluster::new("bench", "token", ClusterOptions::default());
-    let resources = ["pods", "configmaps", "secrets", "services", "deployments", "jobs"];
+    let resources = [
+        "pods",
+        "configmaps",
+        "secrets",
+        "services",
+        "deployments",
+        "jobs",
+    ];
     c.store.write(|s| {
         for r in 0..cluster_roles {
             let rules: Vec<Value> = (0..5)
