@@ -255,6 +255,9 @@ async fn a_secret_set_with_the_cli_reaches_the_cluster_through_the_engine() {
         text(&out)
     );
 
+    // The engine runs as its ServiceAccount, with the deploy manifests' RBAC.
+    let engine_kubeconfig = home.path().join("engine.kubeconfig");
+    common::engine_kubeconfig(&sim, &engine_kubeconfig).await;
     let log = home.path().join("engine.log");
     let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
         .args([
@@ -265,7 +268,7 @@ async fn a_secret_set_with_the_cli_reaches_the_cluster_through_the_engine() {
             "orbdeck-system",
         ])
         .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
-        .arg(&sim.kubeconfig)
+        .arg(&engine_kubeconfig)
         .env("ORBDECK_DATA", home.path().join("engine-data"))
         .env("ORBDECK_LOG", "debug")
         .stdout(std::fs::File::create(&log).unwrap())

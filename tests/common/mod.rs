@@ -38,3 +38,20 @@ pub async fn engine_client(sim: &Sim) -> kube::Client {
         .await
         .expect("a client with the engine's token")
 }
+
+/// Writes to `path` a kubeconfig of the sim with the engine's identity (see [`engine_client`]),
+/// for an `orbdeck engine` process run as its Deployment would run it.
+pub async fn engine_kubeconfig(sim: &Sim, path: &std::path::Path) {
+    let admin = sim.client().await;
+    orbdeck::engine::identity::install(&admin, desired_rules())
+        .await
+        .expect("the engine's RBAC installs");
+    let token = orbdeck::engine::identity::token(&admin, 3600)
+        .await
+        .expect("a token of the engine's ServiceAccount");
+    let yaml = sim
+        .server
+        .kubeconfig_yaml()
+        .replace(sim.server.cluster().token(), &token);
+    std::fs::write(path, yaml).expect("kubeconfig written");
+}
