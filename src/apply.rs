@@ -208,6 +208,14 @@ impl Applier {
         Ok(&self.live[&key])
     }
 
+    /// The live state of an object of the ORB as this sync saw it (listed, or as its apply
+    /// answered), if any.
+    pub fn live(&self, id: &ObjectId) -> Option<&Value> {
+        self.live
+            .get(&(id.api_version.clone(), id.kind.clone()))?
+            .get(&(id.namespace.clone(), id.name.clone()))
+    }
+
     /// Applies one desired object (labelled and hashed here) unless its live state already
     /// holds exactly this desired state.
     pub async fn apply(&mut self, id: &ObjectId, desired: &Value) -> Result<Applied, ApplyError> {
@@ -243,16 +251,25 @@ impl Applier {
                 id: Box::new(id.clone()),
                 source,
             })?;
-        api.patch(
-            &id.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&obj),
-        )
-        .await
-        .map_err(|source| ApplyError::Write {
-            id: Box::new(id.clone()),
-            source,
-        })?;
+        let after = api
+            .patch(
+                &id.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&obj),
+            )
+            .await
+            .map_err(|source| ApplyError::Write {
+                id: Box::new(id.clone()),
+                source,
+            })?;
+        // The answer is the object as it is now: what its health is read from.
+        if let (Some(objects), Ok(value)) = (
+            self.live
+                .get_mut(&(id.api_version.clone(), id.kind.clone())),
+            serde_json::to_value(after),
+        ) {
+            objects.insert((namespace, id.name.clone()), value);
+        }
         Ok(if live.is_some() {
             Applied::Configured
         } else {

@@ -4,7 +4,7 @@
 
 /// Each layer's top-level modules, from the bottom (leaves) up.
 pub const LAYERS: &[&[&str]] = &[
-    &["text", "wellknown", "names", "metrics"],
+    &["text", "wellknown", "names", "metrics", "health"],
     &["model", "repo", "secrets"],
     &["validate", "apply", "fleet"],
     &["plan"],

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod controllers;
 pub mod engine;
 pub mod fleet;
+pub mod health;
 pub mod layers;
 pub mod metrics;
 pub mod model;

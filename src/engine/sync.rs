@@ -4,6 +4,7 @@
 
 use super::EngineError;
 use crate::apply::{Applied, Applier, stage};
+use crate::health::{self, Health};
 use crate::model::PrunePolicy;
 use crate::repo::status::{ObjectOutcome, OrbStatus};
 use crate::validate::{self, Object};
@@ -126,6 +127,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
         }
     }
     prune(applier, &input, &objects, &mut report_out).await;
+    assess_health(applier, &mut report_out.status);
     let status = &mut report_out.status;
     let failed = status.objects.iter().any(|o| o.outcome == "failed") || !status.errors.is_empty();
     status.result = if failed { "Partial" } else { "Synced" }.into();
@@ -140,7 +142,31 @@ fn outcome(id: &ObjectId, what: &str, message: Option<String>) -> ObjectOutcome 
         name: id.name.clone(),
         outcome: what.into(),
         message,
+        health: None,
+        health_message: None,
     }
+}
+
+/// Each applied object's health from its live state (Missing when it is not there), and the
+/// ORB's roll-up: the worst of them.
+fn assess_health(applier: &Applier, status: &mut OrbStatus) {
+    for o in status.objects.iter_mut().filter(|o| o.outcome == "applied") {
+        let id = ObjectId {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        };
+        let assessed = match applier.live(&id) {
+            Some(live) => health::of(live),
+            None => Some((Health::Missing, "not in the cluster".into())),
+        };
+        if let Some((h, why)) = assessed {
+            o.health = Some(h);
+            o.health_message = Some(why).filter(|w| !w.is_empty());
+        }
+    }
+    status.health = status.objects.iter().filter_map(|o| o.health).max();
 }
 
 fn decrypted(

@@ -21,6 +21,9 @@ pub struct OrbStatus {
     /// Synced, Invalid (nothing applied), Partial (some objects failed) or Failed.
     #[serde(default)]
     pub result: String,
+    /// The worst health of the objects that have one (Argo CD's rules, see [`crate::health`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::Health>,
     /// Errors, each with file:line where it comes from desired/.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -47,6 +50,12 @@ pub struct ObjectOutcome {
     /// Error message when it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Its health as the sync saw it, for kinds that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::Health>,
+    /// Why it is not Healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_message: Option<String>,
 }
 
 impl OrbStatus {

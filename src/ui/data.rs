@@ -90,6 +90,10 @@ pub struct SyncInfo {
     pub result: String,
     /// Errors with `file:line` where the engine knew them.
     pub errors: Vec<String>,
+    /// The worst health of the ORB's objects (Argo CD's rules), when the engine assessed any.
+    pub health: Option<String>,
+    /// The objects that are not Healthy: `Kind namespace/name: Health: why`.
+    pub unhealthy: Vec<String>,
 }
 
 /// Who owns a profile.

@@ -15,6 +15,8 @@ pub fn desired_rules() -> serde_json::Value {
     serde_json::json!([
         {"apiGroups": [""], "resources": ["configmaps", "secrets", "services"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"],
+            "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterrolebindings"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],

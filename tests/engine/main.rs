@@ -14,3 +14,4 @@ mod engine_profiles;
 mod engine_rbac;
 mod engine_sync;
 mod model_sim;
+mod object_health;

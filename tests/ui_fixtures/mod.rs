@@ -214,6 +214,7 @@ pub fn fleet() -> Vec<OrbView> {
             time: Some(NOW - 300),
             result: "Applied".into(),
             errors: vec![],
+            ..Default::default()
         }),
         drift: Some(2),
         quotas: quotas(&profiles),
@@ -319,6 +320,7 @@ pub fn fleet() -> Vec<OrbView> {
             time: Some(NOW - 7200),
             result: "Applied".into(),
             errors: vec![],
+            ..Default::default()
         }),
         drift: Some(0),
         profiles: (0..3)
@@ -351,6 +353,7 @@ pub fn fleet() -> Vec<OrbView> {
             errors: vec![
                 "desired/profiles/x.yaml:4: spec.owner.kind: unknown variant `Team`".into(),
             ],
+            ..Default::default()
         }),
         ..OrbView::default()
     };
@@ -402,6 +405,7 @@ pub fn big_orb(name: &str, n: usize) -> OrbView {
             time: Some(NOW - 60),
             result: "Applied".into(),
             errors: vec![],
+            ..Default::default()
         }),
         drift: Some(0),
         profiles,

@@ -396,6 +396,7 @@ mod tests {
                 time: Some(1),
                 result: b(),
                 errors: vec![b()],
+                ..Default::default()
             }),
             drift: Some(1),
             drafts: vec![DraftRow::default()],

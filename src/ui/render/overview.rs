@@ -68,6 +68,29 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         None => line("the engine has not recorded a sync yet", vw, t.dim),
     };
     lines.push(row("Last sync", sync));
+    if let Some(health) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
+        let unhealthy = orb.sync.as_ref().map_or(&[][..], |s| &s.unhealthy[..]);
+        let style = match health {
+            "Healthy" => t.ok,
+            "Progressing" | "Suspended" => t.warn,
+            _ => t.error,
+        };
+        let summary = if unhealthy.is_empty() {
+            format!("{health}: every object")
+        } else {
+            format!("{health}: {} not healthy", unhealthy.len())
+        };
+        lines.push(row("Obj health", line(&summary, vw, style)));
+        for u in unhealthy.iter().take(5) {
+            lines.push(row("", line(u, vw, style)));
+        }
+        if unhealthy.len() > 5 {
+            lines.push(row(
+                "",
+                line(&format!("and {} more", unhealthy.len() - 5), vw, t.dim),
+            ));
+        }
+    }
     let drift = match orb.drift {
         Some(0) => line("none: live matches desired", vw, t.ok),
         Some(d) => line(

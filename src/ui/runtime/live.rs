@@ -539,6 +539,31 @@ fn read_tip(
             .and_then(|t| u64::try_from(t.timestamp()).ok()),
         result: text(&s.result),
         errors: s.errors.iter().map(|e| text(e)).collect(),
+        health: s.health.map(|h| h.as_str().to_string()),
+        unhealthy: s
+            .objects
+            .iter()
+            .filter(|o| {
+                o.health
+                    .is_some_and(|h| h != crate::health::Health::Healthy)
+            })
+            .map(|o| {
+                let at = o
+                    .namespace
+                    .as_deref()
+                    .map_or(String::new(), |n| format!("{n}/"));
+                let why = o
+                    .health_message
+                    .as_deref()
+                    .map_or(String::new(), |m| format!(": {m}"));
+                text(&format!(
+                    "{} {at}{}: {}{why}",
+                    o.kind,
+                    o.name,
+                    o.health.map_or("", |h| h.as_str())
+                ))
+            })
+            .collect(),
     });
     Ok(GitView {
         fetched: true,

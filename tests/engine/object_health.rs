@@ -1,0 +1,85 @@
+//! Object health in current/status.yaml, by Argo CD's rules, rolled up worst-first per ORB: a
+//! Deployment whose pods no node can take is Progressing (with the reason), and Healthy once it
+//! can run.
+
+use crate::common::Sim;
+use crate::common::engine::{Running, push, put};
+use crate::common::repos::Origin;
+use orbdeck::health::Health;
+use orbdeck::repo::status::OrbStatus;
+
+const ORB: &str = "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 1h\n  writeInterval: 0s\n";
+
+fn web(selector: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n{selector}      containers:\n      - name: web\n        image: nginx:1.27\n"
+    )
+}
+
+fn web_health(status: &OrbStatus) -> (Option<Health>, String) {
+    let o = status
+        .objects
+        .iter()
+        .find(|o| o.kind == "Deployment" && o.name == "web")
+        .expect("the Deployment is in the status");
+    (o.health, o.health_message.clone().unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unschedulable_deployment_is_progressing_and_healthy_once_it_runs() {
+    let sim = Sim::start(2).await;
+    let origin = Origin::new();
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        (
+            "desired/web.yaml",
+            &web("      nodeSelector: {pool: gpu}\n"),
+        ),
+        (
+            "desired/settings.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\n",
+        ),
+    ]);
+    let mut engine = Running::start(&sim, &origin).await;
+    engine.sync().await;
+    // The next syncs see what the cluster made of it: pods no node can take.
+    let mut status = engine.sync().await;
+    for _ in 0..20 {
+        if web_health(&status).1.contains("available") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        status = engine.sync().await;
+    }
+    let (health, why) = web_health(&status);
+    assert_eq!(health, Some(Health::Progressing), "{status:#?}");
+    assert!(
+        why.contains("0 of 2 updated replicas are available"),
+        "{why}"
+    );
+    assert_eq!(
+        status.health,
+        Some(Health::Progressing),
+        "the ORB rolls up its worst object"
+    );
+    let configmap = status
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap")
+        .unwrap();
+    assert_eq!(configmap.health, None, "a ConfigMap has no health");
+
+    push(&origin, vec![put("desired/web.yaml", &web(""))]);
+    let mut healthy = false;
+    for _ in 0..40 {
+        let status = engine.sync().await;
+        if web_health(&status).0 == Some(Health::Healthy) && status.health == Some(Health::Healthy)
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(healthy, "the Deployment never became Healthy");
+    engine.stop().await;
+}
