@@ -97,7 +97,10 @@ pub fn of(obj: &Value) -> Option<Assessed> {
             _ => progressing(format!("replication {}", phase_or_pending(obj))),
         },
         ("orbdeck.io", "ClusterUpgrade") => match text(obj, "/status/phase") {
-            "" | "Succeeded" => healthy(),
+            // No coordinator has looked at it yet: nothing to say, as Argo CD has for a custom
+            // resource without status.
+            "" => None,
+            "Succeeded" => healthy(),
             "Failed" | "Aborted" => Some((Health::Degraded, message(obj))),
             "Paused" => Some((Health::Suspended, "the upgrade is paused".into())),
             phase => progressing(format!("upgrade {phase}")),
