@@ -173,9 +173,15 @@ fn wait_draft(keep: &Path, path: &str, text: &str) {
 /// from the tables.
 fn open_desired(ui: &Tmux, row: usize, path: &str) {
     ui.keys(&["6", "g"]);
-    ui.wait(20, "the Desired tab", |s| s.contains("Desired orb-alpha"));
-    for _ in 0..row {
+    ui.wait(20, "the Desired tab", |s| {
+        s.contains("Desired orb-alpha [1/")
+    });
+    // One row at a time, each seen selected ([N/M] in the title) before the next key, so a
+    // loaded machine cannot reorder them.
+    for i in 0..row {
         ui.keys(&["j"]);
+        let at = format!("Desired orb-alpha [{}/", i + 2);
+        ui.wait(20, &at.clone(), |s| s.contains(&at));
     }
     ui.keys(&["Enter"]);
     ui.wait(20, path, |s| s.contains(path) && s.contains(" 1 "));
@@ -308,7 +314,7 @@ fn demo_edit_plan_commit_apply_and_draft_survives_a_kill() {
     ui.keys(&["2"]);
     ui.wait(30, "the new quota on screen", |s| s.contains("/12"));
     ui.keys(&["q"]);
-    ui.wait(20, "the UI to quit", |s| !s.contains("orb-alpha"));
+    ui.wait(60, "the UI to quit", |s| !s.contains("orb-alpha"));
 }
 
 #[test]
