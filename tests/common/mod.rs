@@ -13,7 +13,7 @@ pub use kube_sim::testing::Sim;
 /// the engine as an operator binds them for an ORB (see assets/deploy/engine.yaml).
 pub fn desired_rules() -> serde_json::Value {
     serde_json::json!([
-        {"apiGroups": [""], "resources": ["configmaps", "secrets", "services"],
+        {"apiGroups": [""], "resources": ["configmaps", "secrets", "services", "pods"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
         {"apiGroups": ["apps"], "resources": ["deployments"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},

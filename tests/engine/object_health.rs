@@ -83,3 +83,59 @@ async fn an_unschedulable_deployment_is_progressing_and_healthy_once_it_runs() {
     assert!(healthy, "the Deployment never became Healthy");
     engine.stop().await;
 }
+
+/// A Deployment whose container crashes in a loop (the sim's crash annotation) is Progressing, then
+/// Degraded once its progress deadline passes; a crash-looping Pod is Degraded at once, with the
+/// kubelet's reason; the ORB rolls up to Degraded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loop_is_degraded_and_a_rollout_past_its_deadline_too() {
+    let sim = Sim::start(1).await;
+    let origin = Origin::new();
+    let crashing = web("").replace(
+        "    metadata:\n      labels: {app: web}\n",
+        "    metadata:\n      labels: {app: web}\n      annotations: {sim.orbdeck.io/crash-containers: web}\n",
+    );
+    let crashing = crashing.replace(
+        "  replicas: 2\n",
+        "  replicas: 2\n  progressDeadlineSeconds: 2\n",
+    );
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: worker\n  namespace: default\n  annotations: {sim.orbdeck.io/crash-containers: \"*\"}\nspec:\n  containers:\n  - name: work\n    image: busybox\n";
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/web.yaml", &crashing),
+        ("desired/worker.yaml", pod),
+    ]);
+    let mut engine = Running::start(&sim, &origin).await;
+    let mut seen_progressing = false;
+    let mut last = None;
+    for _ in 0..60 {
+        let status = engine.sync().await;
+        let (health, why) = web_health(&status);
+        seen_progressing |= health == Some(Health::Progressing);
+        let worker = status
+            .objects
+            .iter()
+            .find(|o| o.name == "worker")
+            .and_then(|o| Some((o.health?, o.health_message.clone().unwrap_or_default())));
+        if health == Some(Health::Degraded)
+            && worker.as_ref().is_some_and(|w| w.0 == Health::Degraded)
+        {
+            assert!(why.contains("exceeded its progress deadline"), "{why}");
+            let (_, worker_why) = worker.unwrap();
+            assert!(
+                worker_why.starts_with("CrashLoopBackOff: back-off"),
+                "{worker_why}"
+            );
+            assert_eq!(status.health, Some(Health::Degraded));
+            assert!(
+                seen_progressing,
+                "the rollout was Progressing before its deadline"
+            );
+            engine.stop().await;
+            return;
+        }
+        last = Some(status);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("never Degraded: {last:#?}");
+}

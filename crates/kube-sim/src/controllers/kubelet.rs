@@ -237,27 +237,55 @@ fn is_job_pod(pod: &Value) -> bool {
         .any(|o| o["kind"] == "Job")
 }
 
+/// Pod annotation naming the containers (comma-separated, or `*`) the simulated kubelet lets
+/// crash in a loop, for tests and demos of a failing workload.
+pub const CRASH_ANNOTATION: &str = "sim.orbdeck.io/crash-containers";
+
+/// Whether the pod's annotation asks container `name` to crash.
+fn crashes(pod: &Value, name: &str) -> bool {
+    pod["metadata"]["annotations"][CRASH_ANNOTATION]
+        .as_str()
+        .is_some_and(|list| list.split(',').any(|c| c.trim() == "*" || c.trim() == name))
+}
+
 fn running_status(pod: &Value, host_ip: &str) -> Value {
     let ts = now();
+    let pod_name = object::name(pod);
     let statuses: Vec<Value> = pod["spec"]["containers"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|ctr| {
-            json!({"name": ctr["name"], "image": ctr["image"], "imageID": format!("sim://{}", ctr["image"].as_str().unwrap_or("")),
+            let name = ctr["name"].as_str().unwrap_or("");
+            let mut status = json!({"name": ctr["name"], "image": ctr["image"], "imageID": format!("sim://{}", ctr["image"].as_str().unwrap_or("")),
                 "containerID": format!("containerd://{}", uuid::Uuid::new_v4().simple()),
                 "ready": true, "started": true, "restartCount": 0,
-                "state": {"running": {"startedAt": ts}}})
+                "state": {"running": {"startedAt": ts}}});
+            if crashes(pod, name) {
+                status["ready"] = json!(false);
+                status["started"] = json!(false);
+                status["restartCount"] = json!(5);
+                status["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+                    "message": format!("back-off 5m0s restarting failed container={name} pod={pod_name}")}});
+                status["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": ts, "finishedAt": ts}});
+            }
+            status
         })
         .collect();
+    let ready = if statuses.iter().all(|s| s["ready"] == json!(true)) {
+        "True"
+    } else {
+        "False"
+    };
     let ip_tail = object::stable_hash(object::uid(pod)) % 65000;
     json!({
         "phase": "Running", "hostIP": host_ip, "podIP": format!("10.244.{}.{}", ip_tail / 250, ip_tail % 250 + 2),
         "startTime": ts, "qosClass": qos_class(pod),
         "conditions": [
             {"type": "Initialized", "status": "True", "lastTransitionTime": ts},
-            {"type": "Ready", "status": "True", "lastTransitionTime": ts},
-            {"type": "ContainersReady", "status": "True", "lastTransitionTime": ts},
+            {"type": "Ready", "status": ready, "lastTransitionTime": ts},
+            {"type": "ContainersReady", "status": ready, "lastTransitionTime": ts},
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": ts},
         ],
         "containerStatuses": statuses,

@@ -80,7 +80,7 @@ fn pod_from_template(
 }
 
 /// One pass over all workload kinds.
-pub async fn pass(c: &Cluster, _memory: &mut Memory) {
+pub async fn pass(c: &Cluster, memory: &mut Memory) {
     let steps = c.store.write(|s| {
         let mut steps = Vec::new();
         let pods = s.list_values("pods", None);
@@ -134,6 +134,18 @@ pub async fn pass(c: &Cluster, _memory: &mut Memory) {
                 let total = sum("replicas");
                 let ts = d["metadata"]["creationTimestamp"].clone();
                 let complete = updated == replicas && total == replicas && available == replicas;
+                // Kubernetes' progress deadline: a rollout that has not completed within
+                // progressDeadlineSeconds of its ReplicaSet's creation has timed out.
+                let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
+                let started = current.and_then(|r| r["metadata"]["creationTimestamp"].as_str()).or(ts.as_str());
+                let waited = started
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map_or(0, |t| chrono::Utc::now().timestamp() - t.timestamp());
+                let timed_out = !complete && waited > deadline;
+                if !complete && !timed_out {
+                    let left = u64::try_from(deadline - waited + 1).unwrap_or(1);
+                    memory.due(std::time::Instant::now() + std::time::Duration::from_secs(left));
+                }
                 let status = json!({
                     "observedGeneration": d["metadata"]["generation"], "replicas": total,
                     "updatedReplicas": updated, "readyReplicas": sum("readyReplicas"),
@@ -142,9 +154,14 @@ pub async fn pass(c: &Cluster, _memory: &mut Memory) {
                         {"type": "Available", "status": if available >= replicas { "True" } else { "False" },
                          "reason": if available >= replicas { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
                          "message": "Deployment availability", "lastUpdateTime": ts, "lastTransitionTime": ts},
-                        {"type": "Progressing", "status": "True",
-                         "reason": if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
-                         "message": format!("ReplicaSet \"{name}\" progress"), "lastUpdateTime": ts, "lastTransitionTime": ts},
+                        if timed_out {
+                            json!({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                             "message": format!("ReplicaSet \"{name}\" has timed out progressing."), "lastUpdateTime": ts, "lastTransitionTime": ts})
+                        } else {
+                            json!({"type": "Progressing", "status": "True",
+                             "reason": if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
+                             "message": format!("ReplicaSet \"{name}\" progress"), "lastUpdateTime": ts, "lastTransitionTime": ts})
+                        },
                     ]
                 });
                 let status = strip_zero(status, &["unavailableReplicas", "readyReplicas", "availableReplicas", "updatedReplicas", "replicas"]);
