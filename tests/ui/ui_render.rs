@@ -455,3 +455,28 @@ fn editor_colours_yaml_keys_and_comments() {
     );
     assert_eq!(fg_of(&s, "# label override"), Color::DarkGray);
 }
+
+/// The engine's health roll-up: the ORB list says an ORB is Degraded, and its Overview names the
+/// objects that are not healthy with their reasons.
+#[test]
+fn the_objects_health_shows_in_the_orb_list_and_the_overview() {
+    let mut fleet = fleet();
+    if let Some(sync) = fleet[0].sync.as_mut() {
+        sync.health = Some("Degraded".into());
+        sync.unhealthy = vec![
+            "Deployment default/web: Degraded: Deployment \"web\" exceeded its progress deadline"
+                .into(),
+        ];
+    }
+    let state = state(fleet, 160, 30);
+    let screen = screen(&state);
+    assert!(screen.contains(" Degraded"), "{screen}");
+    assert!(
+        screen.contains("Obj health  Degraded: 1 not healthy"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Deployment default/web: Degraded: Deployment \"web\" exceeded"),
+        "{screen}"
+    );
+}

@@ -1,5 +1,5 @@
-//! The ORB list on the left: two lines per ORB (health and name; last sync, drift, errors,
-//! drafts), windowed around the selection.
+//! The ORB list on the left: two lines per ORB (health and name; last sync, drift, the objects'
+//! health when not Healthy, errors, drafts), windowed around the selection.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -126,6 +126,17 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
     }
     if let Some(d) = orb.drift.filter(|d| *d > 0) {
         parts.push(Span::styled(format!(" Δ{d}"), t.warn));
+    }
+    // The objects' health roll-up, when it is not Healthy (the Overview lists the objects).
+    if let Some(h) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
+        let style = match h {
+            "Healthy" => None,
+            "Progressing" | "Suspended" => Some(t.warn),
+            _ => Some(t.error),
+        };
+        if let Some(style) = style {
+            parts.push(Span::styled(format!(" {h}"), style));
+        }
     }
     let errors =
         orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo.error.is_some());
