@@ -14,8 +14,7 @@ use age::secrecy::ExposeSecret;
 use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -363,18 +362,8 @@ async fn apply_all(client: &kube::Client, yaml: &str, what: &'static str) -> Res
     let (mut changed, mut total) = (0, 0);
     for doc in docs.into_iter().filter(|d| d.is_object()) {
         total += 1;
-        let (group, version) = doc["apiVersion"]
-            .as_str()
-            .unwrap_or("v1")
-            .split_once('/')
-            .unwrap_or(("", "v1"));
         let kind = doc["kind"].as_str().unwrap_or("");
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
-        let name = doc["metadata"]["name"].as_str().unwrap_or("").to_string();
-        let api: Api<DynamicObject> = match doc["metadata"]["namespace"].as_str() {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-            None => Api::all_with(client.clone(), &resource),
-        };
+        let (api, name) = crate::engine::identity::api_for(client, &doc);
         let before = api.get_opt(&name).await.ok().flatten();
         // Its own field manager: the engine, once it manages these from desired/orbdeck-system/,
         // adds its label as manager `orbdeck`; a later bootstrap leaves that alone.

@@ -54,6 +54,15 @@ pub async fn install(admin: &kube::Client, desired_rules: Value) -> Result<(), k
 }
 
 async fn apply(admin: &kube::Client, doc: Value) -> Result<(), kube::Error> {
+    let (api, name) = api_for(admin, &doc);
+    let params = PatchParams::apply("orbdeck").force();
+    api.patch(&name, &params, &Patch::Apply(&doc)).await?;
+    Ok(())
+}
+
+/// The API of one manifest's kind (plural guessed from the kind, as for the built-in kinds of
+/// the deploy manifests and orbdeck's CRDs) and the manifest's name.
+pub fn api_for(client: &kube::Client, doc: &Value) -> (Api<DynamicObject>, String) {
     let (group, version) = doc["apiVersion"]
         .as_str()
         .unwrap_or("v1")
@@ -62,13 +71,11 @@ async fn apply(admin: &kube::Client, doc: Value) -> Result<(), kube::Error> {
     let gvk = GroupVersionKind::gvk(group, version, doc["kind"].as_str().unwrap_or(""));
     let resource = ApiResource::from_gvk(&gvk);
     let name = doc["metadata"]["name"].as_str().unwrap_or("").to_string();
-    let api: Api<DynamicObject> = match doc["metadata"]["namespace"].as_str() {
-        Some(ns) => Api::namespaced_with(admin.clone(), ns, &resource),
-        None => Api::all_with(admin.clone(), &resource),
+    let api = match doc["metadata"]["namespace"].as_str() {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
     };
-    let params = PatchParams::apply("orbdeck").force();
-    api.patch(&name, &params, &Patch::Apply(&doc)).await?;
-    Ok(())
+    (api, name)
 }
 
 /// A token of the engine's ServiceAccount, valid for `seconds` (TokenRequest API).

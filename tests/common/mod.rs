@@ -24,33 +24,32 @@ pub fn desired_rules() -> serde_json::Value {
     ])
 }
 
-/// A client with the engine's own identity: the ServiceAccount and RBAC of
-/// `orbdeck manifests deploy` (plus [`desired_rules`]), through a TokenRequest token. A test
-/// whose engine needs more than the manifests grant fails with the 403.
-pub async fn engine_client(sim: &Sim) -> kube::Client {
+/// Installs the engine's identity in the sim (the ServiceAccount and RBAC of
+/// `orbdeck manifests deploy`, plus [`desired_rules`]) and returns a TokenRequest token of it.
+pub async fn engine_token(sim: &Sim) -> String {
     let admin = sim.client().await;
     orbdeck::engine::identity::install(&admin, desired_rules())
         .await
         .expect("the engine's RBAC installs");
-    let token = orbdeck::engine::identity::token(&admin, 3600)
+    orbdeck::engine::identity::token(&admin, 3600)
         .await
-        .expect("a token of the engine's ServiceAccount");
+        .expect("a token of the engine's ServiceAccount")
+}
+
+/// A client with the engine's own identity (see [`engine_token`]). A test whose engine needs
+/// more than the manifests grant fails with the 403.
+pub async fn engine_client(sim: &Sim) -> kube::Client {
+    let token = engine_token(sim).await;
     sim.server
         .client_with_token(0, &token)
         .await
         .expect("a client with the engine's token")
 }
 
-/// Writes to `path` a kubeconfig of the sim with the engine's identity (see [`engine_client`]),
+/// Writes to `path` a kubeconfig of the sim with the engine's identity (see [`engine_token`]),
 /// for an `orbdeck engine` process run as its Deployment would run it.
 pub async fn engine_kubeconfig(sim: &Sim, path: &std::path::Path) {
-    let admin = sim.client().await;
-    orbdeck::engine::identity::install(&admin, desired_rules())
-        .await
-        .expect("the engine's RBAC installs");
-    let token = orbdeck::engine::identity::token(&admin, 3600)
-        .await
-        .expect("a token of the engine's ServiceAccount");
+    let token = engine_token(sim).await;
     let yaml = sim
         .server
         .kubeconfig_yaml()

@@ -84,13 +84,7 @@ impl Proxy {
 /// A client for the sim that reaches it through `url` instead.
 /// A client with the engine's identity (see [`super::engine_client`]) through the proxy at `url`.
 pub async fn engine_client_via(sim: &Sim, url: &str) -> kube::Client {
-    let admin = sim.client().await;
-    orbdeck::engine::identity::install(&admin, super::desired_rules())
-        .await
-        .unwrap();
-    let token = orbdeck::engine::identity::token(&admin, 3600)
-        .await
-        .unwrap();
+    let token = super::engine_token(sim).await;
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.server.kubeconfig_yaml()).unwrap();
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await

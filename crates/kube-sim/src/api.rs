@@ -117,16 +117,6 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: axum::extract::Request) 
             logs_api::append_request(&c, &namespace, &pod, &query, &body)
         }
         Route::SimLog { .. } => Err(ApiError::method_not_allowed(parts.method.as_str())),
-        Route::Object(p) if p.group == crate::events_api::GROUP && parts.method != Method::GET => {
-            let request = Request {
-                method: &parts.method,
-                headers: &parts.headers,
-                query: &query,
-                agent: &agent,
-                user: &user,
-            };
-            events_api_write(&c, &request, p, body).await
-        }
         Route::Object(p) => {
             let request = Request {
                 method: &parts.method,
@@ -135,7 +125,11 @@ pub async fn handle(State(c): State<Arc<Cluster>>, req: axum::extract::Request) 
                 agent: &agent,
                 user: &user,
             };
-            object_request(&c, &request, p, body).await
+            if p.group == crate::events_api::GROUP && parts.method != Method::GET {
+                events_api_write(&c, &request, p, body).await
+            } else {
+                object_request(&c, &request, p, body).await
+            }
         }
     };
     result.unwrap_or_else(IntoResponse::into_response)
