@@ -5,6 +5,7 @@ mod common;
 
 mod bootstrap_cli;
 mod fleet_cli;
+mod init_and_sim_cli;
 mod merge3;
 mod model;
 mod repo_git;
