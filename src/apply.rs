@@ -58,6 +58,14 @@ pub enum ApplyError {
         /// The API error.
         source: kube::Error,
     },
+    /// An applied object could not be read back.
+    #[error("read {id}: {}", api_error(.source))]
+    Read {
+        /// The object.
+        id: Box<ObjectId>,
+        /// The API error.
+        source: kube::Error,
+    },
     /// A CRD could not be read.
     #[error("CRD {name}: {source}")]
     Crd {
@@ -275,6 +283,37 @@ impl Applier {
         } else {
             Applied::Created
         })
+    }
+
+    /// Reads an object of a kind this sync listed again (its health moves after it is
+    /// applied); gone, it is forgotten.
+    pub async fn refresh(&mut self, id: &ObjectId) -> Result<(), ApplyError> {
+        let (ar, caps) = self.resolved(id).await?;
+        let api = self.api(&ar, &caps, id.namespace.as_deref());
+        let got = api
+            .get_opt(&id.name)
+            .await
+            .map_err(|source| ApplyError::Read {
+                id: Box::new(id.clone()),
+                source,
+            })?;
+        // Only a kind already listed this sync: a partial list would hide objects from prune.
+        let Some(objects) = self
+            .live
+            .get_mut(&(id.api_version.clone(), id.kind.clone()))
+        else {
+            return Ok(());
+        };
+        let key = (id.namespace.clone(), id.name.clone());
+        match got.map(serde_json::to_value) {
+            Some(Ok(value)) => {
+                objects.insert(key, value);
+            }
+            _ => {
+                objects.remove(&key);
+            }
+        }
+        Ok(())
     }
 
     /// Deletes an object the ORB owns (background propagation).

@@ -5,6 +5,9 @@
 pub const ORB_LABEL: &str = "orbdeck.io/orb";
 /// The annotation that keeps an object from ever being pruned (`"false"`).
 pub const PRUNE_ANNOTATION: &str = "orbdeck.io/prune";
+/// The annotation that orders applying, Argo CD style: lower waves first (an integer, default
+/// 0), each wave only once the ones before it are applied and healthy.
+pub const SYNC_WAVE_ANNOTATION: &str = "orbdeck.io/sync-wave";
 /// The field manager of the engine's server-side applies.
 pub const FIELD_MANAGER: &str = "orbdeck";
 /// The annotation recording a hash of what the engine applied (so an unchanged object is not
@@ -58,6 +61,17 @@ pub fn labelled(value: &serde_json::Value, orb: &str) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The object's sync wave: its `orbdeck.io/sync-wave` annotation, 0 when absent or not an
+/// integer (validation refuses the latter).
+pub fn sync_wave(value: &serde_json::Value) -> i32 {
+    value
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SYNC_WAVE_ANNOTATION))
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Whether the object opts out of pruning.

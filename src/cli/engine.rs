@@ -50,6 +50,10 @@ pub struct EngineArgs {
     /// Secret (in the engine's namespace) whose key `identity.txt` holds the age identity.
     #[arg(long, default_value = "orbdeck-age-identity")]
     pub identity_secret: String,
+    /// How log lines are written: `text` for a terminal, `json` (one object per line) in a
+    /// cluster.
+    #[arg(long, value_enum, default_value_t, env = "ORBDECK_LOG_FORMAT")]
+    pub log_format: super::LogFormat,
 }
 
 /// Runs the engine until SIGINT/SIGTERM.

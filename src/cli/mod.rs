@@ -138,7 +138,10 @@ pub fn run(cli: Cli) -> ExitCode {
             with_ui_runtime(move |slot| ui(args, slot_paths, slot))
         }
         // The engine says what each sync did (INFO) unless ORBDECK_LOG says otherwise.
-        Command::Engine(args) => with_runtime("warn,orbdeck=info", engine::run(args)),
+        Command::Engine(args) => {
+            init_logging("warn,orbdeck=info", args.log_format);
+            with_runtime("warn,orbdeck=info", engine::run(args))
+        }
         Command::Agent => not_available("agent"),
     }
 }
@@ -242,18 +245,36 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// The log filter of commands that only speak when something is wrong.
 const QUIET: &str = "warn";
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields), for log collectors.
+    Json,
+}
+
+/// Logs to stderr by `ORBDECK_LOG`, else by `default_filter`, in `format` (a no-op when logging
+/// is already set up).
+fn init_logging(default_filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORBDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
 /// Runs `fut` on a runtime, logging to stderr by `ORBDECK_LOG`, else by `default_filter`.
 fn with_runtime(
     default_filter: &str,
     fut: impl std::future::Future<Output = Result<(), String>>,
 ) -> ExitCode {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ORBDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging(default_filter, LogFormat::Text);
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod leader;
 pub mod preflight;
 pub mod sync;
+pub mod waves;
 
 use crate::apply::Applier;
 use crate::controllers::profiles::report::PROFILES_FILE;
@@ -23,6 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
+
+/// How long a sync wave may take to become healthy when orb.yaml does not say.
+const DEFAULT_WAVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Why the engine could not read or write its repo, or decrypt a desired Secret.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,7 @@ async fn run(
     let mut retry: Option<Duration> = None;
     let mut write_interval = Duration::from_secs(10);
     let mut controllers: Option<Controllers> = None;
+    let mut waves = waves::WaveClock::default();
     let mut last_sync: Option<Instant> = None;
     let mut force = true;
     let mut election_open = true;
@@ -211,6 +216,11 @@ async fn run(
                                         prune: &desired.orb.engine.prune,
                                         previous: desired.previous.as_ref().or(written.as_ref()),
                                         identities: &options.identities,
+                                        waves: &mut waves,
+                                        wave_timeout: parse_duration(
+                                            &desired.orb.engine.sync_wave_timeout,
+                                        )
+                                        .unwrap_or(DEFAULT_WAVE_TIMEOUT),
                                     },
                                 )
                                 .await
@@ -316,7 +326,10 @@ async fn run(
 /// time (the caller caps it at the interval); `None` once nothing failed. An invalid desired
 /// state waits for a new commit instead.
 fn retry_after(status: &OrbStatus, previous: Option<Duration>) -> Option<Duration> {
-    let failed = status.objects.iter().any(|o| o.outcome == "failed");
+    let failed = status
+        .objects
+        .iter()
+        .any(|o| o.outcome == "failed" || o.outcome == "waiting");
     if !failed || status.result == "Invalid" {
         return None;
     }

@@ -81,13 +81,18 @@ pub fn log_sync(status: &OrbStatus, actions: &[(ObjectId, Action)]) {
     let commit: String = status.commit.chars().take(8).collect();
     let problems: Vec<&String> = status.errors.iter().chain(failed.iter()).collect();
     if problems.is_empty() {
+        // A held sync wave is said once, with what the sync applied before it.
+        let waiting = match status.objects.iter().find(|o| o.outcome == "waiting") {
+            Some(o) => format!("; {}", o.message.as_deref().unwrap_or("waiting")),
+            None => String::new(),
+        };
         if created + configured + pruned > 0 {
             tracing::info!(
                 commit,
                 created,
                 configured,
                 pruned,
-                "sync {}: {created} created, {configured} configured, {pruned} pruned",
+                "sync {}: {created} created, {configured} configured, {pruned} pruned{waiting}",
                 status.result
             );
         } else {

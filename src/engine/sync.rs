@@ -1,14 +1,16 @@
 //! One sync of an ORB: validate desired/ (if invalid, apply nothing and say why), decrypt
-//! encrypted Secrets, apply in stages, prune what left desired/ behind fences, and report every
-//! object's outcome as the engine's [`OrbStatus`].
+//! encrypted Secrets, apply wave by wave (`orbdeck.io/sync-wave`) and within a wave in stages,
+//! prune what left desired/ behind fences once every wave is applied, and report every object's
+//! outcome as the engine's [`OrbStatus`].
 
 use super::EngineError;
+use super::waves::{self, Held, WaveClock};
 use crate::apply::{Applied, Applier, stage};
 use crate::health::{self, Health};
 use crate::model::PrunePolicy;
 use crate::repo::status::{ObjectOutcome, OrbStatus};
 use crate::validate::{self, Object};
-use crate::wellknown::{ObjectId, prune_disabled};
+use crate::wellknown::{ObjectId, prune_disabled, sync_wave};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +27,10 @@ pub struct SyncInput<'a> {
     pub previous: Option<&'a OrbStatus>,
     /// age identities for encrypted Secrets.
     pub identities: &'a [age::x25519::Identity],
+    /// When the sync waves of this commit began to wait (the engine keeps it across syncs).
+    pub waves: &'a mut WaveClock,
+    /// How long a sync wave may take to become healthy (orb.yaml's `engine.syncWaveTimeout`).
+    pub wave_timeout: Duration,
 }
 
 /// What one sync did to the cluster (kept out of the status, which records steady state).
@@ -68,7 +74,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
         return report_out;
     }
     applier.begin();
-    let mut objects: Vec<(u8, ObjectId, serde_json::Value)> = Vec::new();
+    let mut objects: Vec<Planned> = Vec::new();
     for object in &report.objects {
         let id = object.id();
         let value = match decrypted(object, input.identities) {
@@ -93,45 +99,104 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
             },
             ..id
         };
-        objects.push((stage(&id.api_version, &id.kind, namespaced), id, value));
+        objects.push(Planned {
+            wave: sync_wave(&value),
+            stage: stage(&id.api_version, &id.kind, namespaced),
+            id,
+            value,
+        });
     }
-    objects.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let mut current_stage = 0;
-    for (stage_no, id, value) in &objects {
-        if *stage_no != current_stage && current_stage == 0 {
-            // CRDs first: their kinds must be served before their objects are applied.
-            for (_, crd, _) in objects.iter().filter(|o| o.0 == 0) {
+    objects.sort_by(|a, b| (a.wave, a.stage, &a.id).cmp(&(b.wave, b.stage, &b.id)));
+    input.waves.retain_commit(&input.commit);
+    let last_wave = objects.last().map(|o| o.wave);
+    let mut held: Option<Held> = None;
+    for group in objects.chunk_by(|a, b| a.wave == b.wave) {
+        let Some(wave) = group.first().map(|o| o.wave) else {
+            continue;
+        };
+        if let Some(held) = &held {
+            let (what, message) = held.outcome(wave);
+            for o in group {
+                let o = outcome(&o.id, what, Some(message.clone()));
+                report_out.status.objects.push(o);
+            }
+            continue;
+        }
+        let applied = apply_wave(applier, group, &mut report_out).await;
+        if Some(wave) != last_wave {
+            let (clock, commit, timeout) = (&mut *input.waves, &input.commit, input.wave_timeout);
+            held = waves::settle(applier, clock, commit, wave, &applied, timeout).await;
+        }
+    }
+    // Pruning comes last, once every wave is applied (Argo CD prunes at the end of a sync too).
+    if held.is_none() {
+        prune(applier, &input, &objects, &mut report_out).await;
+    }
+    assess_health(applier, &mut report_out.status);
+    let status = &mut report_out.status;
+    let failed = status.objects.iter().any(|o| o.outcome == "failed") || !status.errors.is_empty();
+    let waiting = status.objects.iter().any(|o| o.outcome == "waiting");
+    status.result = match (failed, waiting) {
+        (true, _) => "Partial",
+        (false, true) => "Waiting",
+        (false, false) => "Synced",
+    }
+    .into();
+    report_out
+}
+
+/// A desired object placed in the apply order: its wave, then its stage.
+struct Planned {
+    wave: i32,
+    stage: u8,
+    id: ObjectId,
+    value: serde_json::Value,
+}
+
+/// Applies one wave's objects in stage order (waiting for its CRDs to be Established before
+/// anything after them) and says which failed.
+async fn apply_wave(
+    applier: &mut Applier,
+    group: &[Planned],
+    report: &mut SyncReport,
+) -> Vec<waves::Applied> {
+    let status = &mut report.status;
+    let mut crds_established = false;
+    let mut applied = Vec::with_capacity(group.len());
+    for o in group {
+        if o.stage != 0 && !crds_established {
+            crds_established = true;
+            for crd in group.iter().filter(|c| c.stage == 0) {
                 if let Err(e) = applier
-                    .wait_established(&crd.name, Duration::from_secs(30))
+                    .wait_established(&crd.id.name, Duration::from_secs(30))
                     .await
                 {
                     status.errors.push(e.to_string());
                 }
             }
         }
-        current_stage = *stage_no;
-        match applier.apply(id, value).await {
-            Ok(applied) => {
-                status.objects.push(outcome(id, "applied", None));
-                match applied {
-                    Applied::Created => report_out.actions.push((id.clone(), Action::Created)),
-                    Applied::Configured => {
-                        report_out.actions.push((id.clone(), Action::Configured))
-                    }
-                    Applied::Unchanged => {}
+        match applier.apply(&o.id, &o.value).await {
+            Ok(result) => {
+                status.objects.push(outcome(&o.id, "applied", None));
+                let action = match result {
+                    Applied::Created => Some(Action::Created),
+                    Applied::Configured => Some(Action::Configured),
+                    Applied::Unchanged => None,
+                };
+                if let Some(action) = action {
+                    report.actions.push((o.id.clone(), action));
                 }
+                applied.push((o.id.clone(), None));
             }
-            Err(e) => status
-                .objects
-                .push(outcome(id, "failed", Some(e.to_string()))),
+            Err(e) => {
+                status
+                    .objects
+                    .push(outcome(&o.id, "failed", Some(e.to_string())));
+                applied.push((o.id.clone(), Some(e.to_string())));
+            }
         }
     }
-    prune(applier, &input, &objects, &mut report_out).await;
-    assess_health(applier, &mut report_out.status);
-    let status = &mut report_out.status;
-    let failed = status.objects.iter().any(|o| o.outcome == "failed") || !status.errors.is_empty();
-    status.result = if failed { "Partial" } else { "Synced" }.into();
-    report_out
+    applied
 }
 
 fn outcome(id: &ObjectId, what: &str, message: Option<String>) -> ObjectOutcome {
@@ -189,14 +254,14 @@ fn decrypted(
 async fn prune(
     applier: &mut Applier,
     input: &SyncInput<'_>,
-    desired: &[(u8, ObjectId, serde_json::Value)],
+    desired: &[Planned],
     report: &mut SyncReport,
 ) {
     let status = &mut report.status;
-    let wanted: BTreeSet<&ObjectId> = desired.iter().map(|(_, id, _)| id).collect();
+    let wanted: BTreeSet<&ObjectId> = desired.iter().map(|o| &o.id).collect();
     let mut kinds: BTreeSet<(String, String)> = desired
         .iter()
-        .map(|(_, id, _)| (id.api_version.clone(), id.kind.clone()))
+        .map(|o| (o.id.api_version.clone(), o.id.kind.clone()))
         .collect();
     if let Some(previous) = input.previous {
         kinds.extend(

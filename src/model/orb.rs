@@ -67,6 +67,9 @@ pub struct EngineSettings {
     pub write_interval: String,
     /// Limits on deleting objects that left desired state.
     pub prune: PrunePolicy,
+    /// How long a sync wave (`orbdeck.io/sync-wave`) may take to become healthy before the
+    /// waves after it are reported failed, e.g. `5m`.
+    pub sync_wave_timeout: String,
 }
 
 impl Default for EngineSettings {
@@ -75,6 +78,7 @@ impl Default for EngineSettings {
             interval: "30s".into(),
             write_interval: "10s".into(),
             prune: PrunePolicy::default(),
+            sync_wave_timeout: "5m".into(),
         }
     }
 }

@@ -86,7 +86,7 @@ pub struct SyncInfo {
     pub commit: String,
     /// When it was applied, in Unix seconds.
     pub time: Option<u64>,
-    /// Result word, e.g. `Applied`, `Invalid`, `Failed`.
+    /// Result word: `Synced`, `Waiting` (a sync wave), `Partial` or `Invalid`.
     pub result: String,
     /// Errors with `file:line` where the engine knew them.
     pub errors: Vec<String>,
@@ -94,6 +94,8 @@ pub struct SyncInfo {
     pub health: Option<String>,
     /// The objects that are not Healthy: `Kind namespace/name: Health: why`.
     pub unhealthy: Vec<String>,
+    /// The objects held by an earlier sync wave: `Kind namespace/name: why`.
+    pub waiting: Vec<String>,
 }
 
 /// Who owns a profile.

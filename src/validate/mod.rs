@@ -384,8 +384,16 @@ fn check_names(ctx: &mut Ctx, meta: &Node, name: Option<&str>, namespace: Option
             if let NodeKind::Scalar(Value::String(v)) = &a.value.kind {
                 size += v.len();
             }
+            let path = [field("annotations"), vec![Seg::Key(a.key.clone())]].concat();
+            if a.key == crate::wellknown::SYNC_WAVE_ANNOTATION
+                && let NodeKind::Scalar(Value::String(v)) = &a.value.kind
+                && v.trim().parse::<i32>().is_err()
+            {
+                let message =
+                    format!("{v:?} is not an integer (lower sync waves are applied first)");
+                ctx.report(a.value.pos, &path, Severity::Error, message);
+            }
             if let Some(why) = crate::names::label_key_problem(&a.key) {
-                let path = [field("annotations"), vec![Seg::Key(a.key.clone())]].concat();
                 let message = format!("annotation key {:?}: {why}", a.key);
                 ctx.report(a.key_pos, &path, Severity::Error, message);
             }

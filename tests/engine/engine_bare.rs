@@ -14,27 +14,46 @@ fn log(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bare_cluster_gets_a_namespace_and_the_missing_crds_are_named_with_their_fix() {
-    let sim = Sim::start(0).await;
+/// An ORB of one Profile, for a cluster without its CRDs.
+fn one_profile() -> Origin {
     let origin = Origin::new();
     origin.seed(&[
         ("orb.yaml", "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 1s\n  writeInterval: 0s\n"),
         ("desired/alice.yaml", "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: alice\nspec:\n  owner:\n    kind: User\n    name: alice@example.com\n"),
     ]);
+    origin
+}
+
+/// `orbdeck engine` on the sim with `extra` arguments, its stderr going to `stderr`.
+fn engine(
+    sim: &Sim,
+    origin: &Origin,
+    dir: &std::path::Path,
+    stderr: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
+        .args(["engine", "--repo", &origin.url(), "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .env("ORBDECK_DATA", dir.join("data"))
+        .env_remove("ORBDECK_LOG")
+        .env_remove("ORBDECK_LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_cluster_gets_a_namespace_and_the_missing_crds_are_named_with_their_fix() {
+    let sim = Sim::start(0).await;
+    let origin = one_profile();
     let dir = tempfile::tempdir().unwrap();
     let stderr = dir.path().join("engine.err");
     let started = Instant::now();
-    let mut engine = std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
-        .args(["engine", "--repo", &origin.url(), "--listen", "127.0.0.1:0"])
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .env("ORBDECK_DATA", dir.path().join("data"))
-        .env_remove("ORBDECK_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
+    let mut engine = engine(&sim, &origin, dir.path(), &stderr, &[]);
     let named = eventually(10, || async {
         let text = log(&stderr);
         text.contains("created the engine's namespace")
@@ -64,4 +83,52 @@ async fn a_bare_cluster_gets_a_namespace_and_the_missing_crds_are_named_with_the
     let _ = engine.kill();
     let _ = engine.wait();
     assert!(created, "{}", log(&stderr));
+}
+
+/// In a cluster the engine logs JSON (the deploy manifest passes `--log-format json`): every
+/// line is one object a log collector can read, with the level and the message of the same
+/// events a terminal sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_lines_are_one_object_each() {
+    let sim = Sim::start(0).await;
+    let origin = one_profile();
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = dir.path().join("engine.err");
+    let mut engine = engine(
+        &sim,
+        &origin,
+        dir.path(),
+        &stderr,
+        &["--log-format", "json"],
+    );
+    let said = eventually(10, || async {
+        log(&stderr).contains("created the engine's namespace")
+            && log(&stderr).contains("not served")
+    })
+    .await;
+    let _ = engine.kill();
+    let _ = engine.wait();
+    let text = log(&stderr);
+    assert!(said, "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}")))
+        .collect();
+    let created = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("created the engine's namespace"))
+        })
+        .unwrap_or_else(|| panic!("no message field naming the namespace: {text}"));
+    assert!(
+        created["level"].is_string() && created["timestamp"].is_string(),
+        "{created}"
+    );
+    let missing = lines
+        .iter()
+        .find(|l| l.to_string().contains("not served"))
+        .unwrap();
+    assert_eq!(missing["level"], "WARN", "{missing}");
 }

@@ -100,8 +100,18 @@ fn engine_rbac_is_least_privilege() {
     let container = &deploy["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         container["args"],
-        serde_json::json!(["engine", "--repo", "$(ORB_REPO)"])
+        serde_json::json!(["engine", "--repo", "$(ORB_REPO)", "--log-format", "json"])
     );
+    // The binary takes those arguments (the image runs `orbdeck` with them).
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let parsed =
+        <orbdeck::cli::Cli as clap::Parser>::try_parse_from(std::iter::once("orbdeck").chain(args));
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");

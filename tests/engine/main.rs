@@ -15,3 +15,4 @@ mod engine_rbac;
 mod engine_sync;
 mod model_sim;
 mod object_health;
+mod sync_waves;

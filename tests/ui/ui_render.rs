@@ -480,3 +480,26 @@ fn the_objects_health_shows_in_the_orb_list_and_the_overview() {
         "{screen}"
     );
 }
+
+/// Objects held by a sync wave show in the Overview with what they wait for.
+#[test]
+fn objects_held_by_a_sync_wave_show_in_the_overview() {
+    let mut fleet = fleet();
+    if let Some(sync) = fleet[0].sync.as_mut() {
+        sync.result = "Waiting".into();
+        sync.waiting = vec![
+            "ConfigMap default/app-config: wave 1 waits for wave 0: apps/v1 Deployment/db (default) is Progressing"
+                .into(),
+        ];
+    }
+    let state = state(fleet, 160, 30);
+    let screen = screen(&state);
+    assert!(
+        screen.contains("Waiting     1 held by a sync wave"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("ConfigMap default/app-config: wave 1 waits for wave 0"),
+        "{screen}"
+    );
+}

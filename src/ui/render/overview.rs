@@ -91,6 +91,12 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
             ));
         }
     }
+    let waiting = orb.sync.as_ref().map_or(&[][..], |s| &s.waiting[..]);
+    if let Some(first) = waiting.first() {
+        let summary = format!("{} held by a sync wave", waiting.len());
+        lines.push(row("Waiting", line(&summary, vw, t.warn)));
+        lines.push(row("", line(first, vw, t.warn)));
+    }
     let drift = match orb.drift {
         Some(0) => line("none: live matches desired", vw, t.ok),
         Some(d) => line(

@@ -564,6 +564,19 @@ fn read_tip(
                 ))
             })
             .collect(),
+        waiting: s
+            .objects
+            .iter()
+            .filter(|o| o.outcome == "waiting")
+            .map(|o| {
+                let at = o
+                    .namespace
+                    .as_deref()
+                    .map_or(String::new(), |n| format!("{n}/"));
+                let why = o.message.as_deref().unwrap_or("waiting");
+                text(&format!("{} {at}{}: {why}", o.kind, o.name))
+            })
+            .collect(),
     });
     Ok(GitView {
         fetched: true,
@@ -619,12 +632,13 @@ fn draft_row(repo: Option<(&OrbRepo, Option<git2::Oid>)>, d: &Draft) -> DraftRow
     }
 }
 
-/// Desired files changed since the commit the engine last applied, plus objects it failed.
+/// Desired files changed since the commit the engine last applied, plus objects it failed or
+/// holds for a sync wave.
 fn drift(repo: &OrbRepo, tip: git2::Oid, status: &OrbStatus) -> usize {
     let failed = status
         .objects
         .iter()
-        .filter(|o| o.outcome == "failed")
+        .filter(|o| o.outcome == "failed" || o.outcome == "waiting")
         .count();
     let git = repo.git();
     let tree_of = |oid: git2::Oid| {
