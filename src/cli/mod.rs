@@ -242,8 +242,9 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-/// The log filter of commands that only speak when something is wrong.
-const QUIET: &str = "warn";
+/// The log filter of commands that only speak when something is wrong (kube's client logs
+/// every failed connection at ERROR; the commands report those errors themselves).
+const QUIET: &str = "warn,kube_client=off";
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -255,13 +256,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// Logs to stderr by `ORBDECK_LOG`, else by `default_filter`, in `format` (a no-op when logging
-/// is already set up).
+/// Logs to stderr by `ORBDECK_LOG`, else by `default_filter`, in `format`, in colour only on a
+/// terminal without `NO_COLOR` (a no-op when logging is already set up).
 fn init_logging(default_filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORBDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -236,27 +236,48 @@ async fn list(config: &FleetConfig, paths: &Paths) -> Result<(), String> {
         let (cluster, repo) = tokio::join!(cluster, repo);
         (orb, cluster, repo.unwrap_or_else(|e| Err(e.to_string())))
     });
-    println!(
-        "{:<16} {:<10} {:<40} {:<28} LAST SYNC",
-        "ORB", "MODE", "REPO", "CLUSTER"
-    );
+    let mut rows = vec![["ORB", "MODE", "REPO", "CLUSTER", "LAST SYNC"].map(String::from)];
     for (orb, cluster, repo) in futures::future::join_all(probes).await {
         let mode = if orb.write { "write" } else { "read-only" };
         let repo = match repo {
             Ok(state) => state,
-            Err(e) => format!("unreachable: {}", sanitize(&e)),
+            Err(e) => format!("unreachable: {}\t-", sanitize(&e)),
         };
         let (repo_col, sync) = repo.split_once('\t').unwrap_or((&repo, "-"));
-        println!(
-            "{:<16} {:<10} {:<40} {:<28} {}",
-            sanitize(&orb.name),
-            mode,
-            repo_col,
+        rows.push([
+            sanitize(&orb.name).into_owned(),
+            mode.to_string(),
+            repo_col.to_string(),
             describe(&cluster),
-            sync
-        );
+            sync.to_string(),
+        ]);
     }
+    print!("{}", table(&rows));
     Ok(())
+}
+
+/// Rows as columns as wide as their widest cell, two spaces apart (the last one unpadded).
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// "reachable at COMMIT\tLAST SYNC" for one ORB's repo, or the error.

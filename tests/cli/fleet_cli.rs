@@ -712,3 +712,62 @@ fn validate_names_every_bad_name_with_its_rule_and_position() {
         );
     }
 }
+
+/// `orbdeck orb list` as a user sees it with an unreachable cluster and a long ORB name: a table
+/// whose columns line up with its header, the cluster's error in its cell, and no log line or
+/// escape sequence around it.
+#[test]
+fn list_is_an_aligned_table_without_log_lines_or_escapes() {
+    let home = tempfile::tempdir().unwrap();
+    let origin = Origin::new();
+    origin.seed(&[("orb.yaml", "name: alpha\n")]);
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: dead\n  context: {cluster: dead, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: dead\n",
+    )
+    .unwrap();
+    let name = "a-rather-long-orb-name-for-a-column";
+    let add = orbdeck(
+        home.path(),
+        &[
+            "orb",
+            "add",
+            name,
+            "--repo",
+            &origin.url(),
+            "--context",
+            "dead",
+        ],
+    );
+    assert!(add.status.success(), "{}", text(&add));
+    let out = Command::new(env!("CARGO_BIN_EXE_orbdeck"))
+        .env("ORBDECK_CONFIG", home.path().join("fleet.yaml"))
+        .env("ORBDECK_DATA", home.path().join("data"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("ORBDECK_LOG")
+        .env_remove("NO_COLOR")
+        .args(["orb", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let all = text(&out);
+    assert!(!all.contains('\u{1b}'), "no escape sequence: {all:?}");
+    assert!(
+        !all.contains("ERROR") && !all.contains("WARN"),
+        "no log line: {all}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let (header, row) = (lines[0], lines[1]);
+    assert!(row.starts_with(name), "{stdout}");
+    for (column, cell) in [("CLUSTER", "unreachable: "), ("LAST SYNC", "never")] {
+        let at = header.find(column).unwrap();
+        assert_eq!(
+            row.get(at..at + cell.len()),
+            Some(cell),
+            "{column} lines up:\n{stdout}"
+        );
+    }
+}
