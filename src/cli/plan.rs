@@ -45,6 +45,7 @@ pub async fn run(args: PlanArgs, paths: Paths) -> Result<(), String> {
     let overlay = plan::Overlay {
         drafts: drafts.as_ref(),
         files: Vec::new(),
+        removed: Vec::new(),
         offline: args.offline,
     };
     let result = plan::plan_orb(&config, &paths, &entry, overlay)

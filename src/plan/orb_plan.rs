@@ -18,6 +18,8 @@ pub struct Overlay<'a> {
     pub drafts: Option<&'a Drafts>,
     /// Files (path, text) as edited but maybe not saved anywhere yet.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Files taken away (deleted by the edit).
+    pub removed: Vec<String>,
     /// Do not ask the cluster.
     pub offline: bool,
 }
@@ -34,8 +36,9 @@ pub async fn plan_orb(
         let (config, paths, entry) = (config.clone(), paths.clone(), entry.clone());
         let drafts = overlay.drafts.cloned();
         let files = overlay.files.clone();
+        let removed = overlay.removed.clone();
         tokio::task::spawn_blocking(move || {
-            read_repo(&config, &paths, &entry, drafts.as_ref(), files)
+            read_repo(&config, &paths, &entry, drafts.as_ref(), files, &removed)
         })
     };
     let state = read.await??;
@@ -93,6 +96,7 @@ fn read_repo(
     entry: &OrbEntry,
     drafts: Option<&Drafts>,
     overlay: Vec<(String, Vec<u8>)>,
+    removed: &[String],
 ) -> Result<RepoState, PlanError> {
     let repo = connect::open_repo(config, paths, entry)?;
     let tip = repo.fetch()?;
@@ -117,6 +121,7 @@ fn read_repo(
             ));
         }
     }
+    files.retain(|(p, _)| !removed.contains(p));
     for (path, text) in overlay {
         files.retain(|(p, _)| p != &path);
         files.push((path, text));

@@ -5,6 +5,7 @@
 
 pub mod drafts;
 pub mod git;
+pub mod history;
 pub mod known_hosts;
 pub mod merge3;
 pub mod remote;
@@ -82,6 +83,18 @@ pub enum RepoError {
         file: String,
         /// Why a key-level merge was not possible.
         reason: String,
+    },
+    /// A file asked for is not in the commit.
+    #[error("{path}: not in the repo at this commit")]
+    NotInRepo {
+        /// File in the repo.
+        path: String,
+    },
+    /// A commit that changed only current/ (the engine's) cannot be reverted.
+    #[error("commit {commit} changed only current/, which the engine writes; nothing to revert")]
+    NotRevertible {
+        /// The commit, short.
+        commit: String,
     },
     /// A local git operation failed.
     #[error("git: {0}")]

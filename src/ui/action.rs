@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
-use super::data::{ChildRow, OrbView};
+use super::data::{ChildRow, HistoryRow, OrbView};
 use crate::repo::merge3::Resolution;
 
 /// The time, passed in so that `update` and `render` stay deterministic.
@@ -99,6 +99,8 @@ pub enum Action {
     },
     /// Result of [`Effect::Children`].
     Children(Vec<ChildRow>),
+    /// The commit log asked for with [`Effect::History`].
+    History(Vec<HistoryRow>),
     /// Background work failed; shown as a message.
     Error(String),
     /// Background work finished with something to say (e.g. an upgrade paused by a commit).
@@ -291,6 +293,44 @@ pub enum Effect {
         name: String,
         /// What to do.
         op: UpgradeOp,
+    },
+    /// Read the commit log of an ORB (or of one file) after a fetch → [`Action::History`].
+    History {
+        /// ORB name.
+        orb: String,
+        /// The file, for a file's history.
+        path: Option<String>,
+    },
+    /// A commit with its diff → [`Action::Text`].
+    ShowCommit {
+        /// ORB name.
+        orb: String,
+        /// The commit, full hex.
+        commit: String,
+    },
+    /// Who last changed each line of a desired file → [`Action::Text`].
+    Blame {
+        /// ORB name.
+        orb: String,
+        /// Path in the repo.
+        path: String,
+    },
+    /// Plan reverting a commit as a new commit on the tip → [`Action::Text`].
+    PlanRevert {
+        /// ORB name.
+        orb: String,
+        /// The commit, full hex.
+        commit: String,
+    },
+    /// Revert a commit as a new commit, pushed through the normal write path → the log again,
+    /// then a notice or an error.
+    Revert {
+        /// ORB name.
+        orb: String,
+        /// The commit, full hex.
+        commit: String,
+        /// The log shown (a file's) to send again after the push, as [`Action::History`].
+        path: Option<String>,
     },
     /// Leave the program (restore the terminal first).
     Quit,

@@ -98,6 +98,25 @@ pub struct SyncInfo {
     pub waiting: Vec<String>,
 }
 
+/// One entry of an ORB's history: a commit, or a run of the engine's current/ commits folded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// The (newest) commit, full hex.
+    pub commit: String,
+    /// Author's name (sanitised).
+    pub author: String,
+    /// Commit time, Unix seconds.
+    pub time: u64,
+    /// First line of the message (sanitised).
+    pub summary: String,
+    /// Files changed.
+    pub files: Vec<String>,
+    /// How many commits the entry stands for (engine runs are folded).
+    pub commits: usize,
+    /// The engine's (current/ only): not revertible.
+    pub engine: bool,
+}
+
 /// Who owns a profile.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum OwnerKind {

@@ -115,6 +115,12 @@ pub enum Command {
     DraftDiff,
     /// Plan, then commit every draft of the selected draft's ORB as one commit.
     CommitAll,
+    /// The commit log of the ORB, or of the selected desired file.
+    History,
+    /// Who last changed each line of the selected desired file.
+    Blame,
+    /// Plan, then commit the revert of the selected commit (in a history).
+    Revert,
 }
 
 impl Command {
@@ -130,6 +136,7 @@ impl Command {
                 | Command::MergeUpstream
                 | Command::DiscardDraft
                 | Command::CommitAll
+                | Command::Revert
         )
     }
 }
@@ -370,6 +377,27 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         &[X::List],
         "C",
         "one commit of all ORB drafts",
+    ),
+    (
+        C::History,
+        "history",
+        &[X::Main],
+        "H",
+        "commit log of the ORB (of the file on Desired)",
+    ),
+    (
+        C::Blame,
+        "blame",
+        &[X::Main, X::List],
+        "b",
+        "blame of the desired file (Desired, a file's history)",
+    ),
+    (
+        C::Revert,
+        "revert",
+        &[X::List],
+        "R",
+        "revert the commit, plan first (history)",
     ),
 ];
 

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::action::{Clock, ObjectRef, UpgradeOp};
-use super::data::{ChildRow, OrbView, Upstream};
+use super::data::{ChildRow, HistoryRow, OrbView, Upstream};
 use super::editor::Editor;
 use super::index::FilterCache;
 use super::keymap::Keymap;
@@ -147,7 +147,8 @@ pub enum Viewer {
         /// First visible line.
         scroll: usize,
     },
-    /// A diff or a plan (their change, a draft against the committed file, all drafts' plan).
+    /// A diff or a plan (their change, a draft against the committed file, all drafts' plan,
+    /// a commit, a blame).
     Text {
         /// What is shown.
         title: String,
@@ -155,8 +156,19 @@ pub enum Viewer {
         lines: Option<Vec<String>>,
         /// First visible line.
         scroll: usize,
-        /// The plan of every draft of this ORB: `c` commits them.
-        commit_all: Option<String>,
+        /// What `c` commits when the text is a plan.
+        then: Option<PlanCommit>,
+    },
+    /// The commit log of an ORB or of one of its files.
+    History {
+        /// ORB name.
+        orb: String,
+        /// The file, when it is a file's history.
+        path: Option<String>,
+        /// Entries newest first, once arrived.
+        rows: Option<Vec<HistoryRow>>,
+        /// Selected row.
+        selected: usize,
     },
     /// Every draft of the fleet.
     Drafts {
@@ -173,6 +185,20 @@ pub enum Viewer {
         rows: Option<Vec<ChildRow>>,
         /// Selected row.
         selected: usize,
+    },
+}
+
+/// What `c` commits from a plan shown in [`Viewer::Text`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanCommit {
+    /// Every draft of this ORB, as one commit (asks for the message).
+    Drafts(String),
+    /// The revert of a commit, as a new commit.
+    Revert {
+        /// ORB name.
+        orb: String,
+        /// The commit to revert, full hex.
+        commit: String,
     },
 }
 
@@ -270,6 +296,8 @@ pub struct State {
     pub mode: Mode,
     /// The open desired file, while [`Mode::Editor`].
     pub editor: Option<Editor>,
+    /// The overlays under the open one, to go back to (a commit opened from a history).
+    pub back: Vec<Viewer>,
     /// A file requested with `e`, to jump into once it arrives.
     pub pending_open: Option<PendingOpen>,
     /// Footer message.
@@ -307,6 +335,7 @@ impl State {
             filter_cache: FilterCache::default(),
             mode: Mode::Normal,
             editor: None,
+            back: Vec::new(),
             pending_open: None,
             message: None,
             theme,

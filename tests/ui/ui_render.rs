@@ -228,6 +228,23 @@ fn scenarios() -> Vec<Scenario> {
                 ),
             );
         }),
+        ("history", |s| {
+            type_text(s, "H");
+            send(s, Action::History(history_rows()));
+            type_text(s, "j");
+        }),
+        ("history_commit", |s| {
+            type_text(s, "H");
+            send(s, Action::History(history_rows()));
+            type_text(s, "j");
+            send(s, key(KeyCode::Enter));
+            send(
+                s,
+                Action::Text(
+                    "commit 9f1c2e4d\nAuthor: Second Person <second@example.org>\n\n    raise bob's pods\n\n--- a/desired/profiles/bob.yaml\n+++ b/desired/profiles/bob.yaml\n-    pods: \"10\"\n+    pods: \"25\"".into(),
+                ),
+            );
+        }),
         ("rows_10k", |s| {
             let mut fleet = fleet();
             fleet[0] = big_orb("alpha", 10_000);
@@ -237,6 +254,47 @@ fn scenarios() -> Vec<Scenario> {
             send(s, key(KeyCode::PageDown));
             send(s, key(KeyCode::PageDown));
         }),
+    ]
+}
+
+/// A history: a human's commits between two runs of the engine's current/ commits.
+fn history_rows() -> Vec<orbdeck::ui::HistoryRow> {
+    let row = |commit: &str, author: &str, age: u64, summary: &str, files: &[&str], n| {
+        orbdeck::ui::HistoryRow {
+            commit: commit.repeat(5),
+            author: author.into(),
+            time: NOW - age,
+            summary: summary.into(),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            commits: n,
+            engine: files.iter().all(|f| f.starts_with("current/")),
+        }
+    };
+    vec![
+        row(
+            "a1b2c3d4",
+            "orbdeck",
+            20,
+            "orbdeck: current state",
+            &["current/status.yaml"],
+            14,
+        ),
+        row(
+            "9f1c2e4d",
+            "Second Person",
+            300,
+            "raise bob's pods",
+            &["desired/profiles/bob.yaml"],
+            1,
+        ),
+        row(
+            "77aa88bb",
+            "Alice Operator",
+            7200,
+            "add the data team",
+            &["desired/profiles/data-team.yaml", "desired/quotas.yaml"],
+            1,
+        ),
     ]
 }
 

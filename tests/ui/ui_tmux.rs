@@ -231,6 +231,18 @@ fn quota_cpu(dir: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The owner of Profile bob in orb-alpha's cluster.
+fn bob_owner(dir: &Path) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args(["--context", "orb-alpha", "get", "profile", "bob"])
+        .args(["-o", "jsonpath={.spec.owner.name}"])
+        .output()
+        .expect("kubectl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Opens alice's desired file from the Profiles tab (filtered to her).
 fn open_alice(ui: &Tmux) {
     ui.keys(&["2"]);
@@ -719,4 +731,88 @@ fn orb_push_merges_a_draft_the_ui_saved_against_its_own_base() {
         "{listed}"
     );
     assert!(!listed.contains(bob), "{listed}");
+}
+
+/// History and rollback as an operator meets them: a commit another person pushed with the git
+/// CLI shows in the file's history under their name; enter shows its diff and esc comes back to
+/// the history; `b` blames the file; `R` plans the revert and `c` commits it as a new commit,
+/// seen by `git log` and in the file on the remote.
+#[test]
+fn history_shows_another_authors_commit_and_reverts_it_as_a_new_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let origin = keep.join("repos/orb-alpha.git");
+    let ui = Tmux::start(
+        "history",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    let bob = "desired/profiles/bob.yaml";
+    let theirs = second_person(&origin, &[(bob, "bob@example.com", "robert@example.com")]);
+
+    ui.keys(&["6", "g"]);
+    ui.wait(20, "the Desired tab", |s| {
+        s.contains("Desired orb-alpha [1/")
+    });
+    for at in ["[2/", "[3/"] {
+        ui.keys(&["j"]);
+        ui.wait(20, "the next file", |s| {
+            s.contains(&format!("Desired orb-alpha {at}"))
+        });
+    }
+    ui.keys(&["H"]);
+    ui.wait(30, "the file's history with the other author", |s| {
+        s.contains("History of desired/profiles/bob.yaml @ orb-alpha")
+            && s.contains("Second Person")
+            && s.contains("Second Person: an edit")
+            && s.contains(&theirs[..8])
+    });
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the commit's diff", |s| {
+        s.contains("Author: Second Person") && s.contains("+    name: robert@example.com")
+    });
+    ui.escape("back to the history", |s| {
+        s.contains("History of desired/profiles/bob.yaml")
+    });
+    ui.keys(&["b"]);
+    ui.wait(20, "the blame", |s| {
+        s.contains("Blame: desired/profiles/bob.yaml") && s.contains("Second Person | ")
+    });
+    ui.escape("back to the history", |s| {
+        s.contains("History of desired/profiles/bob.yaml")
+    });
+    // Once the engine applied their change, the revert's plan is an update of the live Profile.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bob_owner(&keep) != "robert@example.com" {
+        assert!(
+            Instant::now() < deadline,
+            "the engine never applied their change"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    ui.keys(&["R"]);
+    ui.wait(60, "the revert's plan", |s| {
+        s.contains("Plan of reverting")
+            && s.contains("~ put back desired/profiles/bob.yaml")
+            && s.contains("update kubeflow.org/v1 Profile/bob")
+            && s.contains("c: commit the revert")
+    });
+    ui.keys(&["c"]);
+    ui.wait(30, "the revert pushed and the history reloaded", |s| {
+        s.contains("✔ pushed") && s.contains("Revert \"Second Person: an edit\"")
+    });
+    let log = git_log(&origin);
+    assert!(
+        log.lines()
+            .any(|l| l == "Revert \"Second Person: an edit\""),
+        "{log}"
+    );
+    let now = remote_file(&origin, bob);
+    assert!(
+        now.contains("bob@example.com") && !now.contains("robert@example.com"),
+        "{now}"
+    );
+    assert!(in_history(&origin, &theirs), "a revert, never a rewrite");
+    ui.escape("the tables", |s| !s.contains("History of"));
 }

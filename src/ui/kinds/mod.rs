@@ -10,6 +10,7 @@ pub(crate) mod children;
 pub(crate) mod desired;
 pub(crate) mod drafts;
 pub(crate) mod events;
+pub(crate) mod history;
 pub(crate) mod orbs;
 pub(crate) mod profiles;
 pub(crate) mod quotas;

@@ -18,7 +18,7 @@ use crate::ui::data::Health;
 use crate::ui::editor::EditorPane;
 use crate::ui::keymap::Command;
 use crate::ui::layout::{MIN_SIZE, areas};
-use crate::ui::state::{Focus, Level, Mode, Prompt, Scope, State, Viewer};
+use crate::ui::state::{Focus, Level, Mode, PlanCommit, Prompt, Scope, State, Viewer};
 use crate::ui::tab::Tab;
 use cell::{fit, line};
 
@@ -183,13 +183,29 @@ fn mode_hints(
             k(Command::Back, "close"),
         ],
         Mode::Viewer(Viewer::Text {
-            commit_all: Some(_),
+            then: Some(PlanCommit::Drafts(_)),
             ..
         }) => vec![
             (String::from("c"), "commit all"),
             k(Command::Down, "down"),
             k(Command::Back, "close"),
         ],
+        Mode::Viewer(Viewer::Text {
+            then: Some(PlanCommit::Revert { .. }),
+            ..
+        }) => vec![
+            (String::from("c"), "commit the revert"),
+            k(Command::Down, "down"),
+            k(Command::Back, "back"),
+        ],
+        Mode::Viewer(Viewer::History { path, .. }) => {
+            let mut v = vec![k(Command::Open, "diff"), k(Command::Revert, "revert")];
+            if path.is_some() {
+                v.push(k(Command::Blame, "blame"));
+            }
+            v.push(k(Command::Back, "close"));
+            v
+        }
         Mode::Help { .. } | Mode::Viewer(_) => vec![
             k(Command::Down, "down"),
             k(Command::Up, "up"),

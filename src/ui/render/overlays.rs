@@ -11,7 +11,7 @@ use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
 use crate::ui::keymap::{Command, Context};
-use crate::ui::kinds::{At, children, drafts as draft_list};
+use crate::ui::kinds::{At, children, drafts as draft_list, history};
 use crate::ui::layout::centered;
 use crate::ui::state::{CommandLine, Confirm, Mode, Prompt, State, Viewer};
 use crate::ui::tab::Tab;
@@ -345,6 +345,50 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             frame.render_widget(Paragraph::new(body), inner);
         }
         Viewer::Drafts { selected } => drafts(state, frame, area, *selected),
+        Viewer::History {
+            orb,
+            path,
+            rows,
+            selected,
+        } => {
+            let mut hint = format!(
+                " {} diff · {} revert · ",
+                km.keys_of(Command::Open),
+                km.keys_of(Command::Revert)
+            );
+            if path.is_some() {
+                hint.push_str(&format!("{} blame · ", km.keys_of(Command::Blame)));
+            }
+            hint.push_str(&format!("{} close ", km.keys_of(Command::Back)));
+            let title = match path {
+                Some(path) => format!("History of {path} @ {orb}"),
+                None => format!("History of {orb}"),
+            };
+            let inner = popup(frame, area, t, &title, &hint);
+            let w = usize::from(inner.width);
+            match rows {
+                None => frame.render_widget(line("Fetching…", w, t.warn), inner),
+                Some(rows) if rows.is_empty() => {
+                    frame.render_widget(line("No commits yet.", w, t.dim), inner)
+                }
+                Some(rows) => {
+                    let window = Window {
+                        columns: history::COLUMNS,
+                        sort: None,
+                        total: rows.len(),
+                        selected: Some(*selected),
+                        // The selection stays on screen (a header row above the entries).
+                        offset: selected
+                            .saturating_sub(usize::from(inner.height).saturating_sub(2)),
+                        focused: true,
+                    };
+                    let now = state.clock.unix;
+                    table::draw(frame, inner, t, &window, |pos, col, w| {
+                        history::cell(t, &rows[pos], col, w, now)
+                    });
+                }
+            }
+        }
         Viewer::Children {
             orb,
             profile,

@@ -1,6 +1,8 @@
 //! The control room's background work: each [`Effect`] runs as its own task (git and file work
 //! on blocking threads) and reports back as an [`Action`]. Nothing here runs on the render path.
 
+mod history;
+
 use super::scalar_edit;
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
@@ -91,6 +93,9 @@ pub enum EffectError {
     /// An object could not be shown as YAML.
     #[error(transparent)]
     Yaml(#[from] serde_saphyr::SerializeError),
+    /// A commit id does not read as one.
+    #[error("{0:?}: not a commit id")]
+    BadCommit(String),
     /// The ClusterUpgrade to control is not in desired/.
     #[error("ClusterUpgrade {name}: not found in desired/ (or it has no spec:)")]
     NoUpgrade {
@@ -218,6 +223,11 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::ThreeWay { orb, target } => three_way(&env, orb, target).await,
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
+        Effect::History { orb, path } => history::log(&env, orb, path).await,
+        Effect::ShowCommit { orb, commit } => history::show(&env, orb, commit).await,
+        Effect::Blame { orb, path } => history::blame(&env, orb, path).await,
+        Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
+        Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::Quit => return,
     };
     match result {
@@ -447,6 +457,7 @@ async fn plan(
     let overlay = plan::Overlay {
         drafts: None,
         files: vec![(path.clone(), merged.into_bytes())],
+        removed: Vec::new(),
         offline: false,
     };
     let result = plan::plan_orb(&env.config, &env.paths, &entry, overlay).await?;
@@ -648,22 +659,24 @@ async fn plan_all(env: &Env, orb: String) -> Result<Action, EffectError> {
         .iter()
         .map(|d| format!("~ {} {}", d.kind().as_str(), d.path))
         .collect();
-    let deleted = changes.iter().any(|c| c.content.is_none());
-    let overlay = plan::Overlay {
-        drafts: None,
-        files: changes
-            .into_iter()
-            .filter_map(|c| Some((c.path, c.content?)))
-            .collect(),
-        offline: false,
-    };
+    let overlay = overlay_of(changes);
     let result = plan::plan_orb(&env.config, &env.paths, &entry, overlay).await?;
-    if deleted {
-        head.push("~ deleted files are not in this plan's object list".into());
-    }
     head.push(plan::render(&result, false));
     head.push("c: commit all of them as one commit · esc: back".into());
     Ok(Action::Text(sanitize_lines(&head.join("\n"))))
+}
+
+/// Changed files laid over the remote's desired state for a plan: written ones replace theirs,
+/// deleted ones go.
+fn overlay_of(changes: Vec<Change>) -> plan::Overlay<'static> {
+    let mut overlay = plan::Overlay::default();
+    for c in changes {
+        match c.content {
+            Some(bytes) => overlay.files.push((c.path, bytes)),
+            None => overlay.removed.push(c.path),
+        }
+    }
+    overlay
 }
 
 async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, EffectError> {

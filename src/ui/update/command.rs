@@ -1,5 +1,5 @@
 //! The `:` command line: editing, tab completion (command names, ORB names, themes) and
-//! running `:profiles`, `:orb NAME`, `:all`, `:theme dark`, `:q` and the rest.
+//! running `:profiles`, `:orb NAME`, `:all`, `:history [PATH]`, `:theme dark`, `:q` and the rest.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -10,7 +10,9 @@ use crate::ui::tab::Tab;
 use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
-const COMMANDS: &[&str] = &["orb ", "all", "drafts", "theme ", "help", "quit", "q"];
+const COMMANDS: &[&str] = &[
+    "orb ", "all", "drafts", "history", "theme ", "help", "quit", "q",
+];
 const THEMES: &[&str] = &["dark", "light"];
 
 /// An empty command line with every command as a candidate.
@@ -126,6 +128,13 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
             ),
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
+        "history" => {
+            let orb = state.target_orb();
+            if let Some(name) = state.fleet.get(orb).map(|o| o.name.clone()) {
+                let path = (!arg.is_empty()).then(|| arg.to_string());
+                super::history::open_log(state, name, path, fx);
+            }
+        }
         "all" => {
             state.scope = Scope::Fleet;
             for view in &mut state.views {

@@ -145,7 +145,7 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                     title,
                     lines: None,
                     scroll: 0,
-                    commit_all: None,
+                    then: None,
                 });
             }
             Some(Command::Search) => e.pane = EditorPane::Search(e.search.clone()),

@@ -5,10 +5,13 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::command;
 use super::editor;
+use super::history;
 use crate::ui::action::{Effect, UpgradeOp};
 use crate::ui::editor::Editor;
 use crate::ui::keymap::{Command, Context};
-use crate::ui::state::{Confirm, Focus, Level, Mode, PendingOpen, Prompt, Scope, State, Viewer};
+use crate::ui::state::{
+    Confirm, Focus, Level, Mode, PendingOpen, PlanCommit, Prompt, Scope, State, Viewer,
+};
 use crate::ui::tab::Tab;
 use crate::ui::templates::{self, TEMPLATES};
 
@@ -117,6 +120,8 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::UpgradePause => upgrade(state, UpgradeOp::Pause),
         Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
         Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
+        Command::History => history::open(state, fx),
+        Command::Blame => history::blame_selected(state, fx),
         _ => {}
     }
 }
@@ -267,8 +272,19 @@ fn op_verb(op: UpgradeOp) -> &'static str {
     }
 }
 
-/// Leaves an overlay: back to the editor if one is open, else to the tables.
-fn close_overlay(state: &mut State) {
+/// Opens a viewer from the tables (nothing to go back to but them).
+pub(super) fn open_viewer(state: &mut State, viewer: Viewer) {
+    state.back.clear();
+    state.mode = Mode::Viewer(viewer);
+}
+
+/// Leaves an overlay: back to the one it was opened from, else to the editor if one is open,
+/// else to the tables.
+pub(super) fn close_overlay(state: &mut State) {
+    if let Some(viewer) = state.back.pop() {
+        state.mode = Mode::Viewer(viewer);
+        return;
+    }
     state.mode = if state.editor.is_some() {
         Mode::Editor
     } else {
@@ -283,8 +299,21 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         let selected = *selected;
         return drafts_view(state, cmd, selected, fx);
     }
+    if let Mode::Viewer(Viewer::History { .. }) = &state.mode {
+        return history::on_key(state, cmd, fx);
+    }
     if let Mode::Viewer(Viewer::Text {
-        commit_all: Some(orb),
+        then: Some(PlanCommit::Revert { orb, commit }),
+        lines: Some(_),
+        ..
+    }) = &state.mode
+        && key.code == KeyCode::Char('c')
+    {
+        let (orb, commit) = (orb.clone(), commit.clone());
+        return history::commit_revert(state, orb, commit, fx);
+    }
+    if let Mode::Viewer(Viewer::Text {
+        then: Some(PlanCommit::Drafts(orb)),
         lines: Some(_),
         ..
     }) = &state.mode
@@ -342,6 +371,10 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                     name: child.name.clone(),
                 };
                 let orb = orb.clone();
+                // Esc comes back to this list.
+                if let Mode::Viewer(children) = std::mem::take(&mut state.mode) {
+                    state.back.push(children);
+                }
                 state.mode = Mode::Viewer(Viewer::Yaml {
                     title: format!("{} {} @ {orb}", target.kind, target.name),
                     lines: None,
@@ -396,7 +429,7 @@ fn drafts_view(state: &mut State, cmd: Option<Command>, selected: usize, fx: &mu
                 title: format!("Draft vs committed: {path} @ {name}"),
                 lines: None,
                 scroll: 0,
-                commit_all: None,
+                then: None,
             });
             fx.push(Effect::DraftDiff { orb: name, path });
         }
@@ -408,7 +441,7 @@ fn drafts_view(state: &mut State, cmd: Option<Command>, selected: usize, fx: &mu
                 ),
                 lines: None,
                 scroll: 0,
-                commit_all: Some(name.clone()),
+                then: Some(PlanCommit::Drafts(name.clone())),
             });
             fx.push(Effect::PlanAll { orb: name });
         }

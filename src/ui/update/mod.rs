@@ -3,6 +3,7 @@
 
 mod command;
 mod editor;
+mod history;
 mod keys;
 
 use crossterm::event::KeyEventKind;
@@ -65,6 +66,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *lines = Some(text.lines().map(str::to_string).collect());
             }
         }
+        Action::History(entries) => {
+            if let Mode::Viewer(Viewer::History { rows, selected, .. }) = &mut state.mode {
+                *selected = (*selected).min(entries.len().saturating_sub(1));
+                *rows = Some(entries);
+            }
+        }
         Action::Children(children) => {
             if let Mode::Viewer(Viewer::Children { rows, .. }) = &mut state.mode {
                 *rows = Some(children);
@@ -73,6 +80,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Error(text) => state.say(Level::Error, text),
         Action::Notice(text) => state.say(Level::Info, text),
         result => editor::on_result(state, result, &mut effects),
+    }
+    // Overlays to go back to only exist under an open one.
+    if !matches!(state.mode, Mode::Viewer(_)) {
+        state.back.clear();
     }
     effects
 }
