@@ -5,6 +5,7 @@
 //! run reuses the repos, the clusters' state and the drafts).
 
 use super::DemoArgs;
+use crate::engine::leader::LeaseConfig;
 use crate::engine::{self, EngineOptions};
 use crate::fleet::config::{AuthorConfig, FleetConfig, OrbEntry, Paths};
 use crate::repo::{Change, DESIRED, Edit, OrbRepo, RemoteOptions, RetryPolicy};
@@ -163,8 +164,6 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
 
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
-    // Each in-process engine leads for as long as the demo runs.
-    let mut leaders = Vec::new();
     for (i, orb) in LIVE.iter().enumerate() {
         let admin = server.client_for(i).await.map_err(|e| e.to_string())?;
         // Each engine runs as its ServiceAccount with the RBAC of `orbdeck manifests deploy`,
@@ -179,8 +178,14 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
             RemoteOptions::default(),
         )
         .map_err(|e| e.to_string())?;
-        let (leading_tx, leading) = tokio::sync::watch::channel(true);
-        let (handle, task) = engine::spawn(
+        // Elected on its Lease as in a cluster, so the control room sees its runs and `S` works.
+        let lease = LeaseConfig {
+            namespace: crate::engine::leader::ENGINE_NAMESPACE.into(),
+            name: crate::engine::leader::LEASE_NAME.into(),
+            identity: format!("{orb}-engine-0"),
+            ..Default::default()
+        };
+        let (handle, engine_tasks) = engine::elected::spawn(
             client.clone(),
             EngineOptions {
                 repo,
@@ -188,11 +193,10 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
                 identities: Vec::new(),
                 metrics: Default::default(),
             },
-            leading,
+            lease,
             shutdown.clone(),
         );
-        tasks.push(task);
-        leaders.push(leading_tx);
+        tasks.extend(engine_tasks);
         tokio::spawn(activity(
             (*orb).to_owned(),
             admin,
@@ -229,7 +233,6 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         );
     }
     shutdown.cancel();
-    drop(leaders);
     for task in tasks {
         let _ = task.await;
     }

@@ -2,7 +2,7 @@
 //! SIGHUP for an immediate sync.
 
 use crate::engine::health::{self, Health};
-use crate::engine::leader::{self, LeaseConfig};
+use crate::engine::leader::LeaseConfig;
 use crate::engine::{self, EngineOptions};
 use crate::metrics::Metrics;
 use crate::repo::{OrbRepo, RemoteOptions};
@@ -90,47 +90,27 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
     .await
     .map_err(|e| format!("{}: {e}", args.listen))?;
     tracing::info!(%bound, "health endpoints listening");
-    let (leading_tx, leading) = tokio::sync::watch::channel(false);
     let identity = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| format!("orbdeck-engine-{}", std::process::id()));
     let lease = LeaseConfig {
         namespace: args.namespace.clone(),
-        name: "orbdeck-engine".into(),
+        name: crate::engine::leader::LEASE_NAME.into(),
         identity,
         ..Default::default()
     };
     crate::engine::preflight::check(&client, &lease.namespace, &lease.name).await;
-    let elector = tokio::spawn(leader::run(
-        client.clone(),
-        lease.clone(),
-        leading_tx,
-        shutdown.clone(),
-    ));
-    let (handle, task) = engine::spawn(
-        client.clone(),
+    let (handle, tasks) = engine::elected::spawn(
+        client,
         EngineOptions {
             repo,
             interval,
             identities,
             metrics: metrics.clone(),
         },
-        leading,
+        lease,
         shutdown.clone(),
     );
-    let (sync_tx, mut sync_rx) = tokio::sync::mpsc::channel(4);
-    let requests = tokio::spawn(leader::watch_sync_requests(
-        client,
-        lease,
-        sync_tx,
-        shutdown.clone(),
-    ));
-    let sync_now = handle.sync_now.clone();
-    let forward = tokio::spawn(async move {
-        while sync_rx.recv().await.is_some() {
-            sync_now.notify_one();
-        }
-    });
     // Each finished sync feeds /metrics; a repo that cannot be fetched or pushed makes /readyz 503
     // until it can again.
     let mut state = handle.state.clone();
@@ -157,8 +137,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
     });
     wait_for_stop(&handle).await;
     shutdown.cancel();
-    let _ = tokio::join!(elector, task, requests);
-    forward.abort();
+    futures::future::join_all(tasks).await;
     recorder.abort();
     Ok(())
 }

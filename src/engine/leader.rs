@@ -13,6 +13,9 @@
 //!   so a standby takes over at its next retry instead of waiting for expiry.
 //! - Humans (or the UI) ask for an immediate sync by changing the annotation
 //!   [`SYNC_REQUESTED_ANNOTATION`] on the same Lease; [`watch_sync_requests`] turns that into a signal.
+//! - The leader's renewals carry its last sync ([`LAST_RUN_ANNOTATION`], a [`LastRun`]), so
+//!   anyone who can read the Lease sees when the engine last ran and how it went, at no extra
+//!   write.
 
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -25,8 +28,28 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// The namespace the engine runs in by default (its Lease, its identity Secret).
+pub const ENGINE_NAMESPACE: &str = "orbdeck-system";
+/// The name of the engine's Lease.
+pub const LEASE_NAME: &str = "orbdeck-engine";
+
 /// Annotation on the engine's Lease whose every new value asks the engine to sync now.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "orbdeck.io/sync-requested";
+/// Annotation on the engine's Lease with the leader's last sync, as JSON ([`LastRun`]).
+pub const LAST_RUN_ANNOTATION: &str = "orbdeck.io/last-run";
+
+/// The leader's last sync, as its renewals publish it on the Lease.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LastRun {
+    /// When it finished (RFC 3339).
+    pub time: String,
+    /// How long it took, in seconds.
+    pub seconds: f64,
+    /// `Synced`, `Waiting`, `Partial` or `Invalid`.
+    pub result: String,
+    /// The commit it applied (short).
+    pub commit: String,
+}
 
 /// Where the Lease lives, who we are, and the election's timings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +165,8 @@ enum Stopped {
 struct Elector {
     api: Api<Lease>,
     config: LeaseConfig,
+    /// The last sync to publish with each renewal.
+    last_run: Option<watch::Receiver<Option<LastRun>>>,
     /// The last Lease record seen and when (our clock) it was first seen in that form.
     observed: Option<(LeaseSpec, Instant)>,
 }
@@ -155,12 +180,24 @@ pub async fn run(
     leading: watch::Sender<bool>,
     shutdown: CancellationToken,
 ) {
+    run_publishing(client, config, leading, shutdown, None).await;
+}
+
+/// [`run`], with every write of the Lease also carrying the engine's last sync from `last_run`.
+pub async fn run_publishing(
+    client: kube::Client,
+    config: LeaseConfig,
+    leading: watch::Sender<bool>,
+    shutdown: CancellationToken,
+    last_run: Option<watch::Receiver<Option<LastRun>>>,
+) {
     let flag = Flag(leading);
     flag.set(false);
     let config = config.checked();
     let mut elector = Elector {
         api: Api::namespaced(client, &config.namespace),
         config,
+        last_run,
         observed: None,
     };
     loop {
@@ -256,7 +293,7 @@ impl Elector {
         for _ in 0..2 {
             let written = match self.api.get_opt(&self.config.name).await? {
                 None => {
-                    let lease = Lease {
+                    let mut lease = Lease {
                         metadata: ObjectMeta {
                             name: Some(self.config.name.clone()),
                             namespace: Some(self.config.namespace.clone()),
@@ -264,6 +301,7 @@ impl Elector {
                         },
                         spec: Some(self.next_spec(&LeaseSpec::default())),
                     };
+                    self.publish(&mut lease);
                     self.api.create(&PostParams::default(), &lease).await
                 }
                 Some(mut lease) => {
@@ -274,6 +312,7 @@ impl Elector {
                         return Ok(Attempt::Other);
                     }
                     lease.spec = Some(self.next_spec(&spec));
+                    self.publish(&mut lease);
                     // The read resourceVersion stays in the metadata: the write's precondition.
                     self.api
                         .replace(&self.config.name, &PostParams::default(), &lease)
@@ -290,6 +329,20 @@ impl Elector {
             }
         }
         Ok(Attempt::Conflict)
+    }
+
+    /// Puts the last sync, if there is one, on the Lease about to be written.
+    fn publish(&self, lease: &mut Lease) {
+        let Some(run) = self.last_run.as_ref().and_then(|r| r.borrow().clone()) else {
+            return;
+        };
+        if let Ok(json) = serde_json::to_string(&run) {
+            lease
+                .metadata
+                .annotations
+                .get_or_insert_default()
+                .insert(LAST_RUN_ANNOTATION.into(), json);
+        }
     }
 
     /// The record to write for us as holder, following `old`.

@@ -3,6 +3,7 @@
 //! changed, at most one commit per write interval. It runs as `orbdeck engine` in a cluster or as
 //! a tokio task in-process (the demo runs one per ORB).
 
+pub mod elected;
 pub mod health;
 pub mod identity;
 pub mod leader;
@@ -80,6 +81,8 @@ pub struct EngineState {
     pub fetch_error: Option<String>,
     /// Why current/ could not be pushed, until a push succeeds.
     pub push_error: Option<String>,
+    /// The last sync: when it finished, how long it took, its result and commit.
+    pub last_run: Option<leader::LastRun>,
 }
 
 impl EngineState {
@@ -293,7 +296,14 @@ async fn run(
                 }
             }
             if let Some((status, actions)) = finished {
+                let last_run = leader::LastRun {
+                    time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    seconds: last_sync.map_or(0.0, |t| t.elapsed().as_secs_f64()),
+                    result: status.result.clone(),
+                    commit: status.commit.chars().take(8).collect(),
+                };
                 state.send_modify(|s| {
+                    s.last_run = Some(last_run);
                     s.syncs += 1;
                     s.status = Some(status);
                     s.actions = actions;

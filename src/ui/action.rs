@@ -332,6 +332,12 @@ pub enum Effect {
         /// The log shown (a file's) to send again after the push, as [`Action::History`].
         path: Option<String>,
     },
+    /// Ask the ORB's engine to sync now: a new value of the sync-requested annotation on its
+    /// Lease → a notice or an error.
+    SyncNow {
+        /// ORB name.
+        orb: String,
+    },
     /// Leave the program (restore the terminal first).
     Quit,
 }

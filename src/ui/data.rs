@@ -36,6 +36,27 @@ pub struct OrbView {
     pub drafts: Vec<DraftRow>,
     /// The first list of objects has not arrived yet.
     pub loading: bool,
+    /// The engine as its Lease tells it, when the Lease can be read.
+    pub engine: Option<EngineInfo>,
+}
+
+/// The engine of an ORB as its Lease tells it: who leads and its last sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// The leader's identity (sanitised); empty when nobody holds the Lease.
+    pub holder: String,
+    /// When the leader last renewed, Unix seconds.
+    pub renewed: Option<u64>,
+    /// How long a renewal holds, in seconds.
+    pub lease_seconds: u64,
+    /// When the last sync finished, Unix seconds.
+    pub ran: Option<u64>,
+    /// How long it took, in milliseconds.
+    pub took_ms: u64,
+    /// Its result (sanitised).
+    pub result: String,
+    /// Its commit, short (sanitised).
+    pub commit: String,
 }
 
 /// Connection state of an ORB's cluster.

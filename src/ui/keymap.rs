@@ -121,6 +121,8 @@ pub enum Command {
     Blame,
     /// Plan, then commit the revert of the selected commit (in a history).
     Revert,
+    /// Ask the ORB's engine to sync now (the annotation on its Lease).
+    SyncNow,
 }
 
 impl Command {
@@ -246,8 +248,15 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         C::SortReverse,
         "sort-reverse",
         &[X::Main],
-        "S",
+        "o",
         "reverse sort",
+    ),
+    (
+        C::SyncNow,
+        "sync-now",
+        &[X::Main],
+        "S",
+        "engine: sync now (its Lease annotation)",
     ),
     (
         C::Open,

@@ -22,8 +22,9 @@ mod update;
 
 pub use action::{Action, Clock, Effect, ObjectRef, UpgradeOp};
 pub use data::{
-    ChildRow, DraftKind, DraftRow, EventRow, Health, HistoryRow, NodeRow, OrbView, OwnerKind,
-    ProfileRow, QuotaRow, ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream, Usage,
+    ChildRow, DraftKind, DraftRow, EngineInfo, EventRow, Health, HistoryRow, NodeRow, OrbView,
+    OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream,
+    Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

@@ -249,8 +249,8 @@ fn scenarios() -> Vec<Scenario> {
             let mut fleet = fleet();
             fleet[0] = big_orb("alpha", 10_000);
             *s = state(fleet, s.size.0, s.size.1);
-            // Sort by CPU (4th column), descending, then page down twice.
-            type_text(s, "2sssS");
+            // Sort by CPU (4th column), descending (o), then page down twice.
+            type_text(s, "2ssso");
             send(s, key(KeyCode::PageDown));
             send(s, key(KeyCode::PageDown));
         }),

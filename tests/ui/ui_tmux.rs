@@ -816,3 +816,70 @@ fn history_shows_another_authors_commit_and_reverts_it_as_a_new_commit() {
     assert!(in_history(&origin, &theirs), "a revert, never a rewrite");
     ui.escape("the tables", |s| !s.contains("History of"));
 }
+
+/// The engine's last run, as its Lease publishes it, in the Overview's Engine row of an ORB that
+/// syncs hourly (orb-gamma).
+fn gamma_last_run(dir: &Path) -> Option<orbdeck::engine::leader::LastRun> {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args(["--context", "orb-gamma", "-n", "orbdeck-system"])
+        .args(["get", "lease", "orbdeck-engine"])
+        .args([
+            "-o",
+            "jsonpath={.metadata.annotations.orbdeck\\.io/last-run}",
+        ])
+        .output()
+        .expect("kubectl runs");
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// `S` on an ORB asks its engine to sync through the Lease: on orb-gamma, which syncs hourly, a
+/// run starts within 2 s of the key, and the Overview's Engine row shows it.
+#[test]
+fn sync_now_makes_the_engine_run_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start(
+        "syncnow",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    ui.keys(&[":"]);
+    ui.text("orb orb-gamma");
+    ui.keys(&["Enter", "1"]);
+    ui.wait(30, "gamma's engine in the Overview", |s| {
+        s.contains("Engine      orb-gamma-engine-0 leads · ran")
+    });
+    let first = gamma_last_run(&keep).expect("the Lease carries the last run");
+    // Let the first run age, so a new one is told apart.
+    std::thread::sleep(Duration::from_secs(3));
+    let asked = chrono::Utc::now().timestamp();
+    ui.keys(&["S"]);
+    ui.wait(10, "the request acknowledged", |s| {
+        s.contains("Asked the engine of orb-gamma to sync now")
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let run = loop {
+        let run = gamma_last_run(&keep);
+        if let Some(run) = run.filter(|r| r.time != first.time) {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "no new run after S");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let ran = chrono::DateTime::parse_from_rfc3339(&run.time)
+        .unwrap()
+        .timestamp();
+    assert!(
+        ran - asked <= 2,
+        "the run finished {} s after the key",
+        ran - asked
+    );
+    ui.wait(10, "the new run on screen", |s| {
+        ["ran 0s ago", "ran 1s ago", "ran 2s ago"]
+            .iter()
+            .any(|r| s.contains(r))
+    });
+}

@@ -85,11 +85,11 @@ fn sorting_by_a_column_and_reversing() {
     let up = cpu(&s);
     assert!(up.windows(2).all(|w| w[0] <= w[1]), "ascending CPU: {up:?}");
     assert_ne!(names(&s), by_name);
-    type_text(&mut s, "S");
+    type_text(&mut s, "o");
     let down = cpu(&s);
     assert!(
         down.windows(2).all(|w| w[0] >= w[1]),
-        "S reverses: {down:?}"
+        "o reverses: {down:?}"
     );
     assert!(message(&s).contains("CPU, descending"));
     type_text(&mut s, "ssssss");

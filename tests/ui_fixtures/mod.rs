@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use orbdeck::ui::{
-    Action, Clock, DraftKind, DraftRow, Effect, EventRow, Health, NodeRow, OrbView, OwnerKind,
-    ProfileRow, QuotaRow, ReplicationRow, RepoInfo, Settings, State, SyncInfo, UpgradeRow, Usage,
-    render, update,
+    Action, Clock, DraftKind, DraftRow, Effect, EngineInfo, EventRow, Health, NodeRow, OrbView,
+    OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, Settings, State, SyncInfo,
+    UpgradeRow, Usage, render, update,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -303,6 +303,15 @@ pub fn fleet() -> Vec<OrbView> {
         tip: Some(BASE.into()),
         drafts: vec![],
         loading: false,
+        engine: Some(EngineInfo {
+            holder: "alpha-engine-7d9f".into(),
+            renewed: Some(NOW - 1),
+            lease_seconds: 15,
+            ran: Some(NOW - 4),
+            took_ms: 420,
+            result: "Synced".into(),
+            commit: "a1b2c3d".into(),
+        }),
     };
     let beta = OrbView {
         name: "beta".into(),

@@ -13,6 +13,48 @@ use crate::ui::tab::Tab;
 
 const LABEL: usize = 12;
 
+/// The engine as its Lease tells it: who leads, and its last run (when, result, how long).
+fn engine_line(state: &State, orb: &crate::ui::OrbView, vw: usize) -> Line<'static> {
+    let t = &state.theme;
+    let now = state.clock.unix;
+    let Some(e) = &orb.engine else {
+        return line(
+            "its Lease orbdeck-system/orbdeck-engine is not readable (no engine, or no access)",
+            vw,
+            t.dim,
+        );
+    };
+    if e.holder.is_empty() {
+        return line("nobody holds its Lease: no engine runs", vw, t.warn);
+    }
+    let stale = e
+        .renewed
+        .is_some_and(|r| now.saturating_sub(r) > e.lease_seconds);
+    let mut text = if stale {
+        let ago = e.renewed.map_or(String::new(), |r| age(now, r));
+        format!("{} last renewed its Lease {ago} ago: down?", e.holder)
+    } else {
+        format!("{} leads", e.holder)
+    };
+    match e.ran {
+        Some(ran) => text.push_str(&format!(
+            " · ran {} ago: {} in {:.1} s at {}",
+            age(now, ran),
+            e.result,
+            e.took_ms as f64 / 1000.0,
+            e.commit
+        )),
+        None => text.push_str(" · no run reported yet"),
+    }
+    let style = match (stale, e.result.as_str()) {
+        (true, _) => t.warn,
+        (false, "Synced" | "") => t.ok,
+        (false, "Waiting") => t.warn,
+        _ => t.error,
+    };
+    line(&text, vw, style)
+}
+
 /// Draws the selected ORB's overview page in `area`.
 pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     let t = &state.theme;
@@ -68,6 +110,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         None => line("the engine has not recorded a sync yet", vw, t.dim),
     };
     lines.push(row("Last sync", sync));
+    lines.push(row("Engine", engine_line(state, orb, vw)));
     if let Some(health) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
         let unhealthy = orb.sync.as_ref().map_or(&[][..], |s| &s.unhealthy[..]);
         let style = match health {

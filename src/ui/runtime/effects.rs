@@ -228,6 +228,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Blame { orb, path } => history::blame(&env, orb, path).await,
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
+        Effect::SyncNow { orb } => sync_now(&env, &orb).await,
         Effect::Quit => return,
     };
     match result {
@@ -880,6 +881,34 @@ async fn upgrade_control(
         ),
         _ => format!("Nothing to commit: ClusterUpgrade {name} already has spec.{key}: {value}."),
     }))
+}
+
+/// A new value of the sync-requested annotation on the ORB's engine Lease (the engine watches
+/// it and syncs at once).
+async fn sync_now(env: &Env, orb: &str) -> Result<Action, EffectError> {
+    use crate::engine::leader::{ENGINE_NAMESPACE, LEASE_NAME, SYNC_REQUESTED_ANNOTATION};
+    use k8s_openapi::api::coordination::v1::Lease;
+    let api: Api<Lease> = Api::namespaced(client(env, orb).await?, ENGINE_NAMESPACE);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let patch = serde_json::json!({"metadata": {"annotations": {SYNC_REQUESTED_ANNOTATION: now}}});
+    let params = kube::api::PatchParams::default();
+    let asked = tokio::time::timeout(
+        API_TIMEOUT,
+        api.patch(LEASE_NAME, &params, &kube::api::Patch::Merge(&patch)),
+    )
+    .await
+    .map_err(|_| EffectError::NoAnswer {
+        what: format!("Lease {ENGINE_NAMESPACE}/{LEASE_NAME}"),
+    })?;
+    match asked {
+        Ok(_) => Ok(Action::Notice(format!(
+            "Asked the engine of {orb} to sync now (annotation {SYNC_REQUESTED_ANNOTATION} on its Lease)."
+        ))),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::Error(format!(
+            "{orb}: no engine Lease {ENGINE_NAMESPACE}/{LEASE_NAME}; is an engine running there (orbdeck bootstrap)?"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn op_word(op: UpgradeOp) -> &'static str {

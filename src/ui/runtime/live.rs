@@ -4,18 +4,20 @@
 //! sends its ORB's view to the UI at most every 250 ms, and only when something changed. An
 //! unreachable or silent cluster only ever delays its own worker.
 
+use crate::engine::leader::{ENGINE_NAMESPACE, LEASE_NAME};
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
 use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, RepoError, short_hex};
 use crate::text::sanitize;
-use crate::ui::kinds::{events, profiles, quotas, replications, text, upgrades};
+use crate::ui::kinds::{engine, events, profiles, quotas, replications, text, upgrades};
 use crate::ui::{
-    Action, DraftRow, EventRow, Health, NodeRow, OrbView, ProfileRow, ReplicationRow, SyncInfo,
-    UpgradeRow, Upstream,
+    Action, DraftRow, EngineInfo, EventRow, Health, NodeRow, OrbView, ProfileRow, ReplicationRow,
+    SyncInfo, UpgradeRow, Upstream,
 };
 use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Node, ResourceQuota};
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
@@ -87,6 +89,7 @@ struct Caches {
     upgrades: Slim<UpgradeRow>,
     nodes: Slim<NodeRow>,
     events: Slim<EventRow>,
+    engine: Slim<EngineInfo>,
     git: Mutex<GitView>,
 }
 
@@ -191,6 +194,9 @@ impl Worker {
             desired_files: with_new_drafts(&git.desired_files, &git.drafts),
             tip: git.tip.map(|t| t.to_string()),
             drafts: git.drafts.clone(),
+            engine: lock(&c.engine)
+                .get(&format!("{ENGINE_NAMESPACE}/{LEASE_NAME}"))
+                .cloned(),
         }
     }
 }
@@ -315,11 +321,19 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
         |c| &c.nodes,
     );
     slim_watch(
-        Api::<Event>::all(client),
+        Api::<Event>::all(client.clone()),
         caches,
         shutdown,
         events::row,
         |c| &c.events,
+    );
+    // The engine's Lease: who leads, and the last sync its renewals carry.
+    slim_watch(
+        Api::<Lease>::namespaced(client, ENGINE_NAMESPACE),
+        caches,
+        shutdown,
+        engine::info,
+        |c| &c.engine,
     );
 }
 

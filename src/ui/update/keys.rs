@@ -121,6 +121,16 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
         Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
         Command::History => history::open(state, fx),
+        Command::SyncNow => {
+            let orb = state.target_orb();
+            if let Some(name) = state.fleet.get(orb).map(|o| o.name.clone()) {
+                state.say(
+                    Level::Info,
+                    format!("Asking the engine of {name} to sync now…"),
+                );
+                fx.push(Effect::SyncNow { orb: name });
+            }
+        }
         Command::Blame => history::blame_selected(state, fx),
         _ => {}
     }
@@ -174,7 +184,14 @@ fn say_sort(state: &mut State) {
     } else {
         "ascending"
     };
-    let text = format!("Sorted by {title}, {dir} (s: next column, S: reverse).");
+    let keys = (
+        state.keymap.keys_of(Command::SortNext),
+        state.keymap.keys_of(Command::SortReverse),
+    );
+    let text = format!(
+        "Sorted by {title}, {dir} ({}: next column, {}: reverse).",
+        keys.0, keys.1
+    );
     state.say(Level::Info, text);
 }
 
