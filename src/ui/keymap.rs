@@ -21,6 +21,8 @@ pub enum Context {
     Errors,
     /// The plan view.
     Plan,
+    /// The log view.
+    Logs,
 }
 
 impl Context {
@@ -32,6 +34,7 @@ impl Context {
             Context::Editor => "Editor",
             Context::Errors => "Validation errors",
             Context::Plan => "Plan",
+            Context::Logs => "Logs (l on a pod or workload)",
         }
     }
 }
@@ -115,6 +118,26 @@ pub enum Command {
     DraftDiff,
     /// Plan, then commit every draft of the selected draft's ORB as one commit.
     CommitAll,
+    /// The log of the selected pod, or of a workload's first pod.
+    Logs,
+    /// Logs: stay at the newest line (or stop).
+    LogFollow,
+    /// Logs: wrap long lines (or cut them).
+    LogWrap,
+    /// Logs: show each line's time.
+    LogTimestamps,
+    /// Logs: the previous (crashed) container's log.
+    LogPrevious,
+    /// Logs: the next container of the pod.
+    LogContainer,
+    /// Logs: start again with a longer tail (100, 1000, 10000 lines).
+    LogTail,
+    /// Logs: search.
+    LogSearch,
+    /// Logs: next match.
+    LogNext,
+    /// Logs: previous match.
+    LogPrev,
 }
 
 impl Command {
@@ -137,7 +160,7 @@ impl Command {
 use Command as C;
 use Context as X;
 
-const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan];
+const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan, X::Logs];
 
 /// Every command with its name in config files, contexts, default keys and help text.
 const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
@@ -166,7 +189,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
     (
         C::Back,
         "back",
-        &[X::Main, X::List, X::Editor, X::Errors, X::Plan],
+        &[X::Main, X::List, X::Editor, X::Errors, X::Plan, X::Logs],
         "esc",
         "back / close / clear filter",
     ),
@@ -234,6 +257,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "7",
         "Events tab",
     ),
+    (
+        C::GoTab(Tab::Live),
+        "tab-live",
+        &[X::Main],
+        "8",
+        "Live tab: the kind last asked for (:pods, :deploy, :KIND)",
+    ),
     (C::SortNext, "sort", &[X::Main], "s", "sort by next column"),
     (
         C::SortReverse,
@@ -255,7 +285,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "three-way",
         &[X::Main],
         "d",
-        "desired / current / live",
+        "desired / current / live; describe on Live rows (:pods, :deploy…)",
     ),
     (
         C::Edit,
@@ -371,6 +401,46 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "C",
         "one commit of all ORB drafts",
     ),
+    (
+        C::Logs,
+        "logs",
+        &[X::Main],
+        "l",
+        "logs of a pod or workload (Live tab)",
+    ),
+    (C::LogFollow, "log-follow", &[X::Logs], "f", "follow on/off"),
+    (C::LogWrap, "log-wrap", &[X::Logs], "w", "wrap long lines"),
+    (
+        C::LogTimestamps,
+        "log-timestamps",
+        &[X::Logs],
+        "t",
+        "timestamps",
+    ),
+    (
+        C::LogPrevious,
+        "log-previous",
+        &[X::Logs],
+        "p",
+        "previous container's log",
+    ),
+    (
+        C::LogContainer,
+        "log-container",
+        &[X::Logs],
+        "c",
+        "next container",
+    ),
+    (
+        C::LogTail,
+        "log-tail",
+        &[X::Logs],
+        "T",
+        "tail 100 / 1000 / 10000",
+    ),
+    (C::LogSearch, "log-search", &[X::Logs], "/", "search"),
+    (C::LogNext, "log-next", &[X::Logs], "n", "next match"),
+    (C::LogPrev, "log-prev", &[X::Logs], "N", "previous match"),
 ];
 
 /// One key with modifiers, as written in a key spec (`ctrl-s`, `G`, `shift-tab`, `f5`).

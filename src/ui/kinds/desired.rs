@@ -22,6 +22,7 @@ pub(crate) static TABLE: Table<String> = Table {
         |at, p| tree_line(at, p),
     )],
     search: |p, push| push(p),
+    namespace: None,
     object: None,
 };
 

@@ -74,6 +74,7 @@ pub(crate) static TABLE: Table<EventRow> = Table {
         push(&e.reason);
         push(&e.message);
     },
+    namespace: Some(|e| &e.namespace),
     object: Some(|e| {
         let (kind, name) = e.object.split_once('/')?;
         let ns = (!e.namespace.is_empty()).then_some(e.namespace.as_str());

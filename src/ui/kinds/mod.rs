@@ -10,6 +10,7 @@ pub(crate) mod children;
 pub(crate) mod desired;
 pub(crate) mod drafts;
 pub(crate) mod events;
+pub(crate) mod live;
 pub(crate) mod orbs;
 pub(crate) mod profiles;
 pub(crate) mod quotas;
@@ -152,6 +153,8 @@ pub(crate) struct Table<R: 'static> {
     pub fields: &'static [Field<R>],
     /// Calls `push` with each text of the row the filter searches.
     pub search: fn(&R, Push<'_>),
+    /// The namespace of a row, for kinds the namespace filter (`:ns NAME`) narrows.
+    pub namespace: Option<for<'a> fn(&'a R) -> &'a str>,
     /// The object a row stands for (`y`, `d` and the three-way view), if the kind has one.
     pub object: Option<fn(&R) -> Option<ObjectRef>>,
 }
@@ -180,6 +183,8 @@ pub(crate) trait Kind: Sync {
     fn cell(&self, at: &At<'_>, row: usize, col: usize) -> Line<'static>;
     /// The object row `row` of `orb` stands for, if any.
     fn object(&self, orb: &OrbView, row: usize) -> Option<ObjectRef>;
+    /// The namespace of row `row` of `orb`; None when the namespace filter does not apply.
+    fn namespace<'a>(&self, orb: &'a OrbView, row: usize) -> Option<&'a str>;
 }
 
 impl<R> Kind for Table<R> {
@@ -219,6 +224,9 @@ impl<R> Kind for Table<R> {
     fn object(&self, orb: &OrbView, row: usize) -> Option<ObjectRef> {
         (self.object?)((self.rows)(orb).get(row)?)
     }
+    fn namespace<'a>(&self, orb: &'a OrbView, row: usize) -> Option<&'a str> {
+        Some((self.namespace?)((self.rows)(orb).get(row)?))
+    }
 }
 
 impl Tab {
@@ -232,6 +240,7 @@ impl Tab {
             Tab::Upgrades => &upgrades::TABLE,
             Tab::Desired => &desired::TABLE,
             Tab::Events => &events::TABLE,
+            Tab::Live => &live::TABLE,
         }
     }
 }
