@@ -262,7 +262,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "tab-live",
         &[X::Main],
         "8",
-        "Live tab: the kind last asked for (:pods, :deploy, :KIND)",
+        "Live tab (:pods, :deploy, :KIND)",
     ),
     (C::SortNext, "sort", &[X::Main], "s", "sort by next column"),
     (
@@ -285,7 +285,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "three-way",
         &[X::Main],
         "d",
-        "desired / current / live; describe on Live rows (:pods, :deploy…)",
+        "desired/current/live; describe (Live)",
     ),
     (
         C::Edit,

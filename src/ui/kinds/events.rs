@@ -18,7 +18,7 @@ const MAX_EVENTS: usize = 500;
 /// The Events tab.
 pub(crate) static TABLE: Table<EventRow> = Table {
     title: "Events",
-    short_title: "Events",
+    short_title: "Evts",
     command: "events",
     empty_hint: "No events: the cluster has reported none recently.",
     rows: |v| &v.events,

@@ -315,8 +315,8 @@ pub(crate) fn object(kind: &str, namespace: Option<&str>, name: &str) -> ObjectR
 mod tests {
     use super::*;
     use crate::ui::data::{
-        DraftRow, EventRow, Health, NodeRow, ProfileRow, QuotaRow, ReplicationRow, SyncInfo,
-        UpgradeRow,
+        DraftRow, EventRow, Health, LiveRow, LiveTable, NodeRow, ProfileRow, QuotaRow,
+        ReplicationRow, SyncInfo, UpgradeRow,
     };
 
     /// Two ORBs that differ in every overview column; the first has two rows of every other
@@ -393,6 +393,22 @@ mod tests {
                 },
             ],
             desired_files: vec!["desired/a.yaml".into(), "desired/b.yaml".into()],
+            live: LiveTable {
+                rows: vec![
+                    LiveRow::default(),
+                    LiveRow {
+                        namespace: b(),
+                        name: b(),
+                        ready: b(),
+                        status: b(),
+                        restarts: 1,
+                        created: 1,
+                        health: b(),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
             ..Default::default()
         };
         let beta = OrbView {

@@ -44,7 +44,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame) {
         km.keys_of(Command::Back),
     );
     let hint = if usize::from(area.width) < hint.chars().count() + title.chars().count() + 6 {
-        format!(" {} close · ? keys ", km.keys_of(Command::Back))
+        format!(" {} close ", km.keys_of(Command::Back))
     } else {
         hint
     };

@@ -254,7 +254,15 @@ fn empty(state: &State, frame: &mut Frame, area: Rect) {
     let kind = shown_title(state);
     let mut lines: Vec<Line> = Vec::new();
     let w = usize::from(area.width.saturating_sub(2)).max(1) * 4;
-    if !state.sorted.is_empty() {
+    if !state.sorted.is_empty() && state.view().filter.is_empty() {
+        let ns = state.orb().and_then(|o| state.namespaces.get(&o.name));
+        let text = format!(
+            "No {kind} in namespace {}.",
+            ns.map_or("filter", String::as_str)
+        );
+        lines.push(line(&text, w, t.warn));
+        lines.push(line(":ns all shows every namespace.", w, t.dim));
+    } else if !state.sorted.is_empty() {
         lines.push(line(
             &format!("No {kind} match /{}.", state.view().filter),
             w,

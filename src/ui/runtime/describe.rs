@@ -1,6 +1,6 @@
-//! Describe (`d` on a Live row): the object's YAML without the noise (managed fields, resource
-//! version, uid, last-applied annotation), its events (newest first), and its owners and
-//! children as a tree with each one's health (k9s's describe and xray in one page).
+//! Describe (`d` on a Live row): the object's owners and children as a tree with each one's
+//! health, its events (newest first), and its YAML without the noise (managed fields, resource
+//! version, uid, last-applied annotation): k9s's describe and xray in one page.
 
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, DynamicObject, ListParams};
@@ -53,11 +53,12 @@ pub(super) async fn describe(env: &Env, target: Target) -> Result<Action, Effect
     };
     let mut out = String::new();
     out.push_str(&format!("# {what} @ {}\n", target.orb));
-    out.push_str(&serde_saphyr::to_string(&without_noise(&object))?);
-    out.push_str("\nEvents (newest first):\n");
-    out.push_str(&events(&client, &target).await);
     out.push_str("\nOwners and children:\n");
     out.push_str(&tree(&client, &target, &object).await);
+    out.push_str("\nEvents (newest first):\n");
+    out.push_str(&events(&client, &target).await);
+    out.push_str("\nObject:\n");
+    out.push_str(&serde_saphyr::to_string(&without_noise(&object))?);
     Ok(Action::Text(super::effects::sanitize_lines(&out)))
 }
 

@@ -150,7 +150,8 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Scrolls to the next (or previous) line matching the search, from the top of the window.
+/// Scrolls to the next (or previous) line matching the search after the window's top line,
+/// around the end of the buffer.
 fn jump(v: &mut LogView, page: usize, forward: bool) {
     if v.search.is_empty() {
         return;
@@ -161,12 +162,18 @@ fn jump(v: &mut LogView, page: usize, forward: bool) {
     } else {
         v.scroll
     };
+    // Around the buffer, the window's top line last.
     let found = if forward {
-        (top + 1..len).find(|&i| v.matches(i))
+        (top + 1..len)
+            .chain(0..=top.min(len))
+            .find(|&i| v.matches(i))
     } else {
-        (0..top).rev().find(|&i| v.matches(i))
+        (0..top)
+            .rev()
+            .chain((top..len).rev())
+            .find(|&i| v.matches(i))
     };
-    if let Some(i) = found.or_else(|| (top < len && v.matches(top)).then_some(top)) {
+    if let Some(i) = found {
         v.follow = false;
         v.scroll = i;
     }
