@@ -720,3 +720,86 @@ fn orb_push_merges_a_draft_the_ui_saved_against_its_own_base() {
     );
     assert!(!listed.contains(bob), "{listed}");
 }
+
+/// The highest `?N` of the demo notebook's `GET /api/kernels?N` lines on screen.
+fn last_kernel_request(screen: &str) -> u64 {
+    screen
+        .split("/api/kernels?")
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let command = format!("{BIN} demo --keep {}", keep.display());
+    let ui = Tmux::start("workloads", &command, &[]);
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+
+    // :pods in orb-alpha: the notebook pods with their status, and the failing ones.
+    ui.keys(&[":"]);
+    ui.text("pods");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "alpha's pods with status and health", |s| {
+        s.contains("notebook-")
+            && s.contains("Running")
+            && s.contains("CrashLoopBackOff")
+            && s.contains("Pending")
+            && s.contains("Degraded")
+    });
+
+    // :ns alice filters to alice's notebooks.
+    ui.keys(&[":"]);
+    ui.text("ns alice");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "only alice's pods", |s| {
+        s.contains("notebook-") && !s.contains("payments-") && s.contains("namespace alice")
+    });
+
+    // l: the notebook's log lines, and new ones as the container writes them.
+    ui.keys(&["l"]);
+    let first = ui.wait(30, "the notebook's log lines", |s| {
+        s.contains("Logs alice/notebook-") && s.contains("GET /api/kernels?")
+    });
+    let seen = last_kernel_request(&first);
+    ui.wait(20, "newer log lines followed", |s| {
+        last_kernel_request(s) > seen && s.contains("following")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs alice/"));
+
+    // d on the pod that cannot schedule: its owners, its events, its YAML.
+    ui.keys(&[":"]);
+    ui.text("ns shop");
+    ui.keys(&["Enter", "/"]);
+    ui.text("checkout");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the checkout pod alone", |s| {
+        s.contains("checkout-") && !s.contains("payments-")
+    });
+    ui.keys(&["d"]);
+    ui.wait(30, "describe with the pod's owners and events", |s| {
+        s.contains("Describe Pod checkout-")
+            && s.contains("Deployment checkout")
+            && s.contains("FailedScheduling")
+    });
+    ui.escape("describe to close", |s| !s.contains("Describe Pod"));
+    ui.escape("the filter to clear", |s| !s.contains("/checkout"));
+
+    // :all pods: every reachable ORB's pods with an ORB column; delta is missing, and why.
+    ui.keys(&[":"]);
+    ui.text("all pods");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "pods of every reachable ORB", |s| {
+        s.contains("ORB")
+            && s.contains("orb-alpha  ")
+            && s.contains("orb-beta  ")
+            && s.contains("Missing: orb-delta (unreachable")
+    });
+    ui.keys(&["q"]);
+}
