@@ -482,7 +482,7 @@ async fn write_logs(server: &kube_sim::Server, shutdown: &CancellationToken) {
 fn demo_line(container: &str, n: u64) -> String {
     let ms = 1 + n % 17;
     match container {
-        "jupyter" if n % 5 == 0 => format!(
+        "jupyter" if n.is_multiple_of(5) => format!(
             "\u{1b}[33m[W ServerApp]\u{1b}[0m kernel {n:04x} idle for {}s, culling soon",
             n % 600
         ),

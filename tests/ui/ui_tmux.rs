@@ -771,6 +771,25 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     ui.wait(20, "newer log lines followed", |s| {
         last_kernel_request(s) > seen && s.contains("following")
     });
+    // Timestamps, and a search that stops following at a match.
+    ui.keys(&["t"]);
+    ui.wait(10, "each line's time", |s| {
+        s.lines().any(|l| {
+            l.contains("Z")
+                || l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|w| w.len() == 12 && w.as_bytes()[2] == b':')
+        })
+    });
+    ui.wait(20, "an idle-kernel warning to search for", |s| {
+        s.contains("idle for")
+    });
+    ui.keys(&["/"]);
+    ui.text("idle for");
+    ui.keys(&["Enter"]);
+    ui.wait(10, "the search paused on a match", |s| {
+        s.contains("paused") && s.contains("/idle for")
+    });
     ui.escape("the log view to close", |s| !s.contains("Logs alice/"));
 
     // d on the pod that cannot schedule: its owners, its events, its YAML.
@@ -800,6 +819,44 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
             && s.contains("orb-alpha  ")
             && s.contains("orb-beta  ")
             && s.contains("Missing: orb-delta (unreachable")
+    });
+
+    // :deploy on alpha: the Deployment no node can take passes its progress deadline.
+    ui.keys(&[":"]);
+    ui.text("orb orb-alpha");
+    ui.keys(&["Enter", ":"]);
+    ui.text("ns all");
+    ui.keys(&["Enter", ":"]);
+    ui.text("deploy");
+    ui.keys(&["Enter"]);
+    ui.wait(90, "checkout Degraded past its deadline", |s| {
+        s.contains("deployments orb-alpha")
+            && s.contains("ProgressDeadlineExceeded")
+            && s.contains("payments")
+    });
+    // :ns lists namespaces; enter on one filters to it and shows its pods.
+    ui.keys(&[":"]);
+    ui.text("ns");
+    ui.keys(&["Enter", "/"]);
+    ui.text("carol");
+    ui.keys(&["Enter"]);
+    ui.escape("the filter to clear", |s| !s.contains("/carol"));
+    ui.keys(&["/"]);
+    ui.text("alice");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "alice's namespace row", |s| {
+        s.contains("namespaces orb-alpha") && s.contains("Active")
+    });
+    ui.keys(&["Enter"]);
+    ui.wait(20, "alice's pods", |s| {
+        s.contains("pods orb-alpha") && s.contains("notebook-") && !s.contains("checkout-")
+    });
+    // A kind the cluster does not serve says so.
+    ui.keys(&[":"]);
+    ui.text("frobnicators");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the kind not served", |s| {
+        s.contains("no kind `frobnicators` is served")
     });
     ui.keys(&["q"]);
 }

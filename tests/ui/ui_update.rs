@@ -1286,3 +1286,23 @@ fn describe_on_a_live_row_and_diff_elsewhere() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_search_in_a_short_log_pauses_on_its_match() {
+    let mut s = state(fleet(), 200, 50);
+    type_text(&mut s, ":pods");
+    send(&mut s, key(KeyCode::Enter));
+    live(&mut s, 0, PODS, demo_pods());
+    type_text(&mut s, "l");
+    let stream = s.logs.as_ref().unwrap().stream;
+    let lines = ["a", "b", "kernel 000a idle for 10s", "c"]
+        .iter()
+        .map(|t| orbdeck::ui::logs::LogLine::parse(t))
+        .collect();
+    send(&mut s, Action::LogLines { stream, lines });
+    type_text(&mut s, "t/idle for");
+    send(&mut s, key(KeyCode::Enter));
+    let logs = s.logs.as_ref().unwrap();
+    assert!(!logs.follow);
+    assert_eq!(logs.scroll, 2);
+}

@@ -27,7 +27,7 @@ pub(crate) static TABLE: Table<LiveRow> = Table {
         ),
         field(
             "NAME",
-            Flex(12, 3),
+            Flex(12, 2),
             0,
             |r| Key::Text(&r.name),
             |at, r| line(&r.name, at.w, at.theme().text),
@@ -41,7 +41,7 @@ pub(crate) static TABLE: Table<LiveRow> = Table {
         ),
         field(
             "STATUS",
-            Flex(8, 1),
+            Flex(8, 2),
             0,
             |r| Key::Text(&r.status),
             |at, r| line(&r.status, at.w, status_style(at, r)),
@@ -72,7 +72,7 @@ pub(crate) static TABLE: Table<LiveRow> = Table {
         ),
         field(
             "HEALTH",
-            Flex(8, 2),
+            Flex(8, 3),
             0,
             |r| Key::Text(&r.health),
             |at, r| {
