@@ -810,6 +810,24 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     ui.escape("describe to close", |s| !s.contains("Describe Pod"));
     ui.escape("the filter to clear", |s| !s.contains("/checkout"));
 
+    // The crash-looping pod: its container waits to start; p shows the crashed one's log.
+    ui.keys(&["/"]);
+    ui.text("payments");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the payments pod alone", |s| {
+        s.contains("payments-") && !s.contains("checkout-")
+    });
+    ui.keys(&["l"]);
+    ui.wait(30, "why the current container has no log", |s| {
+        s.contains("Logs shop/payments-") && s.contains("waiting to start: CrashLoopBackOff")
+    });
+    ui.keys(&["p"]);
+    ui.wait(30, "the previous container's log", |s| {
+        s.contains("cannot reach db:5432") && s.contains("previous")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs shop/"));
+    ui.escape("the filter to clear", |s| !s.contains("/payments"));
+
     // :all pods: every reachable ORB's pods with an ORB column; delta is missing, and why.
     ui.keys(&[":"]);
     ui.text("all pods");
