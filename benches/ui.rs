@@ -1,5 +1,6 @@
 //! UI figures: frame render time for 10k and 100k Profiles rows, key-to-frame latency over a
-//! 20 x 5k fleet, bytes per cached ProfileRow, and the first frame of 20 unreachable ORBs.
+//! 20 x 5k fleet, bytes per cached ProfileRow, the first frame of 20 unreachable ORBs, and the log
+//! view following 10k lines/s (key-to-frame, and the bounded buffer's size).
 //! Run with `cargo bench --bench ui`; prints one line per figure.
 
 #[path = "../tests/ui_fixtures/mod.rs"]
@@ -165,6 +166,96 @@ fn first_frame_unreachable() {
     );
 }
 
+/// RSS of this process in KiB (Linux), 0 where unknown.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The log view following 10k lines/s for 5 s of wall time: batches every 33 ms as the runtime
+/// sends them (parsed off the render path, as the stream task does), a key between batches, a
+/// frame after each; key-to-frame is the key's update and the frame showing the newest lines.
+fn log_follow() {
+    use orbdeck::ui::logs::{LogLine, MAX_LINES};
+    let mut s = new_state(vec![big_orb("alpha", 10)]);
+    let mut view = s.fleet[0].clone();
+    view.live = orbdeck::ui::LiveTable {
+        asked: "pods".into(),
+        kind: "Pod".into(),
+        api_version: "v1".into(),
+        plural: "pods".into(),
+        rows: vec![orbdeck::ui::LiveRow {
+            namespace: "alice".into(),
+            name: "notebook-0".into(),
+            containers: vec!["jupyter".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    type_text(&mut s, ":pods");
+    update(&mut s, key(KeyCode::Enter));
+    update(&mut s, Action::OrbUpdated(0, Box::new(view)));
+    type_text(&mut s, "l/kernel 7");
+    update(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "G");
+    let stream = s.logs.as_ref().map_or(0, |l| l.stream);
+    let mut t = terminal();
+    let keys = ['k', 'G', 'w', 't', 'n', 'G', 'w', 't'];
+    let (rate, secs) = (10_000.0, 5.0);
+    let rss_before = rss_kib();
+    let start = Instant::now();
+    let (mut sent, mut parse) = (0u64, Duration::ZERO);
+    let (mut key_frames, mut batch_frames) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while start.elapsed().as_secs_f64() < secs {
+        let due = (start.elapsed().as_secs_f64() * rate) as u64;
+        let p = Instant::now();
+        let lines: Vec<LogLine> = (sent..due.max(sent))
+            .map(|n| {
+                LogLine::parse(&format!(
+                    "2026-12-01T10:{:02}:{:02}.{:06}Z \u{1b}[32m[I ServerApp]\u{1b}[0m 200 GET /api/kernels?{n} (alice@10.0.0.7) {}.{}ms kernel {}",
+                    n / 60_000 % 60, n / 1000 % 60, n % 1_000_000, n % 17, n % 10, n % 97
+                ))
+            })
+            .collect();
+        parse += p.elapsed();
+        sent = due.max(sent);
+        let b = Instant::now();
+        update(&mut s, Action::LogLines { stream, lines });
+        t.draw(|f| render(&s, f)).unwrap();
+        batch_frames.push(b.elapsed());
+        let k = Instant::now();
+        update(&mut s, key(KeyCode::Char(keys[i % keys.len()])));
+        t.draw(|f| render(&s, f)).unwrap();
+        key_frames.push(k.elapsed());
+        i += 1;
+        std::thread::sleep(Duration::from_millis(33).saturating_sub(b.elapsed()));
+    }
+    let took = start.elapsed().as_secs_f64();
+    let logs = s.logs.as_ref().expect("the log view is open");
+    println!(
+        "logs: followed {sent} lines in {took:.1} s ({:.0} lines/s), parsing {:.1} µs/line off the render path",
+        sent as f64 / took,
+        parse.as_secs_f64() * 1e6 / sent.max(1) as f64
+    );
+    report("logs: key while following", key_frames);
+    report("logs: batch of ~330 lines", batch_frames);
+    println!(
+        "logs: buffer {} lines (max {MAX_LINES}), {} KiB of text held, {} older lines dropped; RSS {} MiB -> {} MiB",
+        logs.lines.len(),
+        logs.bytes / 1024,
+        logs.dropped,
+        rss_before / 1024,
+        rss_kib() / 1024
+    );
+}
+
 fn main() {
     println!(
         "orbdeck ui bench ({} build)",
@@ -179,4 +270,5 @@ fn main() {
     frame_time(10_000);
     frame_time(100_000);
     fleet_latency();
+    log_follow();
 }

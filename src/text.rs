@@ -1,6 +1,7 @@
 //! The one sanitiser for text from outside (object names, messages, git output, file contents
 //! shown in lists): control characters, terminal escape sequences and bidi overrides are removed
-//! before the text reaches a terminal; and [`error_chain`], the one way an error is shown to people.
+//! before the text reaches a terminal; [`sanitize_sgr`], the same for logs with their SGR colour
+//! codes kept as attribute runs; and [`error_chain`], the one way an error is shown to people.
 
 use std::borrow::Cow;
 
@@ -75,6 +76,184 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// A colour an SGR code names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SgrColor {
+    /// One of the 256 indexed colours (0-15 are the terminal's named ones).
+    Indexed(u8),
+    /// A 24-bit colour.
+    Rgb(u8, u8, u8),
+}
+
+/// The text attributes SGR codes (`ESC [ … m`) set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sgr {
+    /// Foreground colour.
+    pub fg: Option<SgrColor>,
+    /// Background colour.
+    pub bg: Option<SgrColor>,
+    /// Bold.
+    pub bold: bool,
+    /// Faint.
+    pub dim: bool,
+    /// Italic.
+    pub italic: bool,
+    /// Underlined.
+    pub underline: bool,
+    /// Foreground and background swapped.
+    pub reverse: bool,
+    /// Crossed out.
+    pub crossed: bool,
+}
+
+/// A run of text (byte range of the cleaned text) with the attributes SGR codes gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SgrRun {
+    /// Start byte.
+    pub start: u32,
+    /// End byte (exclusive).
+    pub end: u32,
+    /// Its attributes.
+    pub sgr: Sgr,
+}
+
+/// `text` cleaned as [`sanitize`] cleans it, but with its SGR colour and attribute codes
+/// (`ESC [ … m`, CSI `…m`) kept as runs over the clean text; every other escape sequence, control
+/// character and bidi control is removed. Runs with no attribute are left out.
+pub fn sanitize_sgr(text: &str) -> (String, Vec<SgrRun>) {
+    let mut out = String::with_capacity(text.len());
+    let mut runs = Vec::new();
+    let (mut cur, mut start) = (Sgr::default(), 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let params = match c {
+            '\u{1b}' if chars.peek() == Some(&'[') => {
+                chars.next();
+                csi(&mut chars)
+            }
+            '\u{1b}' => {
+                skip_escape(&mut chars);
+                None
+            }
+            '\u{9b}' => csi(&mut chars),
+            '\u{9d}' => {
+                skip_string(&mut chars);
+                None
+            }
+            '\t' => {
+                out.push(' ');
+                None
+            }
+            c if unsafe_char(c) => None,
+            c => {
+                out.push(c);
+                None
+            }
+        };
+        if let Some(params) = params {
+            let next = apply_sgr(cur, &params);
+            if next != cur {
+                push_run(&mut runs, start, out.len(), cur);
+                (cur, start) = (next, out.len());
+            }
+        }
+    }
+    push_run(&mut runs, start, out.len(), cur);
+    (out, runs)
+}
+
+fn push_run(runs: &mut Vec<SgrRun>, start: usize, end: usize, sgr: Sgr) {
+    if end > start && sgr != Sgr::default() {
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        runs.push(SgrRun {
+            start: at(start),
+            end: at(end),
+            sgr,
+        });
+    }
+}
+
+/// The rest of a CSI sequence: its parameters when it is an SGR (`…m` with digits, `;` and `:`
+/// only), else None (the sequence is dropped).
+fn csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<Vec<u16>> {
+    let mut raw = String::new();
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            if c != 'm'
+                || raw.len() > 64
+                || !raw
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ';' || c == ':')
+            {
+                return None;
+            }
+            return Some(
+                raw.split([';', ':'])
+                    .map(|p| p.parse().unwrap_or(0))
+                    .collect(),
+            );
+        }
+        raw.push(c);
+    }
+    None
+}
+
+/// `sgr` after the codes `params` (an empty list resets, as `ESC [ m` does).
+fn apply_sgr(mut sgr: Sgr, params: &[u16]) -> Sgr {
+    if params.is_empty() {
+        return Sgr::default();
+    }
+    let mut i = 0;
+    while i < params.len() {
+        let p = params[i];
+        match p {
+            0 => sgr = Sgr::default(),
+            1 => sgr.bold = true,
+            2 => sgr.dim = true,
+            3 => sgr.italic = true,
+            4 => sgr.underline = true,
+            7 => sgr.reverse = true,
+            9 => sgr.crossed = true,
+            22 => (sgr.bold, sgr.dim) = (false, false),
+            23 => sgr.italic = false,
+            24 => sgr.underline = false,
+            27 => sgr.reverse = false,
+            29 => sgr.crossed = false,
+            30..=37 => sgr.fg = Some(SgrColor::Indexed((p - 30) as u8)),
+            39 => sgr.fg = None,
+            40..=47 => sgr.bg = Some(SgrColor::Indexed((p - 40) as u8)),
+            49 => sgr.bg = None,
+            90..=97 => sgr.fg = Some(SgrColor::Indexed((p - 90 + 8) as u8)),
+            100..=107 => sgr.bg = Some(SgrColor::Indexed((p - 100 + 8) as u8)),
+            38 | 48 => {
+                let byte = |k: usize| params.get(k).map(|&v| v.min(255) as u8);
+                let colour = match params.get(i + 1) {
+                    Some(5) => {
+                        i += 2;
+                        byte(i).map(SgrColor::Indexed)
+                    }
+                    Some(2) => {
+                        i += 4;
+                        match (byte(i - 2), byte(i - 1), byte(i)) {
+                            (Some(r), Some(g), Some(b)) => Some(SgrColor::Rgb(r, g, b)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if p == 38 {
+                    sgr.fg = colour;
+                } else {
+                    sgr.bg = colour;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    sgr
+}
+
 /// An error for people: its root cause first ("Connection refused (os error 111)"), then the
 /// outer error for context.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
@@ -110,5 +289,34 @@ mod tests {
         assert_eq!(sanitize("\u{9b}2Jclear"), "clear");
         assert_eq!(sanitize("\u{1b}(Bok\u{1b}c"), "ok");
         assert_eq!(sanitize("日本語 ok"), "日本語 ok");
+    }
+
+    #[test]
+    fn sgr_codes_become_runs_and_every_other_escape_goes() {
+        use super::{Sgr, SgrColor, SgrRun, sanitize_sgr};
+        let (text, runs) = sanitize_sgr("ok \u{1b}[1;31mERROR\u{1b}[0m done");
+        assert_eq!(text, "ok ERROR done");
+        let red_bold = Sgr {
+            fg: Some(SgrColor::Indexed(1)),
+            bold: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            runs,
+            [SgrRun {
+                start: 3,
+                end: 8,
+                sgr: red_bold
+            }]
+        );
+        let (text, runs) = sanitize_sgr("\u{1b}[38;5;208mA\u{1b}[38;2;1;2;3mB\u{1b}[m");
+        assert_eq!(text, "AB");
+        assert_eq!(runs[0].sgr.fg, Some(SgrColor::Indexed(208)));
+        assert_eq!(runs[1].sgr.fg, Some(SgrColor::Rgb(1, 2, 3)));
+        // Cursor moves, screen clears, titles, hyperlinks, bidi and controls never get through.
+        let hostile = "a\u{1b}[2J\u{1b}[Hb\u{1b}]0;t\u{7}c\u{202e}d\u{1b}[?1049h\r\u{8}e\u{9b}31mf";
+        let (text, runs) = sanitize_sgr(hostile);
+        assert_eq!(text, "abcdef");
+        assert_eq!(runs.len(), 1, "the C1 CSI's SGR still styles: {runs:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! `orbdeck demo`: three embedded clusters with nodes, a bare repo per ORB seeded from
 //! assets/demo, one engine per cluster in-process, a fourth ORB whose cluster cannot be reached,
-//! some activity (pods using quota, drift on orb-gamma), and the control room on all of it.
+//! some activity (notebook pods using quota and writing logs, a Deployment that cannot schedule
+//! and one that crash-loops on orb-alpha, drift on orb-gamma), and the control room on all of it.
 //! Everything lives in a temporary directory removed on exit, unless `--keep DIR` (then a second
 //! run reuses the repos, the clusters' state and the drafts).
 
@@ -213,16 +214,19 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
     };
     let fleet_file = paths.config.clone();
     // The demo is the playground: its own control room may write to every ORB.
-    let result = runtime::run(runtime::Options {
+    let ui = runtime::run(runtime::Options {
         config,
         paths,
         write_all: true,
         keys,
         theme,
         drafts_are_temporary: !kept,
-    })
-    .await
-    .map_err(|e| e.to_string());
+    });
+    // The demo's containers write their logs for as long as the control room runs.
+    let result = tokio::select! {
+        r = ui => r.map_err(|e| e.to_string()),
+        () = write_logs(&server, &shutdown) => Ok(()),
+    };
     if kept {
         println!(
             "The demo is kept in {dir}: `orbdeck --config {fleet}` opens its repos and drafts \
@@ -314,6 +318,9 @@ async fn activity(
     if let Some(ns) = namespace {
         notebook(&client, ns, &shutdown).await;
     }
+    if orb == "orb-alpha" {
+        shop(&client).await;
+    }
     if orb == "orb-gamma" {
         let path = format!("{DESIRED}profiles/grace.yaml");
         let _ = tokio::task::spawn_blocking(move || {
@@ -387,6 +394,109 @@ async fn notebook(client: &kube::Client, ns: &str, shutdown: &CancellationToken)
             &Patch::Apply(&deployment),
         )
         .await;
+}
+
+/// Namespace `shop` on orb-alpha with two Deployments that go wrong: `checkout` asks for a node
+/// label no node has (Progressing, then Degraded when its 30 s progress deadline passes) and
+/// `payments` crash-loops (the sim's crash annotation).
+async fn shop(client: &kube::Client) {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, Patch, PatchParams};
+    let apply = PatchParams::apply("orbdeck-demo").force();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SHOP}});
+    let _ = namespaces.patch(SHOP, &apply, &Patch::Apply(&ns)).await;
+    let deployment = |name: &str, pod_spec: serde_json::Value, annotations: serde_json::Value| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": SHOP},
+            "spec": {
+                "replicas": 1,
+                "progressDeadlineSeconds": 30,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}, "annotations": annotations},
+                    "spec": pod_spec
+                }
+            }
+        })
+    };
+    let checkout = deployment(
+        "checkout",
+        json!({"nodeSelector": {"disktype": "nvme"},
+            "containers": [{"name": "checkout", "image": "shop/checkout:1.4"}]}),
+        json!({}),
+    );
+    let payments = deployment(
+        "payments",
+        json!({"containers": [{"name": "payments", "image": "shop/payments:2.0"}]}),
+        json!({"sim.orbdeck.io/crash-containers": "*"}),
+    );
+    let api: Api<Deployment> = Api::namespaced(client.clone(), SHOP);
+    for d in [checkout, payments] {
+        let name = d["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let _ = api.patch(&name, &apply, &Patch::Apply(&d)).await;
+    }
+}
+
+/// The namespace of the demo's failing Deployments on orb-alpha.
+const SHOP: &str = "shop";
+
+/// Every second, a log line from each container of the demo's pods on orb-alpha: the notebooks
+/// in alice's namespace (with colours, as Jupyter writes them) and the crashing payments pod.
+async fn write_logs(server: &kube_sim::Server, shutdown: &CancellationToken) {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams};
+    let Ok(client) = server.client_for(0).await else {
+        return shutdown.cancelled().await;
+    };
+    let cluster = &server.clusters()[0];
+    let mut n: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        for ns in ["alice", SHOP] {
+            let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+            let Ok(list) = pods.list(&ListParams::default()).await else {
+                continue;
+            };
+            for pod in list.items {
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let scheduled = pod.spec.as_ref().is_some_and(|s| s.node_name.is_some());
+                let Some(spec) = pod.spec.filter(|_| scheduled) else {
+                    continue;
+                };
+                for c in spec.containers {
+                    n += 1;
+                    let _ = cluster.append_log(ns, &name, &c.name, &demo_line(&c.name, n));
+                }
+            }
+        }
+    }
+}
+
+/// The `n`th line a demo container writes.
+fn demo_line(container: &str, n: u64) -> String {
+    let ms = 1 + n % 17;
+    match container {
+        "jupyter" if n.is_multiple_of(5) => format!(
+            "\u{1b}[33m[W ServerApp]\u{1b}[0m kernel {n:04x} idle for {}s, culling soon",
+            n % 600
+        ),
+        "jupyter" => format!(
+            "\u{1b}[32m[I ServerApp]\u{1b}[0m 200 GET /api/kernels?{n} (alice@10.0.0.7) {ms}.{}ms",
+            n % 10
+        ),
+        _ => format!(
+            "\u{1b}[31mERROR\u{1b}[0m payments: cannot reach db:5432 (attempt {n}): connection refused"
+        ),
+    }
 }
 
 /// Removes a temporary directory when dropped.

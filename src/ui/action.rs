@@ -6,6 +6,7 @@ use std::time::Instant;
 use crossterm::event::KeyEvent;
 
 use super::data::{ChildRow, HistoryRow, OrbView};
+use super::logs::LogLine;
 use crate::repo::merge3::Resolution;
 
 /// The time, passed in so that `update` and `render` stay deterministic.
@@ -101,6 +102,29 @@ pub enum Action {
     Children(Vec<ChildRow>),
     /// The commit log asked for with [`Effect::History`].
     History(Vec<HistoryRow>),
+    /// Lines of log stream `stream` ([`Effect::Logs`]), in order.
+    LogLines {
+        /// The stream they belong to.
+        stream: u64,
+        /// The lines, parsed.
+        lines: Vec<LogLine>,
+    },
+    /// The pod a workload's log stream reads (its first pod by name), with its containers.
+    LogPod {
+        /// The stream.
+        stream: u64,
+        /// Pod name.
+        pod: String,
+        /// Its containers.
+        containers: Vec<String>,
+    },
+    /// Log stream `stream` ended, and why.
+    LogEnded {
+        /// The stream.
+        stream: u64,
+        /// Why, for the operator.
+        why: String,
+    },
     /// Background work failed; shown as a message.
     Error(String),
     /// Background work finished with something to say (e.g. an upgrade paused by a commit).
@@ -140,6 +164,36 @@ pub struct ObjectRef {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
+}
+
+/// The live watch the Live tab needs: a kind (as typed) in some ORBs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveWatch {
+    /// The kind as the operator typed it (`pods`, `deploy`, `configmaps`).
+    pub asked: String,
+    /// The ORBs (by name) whose clusters are watched.
+    pub orbs: Vec<String>,
+}
+
+/// A log stream to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRequest {
+    /// Which stream (results carry it; older ones are ignored).
+    pub stream: u64,
+    /// ORB name.
+    pub orb: String,
+    /// Namespace of the pod.
+    pub namespace: String,
+    /// The pod; empty to find the first pod of `selector`.
+    pub pod: String,
+    /// A workload's pods, as a label selector.
+    pub selector: String,
+    /// The container (None: the pod's only or first one).
+    pub container: Option<String>,
+    /// Lines to start with.
+    pub tail: u32,
+    /// The previous container's logs.
+    pub previous: bool,
 }
 
 /// What an upgrade control key asks for.
@@ -337,6 +391,27 @@ pub enum Effect {
     SyncNow {
         /// ORB name.
         orb: String,
+    },
+    /// Watch the Live tab's kind in these ORBs and stop any other live watch (None: stop).
+    Watch(Option<LiveWatch>),
+    /// Stream a pod's log → [`Action::LogPod`], [`Action::LogLines`]*, [`Action::LogEnded`];
+    /// stops any stream started before.
+    Logs(LogRequest),
+    /// Stop the log stream.
+    StopLogs,
+    /// An object's YAML without noise, its events and its owners and children →
+    /// [`Action::Text`].
+    Describe {
+        /// ORB name.
+        orb: String,
+        /// apiVersion of the object.
+        api_version: String,
+        /// Its kind.
+        kind: String,
+        /// Its namespace (empty: cluster-scoped).
+        namespace: String,
+        /// Its name.
+        name: String,
     },
     /// Leave the program (restore the terminal first).
     Quit,

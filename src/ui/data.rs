@@ -28,6 +28,8 @@ pub struct OrbView {
     pub upgrades: Vec<UpgradeRow>,
     /// Recent cluster events.
     pub events: Vec<EventRow>,
+    /// The objects of the kind the Live tab shows (`:pods`, `:deploy`, `:KIND`), while it does.
+    pub live: LiveTable,
     /// Paths of the files under `desired/` (relative to the repo root).
     pub desired_files: Vec<String>,
     /// The last fetched tip of the repo (hex), the base of new files.
@@ -332,4 +334,48 @@ pub struct DraftRow {
     pub upstream: Option<Upstream>,
     /// Why the last push failed, if it did.
     pub error: Option<String>,
+}
+
+/// The objects of one kind, watched while the Live tab shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveTable {
+    /// What the operator asked for (`pods`, `deploy`, `configmaps`...).
+    pub asked: String,
+    /// The kind served under that name, e.g. `Pod` (empty until discovery answered).
+    pub kind: String,
+    /// Its apiVersion, e.g. `apps/v1`.
+    pub api_version: String,
+    /// Its resource name, e.g. `deployments`.
+    pub plural: String,
+    /// The rows, sorted by namespace and name.
+    pub rows: Vec<LiveRow>,
+    /// Why the ORB shows no rows of the kind (not served, forbidden, the watch failed).
+    pub error: Option<String>,
+    /// The first list has not arrived yet.
+    pub loading: bool,
+}
+
+/// One live object of the Live tab, slim: only what its columns, logs and describe need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveRow {
+    /// Namespace (empty for cluster-scoped objects).
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Ready containers or replicas, e.g. `1/2` (empty when the kind has none).
+    pub ready: String,
+    /// Short status, e.g. `Running`, `CrashLoopBackOff`, `Available`, `Active`.
+    pub status: String,
+    /// Container restarts (pods).
+    pub restarts: u32,
+    /// Created, in Unix seconds.
+    pub created: u64,
+    /// Argo CD health (`Healthy`, `Degraded`...), empty when the kind has no health rule.
+    pub health: String,
+    /// Why it has that health.
+    pub health_message: String,
+    /// The containers of a pod (for logs).
+    pub containers: Vec<String>,
+    /// The pods a workload runs, as a label selector (`app=notebook`), for its logs.
+    pub selector: String,
 }

@@ -210,11 +210,29 @@ impl State {
                 .map(|&p| sorted[p as usize])
                 .collect();
         }
+        self.keep_namespace();
         let len = self.rows.len();
         let view = self.view_mut();
         view.selected = view.selected.min(len.saturating_sub(1));
         view.offset = view.offset.min(view.selected);
         self.keep_selection_visible();
+    }
+
+    /// Narrows the visible rows to each ORB's namespace filter (`:ns NAME`), for kinds with a
+    /// namespace.
+    fn keep_namespace(&mut self) {
+        if self.namespaces.is_empty() {
+            return;
+        }
+        let kind = self.tab.kind();
+        let (fleet, namespaces) = (&self.fleet, &self.namespaces);
+        self.rows.retain(|&(o, r)| {
+            let orb = &fleet[o as usize];
+            match (namespaces.get(&orb.name), kind.namespace(orb, r as usize)) {
+                (Some(want), Some(ns)) => ns == want,
+                _ => true,
+            }
+        });
     }
 
     /// Number of sortable columns of the current table (ORB column included when shown).

@@ -21,6 +21,8 @@ pub enum Context {
     Errors,
     /// The plan view.
     Plan,
+    /// The log view.
+    Logs,
 }
 
 impl Context {
@@ -32,6 +34,7 @@ impl Context {
             Context::Editor => "Editor",
             Context::Errors => "Validation errors",
             Context::Plan => "Plan",
+            Context::Logs => "Logs (l on a pod or workload)",
         }
     }
 }
@@ -123,6 +126,26 @@ pub enum Command {
     Revert,
     /// Ask the ORB's engine to sync now (the annotation on its Lease).
     SyncNow,
+    /// The log of the selected pod, or of a workload's first pod.
+    Logs,
+    /// Logs: stay at the newest line (or stop).
+    LogFollow,
+    /// Logs: wrap long lines (or cut them).
+    LogWrap,
+    /// Logs: show each line's time.
+    LogTimestamps,
+    /// Logs: the previous (crashed) container's log.
+    LogPrevious,
+    /// Logs: the next container of the pod.
+    LogContainer,
+    /// Logs: start again with a longer tail (100, 1000, 10000 lines).
+    LogTail,
+    /// Logs: search.
+    LogSearch,
+    /// Logs: next match.
+    LogNext,
+    /// Logs: previous match.
+    LogPrev,
 }
 
 impl Command {
@@ -146,7 +169,7 @@ impl Command {
 use Command as C;
 use Context as X;
 
-const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan];
+const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan, X::Logs];
 
 /// Every command with its name in config files, contexts, default keys and help text.
 const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
@@ -175,7 +198,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
     (
         C::Back,
         "back",
-        &[X::Main, X::List, X::Editor, X::Errors, X::Plan],
+        &[X::Main, X::List, X::Editor, X::Errors, X::Plan, X::Logs],
         "esc",
         "back / close / clear filter",
     ),
@@ -243,6 +266,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "7",
         "Events tab",
     ),
+    (
+        C::GoTab(Tab::Live),
+        "tab-live",
+        &[X::Main],
+        "8",
+        "Live tab (:pods, :deploy, :KIND)",
+    ),
     (C::SortNext, "sort", &[X::Main], "s", "sort by next column"),
     (
         C::SortReverse,
@@ -271,7 +301,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "three-way",
         &[X::Main],
         "d",
-        "desired / current / live",
+        "desired/current/live; describe (Live)",
     ),
     (
         C::Edit,
@@ -408,6 +438,46 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "R",
         "revert the commit, plan first (history)",
     ),
+    (
+        C::Logs,
+        "logs",
+        &[X::Main],
+        "l",
+        "logs of a pod or workload (Live tab)",
+    ),
+    (C::LogFollow, "log-follow", &[X::Logs], "f", "follow on/off"),
+    (C::LogWrap, "log-wrap", &[X::Logs], "w", "wrap long lines"),
+    (
+        C::LogTimestamps,
+        "log-timestamps",
+        &[X::Logs],
+        "t",
+        "timestamps",
+    ),
+    (
+        C::LogPrevious,
+        "log-previous",
+        &[X::Logs],
+        "p",
+        "previous container's log",
+    ),
+    (
+        C::LogContainer,
+        "log-container",
+        &[X::Logs],
+        "c",
+        "next container",
+    ),
+    (
+        C::LogTail,
+        "log-tail",
+        &[X::Logs],
+        "T",
+        "tail 100 / 1000 / 10000",
+    ),
+    (C::LogSearch, "log-search", &[X::Logs], "/", "search"),
+    (C::LogNext, "log-next", &[X::Logs], "n", "next match"),
+    (C::LogPrev, "log-prev", &[X::Logs], "N", "previous match"),
 ];
 
 /// One key with modifiers, as written in a key spec (`ctrl-s`, `G`, `shift-tab`, `f5`).

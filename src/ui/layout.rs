@@ -55,6 +55,8 @@ pub(crate) struct MainAreas {
     pub body: Rect,
     /// Second table under the first (Upgrades: the selected upgrade's nodes).
     pub detail: Option<Rect>,
+    /// A line under the table (Live: the kind, the namespace filter, the ORBs missing and why).
+    pub note: Option<Rect>,
 }
 
 /// Splits the main pane (border included) for `tab`.
@@ -80,12 +82,23 @@ pub(crate) fn main_areas(main: Rect, tab: Tab) -> MainAreas {
             tabs,
             body,
             detail: Some(detail),
+            note: None,
+        }
+    } else if tab == Tab::Live && rest.height >= 3 {
+        let body = Rect::new(rest.x, rest.y, rest.width, rest.height - 1);
+        let note = Rect::new(rest.x, rest.y + rest.height - 1, rest.width, 1);
+        MainAreas {
+            tabs,
+            body,
+            detail: None,
+            note: Some(note),
         }
     } else {
         MainAreas {
             tabs,
             body: rest,
             detail: None,
+            note: None,
         }
     }
 }
@@ -106,4 +119,21 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
         w,
         h,
     )
+}
+
+/// The log view's box: the whole screen but the header and footer lines.
+pub(crate) fn log_area(screen: Rect) -> Rect {
+    Rect::new(
+        screen.x,
+        screen.y + 1,
+        screen.width,
+        screen.height.saturating_sub(2),
+    )
+}
+
+/// Log lines the log view shows at terminal size `size` (inside its border, under its status
+/// line).
+pub(crate) fn log_rows(size: (u16, u16)) -> usize {
+    let area = log_area(Rect::new(0, 0, size.0, size.1));
+    usize::from(area.height.saturating_sub(3)).max(1)
 }

@@ -12,6 +12,7 @@ mod index;
 pub mod keymap;
 mod kinds;
 mod layout;
+pub mod logs;
 mod render;
 pub mod runtime;
 pub mod state;
@@ -20,11 +21,11 @@ pub mod templates;
 pub mod theme;
 mod update;
 
-pub use action::{Action, Clock, Effect, ObjectRef, UpgradeOp};
+pub use action::{Action, Clock, Effect, LiveWatch, LogRequest, ObjectRef, UpgradeOp};
 pub use data::{
-    ChildRow, DraftKind, DraftRow, EngineInfo, EventRow, Health, HistoryRow, NodeRow, OrbView,
-    OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream,
-    Usage,
+    ChildRow, DraftKind, DraftRow, EngineInfo, EventRow, Health, HistoryRow, LiveRow, LiveTable,
+    NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, SyncInfo,
+    UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

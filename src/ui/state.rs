@@ -1,14 +1,16 @@
 //! `State`: everything the control room shows, changed only by `update` and read by `render`.
 //! Fields are public for reading (tests, the runtime's redraw decisions); change them via actions.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::action::{Clock, ObjectRef, UpgradeOp};
+use super::action::{Clock, LiveWatch, ObjectRef, UpgradeOp};
 use super::data::{ChildRow, HistoryRow, OrbView, Upstream};
 use super::editor::Editor;
 use super::index::FilterCache;
 use super::keymap::Keymap;
 use super::layout;
+use super::logs::LogView;
 use super::tab::Tab;
 use super::theme::Theme;
 
@@ -223,6 +225,8 @@ pub enum Mode {
     Editor,
     /// A read-only overlay.
     Viewer(Viewer),
+    /// The log view (see [`State::logs`]).
+    Logs,
     /// Choosing a template for a new desired file.
     NewFile {
         /// Selected template.
@@ -285,7 +289,7 @@ pub struct State {
     /// Current tab.
     pub tab: Tab,
     /// Sort, filter, selection and scroll per tab (indexed by [`Tab::index`]).
-    pub views: [TableView; 7],
+    pub views: [TableView; 8],
     /// Current tab's rows in sort order, before the filter.
     pub sorted: Vec<RowRef>,
     /// Current tab's visible rows: filtered and sorted. Recomputed in `update` only.
@@ -298,6 +302,14 @@ pub struct State {
     pub editor: Option<Editor>,
     /// The overlays under the open one, to go back to (a commit opened from a history).
     pub back: Vec<Viewer>,
+    /// What the Live tab shows, as the operator typed it (`pods`, `deploy`, `configmaps`).
+    pub live_kind: String,
+    /// The namespace filter of each ORB (by name), set with `:ns NAME`.
+    pub namespaces: BTreeMap<String, String>,
+    /// The live watch last asked of the runtime (None: no view shows one).
+    pub watching: Option<LiveWatch>,
+    /// The open log view, while [`Mode::Logs`].
+    pub logs: Option<LogView>,
     /// A file requested with `e`, to jump into once it arrives.
     pub pending_open: Option<PendingOpen>,
     /// Footer message.
@@ -336,6 +348,10 @@ impl State {
             mode: Mode::Normal,
             editor: None,
             back: Vec::new(),
+            live_kind: "pods".into(),
+            namespaces: BTreeMap::new(),
+            watching: None,
+            logs: None,
             pending_open: None,
             message: None,
             theme,

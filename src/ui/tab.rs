@@ -19,11 +19,13 @@ pub enum Tab {
     Desired,
     /// Cluster events.
     Events,
+    /// Any kind the cluster serves, watched while shown (`:pods`, `:deploy`, `:ns`, `:KIND`).
+    Live,
 }
 
 impl Tab {
-    /// Every tab, in display order (number keys 1..7).
-    pub const ALL: [Tab; 7] = [
+    /// Every tab, in display order (number keys 1..8).
+    pub const ALL: [Tab; 8] = [
         Tab::Overview,
         Tab::Profiles,
         Tab::Quotas,
@@ -31,6 +33,7 @@ impl Tab {
         Tab::Upgrades,
         Tab::Desired,
         Tab::Events,
+        Tab::Live,
     ];
 
     /// Position in [`Tab::ALL`].

@@ -561,3 +561,215 @@ fn objects_held_by_a_sync_wave_show_in_the_overview() {
         "{screen}"
     );
 }
+
+/// The sizes the Live tab, logs and describe are drawn at.
+const LIVE_SIZES: [(u16, u16); 3] = [(200, 60), (80, 24), (60, 15)];
+
+fn log_lines(n: usize) -> Vec<orbdeck::ui::logs::LogLine> {
+    (0..n)
+        .map(|i| {
+            let raw = match i % 3 {
+                0 => format!("2025-06-15T15:06:{:02}.123456Z \u{1b}[32m[I ServerApp]\u{1b}[0m 200 GET /api/kernels?{i} 2.1ms", i % 60),
+                1 => format!("2025-06-15T15:06:{:02}.223456Z \u{1b}[1;33m[W ServerApp]\u{1b}[0m kernel {i} idle for a long while, culling it soon unless someone comes back to it", i % 60),
+                _ => format!("2025-06-15T15:06:{:02}.323456Z \u{1b}[31mERROR\u{1b}[0m cannot reach db:5432: connection refused", i % 60),
+            };
+            orbdeck::ui::logs::LogLine::parse(&raw)
+        })
+        .collect()
+}
+
+/// Opens the log of alpha's first pod and feeds it `n` lines.
+fn open_logs(s: &mut State, n: usize) {
+    type_text(s, ":pods");
+    send(s, key(KeyCode::Enter));
+    live(s, 0, PODS, demo_pods());
+    type_text(s, "l");
+    let stream = s.logs.as_ref().map_or(0, |l| l.stream);
+    send(
+        s,
+        Action::LogLines {
+            stream,
+            lines: log_lines(n),
+        },
+    );
+}
+
+const DESCRIBE: &str = "# Pod checkout-d7f5d-djrdn @ alpha
+
+Owners and children:
+  Deployment checkout  Degraded: Deployment \"checkout\" exceeded its progress deadline
+  └─ ReplicaSet checkout-d7f5d  Progressing
+     └─ Pod checkout-d7f5d-djrdn  Progressing: 0/3 nodes are available  ← this
+
+Events (newest first):
+    5s  Warning  FailedScheduling  0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.
+
+Object:
+apiVersion: v1
+kind: Pod
+metadata:
+  name: checkout-d7f5d-djrdn
+  namespace: shop
+spec:
+  nodeSelector:
+    disktype: nvme
+";
+
+fn live_scenarios() -> Vec<Scenario> {
+    vec![
+        ("live_pods", |s| {
+            type_text(s, ":pods");
+            send(s, key(KeyCode::Enter));
+            live(s, 0, PODS, demo_pods());
+        }),
+        ("live_pods_loading", |s| {
+            type_text(s, ":pods");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("live_pods_ns_alice", |s| {
+            type_text(s, ":pods");
+            send(s, key(KeyCode::Enter));
+            live(s, 0, PODS, demo_pods());
+            type_text(s, ":ns alice");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("live_all_pods", |s| {
+            type_text(s, ":all pods");
+            send(s, key(KeyCode::Enter));
+            live(s, 0, PODS, demo_pods());
+            let carol = vec![pod(
+                "carol",
+                "notebook-77c1-qzhxv",
+                "Running",
+                0,
+                ("Healthy", ""),
+            )];
+            live(s, 1, PODS, carol);
+        }),
+        ("live_deploy", |s| {
+            type_text(s, ":deploy");
+            send(s, key(KeyCode::Enter));
+            let d = |ns: &str, name: &str, ready: &str, status: &str, h: (&str, &str)| {
+                orbdeck::ui::LiveRow {
+                    namespace: ns.into(),
+                    name: name.into(),
+                    ready: ready.into(),
+                    status: status.into(),
+                    created: NOW - 3600,
+                    health: h.0.into(),
+                    health_message: h.1.into(),
+                    selector: format!("app={name}"),
+                    ..Default::default()
+                }
+            };
+            let rows = vec![
+                d("alice", "notebook", "2/2", "Available", ("Healthy", "")),
+                d(
+                    "shop",
+                    "checkout",
+                    "0/1",
+                    "ProgressDeadlineExceeded",
+                    (
+                        "Degraded",
+                        "Deployment \"checkout\" exceeded its progress deadline",
+                    ),
+                ),
+                d(
+                    "shop",
+                    "payments",
+                    "0/1",
+                    "Unavailable",
+                    (
+                        "Progressing",
+                        "Waiting for rollout to finish: 0 of 1 updated replicas are available...",
+                    ),
+                ),
+            ];
+            live(s, 0, ("Deployment", "apps/v1", "deployments"), rows);
+        }),
+        ("live_unknown_kind", |s| {
+            type_text(s, ":frobnicators");
+            send(s, key(KeyCode::Enter));
+            let mut view = s.fleet[0].clone();
+            view.live = orbdeck::ui::LiveTable {
+                asked: "frobnicators".into(),
+                error: Some(
+                    "no kind `frobnicators` is served here (kubectl api-resources lists them)"
+                        .into(),
+                ),
+                ..Default::default()
+            };
+            send(s, Action::OrbUpdated(0, Box::new(view)));
+        }),
+        ("logs_following", |s| {
+            open_logs(s, 500);
+        }),
+        ("logs_search_wrap_timestamps", |s| {
+            open_logs(s, 500);
+            type_text(s, "wt/kernel 4");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("describe", |s| {
+            type_text(s, ":pods");
+            send(s, key(KeyCode::Enter));
+            live(s, 0, PODS, demo_pods());
+            type_text(s, "jjd");
+            send(s, Action::Text(DESCRIBE.into()));
+        }),
+    ]
+}
+
+/// Every new view (Live tab, logs, describe) at 200x60, 80x24 and 60x15.
+#[test]
+fn snapshots_of_the_live_views() {
+    let mut differ = Vec::new();
+    for (name, setup) in live_scenarios() {
+        for (w, h) in LIVE_SIZES {
+            let mut s = state(fleet(), w, h);
+            setup(&mut s);
+            let snapshot = format!("{name}_{w}x{h}");
+            let text = screen(&s);
+            let checked = std::panic::catch_unwind(|| {
+                insta::assert_snapshot!(snapshot.clone(), text);
+            });
+            if checked.is_err() {
+                differ.push(snapshot);
+            }
+        }
+    }
+    assert!(differ.is_empty(), "views that differ: {differ:?}");
+}
+
+/// Logs are the most hostile text shown: colour codes become styles, nothing else gets through.
+#[test]
+fn hostile_log_lines_never_reach_a_cell_and_colours_become_styles() {
+    for (w, h) in LIVE_SIZES {
+        let mut s = state(fleet(), w, h);
+        open_logs(&mut s, 0);
+        let hostile = [
+            "\u{1b}[2J\u{1b}[Hcleared? \u{1b}]0;evil title\u{7}no",
+            "\u{1b}]52;c;ZXZpbA==\u{7}clipboard \u{202e}gnp.exe \u{1b}[?1049h alt screen",
+            "\u{9b}31mC1 red\u{9b}0m \u{1b}P1$qm\u{1b}\\ dcs \u{8}\u{8}back \r\rreturn",
+            "\u{1b}[31mred\u{1b}[0m",
+        ];
+        let stream = s.logs.as_ref().map_or(0, |l| l.stream);
+        let lines = hostile
+            .iter()
+            .map(|l| orbdeck::ui::logs::LogLine::parse(l))
+            .collect();
+        send(&mut s, Action::LogLines { stream, lines });
+        assert_clean(&s, "logs");
+        let terminal = draw(&s);
+        let buf = terminal.backend().buffer();
+        let red = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .find(|&(x, y)| {
+                buf[(x, y)].symbol() == "r"
+                    && buf[(x + 1, y)].symbol() == "e"
+                    && buf[(x + 2, y)].symbol() == "d"
+                    && buf[(x + 3, y)].symbol() == " "
+            });
+        let (x, y) = red.expect("the red line is shown");
+        assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Red, "{w}x{h}");
+    }
+}

@@ -883,3 +883,161 @@ fn sync_now_makes_the_engine_run_within_two_seconds() {
             .any(|r| s.contains(r))
     });
 }
+
+/// The highest `?N` of the demo notebook's `GET /api/kernels?N` lines on screen.
+fn last_kernel_request(screen: &str) -> u64 {
+    screen
+        .split("/api/kernels?")
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let command = format!("{BIN} demo --keep {}", keep.display());
+    let ui = Tmux::start("workloads", &command, &[]);
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+
+    // :pods in orb-alpha: the notebook pods with their status, and the failing ones.
+    ui.keys(&[":"]);
+    ui.text("pods");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "alpha's pods with status and health", |s| {
+        s.contains("notebook-")
+            && s.contains("Running")
+            && s.contains("CrashLoopBackOff")
+            && s.contains("Pending")
+            && s.contains("Degraded")
+    });
+
+    // :ns alice filters to alice's notebooks.
+    ui.keys(&[":"]);
+    ui.text("ns alice");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "only alice's pods", |s| {
+        s.contains("notebook-") && !s.contains("payments-") && s.contains("namespace alice")
+    });
+
+    // l: the notebook's log lines, and new ones as the container writes them.
+    ui.keys(&["l"]);
+    let first = ui.wait(30, "the notebook's log lines", |s| {
+        s.contains("Logs alice/notebook-") && s.contains("GET /api/kernels?")
+    });
+    let seen = last_kernel_request(&first);
+    ui.wait(20, "newer log lines followed", |s| {
+        last_kernel_request(s) > seen && s.contains("following")
+    });
+    // Timestamps, and a search that stops following at a match.
+    ui.keys(&["t"]);
+    ui.wait(10, "each line's time", |s| {
+        s.lines().any(|l| {
+            l.contains("Z")
+                || l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|w| w.len() == 12 && w.as_bytes()[2] == b':')
+        })
+    });
+    ui.wait(20, "an idle-kernel warning to search for", |s| {
+        s.contains("idle for")
+    });
+    ui.keys(&["/"]);
+    ui.text("idle for");
+    ui.keys(&["Enter"]);
+    ui.wait(10, "the search paused on a match", |s| {
+        s.contains("paused") && s.contains("/idle for")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs alice/"));
+
+    // d on the pod that cannot schedule: its owners, its events, its YAML.
+    ui.keys(&[":"]);
+    ui.text("ns shop");
+    ui.keys(&["Enter", "/"]);
+    ui.text("checkout");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the checkout pod alone", |s| {
+        s.contains("checkout-") && !s.contains("payments-")
+    });
+    ui.keys(&["d"]);
+    ui.wait(30, "describe with the pod's owners and events", |s| {
+        s.contains("Describe Pod checkout-")
+            && s.contains("Deployment checkout")
+            && s.contains("FailedScheduling")
+    });
+    ui.escape("describe to close", |s| !s.contains("Describe Pod"));
+    ui.escape("the filter to clear", |s| !s.contains("/checkout"));
+
+    // The crash-looping pod: its container waits to start; p shows the crashed one's log.
+    ui.keys(&["/"]);
+    ui.text("payments");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the payments pod alone", |s| {
+        s.contains("payments-") && !s.contains("checkout-")
+    });
+    ui.keys(&["l"]);
+    ui.wait(30, "why the current container has no log", |s| {
+        s.contains("Logs shop/payments-") && s.contains("waiting to start: CrashLoopBackOff")
+    });
+    ui.keys(&["p"]);
+    ui.wait(30, "the previous container's log", |s| {
+        s.contains("cannot reach db:5432") && s.contains("previous")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs shop/"));
+    ui.escape("the filter to clear", |s| !s.contains("/payments"));
+
+    // :all pods: every reachable ORB's pods with an ORB column; delta is missing, and why.
+    ui.keys(&[":"]);
+    ui.text("all pods");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "pods of every reachable ORB", |s| {
+        s.contains("ORB")
+            && s.contains("orb-alpha  ")
+            && s.contains("orb-beta  ")
+            && s.contains("Missing: orb-delta (unreachable")
+    });
+
+    // :deploy on alpha: the Deployment no node can take passes its progress deadline.
+    ui.keys(&[":"]);
+    ui.text("orb orb-alpha");
+    ui.keys(&["Enter", ":"]);
+    ui.text("ns all");
+    ui.keys(&["Enter", ":"]);
+    ui.text("deploy");
+    ui.keys(&["Enter"]);
+    ui.wait(90, "checkout Degraded past its deadline", |s| {
+        s.contains("deployments orb-alpha")
+            && s.contains("ProgressDeadlineExceeded")
+            && s.contains("payments")
+    });
+    // :ns lists namespaces; enter on one filters to it and shows its pods.
+    ui.keys(&[":"]);
+    ui.text("ns");
+    ui.keys(&["Enter", "/"]);
+    ui.text("carol");
+    ui.keys(&["Enter"]);
+    ui.escape("the filter to clear", |s| !s.contains("/carol"));
+    ui.keys(&["/"]);
+    ui.text("alice");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "alice's namespace row", |s| {
+        s.contains("namespaces orb-alpha") && s.contains("Active")
+    });
+    ui.keys(&["Enter"]);
+    ui.wait(20, "alice's pods", |s| {
+        s.contains("pods orb-alpha") && s.contains("notebook-") && !s.contains("checkout-")
+    });
+    // A kind the cluster does not serve says so.
+    ui.keys(&[":"]);
+    ui.text("frobnicators");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the kind not served", |s| {
+        s.contains("no kind `frobnicators` is served")
+    });
+    ui.keys(&["q"]);
+}

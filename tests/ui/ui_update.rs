@@ -762,7 +762,7 @@ fn overridden_keys_drive_update_and_help() {
     type_text(&mut s, "?");
     // Help scrolls: read it page by page.
     let mut text = screen(&s);
-    for _ in 0..4 {
+    for _ in 0..8 {
         send(&mut s, key(KeyCode::PageDown));
         text.push_str(&screen(&s));
     }
@@ -776,6 +776,7 @@ fn overridden_keys_drive_update_and_help() {
         Context::Errors,
         Context::Plan,
         Context::List,
+        Context::Logs,
     ] {
         for (keys, name, _) in s.keymap.bindings(ctx, true) {
             assert!(
@@ -1101,4 +1102,207 @@ fn a_merge_result_after_esc_is_ignored() {
     );
     assert!(fx.is_empty());
     assert_eq!(s.editor.as_ref().unwrap().pane, EditorPane::Editing);
+}
+
+fn watch_of(fx: &[Effect]) -> Option<Option<orbdeck::ui::LiveWatch>> {
+    fx.iter().find_map(|e| match e {
+        Effect::Watch(w) => Some(w.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_live_watch_starts_with_the_view_and_stops_when_no_view_shows_it() {
+    let mut s = state(fleet(), 120, 40);
+    let mut fx = type_text(&mut s, ":pods");
+    fx.extend(send(&mut s, key(KeyCode::Enter)));
+    let watch = watch_of(&fx).flatten().expect("a watch of pods");
+    assert_eq!(
+        (watch.asked.as_str(), watch.orbs),
+        ("pods", vec!["alpha".to_string()])
+    );
+    // Another ORB: the watch moves there.
+    type_text(&mut s, ":orb beta");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    assert_eq!(watch_of(&fx).flatten().unwrap().orbs, ["beta"]);
+    // Fleet-wide: every ORB.
+    type_text(&mut s, ":all deploy");
+    let fx = send(&mut s, key(KeyCode::Enter));
+    let watch = watch_of(&fx).flatten().unwrap();
+    assert_eq!(watch.asked, "deploy");
+    assert_eq!(watch.orbs.len(), s.fleet.len());
+    // No view shows it: stopped.
+    let fx = type_text(&mut s, "2");
+    assert_eq!(watch_of(&fx), Some(None));
+    // Keys that change nothing ask nothing.
+    assert_eq!(watch_of(&type_text(&mut s, "j")), None);
+}
+
+#[test]
+fn the_namespace_filter_is_remembered_per_orb() {
+    let mut s = state(fleet(), 120, 40);
+    type_text(&mut s, ":pods");
+    send(&mut s, key(KeyCode::Enter));
+    live(&mut s, 0, PODS, demo_pods());
+    assert_eq!(s.rows.len(), 4);
+    type_text(&mut s, ":ns alice");
+    send(&mut s, key(KeyCode::Enter));
+    let shown: Vec<&str> = s
+        .rows
+        .iter()
+        .map(|&(o, r)| s.fleet[o as usize].live.rows[r as usize].namespace.as_str())
+        .collect();
+    assert_eq!(shown, ["alice", "alice"]);
+    // Another ORB has its own (none); coming back finds alice's filter again.
+    type_text(&mut s, ":orb beta");
+    send(&mut s, key(KeyCode::Enter));
+    live(
+        &mut s,
+        1,
+        PODS,
+        vec![pod("carol", "nb", "Running", 0, ("Healthy", ""))],
+    );
+    assert_eq!(s.rows.len(), 1);
+    type_text(&mut s, ":orb alpha");
+    send(&mut s, key(KeyCode::Enter));
+    live(&mut s, 0, PODS, demo_pods());
+    assert_eq!(s.rows.len(), 2);
+    type_text(&mut s, ":ns all");
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(s.rows.len(), 4);
+}
+
+#[test]
+fn logs_follow_scroll_switch_container_and_ignore_an_old_stream() {
+    let mut s = state(fleet(), 120, 40);
+    type_text(&mut s, ":pods");
+    send(&mut s, key(KeyCode::Enter));
+    live(&mut s, 0, PODS, demo_pods());
+    let fx = type_text(&mut s, "l");
+    let Some(Effect::Logs(req)) = fx.iter().find(|e| matches!(e, Effect::Logs(_))) else {
+        panic!("no log stream asked: {fx:?}");
+    };
+    assert_eq!(
+        (req.namespace.as_str(), req.pod.as_str()),
+        ("alice", "notebook-5f2cb-4kzlg")
+    );
+    assert_eq!(req.container.as_deref(), Some("main"));
+    let first = req.stream;
+    let line = |t: &str| orbdeck::ui::logs::LogLine::parse(t);
+    send(
+        &mut s,
+        Action::LogLines {
+            stream: first,
+            lines: (0..100).map(|i| line(&format!("l{i}"))).collect(),
+        },
+    );
+    let logs = s.logs.as_ref().unwrap();
+    assert!(logs.follow);
+    assert_eq!(logs.lines.len(), 100);
+    // Up stops following; G follows again.
+    type_text(&mut s, "k");
+    assert!(!s.logs.as_ref().unwrap().follow);
+    type_text(&mut s, "G");
+    assert!(s.logs.as_ref().unwrap().follow);
+    // The next container starts a new stream; lines of the old one are ignored.
+    let fx = type_text(&mut s, "c");
+    let Some(Effect::Logs(req)) = fx.iter().find(|e| matches!(e, Effect::Logs(_))) else {
+        panic!("no new stream: {fx:?}");
+    };
+    assert_eq!(req.container.as_deref(), Some("sidecar"));
+    send(
+        &mut s,
+        Action::LogLines {
+            stream: first,
+            lines: vec![line("late")],
+        },
+    );
+    assert!(s.logs.as_ref().unwrap().lines.is_empty());
+    // Search jumps to the match and stops following.
+    send(
+        &mut s,
+        Action::LogLines {
+            stream: req.stream,
+            lines: (0..100).map(|i| line(&format!("s{i}"))).collect(),
+        },
+    );
+    type_text(&mut s, "/s5");
+    send(&mut s, key(KeyCode::Enter));
+    let logs = s.logs.as_ref().unwrap();
+    assert!(!logs.follow);
+    assert_eq!(
+        logs.lines[logs.scroll].text, "s5",
+        "around the end to the first match"
+    );
+    // Esc closes and stops the stream.
+    let fx = send(&mut s, key(KeyCode::Esc));
+    assert!(fx.contains(&Effect::StopLogs));
+    assert!(s.logs.is_none());
+}
+
+#[test]
+fn describe_on_a_live_row_and_diff_elsewhere() {
+    let mut s = state(fleet(), 120, 40);
+    type_text(&mut s, ":deploy");
+    send(&mut s, key(KeyCode::Enter));
+    let row = orbdeck::ui::LiveRow {
+        namespace: "shop".into(),
+        name: "checkout".into(),
+        selector: "app=checkout".into(),
+        ..Default::default()
+    };
+    live(
+        &mut s,
+        0,
+        ("Deployment", "apps/v1", "deployments"),
+        vec![row],
+    );
+    let fx = type_text(&mut s, "d");
+    assert!(
+        fx.contains(&Effect::Describe {
+            orb: "alpha".into(),
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: "shop".into(),
+            name: "checkout".into(),
+        }),
+        "{fx:?}"
+    );
+    // l on a workload: the log of its pods, found by its selector.
+    send(&mut s, key(KeyCode::Esc));
+    let fx = type_text(&mut s, "l");
+    let Some(Effect::Logs(req)) = fx.iter().find(|e| matches!(e, Effect::Logs(_))) else {
+        panic!("no log stream: {fx:?}");
+    };
+    assert_eq!(
+        (req.pod.as_str(), req.selector.as_str()),
+        ("", "app=checkout")
+    );
+    // d on a Profile is still the three-way diff.
+    send(&mut s, key(KeyCode::Esc));
+    let fx = type_text(&mut s, "2d");
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::ThreeWay { .. })),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_search_in_a_short_log_pauses_on_its_match() {
+    let mut s = state(fleet(), 200, 50);
+    type_text(&mut s, ":pods");
+    send(&mut s, key(KeyCode::Enter));
+    live(&mut s, 0, PODS, demo_pods());
+    type_text(&mut s, "l");
+    let stream = s.logs.as_ref().unwrap().stream;
+    let lines = ["a", "b", "kernel 000a idle for 10s", "c"]
+        .iter()
+        .map(|t| orbdeck::ui::logs::LogLine::parse(t))
+        .collect();
+    send(&mut s, Action::LogLines { stream, lines });
+    type_text(&mut s, "t/idle for");
+    send(&mut s, key(KeyCode::Enter));
+    let logs = s.logs.as_ref().unwrap();
+    assert!(!logs.follow);
+    assert_eq!(logs.scroll, 2);
 }

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use orbdeck::ui::{
-    Action, Clock, DraftKind, DraftRow, Effect, EngineInfo, EventRow, Health, NodeRow, OrbView,
-    OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, Settings, State, SyncInfo,
-    UpgradeRow, Usage, render, update,
+    Action, Clock, DraftKind, DraftRow, Effect, EngineInfo, EventRow, Health, LiveRow, LiveTable,
+    NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, Settings, State,
+    SyncInfo, UpgradeRow, Usage, render, update,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -286,6 +286,7 @@ pub fn fleet() -> Vec<OrbView> {
                 },
             })
             .collect(),
+        live: LiveTable::default(),
         desired_files: {
             let mut files: Vec<String> = NAMES
                 .iter()
@@ -461,3 +462,78 @@ spec:
       requests.cpu: \"4\"
       requests.memory: 16Gi
 ";
+
+/// A pod row of the Live tab.
+pub fn pod(ns: &str, name: &str, status: &str, restarts: u32, health: (&str, &str)) -> LiveRow {
+    LiveRow {
+        namespace: ns.into(),
+        name: name.into(),
+        ready: if status == "Running" { "1/1" } else { "0/1" }.into(),
+        status: status.into(),
+        restarts,
+        created: NOW - 300,
+        health: health.0.into(),
+        health_message: health.1.into(),
+        containers: vec!["main".into(), "sidecar".into()],
+        selector: String::new(),
+    }
+}
+
+/// The pods the demo runs on alpha: two notebooks of alice, one pod that cannot schedule and one
+/// that crash-loops.
+pub fn demo_pods() -> Vec<LiveRow> {
+    vec![
+        pod(
+            "alice",
+            "notebook-5f2cb-4kzlg",
+            "Running",
+            0,
+            ("Healthy", ""),
+        ),
+        pod(
+            "alice",
+            "notebook-5f2cb-hx2jr",
+            "Running",
+            0,
+            ("Healthy", ""),
+        ),
+        pod(
+            "shop",
+            "checkout-d7f5d-djrdn",
+            "Pending",
+            0,
+            (
+                "Progressing",
+                "0/3 nodes are available: node selector disktype=nvme",
+            ),
+        ),
+        pod(
+            "shop",
+            "payments-bf88d-b54qq",
+            "CrashLoopBackOff",
+            5,
+            (
+                "Degraded",
+                "CrashLoopBackOff: back-off 5m0s restarting failed container",
+            ),
+        ),
+    ]
+}
+
+/// ORB `orb` of the state now shows `rows` of `kind` in its Live table (as its worker sends them).
+pub fn live(s: &mut State, orb: usize, kind: (&str, &str, &str), rows: Vec<LiveRow>) {
+    let mut view = s.fleet[orb].clone();
+    view.live = LiveTable {
+        asked: s.live_kind.clone(),
+        kind: kind.0.into(),
+        api_version: kind.1.into(),
+        plural: kind.2.into(),
+        rows,
+        error: None,
+        loading: false,
+    };
+    update(s, Action::OrbUpdated(orb, Box::new(view)));
+}
+
+/// The Pod kind, for [`live`].
+pub const PODS: (&str, &str, &str) = ("Pod", "v1", "pods");

@@ -252,12 +252,18 @@ pub fn serve(c: &Arc<Cluster>, ns: &str, name: &str, query: &Query) -> Result<Re
         return Ok(text(Bytes::new()));
     }
     check_state(&pod, &container, opts.previous)?;
-    if opts.previous {
-        // The sim never restarts a container, so there are no earlier logs to show.
-        return Ok(text(Bytes::new()));
-    }
     let uid = object::uid(&pod).to_string();
     let lines = c.logs.lines_after(&uid, &container, 0);
+    if opts.previous {
+        // Only a crash-looping container has a previous instance (check_state saw it): what it
+        // was given to write is that instance's log, complete.
+        let mut limit = opts.limit_bytes;
+        return Ok(text(render(
+            &opts.select(lines),
+            opts.timestamps,
+            &mut limit,
+        )));
+    }
     let cursor = lines.last().map_or(0, |l| l.seq);
     let mut limit = opts.limit_bytes;
     let first = render(&opts.select(lines), opts.timestamps, &mut limit);

@@ -10,7 +10,7 @@ use crate::ui::render::cell::fit;
 /// The Desired tab.
 pub(crate) static TABLE: Table<String> = Table {
     title: "Desired",
-    short_title: "Desired",
+    short_title: "Desr",
     command: "desired",
     empty_hint: "No files under desired/: press n to create one from a template, then ctrl-s to validate, plan and commit.",
     rows: |v| &v.desired_files,
@@ -22,6 +22,7 @@ pub(crate) static TABLE: Table<String> = Table {
         |at, p| tree_line(at, p),
     )],
     search: |p, push| push(p),
+    namespace: None,
     object: None,
 };
 

@@ -18,7 +18,7 @@ const MAX_EVENTS: usize = 500;
 /// The Events tab.
 pub(crate) static TABLE: Table<EventRow> = Table {
     title: "Events",
-    short_title: "Events",
+    short_title: "Evts",
     command: "events",
     empty_hint: "No events: the cluster has reported none recently.",
     rows: |v| &v.events,
@@ -74,6 +74,7 @@ pub(crate) static TABLE: Table<EventRow> = Table {
         push(&e.reason);
         push(&e.message);
     },
+    namespace: Some(|e| &e.namespace),
     object: Some(|e| {
         let (kind, name) = e.object.split_once('/')?;
         let ns = (!e.namespace.is_empty()).then_some(e.namespace.as_str());

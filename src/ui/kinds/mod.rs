@@ -12,6 +12,7 @@ pub(crate) mod drafts;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod history;
+pub(crate) mod live;
 pub(crate) mod orbs;
 pub(crate) mod profiles;
 pub(crate) mod quotas;
@@ -154,6 +155,8 @@ pub(crate) struct Table<R: 'static> {
     pub fields: &'static [Field<R>],
     /// Calls `push` with each text of the row the filter searches.
     pub search: fn(&R, Push<'_>),
+    /// The namespace of a row, for kinds the namespace filter (`:ns NAME`) narrows.
+    pub namespace: Option<for<'a> fn(&'a R) -> &'a str>,
     /// The object a row stands for (`y`, `d` and the three-way view), if the kind has one.
     pub object: Option<fn(&R) -> Option<ObjectRef>>,
 }
@@ -182,6 +185,8 @@ pub(crate) trait Kind: Sync {
     fn cell(&self, at: &At<'_>, row: usize, col: usize) -> Line<'static>;
     /// The object row `row` of `orb` stands for, if any.
     fn object(&self, orb: &OrbView, row: usize) -> Option<ObjectRef>;
+    /// The namespace of row `row` of `orb`; None when the namespace filter does not apply.
+    fn namespace<'a>(&self, orb: &'a OrbView, row: usize) -> Option<&'a str>;
 }
 
 impl<R> Kind for Table<R> {
@@ -221,6 +226,9 @@ impl<R> Kind for Table<R> {
     fn object(&self, orb: &OrbView, row: usize) -> Option<ObjectRef> {
         (self.object?)((self.rows)(orb).get(row)?)
     }
+    fn namespace<'a>(&self, orb: &'a OrbView, row: usize) -> Option<&'a str> {
+        Some((self.namespace?)((self.rows)(orb).get(row)?))
+    }
 }
 
 impl Tab {
@@ -234,6 +242,7 @@ impl Tab {
             Tab::Upgrades => &upgrades::TABLE,
             Tab::Desired => &desired::TABLE,
             Tab::Events => &events::TABLE,
+            Tab::Live => &live::TABLE,
         }
     }
 }
@@ -308,8 +317,8 @@ pub(crate) fn object(kind: &str, namespace: Option<&str>, name: &str) -> ObjectR
 mod tests {
     use super::*;
     use crate::ui::data::{
-        DraftRow, EventRow, Health, NodeRow, ProfileRow, QuotaRow, ReplicationRow, SyncInfo,
-        UpgradeRow,
+        DraftRow, EventRow, Health, LiveRow, LiveTable, NodeRow, ProfileRow, QuotaRow,
+        ReplicationRow, SyncInfo, UpgradeRow,
     };
 
     /// Two ORBs that differ in every overview column; the first has two rows of every other
@@ -386,6 +395,22 @@ mod tests {
                 },
             ],
             desired_files: vec!["desired/a.yaml".into(), "desired/b.yaml".into()],
+            live: LiveTable {
+                rows: vec![
+                    LiveRow::default(),
+                    LiveRow {
+                        namespace: b(),
+                        name: b(),
+                        ready: b(),
+                        status: b(),
+                        restarts: 1,
+                        created: 1,
+                        health: b(),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
             ..Default::default()
         };
         let beta = OrbView {

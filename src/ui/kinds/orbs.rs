@@ -16,6 +16,7 @@ pub(crate) static TABLE: Table<OrbView> = Table {
     fields: FIELDS,
     // The ORB name is searched for every kind in fleet-wide tables.
     search: |_, _| {},
+    namespace: None,
     object: None,
 };
 

@@ -110,6 +110,7 @@ pub(crate) static TABLE: Table<ProfileRow> = Table {
         push(&p.namespace);
         push(&p.conditions);
     },
+    namespace: Some(|p| &p.namespace),
     object: Some(|p| Some(object(API.kind, None, &p.name))),
 };
 

@@ -78,6 +78,7 @@ pub(crate) static TABLE: Table<QuotaRow> = Table {
         push(&q.resource);
         push(&q.source);
     },
+    namespace: Some(|q| &q.namespace),
     object: None,
 };
 

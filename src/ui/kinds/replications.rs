@@ -81,6 +81,7 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
         push(&x.phase);
         push(&x.message);
     },
+    namespace: Some(|r| &r.namespace),
     object: Some(|x| Some(object(API.kind, Some(&x.namespace), &x.name))),
 };
 

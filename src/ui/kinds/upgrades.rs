@@ -87,6 +87,7 @@ pub(crate) static TABLE: Table<UpgradeRow> = Table {
         push(&u.phase);
         u.nodes.iter().for_each(|node| push(&node.name));
     },
+    namespace: None,
     object: Some(|u| Some(object(API.kind, None, &u.name))),
 };
 

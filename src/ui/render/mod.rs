@@ -3,6 +3,7 @@
 
 pub(super) mod cell;
 mod editor;
+mod logs;
 pub(super) mod orbs;
 mod overlays;
 mod overview;
@@ -36,6 +37,9 @@ pub fn render(state: &State, frame: &mut Frame) {
     tables::render(state, frame, a.main);
     frame.render_widget(footer(state, a.footer), a.footer);
     overlays::render(state, frame);
+    if state.mode == Mode::Logs {
+        logs::render(state, frame);
+    }
 }
 
 fn header(state: &State, width: u16) -> Paragraph<'static> {
@@ -211,6 +215,18 @@ fn mode_hints(
             k(Command::Up, "up"),
             k(Command::Back, "close"),
         ],
+        Mode::Logs if state.logs.as_ref().is_some_and(|l| l.typing) => text_input("search"),
+        Mode::Logs => vec![
+            k(Command::LogFollow, "follow"),
+            k(Command::LogSearch, "search"),
+            k(Command::LogNext, "next"),
+            k(Command::LogWrap, "wrap"),
+            k(Command::LogTimestamps, "time"),
+            k(Command::LogContainer, "container"),
+            k(Command::LogPrevious, "previous"),
+            k(Command::LogTail, "tail"),
+            k(Command::Back, "close"),
+        ],
         Mode::Prompt { .. } => text_input("ok"),
         Mode::Confirm(_) => vec![("y".to_string(), "yes"), ("n".to_string(), "no")],
         Mode::NewFile { .. } => vec![k(Command::Open, "create"), k(Command::Back, "cancel")],
@@ -243,6 +259,9 @@ fn mode_hints(
                         v.extend([k(Command::LiveYaml, "yaml"), k(Command::ThreeWay, "diff")])
                     }
                     Tab::Events => v.push(k(Command::LiveYaml, "object yaml")),
+                    Tab::Live => {
+                        v.extend([k(Command::Logs, "logs"), k(Command::ThreeWay, "describe")])
+                    }
                     Tab::Overview | Tab::Quotas => {}
                 }
             }

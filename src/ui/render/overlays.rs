@@ -29,7 +29,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame) {
             prompt: Prompt::NewName { template, orb },
             input,
         } => name_prompt(state, frame, *template, *orb, input),
-        Mode::Normal | Mode::Filter | Mode::Editor | Mode::Prompt { .. } => {}
+        Mode::Normal | Mode::Filter | Mode::Editor | Mode::Logs | Mode::Prompt { .. } => {}
     }
 }
 
@@ -60,6 +60,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         Context::Errors,
         Context::Plan,
         Context::List,
+        Context::Logs,
     ] {
         lines.push(Line::styled(ctx.title(), t.title));
         for (keys, name, text) in state.keymap.bindings(ctx, writable) {
@@ -90,6 +91,31 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     }
     lines.push(entry(":orb NAME", "show one ORB (tab completes names)", ""));
     lines.push(entry(":all", "fleet-wide tables with an ORB column", ""));
+    lines.push(entry(
+        ":all pods",
+        "fleet-wide, then a view (:all deploy, :all events)",
+        "",
+    ));
+    lines.push(entry(
+        ":pods :deploy :svc",
+        "live objects of a kind (Live tab, watched while shown)",
+        "",
+    ));
+    lines.push(entry(
+        ":KIND",
+        "any kind the cluster serves (:configmaps, :rs, :crd)",
+        "",
+    ));
+    lines.push(entry(
+        ":ns",
+        "namespaces (enter: filter to one, show its pods)",
+        "",
+    ));
+    lines.push(entry(
+        ":ns NAME",
+        "namespace filter of this ORB (:ns all clears)",
+        "",
+    ));
     lines.push(entry(
         ":drafts",
         "every draft: open, diff, discard, commit all",

@@ -26,7 +26,12 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         })
         .title(title(state, usize::from(area.width.saturating_sub(4))));
     frame.render_widget(block, area);
-    let MainAreas { tabs, body, detail } = main_areas(area, state.tab);
+    let MainAreas {
+        tabs,
+        body,
+        detail,
+        note,
+    } = main_areas(area, state.tab);
     frame.render_widget(tab_bar(state, tabs.width), tabs);
     if state.editor.is_some() {
         return super::editor::render(
@@ -42,6 +47,9 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
     if state.tab == Tab::Overview && state.scope == Scope::Orb {
         return super::overview::render(state, frame, body);
+    }
+    if let Some(note) = note {
+        frame.render_widget(live_note(state, usize::from(note.width)), note);
     }
     if state.rows.is_empty() {
         let body = detail.map_or(body, |d| {
@@ -64,7 +72,7 @@ fn title(state: &State, width: usize) -> Line<'static> {
         (Scope::Orb, None) => "no ORB".to_string(),
     };
     let mut spans = vec![
-        Span::styled(format!(" {} ", state.tab.title()), theme.title),
+        Span::styled(format!(" {} ", shown_title(state)), theme.title),
         Span::styled(fit(&place, 24), theme.accent),
     ];
     if !state.rows.is_empty() || !state.sorted.is_empty() {
@@ -174,12 +182,87 @@ fn rows(state: &State, frame: &mut Frame, area: Rect, focused: bool) {
     });
 }
 
+/// What the main pane shows: the tab's title, or the Live tab's kind (`deployments`).
+fn shown_title(state: &State) -> String {
+    if state.tab != Tab::Live {
+        return state.tab.title().to_owned();
+    }
+    let orbs = state
+        .fleet
+        .iter()
+        .filter(|o| o.live.asked == state.live_kind);
+    let plural = orbs.map(|o| &o.live.plural).find(|p| !p.is_empty());
+    fit(plural.unwrap_or(&state.live_kind), 30)
+}
+
+/// The Live tab's line under its table: which ORBs shown have no rows and why, else the kind and
+/// the namespace filter.
+fn live_note(state: &State, w: usize) -> Line<'static> {
+    let t = &state.theme;
+    let shown: Vec<&crate::ui::OrbView> = match state.scope {
+        Scope::Fleet => state.fleet.iter().collect(),
+        Scope::Orb => state.orb().into_iter().collect(),
+    };
+    let missing: Vec<String> = shown
+        .iter()
+        .filter_map(|o| {
+            let why = match &o.health {
+                Health::Unreachable { reason } => format!("unreachable: {reason}"),
+                Health::AuthError { reason } => format!("credentials refused: {reason}"),
+                Health::Connecting => "connecting".to_owned(),
+                Health::Connected { .. } => match &o.live.error {
+                    Some(e) => e.clone(),
+                    None if o.live.loading || o.live.asked != state.live_kind => {
+                        "loading".to_owned()
+                    }
+                    None => return None,
+                },
+            };
+            Some(format!("{} ({why})", o.name))
+        })
+        .collect();
+    if !missing.is_empty() {
+        let text = format!("Missing: {}", missing.join(" · "));
+        return line(&text, w, t.warn);
+    }
+    let kind = shown
+        .iter()
+        .find(|o| !o.live.kind.is_empty())
+        .map_or_else(String::new, |o| {
+            format!("{} {} · ", o.live.kind, o.live.api_version)
+        });
+    let namespaces: Vec<String> = shown
+        .iter()
+        .filter_map(|o| {
+            let ns = state.namespaces.get(&o.name)?;
+            Some(match state.scope {
+                Scope::Fleet => format!("{} in {}", ns, o.name),
+                Scope::Orb => ns.clone(),
+            })
+        })
+        .collect();
+    let ns = if namespaces.is_empty() {
+        "all namespaces".to_owned()
+    } else {
+        format!("namespace {} (:ns all clears)", namespaces.join(", "))
+    };
+    line(&format!("{kind}{ns} · l logs · d describe"), w, t.dim)
+}
+
 fn empty(state: &State, frame: &mut Frame, area: Rect) {
     let t = &state.theme;
-    let kind = state.tab.title();
+    let kind = shown_title(state);
     let mut lines: Vec<Line> = Vec::new();
     let w = usize::from(area.width.saturating_sub(2)).max(1) * 4;
-    if !state.sorted.is_empty() {
+    if !state.sorted.is_empty() && state.view().filter.is_empty() {
+        let ns = state.orb().and_then(|o| state.namespaces.get(&o.name));
+        let text = format!(
+            "No {kind} in namespace {}.",
+            ns.map_or("filter", String::as_str)
+        );
+        lines.push(line(&text, w, t.warn));
+        lines.push(line(":ns all shows every namespace.", w, t.dim));
+    } else if !state.sorted.is_empty() {
         lines.push(line(
             &format!("No {kind} match /{}.", state.view().filter),
             w,
@@ -226,6 +309,13 @@ fn empty(state: &State, frame: &mut Frame, area: Rect) {
             }
             (Health::Connecting, tab) if tab != Tab::Desired => {
                 lines.push(line(&format!("Connecting to {name}…"), w, t.warn));
+            }
+            (_, Tab::Live) if orb.live.error.is_some() => {
+                let error = orb.live.error.as_deref().unwrap_or_default();
+                lines.push(line(&format!("{name}: {error}"), w, t.error));
+            }
+            (_, Tab::Live) if orb.live.loading || orb.live.asked != state.live_kind => {
+                lines.push(line(&format!("Loading {kind} from {name}…"), w, t.warn))
             }
             _ if orb.loading => {
                 lines.push(line(&format!("Loading {kind} from {name}…"), w, t.warn))

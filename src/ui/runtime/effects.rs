@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
 /// Why an effect failed (shown to the user as an error line).
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +106,7 @@ pub enum EffectError {
 }
 
 /// How long a single API request from the UI may take.
-const API_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const API_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the effects need: the fleet, where clones and drafts live, and the way back to the UI.
 #[derive(Clone)]
@@ -114,26 +115,54 @@ pub struct Env {
     paths: Paths,
     drafts: Drafts,
     tx: UnboundedSender<Action>,
+    /// Log batches, one at a time (the stream waits while the UI has not taken the last).
+    pub(super) logs: tokio::sync::mpsc::Sender<Action>,
+    /// Stops the running log stream.
+    log_stop: Arc<Mutex<Option<CancellationToken>>>,
     repos: Arc<Mutex<HashMap<String, Arc<Mutex<OrbRepo>>>>>,
 }
 
 impl Env {
-    /// The environment of one UI session.
-    pub fn new(config: FleetConfig, paths: Paths, tx: UnboundedSender<Action>) -> Env {
+    /// The environment of one UI session: results go to `tx`, log batches to `logs`.
+    pub fn new(
+        config: FleetConfig,
+        paths: Paths,
+        tx: UnboundedSender<Action>,
+        logs: tokio::sync::mpsc::Sender<Action>,
+    ) -> Env {
         Env {
             drafts: Drafts::new(paths.drafts_dir()),
             config,
             paths,
             tx,
+            logs,
+            log_stop: Arc::new(Mutex::new(None)),
             repos: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    fn send(&self, action: Action) {
+    pub(super) fn send(&self, action: Action) {
         let _ = self.tx.send(action);
     }
 
-    fn entry(&self, orb: &str) -> Result<OrbEntry, EffectError> {
+    /// A token for a new log stream; the one before it is stopped.
+    fn new_log_stream(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        let mut slot = self.log_stop.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = slot.replace(token.clone()) {
+            old.cancel();
+        }
+        token
+    }
+
+    fn stop_logs(&self) {
+        let mut slot = self.log_stop.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = slot.take() {
+            old.cancel();
+        }
+    }
+
+    pub(super) fn entry(&self, orb: &str) -> Result<OrbEntry, EffectError> {
         self.config
             .orb(orb)
             .cloned()
@@ -229,7 +258,29 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::SyncNow { orb } => sync_now(&env, &orb).await,
-        Effect::Quit => return,
+        Effect::Logs(request) => {
+            let stop = env.new_log_stream();
+            return super::logs::stream(&env, request, stop).await;
+        }
+        Effect::StopLogs => return env.stop_logs(),
+        Effect::Describe {
+            orb,
+            api_version,
+            kind,
+            namespace,
+            name,
+        } => {
+            let target = super::describe::Target {
+                orb,
+                api_version,
+                kind,
+                namespace,
+                name,
+            };
+            super::describe::describe(&env, target).await
+        }
+        // The event loop itself tells the live workers what to watch.
+        Effect::Watch(_) | Effect::Quit => return,
     };
     match result {
         Ok(action) => env.send(action),
@@ -240,7 +291,7 @@ pub async fn run(env: Env, effect: Effect) {
 }
 
 /// Multi-line text sanitised line by line (the line breaks kept, everything else cleaned).
-fn sanitize_lines(text: &str) -> String {
+pub(super) fn sanitize_lines(text: &str) -> String {
     text.lines()
         .map(|l| sanitize(l).into_owned())
         .collect::<Vec<_>>()
@@ -712,12 +763,12 @@ async fn commit_all(env: &Env, orb: String, message: String) -> Result<Action, E
     }))
 }
 
-async fn client(env: &Env, orb: &str) -> Result<kube::Client, EffectError> {
+pub(super) async fn client(env: &Env, orb: &str) -> Result<kube::Client, EffectError> {
     Ok(connect::client(&env.entry(orb)?, API_TIMEOUT).await?)
 }
 
 /// The API of a kind, through discovery.
-async fn api_for(
+pub(super) async fn api_for(
     client: &kube::Client,
     api_version: &str,
     kind: &str,

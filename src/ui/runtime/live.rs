@@ -11,15 +11,15 @@ use crate::model::{ClusterUpgrade, ImageReplication, Profile, ProfileSettings};
 use crate::repo::status::OrbStatus;
 use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, RepoError, short_hex};
 use crate::text::sanitize;
-use crate::ui::kinds::{engine, events, profiles, quotas, replications, text, upgrades};
+use crate::ui::kinds::{engine, events, live, profiles, quotas, replications, text, upgrades};
 use crate::ui::{
-    Action, DraftRow, EngineInfo, EventRow, Health, NodeRow, OrbView, ProfileRow, ReplicationRow,
-    SyncInfo, UpgradeRow, Upstream,
+    Action, DraftRow, EngineInfo, EventRow, Health, LiveRow, LiveTable, LiveWatch, NodeRow,
+    OrbView, ProfileRow, ReplicationRow, SyncInfo, UpgradeRow, Upstream,
 };
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Node, ResourceQuota};
-use kube::api::Api;
+use kube::api::{Api, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How long a probe of the API server may take.
@@ -34,12 +35,14 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the repo is fetched.
 const FETCH_EVERY: Duration = Duration::from_secs(5);
 
-/// Starts one worker per ORB of the fleet; they stop with `shutdown`.
+/// Starts one worker per ORB of the fleet; they stop with `shutdown`. Each watches the Live
+/// tab's kind while `wanted` names its ORB.
 pub fn spawn(
     config: &FleetConfig,
     paths: &Paths,
     write_all: bool,
     tx: UnboundedSender<Action>,
+    wanted: watch::Receiver<Option<LiveWatch>>,
     shutdown: CancellationToken,
 ) {
     for (index, entry) in config.orbs.iter().enumerate() {
@@ -51,6 +54,7 @@ pub fn spawn(
             writable: write_all || entry.write,
             tx: tx.clone(),
             caches: Arc::new(Caches::default()),
+            wanted: wanted.clone(),
         };
         tokio::spawn(worker.run(shutdown.clone()));
     }
@@ -90,7 +94,15 @@ struct Caches {
     nodes: Slim<NodeRow>,
     events: Slim<EventRow>,
     engine: Slim<EngineInfo>,
+    live: Mutex<LiveCache>,
     git: Mutex<GitView>,
+}
+
+/// The Live tab's kind in this ORB, while shown: slim rows by object key.
+#[derive(Default)]
+struct LiveCache {
+    table: LiveTable,
+    rows: HashMap<String, LiveRow>,
 }
 
 /// What the git loop read.
@@ -116,6 +128,7 @@ struct Worker {
     writable: bool,
     tx: UnboundedSender<Action>,
     caches: Arc<Caches>,
+    wanted: watch::Receiver<Option<LiveWatch>>,
 }
 
 impl Worker {
@@ -131,6 +144,7 @@ impl Worker {
         tokio::spawn(cluster_loop(
             self.entry.clone(),
             caches.clone(),
+            self.wanted.clone(),
             shutdown.clone(),
         ));
         let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -174,6 +188,13 @@ impl Worker {
         let replications = replications::rows(lock(&c.replications).values().cloned());
         let events = events::rows(lock(&c.events).values().cloned());
         let health = lock(&c.health).clone();
+        let live = {
+            let cache = lock(&c.live);
+            LiveTable {
+                rows: live::rows(cache.rows.values().cloned()),
+                ..cache.table.clone()
+            }
+        };
         OrbView {
             name: sanitize(&self.entry.name).into_owned(),
             writable: self.writable,
@@ -191,6 +212,7 @@ impl Worker {
             replications,
             upgrades,
             events,
+            live,
             desired_files: with_new_drafts(&git.desired_files, &git.drafts),
             tip: git.tip.map(|t| t.to_string()),
             drafts: git.drafts.clone(),
@@ -203,7 +225,12 @@ impl Worker {
 
 /// Probes the API server until it answers, then watches the kinds shown; keeps probing so the
 /// ORB list shows a cluster that goes away and comes back.
-async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: CancellationToken) {
+async fn cluster_loop(
+    entry: OrbEntry,
+    caches: Arc<Caches>,
+    wanted: watch::Receiver<Option<LiveWatch>>,
+    shutdown: CancellationToken,
+) {
     let mut watching = false;
     let mut wait = Duration::from_secs(1);
     loop {
@@ -266,6 +293,13 @@ async fn cluster_loop(entry: OrbEntry, caches: Arc<Caches>, shutdown: Cancellati
             && !watching
         {
             watching = true;
+            tokio::spawn(live_loop(
+                client.clone(),
+                sanitize(&entry.name).into_owned(),
+                caches.clone(),
+                wanted.clone(),
+                shutdown.clone(),
+            ));
             start_watches(client, &caches, &shutdown);
         }
         wait = if ok {
@@ -335,6 +369,155 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
         engine::info,
         |c| &c.engine,
     );
+}
+
+/// Watches the Live tab's kind while `wanted` names this ORB (`orb`); stops the watch and
+/// forgets its rows when no view shows them.
+async fn live_loop(
+    client: kube::Client,
+    orb: String,
+    caches: Arc<Caches>,
+    mut wanted: watch::Receiver<Option<LiveWatch>>,
+    shutdown: CancellationToken,
+) {
+    let mut current: Option<(String, CancellationToken)> = None;
+    loop {
+        let want = wanted
+            .borrow_and_update()
+            .as_ref()
+            .filter(|w| w.orbs.contains(&orb))
+            .map(|w| w.asked.clone());
+        if want.as_deref() != current.as_ref().map(|(asked, _)| asked.as_str()) {
+            if let Some((_, stop)) = current.take() {
+                stop.cancel();
+            }
+            *lock(&caches.live) = LiveCache {
+                table: LiveTable {
+                    asked: want.clone().unwrap_or_default(),
+                    loading: want.is_some(),
+                    ..Default::default()
+                },
+                rows: HashMap::new(),
+            };
+            caches.dirty.store(true, Ordering::Relaxed);
+            if let Some(asked) = want {
+                let stop = shutdown.child_token();
+                tokio::spawn(watch_kind(
+                    client.clone(),
+                    asked.clone(),
+                    caches.clone(),
+                    stop.clone(),
+                ));
+                current = Some((asked, stop));
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            changed = wanted.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// The served resource the operator asked for (`deploy`, `pods`, `configmaps`), by discovery.
+async fn resolve(
+    client: &kube::Client,
+    asked: &str,
+) -> Result<kube::discovery::ApiResource, String> {
+    let discovery = tokio::time::timeout(
+        PROBE_TIMEOUT * 2,
+        kube::Discovery::new(client.clone()).run(),
+    )
+    .await
+    .map_err(|_| "discovery did not answer".to_owned())?
+    .map_err(|e| format!("discovery failed: {}", crate::text::error_chain(&e)))?;
+    let found = discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .map(|(ar, _)| ar)
+        .find(|ar| {
+            live::is_asked(asked, &ar.plural, &ar.kind)
+                || format!("{}.{}", ar.plural, ar.group) == asked
+        });
+    found.ok_or_else(|| {
+        format!("no kind `{asked}` is served here (kubectl api-resources lists them)")
+    })
+}
+
+/// Watches one kind into the Live cache until `stop`.
+async fn watch_kind(
+    client: kube::Client,
+    asked: String,
+    caches: Arc<Caches>,
+    stop: CancellationToken,
+) {
+    let ar = tokio::select! {
+        _ = stop.cancelled() => return,
+        ar = resolve(&client, &asked) => ar,
+    };
+    let ar = match ar {
+        Ok(ar) => ar,
+        Err(e) => {
+            let mut cache = lock(&caches.live);
+            cache.table.error = Some(sanitize(&e).into_owned());
+            cache.table.loading = false;
+            caches.dirty.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
+    {
+        let mut cache = lock(&caches.live);
+        cache.table.kind = text(&ar.kind);
+        cache.table.api_version = text(&ar.api_version);
+        cache.table.plural = text(&ar.plural);
+    }
+    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    let row = |o: &DynamicObject| {
+        let mut value = serde_json::to_value(o).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("apiVersion".into(), ar.api_version.clone().into());
+            map.insert("kind".into(), ar.kind.clone().into());
+        }
+        live::row(&value)
+    };
+    let mut stream = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let mut initial: Option<HashMap<String, LiveRow>> = None;
+    loop {
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            e = stream.next() => e,
+        };
+        let Some(event) = event else { return };
+        let mut cache = lock(&caches.live);
+        match event {
+            Ok(WatchEvent::Init) => initial = Some(HashMap::new()),
+            Ok(WatchEvent::InitApply(o)) => {
+                if let Some(b) = initial.as_mut() {
+                    b.insert(cache_key(&o.metadata), row(&o));
+                }
+            }
+            Ok(WatchEvent::InitDone) => {
+                if let Some(b) = initial.take() {
+                    cache.rows = b;
+                }
+                cache.table.loading = false;
+                cache.table.error = None;
+            }
+            Ok(WatchEvent::Apply(o)) => {
+                cache.rows.insert(cache_key(&o.metadata), row(&o));
+            }
+            Ok(WatchEvent::Delete(o)) => {
+                cache.rows.remove(&cache_key(&o.metadata));
+            }
+            Err(e) => {
+                let why = format!("watching {}: {}", ar.plural, crate::text::error_chain(&e));
+                cache.table.error = Some(sanitize(&why).into_owned());
+                cache.table.loading = false;
+            }
+        }
+        caches.dirty.store(true, Ordering::Relaxed);
+    }
 }
 
 /// What a slim cache keys an object by: `namespace/name`, or the bare name of a cluster-scoped

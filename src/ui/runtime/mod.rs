@@ -2,8 +2,10 @@
 //! panic), the event loop feeding keys, ticks, live data and effect results to [`update`], and a
 //! frame drawn after each batch. Logs go to a file in the data dir, never to the screen.
 
+mod describe;
 pub mod effects;
 mod live;
+mod logs;
 mod scalar_edit;
 
 use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
@@ -135,14 +137,18 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
     update(&mut state, Action::Resize(size.width, size.height));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
+    let (wanted_tx, wanted) = tokio::sync::watch::channel(None);
     live::spawn(
         &options.config,
         &options.paths,
         options.write_all,
         tx.clone(),
+        wanted,
         shutdown.clone(),
     );
-    let env = effects::Env::new(options.config.clone(), options.paths.clone(), tx);
+    // One batch of log lines in flight: a stream outrunning the screen waits (backpressure).
+    let (logs_tx, mut logs_rx) = tokio::sync::mpsc::channel(1);
+    let env = effects::Env::new(options.config.clone(), options.paths.clone(), tx, logs_tx);
     // Draft files are read and written by one task, in the order asked: a file reopened right
     // after its last edit reads that edit.
     let (drafts_tx, mut drafts_rx) = tokio::sync::mpsc::unbounded_channel::<Effect>();
@@ -174,6 +180,7 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
                 None => return Ok(()),
             },
             Some(action) = rx.recv() => action,
+            Some(action) = logs_rx.recv() => action,
             _ = tick.tick() => Action::Tick(clock()),
         };
         let mut batch = vec![action];
@@ -196,6 +203,9 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
                     return Ok(());
                 }
                 match effect {
+                    Effect::Watch(watch) => {
+                        wanted_tx.send_replace(watch);
+                    }
                     Effect::SaveDraft { .. }
                     | Effect::DiscardDraft { .. }
                     | Effect::OpenFile { .. } => {

@@ -1,5 +1,6 @@
 //! The `:` command line: editing, tab completion (command names, ORB names, themes) and
-//! running `:profiles`, `:orb NAME`, `:all`, `:history [PATH]`, `:theme dark`, `:q` and the rest.
+//! running `:profiles`, `:orb NAME`, `:all [VIEW]`, `:history [PATH]`, `:pods`, `:deploy`,
+//! `:ns [NAME]`, any other kind the clusters serve (`:configmaps`), `:theme dark`, `:q` and the rest.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -11,8 +12,11 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "drafts", "history", "theme ", "help", "quit", "q",
+    "orb ", "all", "drafts", "history", "theme ", "help", "quit", "q", "pods", "deploy", "svc",
+    "ns",
 ];
+/// What `:ns` takes to clear the namespace filter.
+const ALL_NAMESPACES: &[&str] = &["all", "-"];
 const THEMES: &[&str] = &["dark", "light"];
 
 /// An empty command line with every command as a candidate.
@@ -120,6 +124,11 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         return set_tab(state, tab);
     }
     match word {
+        "all" if !arg.is_empty() => {
+            run(state, "all", fx);
+            run(state, arg, fx);
+        }
+        "ns" if !arg.is_empty() => namespace(state, arg),
         "orb" => match state.fleet.iter().position(|o| o.name == arg) {
             Some(i) => select_orb(state, i),
             None => state.say(
@@ -162,17 +171,72 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         "q" | "quit" if state.has_drafts() => state.mode = Mode::Confirm(Confirm::Quit),
         "q" | "quit" => fx.push(Effect::Quit),
         _ => {
-            // A unique prefix of a command name runs that command (`:prof` → `:profiles`).
+            // A unique prefix of a command name runs that command (`:prof` → `:profiles`);
+            // any other word is a kind the clusters may serve (`:pods`, `:configmaps`).
             let matches = candidates(state, word);
             match matches.as_slice() {
                 [only] if only.trim_end() != word => {
                     let full = format!("{} {arg}", only.trim_end());
                     run(state, full.trim(), fx);
                 }
+                [] | [_] if is_kind_word(word) => live(state, word),
                 _ => state.say(Level::Warn, format!("Unknown command `:{word}`: press : then tab to list commands, or ? for help.")),
             }
         }
     }
+}
+
+/// Whether `word` may name a kind (`pods`, `deploy`, `ConfigMap`, `configmaps.v1`).
+fn is_kind_word(word: &str) -> bool {
+    (2..=63).contains(&word.len())
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// Shows kind `asked` in the Live tab (watched in the ORBs shown, while shown).
+fn live(state: &mut State, asked: &str) {
+    if state.live_kind != asked {
+        state.live_kind = asked.to_owned();
+        for orb in &mut state.fleet {
+            orb.live = crate::ui::data::LiveTable {
+                asked: asked.to_owned(),
+                loading: true,
+                ..Default::default()
+            };
+        }
+        state.views[Tab::Live.index()] = Default::default();
+    }
+    set_tab(state, Tab::Live);
+}
+
+/// `:ns NAME`: the namespace filter of the selected ORB (of every ORB fleet-wide); `:ns all`
+/// clears it.
+fn namespace(state: &mut State, name: &str) {
+    let orbs: Vec<String> = match state.scope {
+        Scope::Fleet => state.fleet.iter().map(|o| o.name.clone()).collect(),
+        Scope::Orb => state.orb().map(|o| o.name.clone()).into_iter().collect(),
+    };
+    let place = match state.scope {
+        Scope::Fleet => "every ORB".to_owned(),
+        Scope::Orb => orbs.join(""),
+    };
+    if ALL_NAMESPACES.contains(&name) {
+        for orb in &orbs {
+            state.namespaces.remove(orb);
+        }
+        state.say(Level::Info, format!("All namespaces in {place}."));
+    } else {
+        for orb in orbs {
+            state.namespaces.insert(orb, name.to_owned());
+        }
+        state.say(
+            Level::Info,
+            format!("Namespace {name} in {place} (:ns all shows every namespace)."),
+        );
+    }
+    state.view_mut().selected = 0;
+    state.reindex();
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::command;
 use super::editor;
 use super::history;
+use super::logs;
 use crate::ui::action::{Effect, UpgradeOp};
 use crate::ui::editor::Editor;
 use crate::ui::keymap::{Command, Context};
@@ -25,6 +26,7 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Mode::Confirm(_) => confirm(state, key, fx),
         Mode::Editor => editor::on_key(state, key, fx),
         Mode::Viewer(_) => viewer(state, key, fx),
+        Mode::Logs => logs::on_key(state, key, fx),
         Mode::NewFile { .. } => new_file(state, key),
         Mode::Prompt { .. } => prompt(state, key, fx),
     }
@@ -101,9 +103,13 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             state.reindex();
             say_sort(state);
         }
+        Command::Open | Command::LiveYaml | Command::ThreeWay if state.tab == Tab::Live => {
+            open_live(state, fx)
+        }
         Command::Open => open(state, fx),
         Command::LiveYaml => live_yaml(state, fx),
         Command::ThreeWay => three_way(state, fx),
+        Command::Logs => logs::open(state, fx),
         Command::Edit => edit(state, fx),
         Command::NewFile if state.tab == Tab::Desired => {
             let orb = state.target_orb();
@@ -602,6 +608,38 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
         }
         _ => live_yaml(state, fx),
     }
+}
+
+/// Enter, `d` or `y` on a Live row: a namespace filters to it and shows its pods; any other
+/// object is described (its YAML without noise, its events, its owners and children).
+fn open_live(state: &mut State, fx: &mut Vec<Effect>) {
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let view = &state.fleet[orb as usize];
+    let r = &view.live.rows[row as usize];
+    if view.live.kind == "Namespace" {
+        let (orb, ns) = (view.name.clone(), r.name.clone());
+        state.namespaces.insert(orb.clone(), ns.clone());
+        command::run(state, "pods", fx);
+        let text = format!("Namespace {ns} in {orb} (:ns all shows every namespace).");
+        return state.say(Level::Info, text);
+    }
+    let (kind, name) = (view.live.kind.clone(), r.name.clone());
+    let orb_name = view.name.clone();
+    state.mode = Mode::Viewer(Viewer::Text {
+        title: format!("Describe {kind} {name} @ {orb_name}"),
+        lines: None,
+        scroll: 0,
+        then: None,
+    });
+    fx.push(Effect::Describe {
+        orb: orb_name,
+        api_version: view.live.api_version.clone(),
+        kind,
+        namespace: r.namespace.clone(),
+        name,
+    });
 }
 
 fn live_yaml(state: &mut State, fx: &mut Vec<Effect>) {

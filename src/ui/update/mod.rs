@@ -5,12 +5,13 @@ mod command;
 mod editor;
 mod history;
 mod keys;
+mod logs;
 
 use crossterm::event::KeyEventKind;
 
-use super::action::{Action, Effect};
+use super::action::{Action, Effect, LiveWatch};
 use super::data::{DraftKind, DraftRow};
-use super::state::{Level, Message, Mode, State, Viewer};
+use super::state::{Level, Message, Mode, Scope, State, Viewer};
 use super::tab::Tab;
 
 /// How long a footer message stays.
@@ -77,6 +78,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *rows = Some(children);
             }
         }
+        Action::LogLines { stream, lines } => logs::on_lines(state, stream, lines),
+        Action::LogPod {
+            stream,
+            pod,
+            containers,
+        } => logs::on_pod(state, stream, pod, containers),
+        Action::LogEnded { stream, why } => logs::on_ended(state, stream, why),
         Action::Error(text) => state.say(Level::Error, text),
         Action::Notice(text) => state.say(Level::Info, text),
         result => editor::on_result(state, result, &mut effects),
@@ -85,7 +93,27 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     if !matches!(state.mode, Mode::Viewer(_)) {
         state.back.clear();
     }
+    let wanted = wanted_watch(state);
+    if wanted != state.watching {
+        state.watching.clone_from(&wanted);
+        effects.push(Effect::Watch(wanted));
+    }
     effects
+}
+
+/// The live watch the screen needs: the Live tab's kind in the ORBs it shows.
+fn wanted_watch(state: &State) -> Option<LiveWatch> {
+    if state.tab != Tab::Live {
+        return None;
+    }
+    let orbs = match state.scope {
+        Scope::Fleet => state.fleet.iter().map(|o| o.name.clone()).collect(),
+        Scope::Orb => state.orb().map(|o| vec![o.name.clone()])?,
+    };
+    Some(LiveWatch {
+        asked: state.live_kind.clone(),
+        orbs,
+    })
 }
 
 /// The open editor's file stays marked as a draft even if the runtime's list lags behind.

@@ -125,8 +125,12 @@ pub fn pass(c: &Cluster, memory: &mut Memory) {
                             "message": format!("0/{} nodes are available", nodes.len())}],
                             "qosClass": qos_class(&pod)});
                         if pod["status"]["conditions"] != status["conditions"] {
+                            let event = failed_scheduling(&pod, nodes.len());
                             pod["status"] = status;
                             write::store(s, &rt, pod);
+                            if let Some(events) = s.type_of_key("events") {
+                                write::store(s, &events, event);
+                            }
                         }
                     }
                 }
@@ -235,6 +239,23 @@ fn is_job_pod(pod: &Value) -> bool {
         .into_iter()
         .flatten()
         .any(|o| o["kind"] == "Job")
+}
+
+/// The Warning Event a scheduler records when no node fits a pod.
+fn failed_scheduling(pod: &Value, nodes: usize) -> Value {
+    let (ns, name) = (object::namespace(pod), object::name(pod));
+    let ts = now();
+    json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": format!("{name}.{}", uuid::Uuid::new_v4().simple()), "namespace": ns,
+            "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": ts},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": ns, "name": name,
+            "uid": object::uid(pod)},
+        "type": "Warning", "reason": "FailedScheduling",
+        "message": format!("0/{nodes} nodes are available: no node matches the pod's node selector, resources or taints."),
+        "source": {"component": "default-scheduler"},
+        "firstTimestamp": ts, "lastTimestamp": ts, "count": 1
+    })
 }
 
 /// Pod annotation naming the containers (comma-separated, or `*`) the simulated kubelet lets

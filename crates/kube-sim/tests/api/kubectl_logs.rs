@@ -389,3 +389,58 @@ async fn pods_log_is_discovered_and_waits_for_the_container() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_looping_container_has_its_log_as_the_previous_one() {
+    let sim = Sim::start(1).await;
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crashy\n  annotations: {sim.orbdeck.io/crash-containers: \"*\"}\nspec:\n  containers:\n  - name: app\n    image: busybox:1.36\n";
+    sim.ok_stdin(&["apply", "-f", "-"], pod).await;
+    let looping = eventually(10, || async {
+        let out = sim
+            .kubectl(&[
+                "get",
+                "pod",
+                "crashy",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.waiting.reason}",
+            ])
+            .await;
+        String::from_utf8_lossy(&out.stdout) == "CrashLoopBackOff"
+    })
+    .await;
+    assert!(looping, "the container crash-loops");
+    append(&sim, "crashy", "app", "panic: cannot reach db");
+    let err = fails(&sim, &["logs", "crashy"]).await;
+    assert!(
+        err.contains("is waiting to start: CrashLoopBackOff"),
+        "{err}"
+    );
+    let out = sim.ok(&["logs", "crashy", "--previous"]).await;
+    assert!(out.contains("panic: cannot reach db"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_no_node_fits_gets_a_failed_scheduling_event_and_no_log() {
+    let sim = Sim::start(2).await;
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: picky\nspec:\n  nodeSelector: {disktype: nvme}\n  containers:\n  - name: app\n    image: busybox:1.36\n";
+    sim.ok_stdin(&["apply", "-f", "-"], pod).await;
+    let recorded = eventually(10, || async {
+        let out = sim
+            .kubectl(&[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=picky",
+            ])
+            .await;
+        String::from_utf8_lossy(&out.stdout).contains("FailedScheduling")
+    })
+    .await;
+    assert!(recorded, "the scheduler's Warning event is recorded");
+    let out = sim
+        .ok(&["get", "events", "-o", "jsonpath={.items[0].message}"])
+        .await;
+    assert!(out.starts_with("0/2 nodes are available"), "{out}");
+    // On no node, there is no kubelet to ask: an empty log, as an API server answers.
+    assert_eq!(sim.ok(&["logs", "picky"]).await, "");
+}
