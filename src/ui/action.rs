@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crossterm::event::KeyEvent;
 
-use super::data::{ChildRow, HistoryRow, OrbView};
+use super::data::{ChildRow, DriftRow, HistoryRow, OrbView};
 use super::logs::LogLine;
 use crate::repo::merge3::Resolution;
 
@@ -100,6 +100,8 @@ pub enum Action {
     },
     /// Result of [`Effect::Children`].
     Children(Vec<ChildRow>),
+    /// The out-of-sync list asked for with [`Effect::Drift`], and its notes.
+    Drift(Vec<DriftRow>, Vec<String>),
     /// The commit log asked for with [`Effect::History`].
     History(Vec<HistoryRow>),
     /// Lines of log stream `stream` ([`Effect::Logs`]), in order.
@@ -385,6 +387,17 @@ pub enum Effect {
         commit: String,
         /// The log shown (a file's) to send again after the push, as [`Action::History`].
         path: Option<String>,
+    },
+    /// Plan the ORB's desired state against its cluster (server-side dry run, as `orbdeck plan`
+    /// without drafts) → [`Action::Drift`].
+    Drift {
+        /// ORB name.
+        orb: String,
+    },
+    /// The same plan as text, as `orbdeck plan` prints it → [`Action::Text`].
+    PlanOrb {
+        /// ORB name.
+        orb: String,
     },
     /// Ask the ORB's engine to sync now: a new value of the sync-requested annotation on its
     /// Lease → a notice or an error.

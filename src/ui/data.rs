@@ -121,6 +121,22 @@ pub struct SyncInfo {
     pub waiting: Vec<String>,
 }
 
+/// One object whose live state differs from desired (the out-of-sync list, `:drift`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriftRow {
+    /// `missing` (desired, not live), `changed`, or `extra` (live, owned, left desired/: pruned
+    /// at the next sync).
+    pub state: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace (empty: cluster-scoped).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The diff from live to desired, noise stripped (sanitised lines).
+    pub diff: Vec<String>,
+}
+
 /// One entry of an ORB's history: a commit, or a run of the engine's current/ commits folded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistoryRow {

@@ -23,9 +23,9 @@ mod update;
 
 pub use action::{Action, Clock, Effect, LiveWatch, LogRequest, ObjectRef, UpgradeOp};
 pub use data::{
-    ChildRow, DraftKind, DraftRow, EngineInfo, EventRow, Health, HistoryRow, LiveRow, LiveTable,
-    NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo, SyncInfo,
-    UpgradeRow, Upstream, Usage,
+    ChildRow, DraftKind, DraftRow, DriftRow, EngineInfo, EventRow, Health, HistoryRow, LiveRow,
+    LiveTable, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo,
+    SyncInfo, UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::action::{Clock, LiveWatch, ObjectRef, UpgradeOp};
-use super::data::{ChildRow, HistoryRow, OrbView, Upstream};
+use super::data::{ChildRow, DriftRow, HistoryRow, OrbView, Upstream};
 use super::editor::Editor;
 use super::index::FilterCache;
 use super::keymap::Keymap;
@@ -160,6 +160,17 @@ pub enum Viewer {
         scroll: usize,
         /// What `c` commits when the text is a plan.
         then: Option<PlanCommit>,
+    },
+    /// Every object of an ORB whose live state differs from desired (`:drift`).
+    Drift {
+        /// ORB name.
+        orb: String,
+        /// The objects, once the plan arrived.
+        rows: Option<Vec<DriftRow>>,
+        /// What the plan was made against, or why there is none.
+        notes: Vec<String>,
+        /// Selected row.
+        selected: usize,
     },
     /// The commit log of an ORB or of one of its files.
     History {

@@ -228,6 +228,51 @@ fn scenarios() -> Vec<Scenario> {
                 ),
             );
         }),
+        ("drift", |s| {
+            type_text(s, ":drift");
+            send(s, key(KeyCode::Enter));
+            let row = |state: &str, kind: &str, ns: &str, name: &str, diff: &[&str]| {
+                orbdeck::ui::DriftRow {
+                    state: state.into(),
+                    kind: kind.into(),
+                    namespace: ns.into(),
+                    name: name.into(),
+                    diff: diff.iter().map(|l| l.to_string()).collect(),
+                }
+            };
+            send(
+                s,
+                Action::Drift(
+                    vec![
+                        row(
+                            "missing",
+                            "Profile",
+                            "",
+                            "grace",
+                            &["+apiVersion: kubeflow.org/v1", "+kind: Profile"],
+                        ),
+                        row(
+                            "changed",
+                            "ResourceQuota",
+                            "alice",
+                            "quotas",
+                            &["-    requests.cpu: \"4\"", "+    requests.cpu: \"8\""],
+                        ),
+                        row(
+                            "extra",
+                            "ConfigMap",
+                            "team-a",
+                            "old-settings",
+                            &["-data:", "-  a: b"],
+                        ),
+                    ],
+                    vec![
+                        "note: against the live cluster (server-side dry-run apply)".into(),
+                        "14 objects in sync".into(),
+                    ],
+                ),
+            );
+        }),
         ("history", |s| {
             type_text(s, "H");
             send(s, Action::History(history_rows()));

@@ -1041,3 +1041,47 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     });
     ui.keys(&["q"]);
 }
+
+/// The out-of-sync list: orb-gamma syncs hourly and the demo pushed Profile grace after its
+/// first sync, so `:drift` lists grace as missing; `d` shows its diff and esc comes back; `:plan`
+/// prints what `orbdeck plan` prints.
+#[test]
+fn drift_lists_gammas_missing_profile_with_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start(
+        "drift",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "gamma drifted", |s| {
+        s.contains("reachable 3") && s.contains("drifted 1")
+    });
+    ui.keys(&[":"]);
+    ui.text("orb orb-gamma");
+    ui.keys(&["Enter", "1"]);
+    ui.wait(20, "gamma's Overview", |s| s.contains("Overview orb-gamma"));
+    ui.keys(&[":"]);
+    ui.text("drift");
+    ui.keys(&["Enter"]);
+    let screen = ui.wait(60, "the out-of-sync list", |s| {
+        s.contains("Out of sync: orb-gamma (1 objects)") && s.contains("missing")
+    });
+    assert!(
+        screen.contains("Profile") && screen.contains("grace"),
+        "{screen}"
+    );
+    ui.keys(&["d"]);
+    ui.wait(20, "grace's diff", |s| {
+        s.contains("missing Profile grace @ orb-gamma: live → desired")
+            && s.contains("+  name: grace")
+    });
+    ui.escape("back to the list", |s| s.contains("Out of sync: orb-gamma"));
+    ui.escape("the tables", |s| !s.contains("Out of sync"));
+    ui.keys(&[":"]);
+    ui.text("plan");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "the plan", |s| {
+        s.contains("create kubeflow.org/v1 Profile/grace") && s.contains("plan: 1 to create")
+    });
+}

@@ -9,6 +9,7 @@
 pub(crate) mod children;
 pub(crate) mod desired;
 pub(crate) mod drafts;
+pub(crate) mod drift;
 pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod history;

@@ -202,6 +202,11 @@ fn mode_hints(
             k(Command::Down, "down"),
             k(Command::Back, "back"),
         ],
+        Mode::Viewer(Viewer::Drift { .. }) => vec![
+            k(Command::ThreeWay, "diff"),
+            k(Command::Down, "down"),
+            k(Command::Back, "close"),
+        ],
         Mode::Viewer(Viewer::History { path, .. }) => {
             let mut v = vec![k(Command::Open, "diff"), k(Command::Revert, "revert")];
             if path.is_some() {

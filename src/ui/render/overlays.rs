@@ -11,7 +11,7 @@ use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
 use crate::ui::keymap::{Command, Context};
-use crate::ui::kinds::{At, children, drafts as draft_list, history};
+use crate::ui::kinds::{At, children, drafts as draft_list, drift, history};
 use crate::ui::layout::centered;
 use crate::ui::state::{CommandLine, Confirm, Mode, Prompt, State, Viewer};
 use crate::ui::tab::Tab;
@@ -371,6 +371,55 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             frame.render_widget(Paragraph::new(body), inner);
         }
         Viewer::Drafts { selected } => drafts(state, frame, area, *selected),
+        Viewer::Drift {
+            orb,
+            rows,
+            notes,
+            selected,
+        } => {
+            let hint = format!(
+                " {}/{} diff · {} close ",
+                km.keys_of(Command::ThreeWay),
+                km.keys_of(Command::Open),
+                km.keys_of(Command::Back)
+            );
+            let title = match rows {
+                Some(rows) => format!("Out of sync: {orb} ({} objects)", rows.len()),
+                None => format!("Out of sync: {orb}"),
+            };
+            let inner = popup(frame, area, t, &title, &hint);
+            let w = usize::from(inner.width);
+            let Some(rows) = rows else {
+                let text = "Planning against the cluster (server-side dry run)…";
+                frame.render_widget(line(text, w, t.warn), inner);
+                return;
+            };
+            // The notes (what the plan was made against) under the table.
+            let note_rows = u16::try_from(notes.len())
+                .unwrap_or(u16::MAX)
+                .min(inner.height / 3);
+            let table_area = Rect::new(inner.x, inner.y, inner.width, inner.height - note_rows);
+            let notes_area =
+                Rect::new(inner.x, inner.y + table_area.height, inner.width, note_rows);
+            let body: Vec<Line> = notes.iter().map(|n| line(n, w, t.dim)).collect();
+            frame.render_widget(Paragraph::new(body), notes_area);
+            if rows.is_empty() {
+                let text = "Every object is in sync: live matches desired.";
+                frame.render_widget(line(text, w, t.ok), table_area);
+                return;
+            }
+            let window = Window {
+                columns: drift::COLUMNS,
+                sort: None,
+                total: rows.len(),
+                selected: Some(*selected),
+                offset: selected.saturating_sub(usize::from(table_area.height).saturating_sub(2)),
+                focused: true,
+            };
+            table::draw(frame, table_area, t, &window, |pos, col, w| {
+                drift::cell(t, &rows[pos], col, w)
+            });
+        }
         Viewer::History {
             orb,
             path,

@@ -143,7 +143,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     let drift = match orb.drift {
         Some(0) => line("none: live matches desired", vw, t.ok),
         Some(d) => line(
-            &format!("{d} objects differ from desired (d on a row compares)"),
+            &format!("{d} objects differ from desired (:drift lists them)"),
             vw,
             t.warn,
         ),

@@ -1,6 +1,7 @@
 //! The control room's background work: each [`Effect`] runs as its own task (git and file work
 //! on blocking threads) and reports back as an [`Action`]. Nothing here runs on the render path.
 
+mod drift;
 mod history;
 
 use super::scalar_edit;
@@ -258,6 +259,8 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::SyncNow { orb } => sync_now(&env, &orb).await,
+        Effect::Drift { orb } => drift::drift(&env, orb).await,
+        Effect::PlanOrb { orb } => drift::plan_text(&env, orb).await,
         Effect::Logs(request) => {
             let stop = env.new_log_stream();
             return super::logs::stream(&env, request, stop).await;

@@ -12,8 +12,8 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "drafts", "history", "theme ", "help", "quit", "q", "pods", "deploy", "svc",
-    "ns",
+    "orb ", "all", "drafts", "drift", "plan", "history", "theme ", "help", "quit", "q", "pods",
+    "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
 const ALL_NAMESPACES: &[&str] = &["all", "-"];
@@ -137,6 +137,8 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
             ),
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
+        "drift" => super::drift::open(state, fx),
+        "plan" => super::drift::plan(state, fx),
         "history" => {
             let orb = state.target_orb();
             if let Some(name) = state.fleet.get(orb).map(|o| o.name.clone()) {

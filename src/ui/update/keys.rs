@@ -325,6 +325,11 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     if let Mode::Viewer(Viewer::History { .. }) = &state.mode {
         return history::on_key(state, cmd, fx);
     }
+    if let Mode::Viewer(Viewer::Drift { .. }) = &state.mode {
+        // `d` is not a List key: it compares here as on the tables.
+        let cmd = cmd.or_else(|| state.keymap.command(Context::Main, &key));
+        return super::drift::on_key(state, cmd);
+    }
     if let Mode::Viewer(Viewer::Text {
         then: Some(PlanCommit::Revert { orb, commit }),
         lines: Some(_),

@@ -2,6 +2,7 @@
 //! The runtime calls it for every key, tick, data change and effect result, then redraws.
 
 mod command;
+mod drift;
 mod editor;
 mod history;
 mod keys;
@@ -65,6 +66,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Text(text) => {
             if let Mode::Viewer(Viewer::Text { lines, .. }) = &mut state.mode {
                 *lines = Some(text.lines().map(str::to_string).collect());
+            }
+        }
+        Action::Drift(objects, plan_notes) => {
+            if let Mode::Viewer(Viewer::Drift {
+                rows,
+                notes,
+                selected,
+                ..
+            }) = &mut state.mode
+            {
+                *selected = (*selected).min(objects.len().saturating_sub(1));
+                *rows = Some(objects);
+                *notes = plan_notes;
             }
         }
         Action::History(entries) => {
