@@ -399,6 +399,9 @@ pub enum Effect {
         /// ORB name.
         orb: String,
     },
+    /// Delete a desired file, or one object's document in it, as a commit pushed through the
+    /// write path (what is left validated first) → a notice or an error.
+    DeleteDesired(crate::ui::state::DeleteTarget),
     /// Ask the ORB's engine to sync now: a new value of the sync-requested annotation on its
     /// Lease → a notice or an error.
     SyncNow {

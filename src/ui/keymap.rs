@@ -126,6 +126,8 @@ pub enum Command {
     Revert,
     /// Ask the ORB's engine to sync now (the annotation on its Lease).
     SyncNow,
+    /// Delete the selected desired file or Profile from desired/ (a commit; asks twice).
+    Delete,
     /// The log of the selected pod, or of a workload's first pod.
     Logs,
     /// Logs: stay at the newest line (or stop).
@@ -162,6 +164,7 @@ impl Command {
                 | Command::DiscardDraft
                 | Command::CommitAll
                 | Command::Revert
+                | Command::Delete
         )
     }
 }
@@ -280,6 +283,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         &[X::Main],
         "o",
         "reverse sort",
+    ),
+    (
+        C::Delete,
+        "delete",
+        &[X::Main],
+        "D",
+        "delete from desired/: file (Desired) or Profile, a commit, asks twice",
     ),
     (
         C::SyncNow,

@@ -101,6 +101,8 @@ pub enum Confirm {
         /// What to do.
         op: UpgradeOp,
     },
+    /// Delete a desired file, or one object's document in it (a commit); asks again by name.
+    Delete(DeleteTarget),
     /// Throw a draft away.
     DiscardDraft {
         /// ORB name.
@@ -108,6 +110,32 @@ pub enum Confirm {
         /// Path in the repo.
         path: String,
     },
+}
+
+/// What a delete takes out of desired/.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeleteTarget {
+    /// ORB name.
+    pub orb: String,
+    /// The file.
+    pub path: String,
+    /// The object (kind, name) whose document goes; None: the whole file.
+    pub object: Option<(String, String)>,
+}
+
+impl DeleteTarget {
+    /// What the operator types to confirm: the object's name, else the file's path.
+    pub fn name(&self) -> &str {
+        self.object.as_ref().map_or(&self.path, |(_, n)| n)
+    }
+
+    /// `Profile alice (desired/profiles/alice.yaml)`, or the path.
+    pub fn describe(&self) -> String {
+        match &self.object {
+            Some((kind, name)) => format!("{kind} {name} ({})", self.path),
+            None => self.path.clone(),
+        }
+    }
 }
 
 /// What a one-line prompt asks for.
@@ -121,6 +149,8 @@ pub enum Prompt {
         /// ORB index.
         orb: usize,
     },
+    /// The name of what is deleted, typed again (the second step of a delete).
+    ConfirmDelete(DeleteTarget),
     /// The message of one commit of every draft of ORB `orb`.
     CommitAll {
         /// ORB name.

@@ -1085,3 +1085,69 @@ fn drift_lists_gammas_missing_profile_with_its_diff() {
         s.contains("create kubeflow.org/v1 Profile/grace") && s.contains("plan: 1 to create")
     });
 }
+
+/// Deleting a Profile from desired state takes two steps (a dialog naming the ORB and the
+/// object, then its name typed again; a wrong name deletes nothing), and is a commit: the file
+/// leaves the remote and the engine prunes the Profile from the cluster.
+#[test]
+fn deleting_a_profile_asks_twice_and_the_engine_prunes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let origin = keep.join("repos/orb-alpha.git");
+    let ui = Tmux::start(
+        "delete",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    ui.keys(&["2"]);
+    ui.wait(30, "bob in the Profiles tab", |s| {
+        s.contains("bob@example.com")
+    });
+    ui.keys(&["/"]);
+    ui.text("bob");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "only bob", |s| {
+        s.contains("bob@example.com") && !s.contains("alice@example.com")
+    });
+    ui.keys(&["D"]);
+    ui.wait(20, "the first step", |s| {
+        s.contains("Delete from desired state?")
+            && s.contains("Delete Profile bob (desired/profiles/bob.yaml)")
+            && s.contains("orb-alpha? A commit")
+            && s.contains("its namespace")
+    });
+    ui.keys(&["y"]);
+    ui.wait(20, "the second step", |s| {
+        s.contains("type bob to delete it from orb-alpha:")
+    });
+    ui.text("bobby");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "a wrong name refused", |s| {
+        s.contains("Not deleted: \"bobby\" is not bob; nothing changed")
+    });
+    assert!(!remote_file(&origin, "desired/profiles/bob.yaml").is_empty());
+    ui.keys(&["D", "y"]);
+    ui.wait(20, "the second step again", |s| {
+        s.contains("type bob to delete it from orb-alpha:")
+    });
+    ui.text("bob");
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the push", |s| {
+        s.contains("✔ pushed") && s.contains("deleted Profile bob")
+    });
+    assert!(
+        remote_file(&origin, "desired/profiles/bob.yaml").is_empty(),
+        "the file left the remote"
+    );
+    assert!(
+        git_log(&origin)
+            .lines()
+            .any(|l| l == "orbdeck: delete Profile bob (desired/profiles/bob.yaml)")
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !bob_owner(&keep).is_empty() {
+        assert!(Instant::now() < deadline, "the engine never pruned bob");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -302,9 +302,12 @@ fn footer(state: &State, area: Rect) -> Paragraph<'static> {
             },
             _,
         ) => input(
-            match prompt {
-                Prompt::NewName { .. } => "name: ",
-                Prompt::CommitAll { .. } => "commit message: ",
+            &match prompt {
+                Prompt::NewName { .. } => "name: ".to_string(),
+                Prompt::CommitAll { .. } => "commit message: ".to_string(),
+                Prompt::ConfirmDelete(t) => {
+                    format!("type {} to delete it from {}: ", t.name(), t.orb)
+                }
             },
             text,
         ),

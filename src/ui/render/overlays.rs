@@ -270,6 +270,19 @@ fn confirm(state: &State, frame: &mut Frame, what: &Confirm) {
                 format!("Resume ClusterUpgrade {name} on {orb}? A commit sets spec.paused: false."),
             ),
         },
+        Confirm::Delete(target) => (
+            "Delete from desired state?",
+            format!(
+                "Delete {} from {}? A commit takes it out of desired/; the engine then prunes it{}. Next: type its name.",
+                target.describe(),
+                target.orb,
+                if target.object.as_ref().is_some_and(|(k, _)| k == "Profile") {
+                    " with its namespace and all in it"
+                } else {
+                    ""
+                }
+            ),
+        ),
         Confirm::DiscardDraft { orb, path } => (
             "Discard draft?",
             format!(

@@ -1,6 +1,7 @@
 //! The control room's background work: each [`Effect`] runs as its own task (git and file work
 //! on blocking threads) and reports back as an [`Action`]. Nothing here runs on the render path.
 
+mod delete;
 mod drift;
 mod history;
 
@@ -260,6 +261,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::SyncNow { orb } => sync_now(&env, &orb).await,
         Effect::Drift { orb } => drift::drift(&env, orb).await,
+        Effect::DeleteDesired(target) => delete::delete(&env, target).await,
         Effect::PlanOrb { orb } => drift::plan_text(&env, orb).await,
         Effect::Logs(request) => {
             let stop = env.new_log_stream();

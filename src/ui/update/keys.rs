@@ -11,7 +11,8 @@ use crate::ui::action::{Effect, UpgradeOp};
 use crate::ui::editor::Editor;
 use crate::ui::keymap::{Command, Context};
 use crate::ui::state::{
-    Confirm, Focus, Level, Mode, PendingOpen, PlanCommit, Prompt, Scope, State, Viewer,
+    Confirm, DeleteTarget, Focus, Level, Mode, PendingOpen, PlanCommit, Prompt, Scope, State,
+    Viewer,
 };
 use crate::ui::tab::Tab;
 use crate::ui::templates::{self, TEMPLATES};
@@ -127,6 +128,7 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
         Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
         Command::History => history::open(state, fx),
+        Command::Delete => delete(state),
         Command::SyncNow => {
             let orb = state.target_orb();
             if let Some(name) = state.fleet.get(orb).map(|o| o.name.clone()) {
@@ -278,6 +280,14 @@ fn confirm(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
                 Confirm::DiscardDraft { orb, path } => {
                     fx.push(Effect::DiscardDraft { orb, path });
+                }
+                // The second step: the name typed again.
+                Confirm::Delete(target) => {
+                    state.mode = Mode::Prompt {
+                        prompt: Prompt::ConfirmDelete(target),
+                        input: String::new(),
+                    };
+                    return;
                 }
             }
             state.mode = back;
@@ -501,6 +511,20 @@ fn prompt(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Prompt::CommitAll { .. } if input.is_empty() => {
                     state.say(Level::Warn, "A commit message is needed (esc cancels).");
                 }
+                Prompt::ConfirmDelete(target) if input != target.name() => {
+                    let text = format!(
+                        "Not deleted: {input:?} is not {}; nothing changed (D starts again).",
+                        target.name()
+                    );
+                    state.mode = Mode::Normal;
+                    state.say(Level::Warn, text);
+                }
+                Prompt::ConfirmDelete(target) => {
+                    let text = format!("Deleting {} from {}…", target.describe(), target.orb);
+                    state.say(Level::Info, text);
+                    fx.push(Effect::DeleteDesired(target));
+                    state.mode = Mode::Normal;
+                }
                 Prompt::CommitAll { orb } => {
                     state.say(Level::Info, format!("Committing every draft of {orb}…"));
                     fx.push(Effect::CommitAll {
@@ -717,6 +741,41 @@ fn open_path(state: &mut State, orb: String, path: String, line: u32, fx: &mut V
     });
     state.say(Level::Info, format!("Opening {path}:{line}…"));
     fx.push(Effect::OpenFile { orb, path });
+}
+
+/// `D`: the first step of deleting the selected desired file (Desired tab) or Profile.
+fn delete(state: &mut State) {
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let (orb, row) = (orb as usize, row as usize);
+    if !state.is_writable(orb) {
+        return state.refuse_read_only(orb, "delete from its desired state");
+    }
+    let view = &state.fleet[orb];
+    let target = match state.tab {
+        Tab::Desired => view.desired_files.get(row).map(|path| DeleteTarget {
+            orb: view.name.clone(),
+            path: path.clone(),
+            object: None,
+        }),
+        Tab::Profiles => view.profiles.get(row).and_then(|p| {
+            let (path, _) = p.source.clone()?;
+            Some(DeleteTarget {
+                orb: view.name.clone(),
+                path,
+                object: Some(("Profile".into(), p.name.clone())),
+            })
+        }),
+        _ => None,
+    };
+    match target {
+        Some(target) => state.mode = Mode::Confirm(Confirm::Delete(target)),
+        None => state.say(
+            Level::Info,
+            "D deletes a desired file (Desired tab) or a Profile whose desired file is known.",
+        ),
+    }
 }
 
 fn upgrade(state: &mut State, op: UpgradeOp) {
