@@ -289,7 +289,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "delete",
         &[X::Main],
         "D",
-        "delete from desired/: file (Desired) or Profile, a commit, asks twice",
+        "delete file/Profile from desired/, asks twice",
     ),
     (
         C::SyncNow,
