@@ -154,10 +154,9 @@ impl State {
         let with_orb = self.has_orb_column();
         // With an ORB column, column 0 is the ORB and the tab's columns shift by one.
         let kind = self.tab.kind();
-        let column = match (with_orb, view.sort_column) {
-            (true, 0) => None,
-            (true, c) => Some(c - 1),
-            (false, c) => Some(c),
+        let column = match (with_orb, view.sort_orb) {
+            (true, true) => None,
+            _ => Some(view.sort_column),
         }
         .filter(|&c| c < kind.column_count());
         let range = self.orb_range();
@@ -238,6 +237,27 @@ impl State {
     /// Number of sortable columns of the current table (ORB column included when shown).
     pub fn sort_columns(&self) -> usize {
         self.tab.kind().column_count() + usize::from(self.has_orb_column())
+    }
+
+    /// The sort column's position in the table as drawn (the ORB column first when shown).
+    pub fn sort_position(&self) -> usize {
+        let view = self.view();
+        match (self.has_orb_column(), view.sort_orb) {
+            (true, true) => 0,
+            (true, false) => view.sort_column + 1,
+            (false, _) => view.sort_column,
+        }
+    }
+
+    /// Sorts by the column at `pos` in the table as drawn.
+    pub fn set_sort_position(&mut self, pos: usize) {
+        let with_orb = self.has_orb_column();
+        let view = self.view_mut();
+        match (with_orb, pos) {
+            (true, 0) => view.sort_orb = true,
+            (true, p) => (view.sort_orb, view.sort_column) = (false, p - 1),
+            (false, p) => (view.sort_orb, view.sort_column) = (false, p),
+        }
     }
 }
 

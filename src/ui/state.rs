@@ -64,10 +64,13 @@ pub enum Focus {
 }
 
 /// Per-tab table view: sort, filter, selection, scroll.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableView {
-    /// Sort column (index into the tab's columns).
+    /// Sort column: an index into the tab's own columns (the ORB column, shown fleet-wide,
+    /// is `sort_orb`), so the sort names the same column in one ORB and across the fleet.
     pub sort_column: usize,
+    /// Sorted by the ORB column (fleet-wide only; one ORB keeps `sort_column`).
+    pub sort_orb: bool,
     /// Sort descending.
     pub descending: bool,
     /// Live filter text (case-insensitive substring).
@@ -76,6 +79,20 @@ pub struct TableView {
     pub selected: usize,
     /// First visible position.
     pub offset: usize,
+}
+
+impl Default for TableView {
+    /// Sorted by the first column: the ORB fleet-wide, the tab's first column in one ORB.
+    fn default() -> Self {
+        TableView {
+            sort_column: 0,
+            sort_orb: true,
+            descending: false,
+            filter: String::new(),
+            selected: 0,
+            offset: 0,
+        }
+    }
 }
 
 /// The `:` command line.

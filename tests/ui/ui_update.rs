@@ -1306,3 +1306,32 @@ fn a_search_in_a_short_log_pauses_on_its_match() {
     assert!(!logs.follow);
     assert_eq!(logs.scroll, 2);
 }
+
+/// A sort names a column, not a position: sorting `:all` Quotas by `%` (behind the ORB column)
+/// and opening one ORB still sorts by `%`, and back fleet-wide too.
+#[test]
+fn sorting_by_a_named_column_survives_switching_orbs() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, ":all");
+    send(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "3");
+    for _ in 0..10 {
+        if message(&s).starts_with("Sorted by %,") {
+            break;
+        }
+        type_text(&mut s, "s");
+    }
+    assert!(
+        message(&s).starts_with("Sorted by %, ascending"),
+        "{}",
+        message(&s)
+    );
+    assert!(screen(&s).contains("%↑"), "{}", screen(&s));
+    type_text(&mut s, ":orb alpha");
+    send(&mut s, key(KeyCode::Enter));
+    let one = screen(&s);
+    assert!(one.contains("%↑") && !one.contains("SOURCE↑"), "{one}");
+    type_text(&mut s, ":all");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(screen(&s).contains("%↑"), "{}", screen(&s));
+}

@@ -460,7 +460,8 @@ mod tests {
                     key(second, col),
                     "{tab:?}: {title} tells its rows apart"
                 );
-                state.view_mut().sort_column = col + 1;
+                state.view_mut().sort_column = col;
+                state.view_mut().sort_orb = false;
                 state.view_mut().descending = false;
                 state.reindex();
                 let keys: Vec<Key> = (state.rows.iter())

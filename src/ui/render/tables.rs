@@ -162,7 +162,7 @@ fn rows(state: &State, frame: &mut Frame, area: Rect, focused: bool) {
     let view = state.view();
     let window = Window {
         columns: &cols,
-        sort: Some((view.sort_column, view.descending)),
+        sort: Some((state.sort_position(), view.descending)),
         total: state.rows.len(),
         selected: Some(view.selected),
         offset: view.offset,

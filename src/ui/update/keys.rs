@@ -92,9 +92,9 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::GoTab(tab) => set_tab(state, tab),
         Command::SortNext => {
             let n = state.sort_columns();
-            let view = state.view_mut();
-            view.sort_column = (view.sort_column + 1) % n.max(1);
-            view.descending = false;
+            let next = (state.sort_position() + 1) % n.max(1);
+            state.set_sort_position(next);
+            state.view_mut().descending = false;
             state.reindex();
             say_sort(state);
         }
@@ -170,19 +170,19 @@ pub(super) fn select_orb(state: &mut State, i: usize) {
 /// Switches to `tab` and rebuilds its index.
 pub(super) fn set_tab(state: &mut State, tab: Tab) {
     state.tab = tab;
-    let n = state.sort_columns();
+    let n = state.tab.kind().column_count();
     let view = state.view_mut();
-    view.sort_column = view.sort_column.min(n - 1);
+    view.sort_column = view.sort_column.min(n.saturating_sub(1));
     state.reindex();
 }
 
 fn say_sort(state: &mut State) {
     let view = state.view();
     let title = if state.has_orb_column() {
-        if view.sort_column == 0 {
+        if view.sort_orb {
             "ORB"
         } else {
-            state.tab.kind().columns()[view.sort_column - 1].title
+            state.tab.kind().columns()[view.sort_column].title
         }
     } else {
         state.tab.kind().columns()[view.sort_column].title
