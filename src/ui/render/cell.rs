@@ -55,6 +55,15 @@ pub(crate) fn line(text: &str, width: usize, style: Style) -> Line<'static> {
     Line::from(span(text, width, style))
 }
 
+/// `1 object`, `3 objects`: a count with its noun, singular for one.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Age of Unix time `then` at `now`: `42s`, `5m`, `3h`, `2d`.
 pub(crate) fn age(now: u64, then: u64) -> String {
     let s = now.saturating_sub(then);

@@ -95,8 +95,8 @@ fn errors(state: &State, e: &Editor, frame: &mut Frame, area: Rect) {
     };
     let km = &state.keymap;
     let head = format!(
-        "{} errors · {}/{} walk · {} text",
-        e.errors.len(),
+        "{} · {}/{} walk · {} text",
+        super::cell::count(e.errors.len(), "error"),
         km.keys_of(Command::NextError),
         km.keys_of(Command::PrevError),
         km.keys_of(Command::Back),

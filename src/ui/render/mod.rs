@@ -73,7 +73,10 @@ fn header(state: &State, width: u16) -> Paragraph<'static> {
         ),
     ];
     if drafts > 0 {
-        spans.push(Span::styled(format!(" · ✎ {drafts} drafts"), t.draft));
+        spans.push(Span::styled(
+            format!(" · ✎ {}", cell::count(drafts, "draft")),
+            t.draft,
+        ));
     }
     let scope = match (state.scope, state.orb()) {
         (Scope::Fleet, _) => "all ORBs".to_string(),

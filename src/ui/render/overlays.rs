@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::cell::{fit, line};
+use super::cell::{count, fit, line};
 use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
@@ -397,7 +397,7 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
                 km.keys_of(Command::Back)
             );
             let title = match rows {
-                Some(rows) => format!("Out of sync: {orb} ({} objects)", rows.len()),
+                Some(rows) => format!("Out of sync: {orb} ({})", count(rows.len(), "object")),
                 None => format!("Out of sync: {orb}"),
             };
             let inner = popup(frame, area, t, &title, &hint);

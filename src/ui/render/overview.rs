@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::cell::{age, fit, line};
+use super::cell::{age, count, fit, line};
 use super::orbs::health_line;
 use crate::ui::state::State;
 use crate::ui::tab::Tab;
@@ -143,7 +143,11 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     let drift = match orb.drift {
         Some(0) => line("none: live matches desired", vw, t.ok),
         Some(d) => line(
-            &format!("{d} objects differ from desired (:drift lists them)"),
+            &format!(
+                "{} {} from desired (:drift lists them)",
+                count(d, "object"),
+                if d == 1 { "differs" } else { "differ" }
+            ),
             vw,
             t.warn,
         ),

@@ -322,10 +322,23 @@ fn empty(state: &State, frame: &mut Frame, area: Rect) {
             }
             _ => lines.push(line(state.tab.empty_hint(), w, t.dim)),
         }
+    } else if state.scope == Scope::Fleet && !state.fleet.is_empty() {
+        // One line fleet-wide: none anywhere, and which ORBs could not be asked.
+        let away: Vec<&str> = state
+            .fleet
+            .iter()
+            .filter(|o| !matches!(o.health, Health::Connected { .. }))
+            .map(|o| o.name.as_str())
+            .collect();
+        let text = match away.as_slice() {
+            [] => format!("No {kind} in any ORB."),
+            away => format!(
+                "No {kind} in the reachable ORBs; not reached: {}.",
+                away.join(", ")
+            ),
+        };
+        lines.push(line(&text, w, t.warn));
     } else {
-        if state.scope == Scope::Fleet && !state.fleet.is_empty() {
-            lines.push(line(&format!("No {kind} in any ORB."), w, t.warn));
-        }
         lines.push(line(state.tab.empty_hint(), w, t.dim));
     }
     let inner = Rect::new(

@@ -474,8 +474,8 @@ fn drafts_view(state: &mut State, cmd: Option<Command>, selected: usize, fx: &mu
         Command::CommitAll => {
             state.mode = Mode::Viewer(Viewer::Text {
                 title: format!(
-                    "Plan of all {} drafts of {name} as one commit",
-                    state.fleet[orb].drafts.len()
+                    "Plan of {} of {name} as one commit",
+                    crate::ui::render::cell::count(state.fleet[orb].drafts.len(), "draft")
                 ),
                 lines: None,
                 scroll: 0,
