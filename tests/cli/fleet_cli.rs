@@ -771,3 +771,25 @@ fn list_is_an_aligned_table_without_log_lines_or_escapes() {
         );
     }
 }
+
+#[test]
+fn the_demo_desired_state_validates_except_beta_s_refused_policy() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    for orb in ["orb-alpha", "orb-gamma", "orb-delta"] {
+        let out = orbdeck(home.path(), &["validate", demo.join(orb).to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{orb}: {}", text(&out));
+    }
+    let out = orbdeck(
+        home.path(),
+        &["validate", demo.join("orb-beta").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "desired/replication/policy.yaml:8:16: spec.maxAttempts: expected integer, got string"
+        ),
+        "{}",
+        text(&out)
+    );
+}

@@ -1039,5 +1039,42 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     ui.wait(20, "the kind not served", |s| {
         s.contains("no kind `frobnicators` is served")
     });
+
+    // orb-beta's replication policy the schema refuses: the engine records it as Invalid with
+    // file:line:col in current/status.yaml, and the ORB list and the Overview show the error.
+    let status = "desired/replication/policy.yaml:8:16: spec.maxAttempts: expected integer";
+    let origin = keep.join("repos/orb-beta.git");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = show(&origin, "main:current/status.yaml");
+        if text.contains("Invalid") && text.contains(status) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "beta's status: {text}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    ui.keys(&[":"]);
+    ui.text("orb orb-beta");
+    ui.keys(&["Enter", "1"]);
+    ui.wait(30, "beta's sync error", |s| {
+        // The ORB list's second line of orb-beta counts its errors.
+        let lines: Vec<&str> = s.lines().collect();
+        lines
+            .windows(2)
+            .any(|w| w[0].contains("● orb-beta") && w[1].contains("!1"))
+            && s.contains("Invalid")
+            && s.contains("Sync errors (1)")
+            && s.contains("policy.yaml:8:16: spec.maxAttempts")
+    });
     ui.keys(&["q"]);
+}
+
+/// The text of `spec` (`REV:PATH`) in the bare repo `repo`, empty when it is not there.
+fn show(repo: &Path, spec: &str) -> String {
+    let out = Command::new("git")
+        .arg(format!("--git-dir={}", repo.display()))
+        .args(["show", spec])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
