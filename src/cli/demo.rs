@@ -141,7 +141,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         let live = *orb != UNREACHABLE;
         orbs.push(OrbEntry {
             name: (*orb).to_owned(),
-            repo: format!("file://{}", origin.display()),
+            repo: Some(format!("file://{}", origin.display())),
             branch: "main".into(),
             context: Some(if live { orb } else { "unreachable" }.to_string()),
             kubeconfig: Some(if live {

@@ -167,7 +167,7 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
     }
     let entry = OrbEntry {
         name: args.name,
-        repo: args.repo,
+        repo: Some(args.repo),
         branch: args.branch,
         context: args.context,
         kubeconfig: args.kubeconfig,
@@ -204,7 +204,7 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
     println!(
         "added ORB {} (repo {}, {tip}); cluster: {}",
         entry.name,
-        sanitize(&entry.repo),
+        sanitize(entry.repo.as_deref().unwrap_or_default()),
         describe(&cluster)
     );
     Ok(())

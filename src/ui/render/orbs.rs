@@ -122,6 +122,7 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
                 ));
             }
         }
+        None if orb.repo.is_none() => parts.push(Span::styled("live only", t.dim)),
         None => parts.push(Span::styled("not synced", t.dim)),
     }
     if let Some(d) = orb.drift.filter(|d| *d > 0) {
@@ -139,7 +140,7 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
         }
     }
     let errors =
-        orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo.error.is_some());
+        orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo_error().is_some());
     if errors > 0 {
         parts.push(Span::styled(format!(" !{errors}"), t.error));
     }
