@@ -280,8 +280,11 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-/// "reachable at COMMIT\tLAST SYNC" for one ORB's repo, or the error.
+/// "reachable at COMMIT\tLAST SYNC" for one ORB's repo ("none (live only)" without one), or the error.
 fn repo_state(config: &FleetConfig, paths: &Paths, orb: &OrbEntry) -> Result<String, String> {
+    if orb.repo.is_none() {
+        return Ok("none (live only)\t-".into());
+    }
     let repo = connect::open_repo(config, paths, orb).map_err(|e| e.to_string())?;
     let tip = repo.fetch().map_err(|e| e.to_string())?;
     let Some(tip) = tip else {
