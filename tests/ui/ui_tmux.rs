@@ -1187,6 +1187,20 @@ fn without_a_fleet_file_every_kubeconfig_context_opens_live_only() {
     ui.wait(20, "history refused with the pairing hint", |s| {
         s.contains("sim-1 is live only (no repo paired): cannot show its history")
     });
+    // Logs work as on any ORB.
+    ui.keys(&[":"]);
+    ui.text("pods");
+    ui.keys(&["Enter", "/"]);
+    ui.text("web-sim-1");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "sim-1's pod", |s| {
+        s.contains("pods sim-1") && s.contains("web-sim-1-")
+    });
+    ui.keys(&["l"]);
+    ui.wait(20, "its log view", |s| {
+        s.contains("Logs default/web-sim-1-")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs default/"));
     ui.keys(&["q"]);
     ui.wait(20, "the UI to quit", |s| !s.contains("sim-1"));
     drop(ui);

@@ -69,14 +69,12 @@ fn name_line(
         Health::Unreachable { .. } => Span::styled("✖ ", t.error),
         Health::AuthError { .. } => Span::styled("⊘ ", t.error),
     };
+    // A live-only ORB has no repo to write to, whatever --write says.
+    let read_only = orb.repo.is_none() || !(orb.writable || state.write_all);
     let marks = format!(
         "{}{}",
         if orb.drafts.is_empty() { "" } else { " ✎" },
-        if orb.writable || state.write_all {
-            ""
-        } else {
-            " ro"
-        }
+        if read_only { " ro" } else { "" }
     );
     let name_w = w.saturating_sub(2 + marks.chars().count());
     let style = if selected && focused {
@@ -90,7 +88,7 @@ fn name_line(
     if !orb.drafts.is_empty() {
         spans.push(Span::styled(" ✎", t.draft));
     }
-    if !(orb.writable || state.write_all) {
+    if read_only {
         spans.push(Span::styled(" ro", t.dim));
     }
     Line::from(spans)
