@@ -148,7 +148,7 @@ pub async fn run(args: BootstrapArgs, paths: Paths) -> Result<(), String> {
     let config = FleetConfig::load(&paths.config).map_err(|e| e.to_string())?;
     let entry = OrbEntry {
         name: args.name.clone(),
-        repo: args.repo.clone(),
+        repo: Some(args.repo.clone()),
         branch: args.branch.clone(),
         context: args.context.clone(),
         kubeconfig: args.kubeconfig.clone(),
@@ -571,7 +571,7 @@ fn add_to_fleet(mut config: FleetConfig, paths: &Paths, entry: OrbEntry) -> Resu
             "{STEP}: {} is in {} with another repo ({}); remove it first (orbdeck orb remove {})",
             entry.name,
             paths.config.display(),
-            sanitize(&existing.repo),
+            sanitize(existing.repo.as_deref().unwrap_or("none: live only")),
             entry.name
         ));
     }

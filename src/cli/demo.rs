@@ -1,7 +1,8 @@
 //! `orbdeck demo`: three embedded clusters with nodes, a bare repo per ORB seeded from
 //! assets/demo, one engine per cluster in-process, a fourth ORB whose cluster cannot be reached,
 //! some activity (notebook pods using quota and writing logs, a Deployment that cannot schedule
-//! and one that crash-loops on orb-alpha, drift on orb-gamma), and the control room on all of it.
+//! and one that crash-loops on orb-alpha, a refused policy on orb-beta, drift on orb-gamma), and
+//! the control room on all of it.
 //! Everything lives in a temporary directory removed on exit, unless `--keep DIR` (then a second
 //! run reuses the repos, the clusters' state and the drafts).
 
@@ -60,10 +61,6 @@ fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
                 "desired/profiles/dave.yaml",
                 include_str!("../../assets/demo/orb-beta/desired/profiles/dave.yaml"),
             ),
-            (
-                "desired/replication/policy.yaml",
-                include_str!("../../assets/demo/orb-beta/desired/replication/policy.yaml"),
-            ),
         ],
         "orb-gamma" => vec![
             (
@@ -90,6 +87,11 @@ fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
 
 /// A change pushed to orb-gamma after its first sync: drift until its next (hourly) sync.
 const GAMMA_DRIFT: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: grace\nspec:\n  owner:\n    kind: User\n    name: grace@example.com\n";
+
+/// A change pushed to orb-beta after its first sync: a replication policy the schema refuses, so
+/// the engine records it as Invalid and keeps what it applied before.
+const BETA_INVALID: &str =
+    include_str!("../../assets/demo/orb-beta/desired/replication/policy.yaml");
 
 /// Runs the demo until the control room is quit.
 pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
@@ -139,7 +141,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         let live = *orb != UNREACHABLE;
         orbs.push(OrbEntry {
             name: (*orb).to_owned(),
-            repo: format!("file://{}", origin.display()),
+            repo: Some(format!("file://{}", origin.display())),
             branch: "main".into(),
             context: Some(if live { orb } else { "unreachable" }.to_string()),
             kubeconfig: Some(if live {
@@ -293,8 +295,9 @@ fn seed(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
     Ok(())
 }
 
-/// Seeds activity once the ORB's engine has converged: notebook pods using quota, and on
-/// orb-gamma a pushed change its hourly engine has not applied yet (drift).
+/// Seeds activity once the ORB's engine has converged: notebook pods using quota, on orb-beta a
+/// pushed policy the engine refuses (sync errors), and on orb-gamma a pushed change its hourly
+/// engine has not applied yet (drift).
 async fn activity(
     orb: String,
     client: kube::Client,
@@ -321,33 +324,55 @@ async fn activity(
     if orb == "orb-alpha" {
         shop(&client).await;
     }
-    if orb == "orb-gamma" {
-        let path = format!("{DESIRED}profiles/grace.yaml");
-        let _ = tokio::task::spawn_blocking(move || {
-            let clone = origin.with_extension("drift");
-            let repo = OrbRepo::open(
-                &clone,
-                &format!("file://{}", origin.display()),
-                "main",
-                RemoteOptions::default(),
-            )?;
-            let tip = repo.fetch()?;
-            if repo.file(tip, &path)?.is_none() {
-                let edit = Edit {
-                    base: tip,
-                    changes: vec![Change {
-                        path,
-                        content: Some(GAMMA_DRIFT.as_bytes().to_vec()),
-                    }],
-                    message: "demo: a profile the engine has not applied yet".into(),
-                };
-                crate::repo::write::write(&repo, &edit, &RetryPolicy::default())?;
-            }
-            let _ = std::fs::remove_dir_all(&clone);
-            Ok::<(), crate::repo::RepoError>(())
-        })
-        .await;
+    let pushed = match orb.as_str() {
+        "orb-beta" => Some((
+            "replication/policy.yaml",
+            BETA_INVALID,
+            "demo: replicate public images (maxAttempts is not a number)",
+        )),
+        "orb-gamma" => Some((
+            "profiles/grace.yaml",
+            GAMMA_DRIFT,
+            "demo: a profile the engine has not applied yet",
+        )),
+        _ => None,
+    };
+    if let Some((file, content, message)) = pushed {
+        let _ =
+            tokio::task::spawn_blocking(move || push_once(&origin, file, content, message)).await;
     }
+}
+
+/// Pushes `content` as desired/`file` to the bare repo `origin` unless that file is there already
+/// (a demo run again with `--keep` pushes nothing).
+fn push_once(
+    origin: &Path,
+    file: &str,
+    content: &str,
+    message: &str,
+) -> Result<(), crate::repo::RepoError> {
+    let path = format!("{DESIRED}{file}");
+    let clone = origin.with_extension("push");
+    let repo = OrbRepo::open(
+        &clone,
+        &format!("file://{}", origin.display()),
+        "main",
+        RemoteOptions::default(),
+    )?;
+    let tip = repo.fetch()?;
+    if repo.file(tip, &path)?.is_none() {
+        let edit = Edit {
+            base: tip,
+            changes: vec![Change {
+                path,
+                content: Some(content.as_bytes().to_vec()),
+            }],
+            message: message.into(),
+        };
+        crate::repo::write::write(&repo, &edit, &RetryPolicy::default())?;
+    }
+    let _ = std::fs::remove_dir_all(&clone);
+    Ok(())
 }
 
 /// A notebook Deployment in `ns` (waiting for the namespace), its pods using the quota.

@@ -148,7 +148,7 @@ async fn client(args: &EngineArgs) -> Result<kube::Client, String> {
     }
     let entry = crate::fleet::config::OrbEntry {
         name: "engine".into(),
-        repo: args.repo.clone(),
+        repo: Some(args.repo.clone()),
         branch: args.branch.clone(),
         context: args.context.clone(),
         kubeconfig: args.kubeconfig.clone(),

@@ -109,6 +109,9 @@ pub struct UiArgs {
     /// Make every ORB writable (otherwise only those with `write: true`); every write is a commit.
     #[arg(long)]
     pub write: bool,
+    /// Without a fleet file, open only this kubeconfig context (repeatable); by default every one.
+    #[arg(long = "context", value_name = "CTX")]
+    pub contexts: Vec<String>,
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -169,13 +172,15 @@ impl LogSlot {
     }
 }
 
-/// Opens the control room on the fleet from the config.
+/// Opens the control room on the fleet from the config, else on the kubeconfig's contexts.
 async fn ui(args: UiArgs, paths: Paths, slot: LogSlot) -> Result<(), String> {
-    let config =
+    let mut config =
         crate::fleet::config::FleetConfig::load(&paths.config).map_err(|e| e.to_string())?;
     if config.orbs.is_empty() {
+        config.orbs = live_only_orbs(&args.contexts, &paths)?;
+    } else if !args.contexts.is_empty() {
         return Err(format!(
-            "no ORBs in {}: add one with `orbdeck orb add`, or try `orbdeck demo`",
+            "--context picks kubeconfig contexts when there is no fleet file; {} lists the ORBs to open (orbdeck orb list)",
             paths.config.display()
         ));
     }
@@ -197,6 +202,45 @@ async fn ui(args: UiArgs, paths: Paths, slot: LogSlot) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())
+}
+
+/// Without a fleet file: one live-only ORB per context of the kubeconfig, or per `--context`.
+fn live_only_orbs(
+    wanted: &[String],
+    paths: &Paths,
+) -> Result<Vec<crate::fleet::config::OrbEntry>, String> {
+    use crate::text::sanitize;
+    let no_fleet = format!(
+        "no ORBs in {} and no kubeconfig context to open",
+        paths.config.display()
+    );
+    let hint =
+        "add an ORB with `orbdeck orb add NAME --repo URL --context CTX`, or try `orbdeck demo`";
+    let contexts = crate::fleet::connect::kubeconfig_contexts()
+        .map_err(|e| format!("{no_fleet} ({}); {hint}", sanitize(&e.to_string())))?;
+    if contexts.is_empty() {
+        return Err(format!("{no_fleet}; {hint}"));
+    }
+    let mut chosen: Vec<&String> = Vec::new();
+    for c in wanted {
+        if !contexts.contains(c) {
+            return Err(format!(
+                "--context {}: not in the kubeconfig (its contexts: {})",
+                sanitize(c),
+                sanitize(&contexts.join(", "))
+            ));
+        }
+        if !chosen.contains(&c) {
+            chosen.push(c);
+        }
+    }
+    if chosen.is_empty() {
+        chosen = contexts.iter().collect();
+    }
+    Ok(chosen
+        .into_iter()
+        .map(|c| crate::fleet::config::OrbEntry::live_only(c))
+        .collect())
 }
 
 /// Runs the control room (or the demo around it): logs go to a file, never to the terminal;

@@ -167,7 +167,7 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
     }
     let entry = OrbEntry {
         name: args.name,
-        repo: args.repo,
+        repo: Some(args.repo),
         branch: args.branch,
         context: args.context,
         kubeconfig: args.kubeconfig,
@@ -204,7 +204,7 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
     println!(
         "added ORB {} (repo {}, {tip}); cluster: {}",
         entry.name,
-        sanitize(&entry.repo),
+        sanitize(entry.repo.as_deref().unwrap_or_default()),
         describe(&cluster)
     );
     Ok(())
@@ -280,8 +280,11 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-/// "reachable at COMMIT\tLAST SYNC" for one ORB's repo, or the error.
+/// "reachable at COMMIT\tLAST SYNC" for one ORB's repo ("none (live only)" without one), or the error.
 fn repo_state(config: &FleetConfig, paths: &Paths, orb: &OrbEntry) -> Result<String, String> {
+    if orb.repo.is_none() {
+        return Ok("none (live only)\t-".into());
+    }
     let repo = connect::open_repo(config, paths, orb).map_err(|e| e.to_string())?;
     let tip = repo.fetch().map_err(|e| e.to_string())?;
     let Some(tip) = tip else {

@@ -93,14 +93,16 @@ impl Default for RemoteConfig {
     }
 }
 
-/// One ORB: a cluster and the repo branch holding its state.
+/// One ORB: a cluster and the repo branch holding its state, or a cluster alone (live only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrbEntry {
     /// Unique name.
     pub name: String,
-    /// Repo URL (path, file://, ssh://).
-    pub repo: String,
+    /// Repo URL (path, file://, ssh://); none for a live-only ORB (a kubeconfig context the
+    /// control room opened without a fleet file): live views only, no desired or current state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     /// Branch.
     #[serde(default = "default_branch")]
     pub branch: String,
@@ -116,6 +118,22 @@ pub struct OrbEntry {
     /// ssh key for this ORB's repo (overrides the fleet's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_key: Option<PathBuf>,
+}
+
+impl OrbEntry {
+    /// A live-only ORB on `context` of the default kubeconfig (`$KUBECONFIG`, else
+    /// ~/.kube/config), named after the context.
+    pub fn live_only(context: &str) -> OrbEntry {
+        OrbEntry {
+            name: context.to_owned(),
+            repo: None,
+            branch: default_branch(),
+            context: Some(context.to_owned()),
+            kubeconfig: None,
+            write: false,
+            ssh_key: None,
+        }
+    }
 }
 
 fn default_branch() -> String {
@@ -276,7 +294,7 @@ mod tests {
         let mut config = FleetConfig::default();
         config.orbs.push(OrbEntry {
             name: "alpha".into(),
-            repo: "file:///srv/alpha.git".into(),
+            repo: Some("file:///srv/alpha.git".into()),
             branch: "main".into(),
             context: Some("orb-alpha".into()),
             kubeconfig: None,

@@ -67,6 +67,13 @@ async fn kube_config(orb: &OrbEntry, timeout: Duration) -> Result<kube::Config, 
     Ok(config)
 }
 
+/// The contexts of the default kubeconfig, in its order: `$KUBECONFIG` (several files separated
+/// as in `PATH`, merged as kubectl merges them), else ~/.kube/config.
+pub fn kubeconfig_contexts() -> Result<Vec<String>, ConnectError> {
+    let kc = Kubeconfig::read().map_err(ConnectError::DefaultKubeconfig)?;
+    Ok(kc.contexts.into_iter().map(|c| c.name).collect())
+}
+
 /// What a probe of the cluster found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterHealth {
@@ -94,15 +101,19 @@ pub async fn probe_cluster(orb: &OrbEntry, timeout: Duration) -> ClusterHealth {
     }
 }
 
-/// Opens the ORB's cached clone (creating it) with the fleet's remote settings and author.
+/// Opens the ORB's cached clone (creating it) with the fleet's remote settings and author; a
+/// live-only ORB has none ([`RepoError::NotPaired`]).
 pub fn open_repo(
     config: &FleetConfig,
     paths: &Paths,
     orb: &OrbEntry,
 ) -> Result<OrbRepo, RepoError> {
+    let url = orb.repo.as_deref().ok_or_else(|| RepoError::NotPaired {
+        orb: orb.name.clone(),
+    })?;
     let mut repo = OrbRepo::open(
         &paths.clone_dir(&orb.name),
-        &orb.repo,
+        url,
         &orb.branch,
         config.remote_options(orb),
     )?;

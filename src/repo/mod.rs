@@ -34,6 +34,14 @@ pub const ORB_FILE: &str = "orb.yaml";
 /// Everything that can go wrong with an ORB repository; each names the remote or file.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
+    /// The ORB is live only: no repo is paired with it.
+    #[error(
+        "{orb} has no repo paired (live only): pair one with `orbdeck orb add {orb} --repo URL --context CTX`"
+    )]
+    NotPaired {
+        /// The ORB.
+        orb: String,
+    },
     /// The remote could not be reached or answered with an error.
     #[error("{remote}: {message}")]
     Remote {

@@ -12,8 +12,8 @@ pub struct OrbView {
     pub writable: bool,
     /// Connection to the cluster's API.
     pub health: Health,
-    /// The ORB's Git repository.
-    pub repo: RepoInfo,
+    /// The ORB's Git repository; none for a live-only ORB (no repo paired).
+    pub repo: Option<RepoInfo>,
     /// Last sync the engine recorded in `current/status.yaml`, if any.
     pub sync: Option<SyncInfo>,
     /// Objects whose live state differs from desired, when known.
@@ -40,6 +40,23 @@ pub struct OrbView {
     pub loading: bool,
     /// The engine as its Lease tells it, when the Lease can be read.
     pub engine: Option<EngineInfo>,
+}
+
+impl OrbView {
+    /// The last fetch error of the ORB's repo, if it has one and the fetch failed.
+    pub fn repo_error(&self) -> Option<&str> {
+        self.repo.as_ref().and_then(|r| r.error.as_deref())
+    }
+
+    /// How to pair a repo with this live-only ORB (the context is named like the ORB).
+    pub fn pair_hint(&self) -> String {
+        let name = if crate::names::is_dns_label(&self.name) {
+            self.name.as_str()
+        } else {
+            "NAME"
+        };
+        format!("orbdeck orb add {name} --repo URL --context {}", self.name)
+    }
 }
 
 /// The engine of an ORB as its Lease tells it: who leads and its last sync.

@@ -443,8 +443,12 @@ impl State {
         self.rows.get(self.view().selected).copied()
     }
 
-    /// Whether ORB `orb` may be written (`--write`, or `write: true` for it).
+    /// Whether ORB `orb` may be written (`--write`, or `write: true` for it); a live-only ORB
+    /// has no repo to write to.
     pub fn is_writable(&self, orb: usize) -> bool {
+        if self.fleet.get(orb).is_some_and(|o| o.repo.is_none()) {
+            return false;
+        }
         self.write_all || self.fleet.get(orb).is_some_and(|o| o.writable)
     }
 

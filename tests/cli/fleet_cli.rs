@@ -771,3 +771,72 @@ fn list_is_an_aligned_table_without_log_lines_or_escapes() {
         );
     }
 }
+
+#[test]
+fn the_demo_desired_state_validates_except_beta_s_refused_policy() {
+    let home = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    for orb in ["orb-alpha", "orb-gamma", "orb-delta"] {
+        let out = orbdeck(home.path(), &["validate", demo.join(orb).to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{orb}: {}", text(&out));
+    }
+    let out = orbdeck(
+        home.path(),
+        &["validate", demo.join("orb-beta").to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "desired/replication/policy.yaml:8:16: spec.maxAttempts: expected integer, got string"
+        ),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn without_a_fleet_file_the_kubeconfig_contexts_are_checked_before_the_ui_opens() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: east\n  context: {cluster: c, user: u}\n- name: west\n  context: {cluster: c, user: u}\ncurrent-context: east\n",
+    )
+    .unwrap();
+    let kc = kubeconfig.to_str().unwrap();
+    let run = |args: &[&str], kc: &str| {
+        crate::run::orbdeck_with(home.path(), args, "", &[("KUBECONFIG", kc)])
+    };
+    let out = run(&["--context", "north"], kc);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("--context north: not in the kubeconfig (its contexts: east, west)"),
+        "{}",
+        text(&out)
+    );
+    let missing = home.path().join("none.kubeconfig");
+    let out = run(&[], missing.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("no kubeconfig context to open")
+            && text(&out).contains("orbdeck orb add NAME --repo URL --context CTX"),
+        "{}",
+        text(&out)
+    );
+    // A fleet file decides what opens; --context is refused, and its live-only entry lists as such.
+    std::fs::write(
+        home.path().join("fleet.yaml"),
+        "orbs:\n- name: east\n  context: east\n",
+    )
+    .unwrap();
+    let out = run(&["--context", "west"], kc);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("--context picks kubeconfig contexts when there is no fleet file"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["orb", "list"], kc);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("none (live only)"), "{}", text(&out));
+}

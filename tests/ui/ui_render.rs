@@ -660,8 +660,27 @@ spec:
     disktype: nvme
 ";
 
+/// alpha as a live-only ORB (a kubeconfig context opened without a fleet file): no repo, so no
+/// sync, drift, desired files or drafts.
+fn live_only(s: &mut State) {
+    updated(s, 0, |v| {
+        v.repo = None;
+        v.writable = false;
+        v.sync = None;
+        v.drift = None;
+        v.desired_files.clear();
+        v.drafts.clear();
+        v.tip = None;
+    });
+}
+
 fn live_scenarios() -> Vec<Scenario> {
     vec![
+        ("live_only_overview", live_only),
+        ("live_only_desired", |s| {
+            live_only(s);
+            type_text(s, "6");
+        }),
         ("live_pods", |s| {
             type_text(s, ":pods");
             send(s, key(KeyCode::Enter));

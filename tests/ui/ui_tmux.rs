@@ -1039,6 +1039,198 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     ui.wait(20, "the kind not served", |s| {
         s.contains("no kind `frobnicators` is served")
     });
+
+    // orb-beta's replication policy the schema refuses: the engine records it as Invalid with
+    // file:line:col in current/status.yaml, and the ORB list and the Overview show the error.
+    let status = "desired/replication/policy.yaml:8:16: spec.maxAttempts: expected integer";
+    let origin = keep.join("repos/orb-beta.git");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = show(&origin, "main:current/status.yaml");
+        if text.contains("Invalid") && text.contains(status) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "beta's status: {text}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    ui.keys(&[":"]);
+    ui.text("orb orb-beta");
+    ui.keys(&["Enter", "1"]);
+    ui.wait(30, "beta's sync error", |s| {
+        // The ORB list's second line of orb-beta counts its errors.
+        let lines: Vec<&str> = s.lines().collect();
+        lines
+            .windows(2)
+            .any(|w| w[0].contains("● orb-beta") && w[1].contains("!1"))
+            && s.contains("Invalid")
+            && s.contains("Sync errors (1)")
+            && s.contains("policy.yaml:8:16: spec.maxAttempts")
+    });
+    ui.keys(&["q"]);
+}
+
+/// The text of `spec` (`REV:PATH`) in the bare repo `repo`, empty when it is not there.
+fn show(repo: &Path, spec: &str) -> String {
+    let out = Command::new("git")
+        .arg(format!("--git-dir={}", repo.display()))
+        .args(["show", spec])
+        .output()
+        .expect("git runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Starts `orbdeck sim` with `clusters` clusters writing `kubeconfig`; killed on drop.
+struct SimProcess(std::process::Child);
+
+impl SimProcess {
+    fn start(kubeconfig: &Path, clusters: usize) -> SimProcess {
+        let child = Command::new(BIN)
+            .args(["sim", "--listen", "127.0.0.1:0", "--clusters"])
+            .arg(clusters.to_string())
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("orbdeck sim runs");
+        let sim = SimProcess(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(kubeconfig).is_ok_and(|t| t.contains("current-context")) {
+            assert!(Instant::now() < deadline, "the sim wrote no kubeconfig");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sim
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn without_a_fleet_file_every_kubeconfig_context_opens_live_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = dir.path().join("sims.kubeconfig");
+    let _sim = SimProcess::start(&sims, 2);
+    // A second kubeconfig file, as in KUBECONFIG=a:b, with a context whose server refuses.
+    let down = dir.path().join("down.kubeconfig");
+    std::fs::write(
+        &down,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: down\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\nusers:\n- name: down\n  user:\n    token: t\ncontexts:\n- name: down\n  context:\n    cluster: down\n    user: down\n",
+    )
+    .unwrap();
+    let kubeconfig = format!("{}:{}", sims.display(), down.display());
+    for ctx in ["sim-1", "sim-2"] {
+        let out = Command::new("kubectl")
+            .env("KUBECONFIG", &kubeconfig)
+            .arg("--cache-dir")
+            .arg(dir.path().join("kubectl-cache"))
+            .args(["--context", ctx, "create", "deployment"])
+            .arg(format!("web-{ctx}"))
+            .arg("--image=nginx")
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let fleet = dir.path().join("fleet.yaml");
+    let data = dir.path().join("data");
+    let env = [
+        ("KUBECONFIG", kubeconfig.as_str()),
+        ("ORBDECK_CONFIG", fleet.to_str().unwrap()),
+        ("ORBDECK_DATA", data.to_str().unwrap()),
+    ];
+
+    // No fleet file: the three contexts open as live-only ORBs, the two sims live within 5 s.
+    let started = Instant::now();
+    let ui = Tmux::start("zero", BIN, &env);
+    ui.wait(20, "three live-only ORBs, two reachable", |s| {
+        s.contains("sim-1")
+            && s.contains("sim-2")
+            && s.contains("down")
+            && s.contains("reachable 2")
+    });
+    let live = started.elapsed();
+    assert!(live < Duration::from_secs(5), "live after {live:?}");
+
+    // :all pods lists the pods of both sims, and says why the third is missing.
+    ui.keys(&[":"]);
+    ui.text("all pods");
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the pods of both sims", |s| {
+        s.lines()
+            .any(|l| l.contains("sim-1") && l.contains("web-sim-1-"))
+            && s.lines()
+                .any(|l| l.contains("sim-2") && l.contains("web-sim-2-"))
+            && s.contains("Missing: down (unreachable")
+    });
+
+    // The desired and current views say no repo is paired, and how to pair one.
+    ui.keys(&[":"]);
+    ui.text("orb sim-1");
+    ui.keys(&["Enter", "6"]);
+    ui.wait(20, "the Desired tab's pairing hint", |s| {
+        s.contains("sim-1 is live only: no repo is paired")
+            && s.contains("orbdeck orb add sim-1 --repo URL --context sim-1")
+    });
+    ui.keys(&["1"]);
+    ui.wait(20, "the Overview's repo row", |s| {
+        s.contains("none paired (live only)") && !s.contains("fetching")
+    });
+    ui.keys(&["H"]);
+    ui.wait(20, "history refused with the pairing hint", |s| {
+        s.contains("sim-1 is live only (no repo paired): cannot show its history")
+    });
+    // Logs work as on any ORB.
+    ui.keys(&[":"]);
+    ui.text("pods");
+    ui.keys(&["Enter", "/"]);
+    ui.text("web-sim-1");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "sim-1's pod", |s| {
+        s.contains("pods sim-1") && s.contains("web-sim-1-")
+    });
+    ui.keys(&["l"]);
+    ui.wait(20, "its log view", |s| {
+        s.contains("Logs default/web-sim-1-")
+    });
+    ui.escape("the log view to close", |s| !s.contains("Logs default/"));
+    ui.keys(&["q"]);
+    ui.wait(20, "the UI to quit", |s| !s.contains("sim-1"));
+    drop(ui);
+
+    // --context picks contexts.
+    let ui = Tmux::start("zero-ctx", &format!("{BIN} --context sim-2"), &env);
+    ui.wait(20, "sim-2 alone", |s| {
+        s.contains("sim-2") && s.contains("reachable 1") && !s.contains("sim-1")
+    });
+    ui.keys(&["q"]);
+    drop(ui);
+
+    // Once a fleet file lists ORBs, it takes over.
+    let origin = Origin::new();
+    origin.seed(&[(
+        "orb.yaml",
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: paired\n",
+    )]);
+    std::fs::write(
+        &fleet,
+        format!(
+            "orbs:\n- name: paired\n  repo: {}\n  context: sim-1\n",
+            origin.url()
+        ),
+    )
+    .unwrap();
+    let ui = Tmux::start("zero-fleet", BIN, &env);
+    ui.wait(20, "the fleet file's ORB alone", |s| {
+        s.contains("paired") && s.contains("reachable 1") && !s.contains("sim-2")
+    });
     ui.keys(&["q"]);
 }
 

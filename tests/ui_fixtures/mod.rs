@@ -204,11 +204,11 @@ pub fn fleet() -> Vec<OrbView> {
         health: Health::Connected {
             version: "v1.33.2".into(),
         },
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: "https://git.example.org/fleet/alpha.git".into(),
             fetching: false,
             error: None,
-        },
+        }),
         sync: Some(SyncInfo {
             commit: "a1b2c3d".into(),
             time: Some(NOW - 300),
@@ -320,11 +320,11 @@ pub fn fleet() -> Vec<OrbView> {
         health: Health::Connected {
             version: "v1.32.5".into(),
         },
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: "https://git.example.org/fleet/beta.git".into(),
             fetching: true,
             error: None,
-        },
+        }),
         sync: Some(SyncInfo {
             commit: "9f8e7d6".into(),
             time: Some(NOW - 7200),
@@ -352,10 +352,10 @@ pub fn fleet() -> Vec<OrbView> {
         health: Health::Unreachable {
             reason: "dial tcp 10.0.0.12:6443: connect: connection refused".into(),
         },
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: "https://git.example.org/fleet/gamma.git".into(),
             ..RepoInfo::default()
-        },
+        }),
         sync: Some(SyncInfo {
             commit: "5e4d3c2".into(),
             time: Some(NOW - 3 * 86400),
@@ -372,20 +372,20 @@ pub fn fleet() -> Vec<OrbView> {
         health: Health::AuthError {
             reason: "Unauthorized: token expired".into(),
         },
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: "https://git.example.org/fleet/delta.git".into(),
             ..RepoInfo::default()
-        },
+        }),
         ..OrbView::default()
     };
     let epsilon = OrbView {
         name: "epsilon".into(),
         health: Health::Connecting,
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: "https://git.example.org/fleet/epsilon.git".into(),
             fetching: true,
             error: None,
-        },
+        }),
         loading: true,
         ..OrbView::default()
     };
@@ -406,10 +406,10 @@ pub fn big_orb(name: &str, n: usize) -> OrbView {
         health: Health::Connected {
             version: "v1.33.2".into(),
         },
-        repo: RepoInfo {
+        repo: Some(RepoInfo {
             url: format!("https://git.example.org/fleet/{name}.git"),
             ..RepoInfo::default()
-        },
+        }),
         sync: Some(SyncInfo {
             commit: "0badc0d".into(),
             time: Some(NOW - 60),

@@ -106,7 +106,7 @@ const FIELDS: &[Field<OrbView>] = &[
 
 /// Errors of the last sync, plus one when the last fetch failed.
 fn errors(o: &OrbView) -> usize {
-    o.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(o.repo.error.is_some())
+    o.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(o.repo_error().is_some())
 }
 
 /// Worst first: refused credentials, unreachable, connecting, connected.

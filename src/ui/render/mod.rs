@@ -56,7 +56,7 @@ fn header(state: &State, width: u16) -> Paragraph<'static> {
             matches!(
                 o.health,
                 Health::Unreachable { .. } | Health::AuthError { .. }
-            ) || o.repo.error.is_some()
+            ) || o.repo_error().is_some()
                 || o.sync.as_ref().is_some_and(|s| !s.errors.is_empty())
         })
         .count();

@@ -69,14 +69,12 @@ fn name_line(
         Health::Unreachable { .. } => Span::styled("✖ ", t.error),
         Health::AuthError { .. } => Span::styled("⊘ ", t.error),
     };
+    // A live-only ORB has no repo to write to, whatever --write says.
+    let read_only = orb.repo.is_none() || !(orb.writable || state.write_all);
     let marks = format!(
         "{}{}",
         if orb.drafts.is_empty() { "" } else { " ✎" },
-        if orb.writable || state.write_all {
-            ""
-        } else {
-            " ro"
-        }
+        if read_only { " ro" } else { "" }
     );
     let name_w = w.saturating_sub(2 + marks.chars().count());
     let style = if selected && focused {
@@ -90,7 +88,7 @@ fn name_line(
     if !orb.drafts.is_empty() {
         spans.push(Span::styled(" ✎", t.draft));
     }
-    if !(orb.writable || state.write_all) {
+    if read_only {
         spans.push(Span::styled(" ro", t.dim));
     }
     Line::from(spans)
@@ -122,6 +120,7 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
                 ));
             }
         }
+        None if orb.repo.is_none() => parts.push(Span::styled("live only", t.dim)),
         None => parts.push(Span::styled("not synced", t.dim)),
     }
     if let Some(d) = orb.drift.filter(|d| *d > 0) {
@@ -139,7 +138,7 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
         }
     }
     let errors =
-        orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo.error.is_some());
+        orb.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(orb.repo_error().is_some());
     if errors > 0 {
         parts.push(Span::styled(format!(" !{errors}"), t.error));
     }

@@ -130,7 +130,20 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines.push(entry(":q / :quit", "quit", ""));
     lines.push(Line::default());
     lines.push(Line::styled("Notes", t.title));
-    if !writable {
+    if let Some(orb) = state
+        .fleet
+        .get(state.target_orb())
+        .filter(|o| o.repo.is_none())
+    {
+        lines.push(Line::styled(
+            format!(
+                "  {} is live only (no repo paired): the write keys are hidden. Pair one: {}",
+                orb.name,
+                orb.pair_hint()
+            ),
+            t.warn,
+        ));
+    } else if !writable {
         lines.push(Line::styled(
             "  This ORB is read-only: its write keys are hidden. Start with --write, or set `write: true` for it in the fleet file.",
             t.warn,

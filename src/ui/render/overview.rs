@@ -76,40 +76,57 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         Line::from(spans)
     };
     let mut lines = vec![Line::default(), row("Health", health_line(state, orb, vw))];
-    let access = if state.is_writable(state.selected_orb) {
+    let access = if orb.repo.is_none() {
+        line("live views only: edits need a repo", vw, t.dim)
+    } else if state.is_writable(state.selected_orb) {
         line("read-write", vw, t.ok)
     } else {
         line("read-only: --write or `write: true` enables", vw, t.dim)
     };
     lines.push(row("Access", access));
-    let fetching = if orb.repo.fetching { 11 } else { 0 };
-    let mut repo = vec![Span::styled(
-        fit(&orb.repo.url, vw.saturating_sub(fetching)),
-        t.text,
-    )];
-    if orb.repo.fetching {
-        repo.push(Span::styled(" fetching…", t.warn));
-    }
-    lines.push(row("Repo", Line::from(repo)));
-    if let Some(err) = &orb.repo.error {
-        lines.push(row("", line(&format!("fetch failed: {err}"), vw, t.error)));
-    }
-    let sync = match &orb.sync {
-        Some(s) => {
-            let when = s.time.map_or(String::new(), |x| {
-                format!(" {} ago", age(state.clock.unix, x))
-            });
-            let style = if s.errors.is_empty() { t.ok } else { t.error };
-            Line::from(vec![
-                Span::styled(fit(&s.commit, 12), t.accent),
-                Span::styled(when, t.dim),
-                Span::raw(" "),
-                Span::styled(fit(&s.result, vw.saturating_sub(24)), style),
-            ])
+    match &orb.repo {
+        // Live only: the live rows stay, the repo's rows say how to pair one.
+        None => {
+            lines.push(row("Repo", line("none paired (live only)", vw, t.warn)));
+            // The hint in two rows, so that 80 columns show it whole.
+            let hint = orb.pair_hint();
+            let (add, rest) = hint.split_once(" --repo").unwrap_or((&hint, ""));
+            lines.push(row("", line(&format!("pair: {add}"), vw, t.dim)));
+            lines.push(row("", line(&format!("  --repo{rest}"), vw, t.dim)));
+            let no_sync = "none: syncs, drift and drafts need a repo";
+            lines.push(row("Last sync", line(no_sync, vw, t.dim)));
         }
-        None => line("the engine has not recorded a sync yet", vw, t.dim),
-    };
-    lines.push(row("Last sync", sync));
+        Some(info) => {
+            let fetching = if info.fetching { 11 } else { 0 };
+            let mut repo = vec![Span::styled(
+                fit(&info.url, vw.saturating_sub(fetching)),
+                t.text,
+            )];
+            if info.fetching {
+                repo.push(Span::styled(" fetching…", t.warn));
+            }
+            lines.push(row("Repo", Line::from(repo)));
+            if let Some(err) = &info.error {
+                lines.push(row("", line(&format!("fetch failed: {err}"), vw, t.error)));
+            }
+            let sync = match &orb.sync {
+                Some(s) => {
+                    let when = s.time.map_or(String::new(), |x| {
+                        format!(" {} ago", age(state.clock.unix, x))
+                    });
+                    let style = if s.errors.is_empty() { t.ok } else { t.error };
+                    Line::from(vec![
+                        Span::styled(fit(&s.commit, 12), t.accent),
+                        Span::styled(when, t.dim),
+                        Span::raw(" "),
+                        Span::styled(fit(&s.result, vw.saturating_sub(24)), style),
+                    ])
+                }
+                None => line("the engine has not recorded a sync yet", vw, t.dim),
+            };
+            lines.push(row("Last sync", sync));
+        }
+    }
     lines.push(row("Engine", engine_line(state, orb, vw)));
     if let Some(health) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
         let unhealthy = orb.sync.as_ref().map_or(&[][..], |s| &s.unhealthy[..]);
@@ -153,7 +170,9 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         ),
         None => line("unknown", vw, t.dim),
     };
-    lines.push(row("Drift", drift));
+    if orb.repo.is_some() {
+        lines.push(row("Drift", drift));
+    }
     let drafts = if orb.drafts.is_empty() {
         line("none", vw, t.dim)
     } else {
@@ -171,7 +190,9 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
             t.draft,
         )
     };
-    lines.push(row("Drafts", drafts));
+    if orb.repo.is_some() {
+        lines.push(row("Drafts", drafts));
+    }
     let counts = format!(
         "{} profiles · {} quota lines · {} replications",
         orb.profiles.len(),

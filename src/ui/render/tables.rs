@@ -272,13 +272,17 @@ fn empty(state: &State, frame: &mut Frame, area: Rect) {
     } else if let (Scope::Orb, Some(orb)) = (state.scope, state.orb()) {
         let name = &orb.name;
         match (&orb.health, state.tab) {
-            (_, Tab::Desired) if orb.repo.error.is_some() => {
-                lines.push(line(&format!("Fetching {name}'s repo failed:"), w, t.error));
+            (_, Tab::Desired) if orb.repo.is_none() => {
                 lines.push(line(
-                    orb.repo.error.as_deref().unwrap_or_default(),
+                    &format!("{name} is live only: no repo is paired, so there is no desired state, drift or history."),
                     w,
                     t.text,
                 ));
+                lines.push(line(&format!("Pair one: {}", orb.pair_hint()), w, t.dim));
+            }
+            (_, Tab::Desired) if orb.repo_error().is_some() => {
+                lines.push(line(&format!("Fetching {name}'s repo failed:"), w, t.error));
+                lines.push(line(orb.repo_error().unwrap_or_default(), w, t.text));
             }
             (_, Tab::Desired) if orb.loading && orb.desired_files.is_empty() => {
                 lines.push(line(&format!("Reading {name}'s repo…"), w, t.warn));

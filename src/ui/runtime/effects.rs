@@ -550,7 +550,7 @@ async fn commit(
     let entry = env.entry(&orb)?;
     env.send(Action::PushProgress(format!(
         "committing {path} and pushing to {}",
-        sanitize(&entry.repo)
+        sanitize(entry.repo.as_deref().unwrap_or_default())
     )));
     let drafts = env.drafts.clone();
     let (o, p) = (orb.clone(), path.clone());

@@ -68,11 +68,11 @@ pub fn initial_views(config: &FleetConfig, write_all: bool) -> Vec<OrbView> {
         .map(|e| OrbView {
             name: sanitize(&e.name).into_owned(),
             writable: write_all || e.write,
-            repo: crate::ui::RepoInfo {
-                url: sanitize(&e.repo).into_owned(),
+            repo: e.repo.as_ref().map(|url| crate::ui::RepoInfo {
+                url: sanitize(url).into_owned(),
                 fetching: true,
                 error: None,
-            },
+            }),
             loading: true,
             ..Default::default()
         })
@@ -134,13 +134,16 @@ struct Worker {
 impl Worker {
     async fn run(self, shutdown: CancellationToken) {
         let caches = self.caches.clone();
-        tokio::spawn(git_loop(
-            self.entry.clone(),
-            self.config.clone(),
-            self.paths.clone(),
-            caches.clone(),
-            shutdown.clone(),
-        ));
+        // A live-only ORB has no repo to read: its desired and current views say so.
+        if self.entry.repo.is_some() {
+            tokio::spawn(git_loop(
+                self.entry.clone(),
+                self.config.clone(),
+                self.paths.clone(),
+                caches.clone(),
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(cluster_loop(
             self.entry.clone(),
             caches.clone(),
@@ -198,13 +201,14 @@ impl Worker {
         OrbView {
             name: sanitize(&self.entry.name).into_owned(),
             writable: self.writable,
-            loading: !git.fetched && matches!(health, Health::Connecting),
+            loading: (!git.fetched || self.entry.repo.is_none())
+                && matches!(health, Health::Connecting),
             health,
-            repo: crate::ui::RepoInfo {
-                url: sanitize(&self.entry.repo).into_owned(),
+            repo: self.entry.repo.as_ref().map(|url| crate::ui::RepoInfo {
+                url: sanitize(url).into_owned(),
                 fetching: !git.fetched,
                 error: git.error.clone(),
-            },
+            }),
             sync: git.sync.clone(),
             drift: git.drift,
             profiles,

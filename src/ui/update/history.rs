@@ -36,6 +36,11 @@ pub(super) fn open(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// Opens the log of ORB `orb` (or of one file) and asks for it.
 pub(super) fn open_log(state: &mut State, orb: String, path: Option<String>, fx: &mut Vec<Effect>) {
+    if let Some(i) = state.fleet.iter().position(|o| o.name == orb)
+        && state.refuse_live_only(i, "show its history")
+    {
+        return;
+    }
     open_viewer(
         state,
         Viewer::History {

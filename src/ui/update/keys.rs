@@ -65,6 +65,11 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    if let Some(what) = needs_repo(cmd, state.tab)
+        && state.refuse_live_only(state.target_orb(), what)
+    {
+        return;
+    }
     match cmd {
         Command::Quit if state.has_drafts() => state.mode = Mode::Confirm(Confirm::Quit),
         Command::Quit => fx.push(Effect::Quit),
@@ -142,6 +147,18 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::Blame => history::blame_selected(state, fx),
         _ => {}
     }
+}
+
+/// What `cmd` would do with the ORB's repo (for the refusal on a live-only ORB), if it needs one.
+fn needs_repo(cmd: Command, tab: Tab) -> Option<&'static str> {
+    Some(match cmd {
+        Command::ThreeWay if tab != Tab::Live => "compare desired with live",
+        Command::Edit => "edit its desired files",
+        Command::NewFile => "create desired files",
+        Command::History => "show its history",
+        Command::Blame => "blame its files",
+        _ => return None,
+    })
 }
 
 /// Selects ORB `i` and shows it (leaving the fleet-wide scope).

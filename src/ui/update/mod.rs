@@ -177,8 +177,26 @@ impl State {
         });
     }
 
+    /// Says why ORB `orb` cannot `what` when it is live only (no repo paired), and how to pair
+    /// one; whether it was refused.
+    pub(crate) fn refuse_live_only(&mut self, orb: usize, what: &str) -> bool {
+        let Some(view) = self.fleet.get(orb).filter(|o| o.repo.is_none()) else {
+            return false;
+        };
+        let text = format!(
+            "{} is live only (no repo paired): cannot {what}. Pair one: {}",
+            view.name,
+            view.pair_hint()
+        );
+        self.say(Level::Info, text);
+        true
+    }
+
     /// The message for refusing a write to ORB `orb`.
     pub(crate) fn refuse_read_only(&mut self, orb: usize, what: &str) {
+        if self.refuse_live_only(orb, what) {
+            return;
+        }
         let name = self
             .fleet
             .get(orb)
