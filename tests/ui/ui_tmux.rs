@@ -601,7 +601,7 @@ fn a_second_person_pushing_meanwhile_never_loses_an_edit_in_the_ui() {
     drafts_view(&ui, "the Drafts view");
     ui.keys(&["C"]);
     ui.wait(30, "the plan of all drafts", |s| {
-        s.contains("Plan of all 1 drafts") && s.contains("~ new desired/profiles/eve.yaml")
+        s.contains("Plan of 1 draft of orb-alpha") && s.contains("~ new desired/profiles/eve.yaml")
     });
     ui.keys(&["c"]);
     ui.wait(20, "the message prompt", |s| s.contains("commit message:"));
@@ -1257,7 +1257,7 @@ fn drift_lists_gammas_missing_profile_with_its_diff() {
     ui.text("drift");
     ui.keys(&["Enter"]);
     let screen = ui.wait(60, "the out-of-sync list", |s| {
-        s.contains("Out of sync: orb-gamma (1 objects)") && s.contains("missing")
+        s.contains("Out of sync: orb-gamma (1 object)") && s.contains("missing")
     });
     assert!(
         screen.contains("Profile") && screen.contains("grace"),
