@@ -3,7 +3,8 @@
 //! Profile, engine RSS), then writes in steady state. The sim runs in this process; the engine runs
 //! as its own process (`orbdeck engine`), so its RSS is its own. Run with `cargo bench --bench engine`.
 
-use kube_sim::{Options, Server};
+use kube_sim::{Options, Requests, Server};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -82,6 +83,27 @@ fn requests(server: &Server) -> (u64, u64) {
     (requests.all_except(&skip), requests.writes_except(&skip))
 }
 
+/// The writes (verb, resource, client) made between two counts, leases and events left out.
+fn writes_between(before: &Requests, after: &Requests) -> Vec<(String, u64)> {
+    let writes = |r: &Requests| -> BTreeMap<String, u64> {
+        r.iter()
+            .filter(|(verb, resource, _, _)| {
+                ["create", "update", "patch", "delete", "deletecollection"].contains(verb)
+                    && !["leases", "events"].iter().any(|s| resource.starts_with(s))
+            })
+            .map(|(verb, resource, agent, n)| (format!("{verb} {resource} ({agent})"), n))
+            .collect()
+    };
+    let before = writes(before);
+    writes(after)
+        .into_iter()
+        .filter_map(|(what, n)| {
+            let n = n - before.get(&what).copied().unwrap_or(0);
+            (n > 0).then_some((what, n))
+        })
+        .collect()
+}
+
 /// The engine process; `ORBDECK_BENCH_WRAP` (e.g. `heaptrack -o /tmp/engine`) runs it under a
 /// profiler, whose figures then replace the RSS printed here.
 fn engine(repo: &str, kubeconfig: &Path, data: &Path) -> Child {
@@ -142,6 +164,7 @@ async fn run(n: usize) {
     }
     let took = started.elapsed();
     let converged = requests(&server);
+    let at_converged = server.cluster().requests();
     let (rss, hwm) = rss_kib(pid);
     println!(
         "{n:>6} Profiles cold -> converged: {:>8.1} s   goal (10k) <= 60 s",
@@ -164,6 +187,9 @@ async fn run(n: usize) {
         steady.1 - converged.1,
         steady.0 - converged.0
     );
+    for (what, n) in writes_between(&at_converged, &server.cluster().requests()) {
+        println!("          {n} x {what}");
+    }
     let _ = child.kill();
     let _ = child.wait();
     server.shutdown().await.unwrap();

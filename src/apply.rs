@@ -208,7 +208,7 @@ impl Applier {
                         o.metadata.namespace.clone(),
                         o.metadata.name.clone().unwrap_or_default(),
                     );
-                    (id, serde_json::to_value(o).expect("objects serialize"))
+                    (id, kept(o))
                 })
                 .collect();
             self.live.insert(key.clone(), objects);
@@ -271,12 +271,11 @@ impl Applier {
                 source,
             })?;
         // The answer is the object as it is now: what its health is read from.
-        if let (Some(objects), Ok(value)) = (
-            self.live
-                .get_mut(&(id.api_version.clone(), id.kind.clone())),
-            serde_json::to_value(after),
-        ) {
-            objects.insert((namespace, id.name.clone()), value);
+        if let Some(objects) = self
+            .live
+            .get_mut(&(id.api_version.clone(), id.kind.clone()))
+        {
+            objects.insert((namespace, id.name.clone()), kept(after));
         }
         Ok(if live.is_some() {
             Applied::Configured
@@ -378,6 +377,13 @@ impl Applier {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// A live object as a sync keeps it: without its managedFields, which nothing reads and which
+/// are most of its size.
+fn kept(mut object: DynamicObject) -> Value {
+    object.metadata.managed_fields = None;
+    serde_json::to_value(object).expect("objects serialize")
 }
 
 /// The object with the ORB label and the hash annotation of its desired content.

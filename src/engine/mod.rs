@@ -401,7 +401,7 @@ async fn read_desired(
                 .file(Some(commit), path)?
                 .and_then(|b| String::from_utf8(b).ok())
             {
-                previous_reports.insert(path, text);
+                previous_reports.insert(path, text.into());
             }
         }
         Ok(Some(Desired {
@@ -445,7 +445,7 @@ async fn write_current(
         for (path, text) in reports {
             changes.push(Change {
                 path: path.into(),
-                content: Some(text.into_bytes()),
+                content: Some(text.as_bytes().to_vec()),
             });
             message.push_str(&format!(" {path}"));
         }

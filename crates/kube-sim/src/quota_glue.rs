@@ -21,7 +21,7 @@ pub fn admit(s: &Inner, rt: &ResourceType, ns: &str, obj: &Value) -> Result<(), 
     if delta.is_empty() {
         return Ok(());
     }
-    let objects = namespace_objects(s, ns);
+    let objects = namespace_objects(s, ns, &quotas);
     let forbidden = |msg: String| {
         ApiError::forbidden(format!(
             "{} \"{}\" is forbidden: {msg}",
@@ -54,7 +54,7 @@ pub fn refresh(s: &mut Inner, ns: &str) {
     if quotas.is_empty() {
         return;
     }
-    let objects = namespace_objects(s, ns);
+    let objects = namespace_objects(s, ns, &quotas);
     for mut q in quotas {
         let empty = Map::new();
         let hard = q["spec"]["hard"].as_object().unwrap_or(&empty).clone();
@@ -76,10 +76,24 @@ fn matching(quota: &Value, objects: &[(String, Value)]) -> Vec<(String, Value)> 
         .collect()
 }
 
-/// Every object of a namespace with its quota resource key (`pods`, `deployments.apps`, ...).
-fn namespace_objects(s: &Inner, ns: &str) -> Vec<(String, Value)> {
+/// Every object of a namespace that one of `quotas` may count, with its quota resource key
+/// (`pods`, `deployments.apps`, ...). Beyond pods, services and claims, an object only adds
+/// `count/<resource>` to the usage (and `<resource>` for the kinds quotas count by name), so the
+/// kinds no hard limit names are not read.
+fn namespace_objects(s: &Inner, ns: &str, quotas: &[Value]) -> Vec<(String, Value)> {
+    let limited = |name: &str| quotas.iter().any(|q| q["spec"]["hard"].get(name).is_some());
     let mut out = Vec::new();
     for key in s.keys() {
+        let counted = match &*key {
+            "pods" | "services" | "persistentvolumeclaims" => true,
+            "configmaps" | "secrets" | "replicationcontrollers" | "resourcequotas" => {
+                limited(&key) || limited(&format!("count/{key}"))
+            }
+            other => limited(&format!("count/{other}")),
+        };
+        if !counted {
+            continue;
+        }
         for obj in s.list_values(&key, Some(ns)) {
             out.push((key.to_string(), obj));
         }

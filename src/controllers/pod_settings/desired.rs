@@ -138,10 +138,10 @@ pub fn teams(namespaces: &[Arc<Namespace>]) -> BTreeMap<String, (bool, Vec<Strin
         if ns.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let name = ns.metadata.name.clone().unwrap_or_default();
         let Some(team) = ns.metadata.labels.as_ref().and_then(|l| l.get(TEAM_LABEL)) else {
             continue;
         };
+        let name = ns.metadata.name.clone().unwrap_or_default();
         let entry = teams.entry(team.clone()).or_default();
         if &name == team {
             entry.0 = true;

@@ -90,13 +90,20 @@ async fn pass(
     settings: &Store<PodSetting>,
     poddefaults: &Store<PodDefault>,
 ) -> (bool, Report) {
+    let namespaces = namespaces.state();
+    // Only PodDefaults in a team's own namespace are read (copied to its members).
+    let teams = desired::teams(&namespaces);
     let existing: Vec<serde_json::Value> = poddefaults
         .state()
         .iter()
+        .filter(|pd| {
+            let team = pd.metadata.namespace.as_ref().and_then(|ns| teams.get(ns));
+            team.is_some_and(|(own, members)| *own && !members.is_empty())
+        })
         .filter_map(|pd| serde_json::to_value(pd.as_ref()).ok())
         .collect();
     let sources = settings.state();
-    let wanted = desired::desired(&namespaces.state(), &sources, &existing);
+    let wanted = desired::desired(&namespaces, &sources, &existing);
     let objects = wanted
         .objects
         .into_iter()

@@ -15,7 +15,7 @@ pub mod quotas;
 pub mod report;
 
 use crate::controllers::PROFILE_LABEL;
-use crate::controllers::runtime::converge::Converged;
+use crate::controllers::runtime::converge::{Converged, key};
 use crate::controllers::runtime::{Context, events, status, watch};
 use crate::model::{Condition, Profile, ProfileSettings};
 use desired::{Inputs, desired_children, profile_name};
@@ -26,8 +26,8 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{self, Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::store::WriterDropped;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -193,7 +193,15 @@ pub async fn run(ctx: Arc<Ctx>) {
     let settings = futures::stream::unfold(ctx.context.settings.clone(), |mut rx| async move {
         rx.changed().await.ok().map(|_| ((), rx))
     });
-    let controller = Controller::new(profiles, watcher::Config::default());
+    // The cached Profiles keep no managedFields: nothing reads them, and they are most of a
+    // Profile's size once the finalizer and the status have been written.
+    let (reader, writer) = reflector::store();
+    let watched = watcher::watcher(profiles, watcher::Config::default())
+        .default_backoff()
+        .modify(|p: &mut Profile| p.metadata.managed_fields = None)
+        .reflect(writer)
+        .applied_objects();
+    let controller = Controller::for_stream(watched, reader);
     *lock(&ctx.profiles) = Some(controller.store());
     controller
         .with_config(controller::Config::default().concurrency(CONCURRENCY))
@@ -330,7 +338,7 @@ async fn namespace_conflict(
         .kind("v1", "Namespace")
         .await
         .map_err(ReconcileError::Cache)?;
-    if let Some(ours) = namespaces.get(&(None, name.to_owned())) {
+    if let Some(ours) = namespaces.get(&key(None, name)) {
         return Ok(match ours.labels.get(PROFILE_LABEL) {
             Some(p) if p == name => None,
             other => Some(format!(

@@ -4,7 +4,7 @@
 
 use super::{ISTIO_API, Outcome};
 use crate::controllers::PROFILE_LABEL;
-use crate::controllers::runtime::converge::Derived;
+use crate::controllers::runtime::converge::{Derived, key};
 use crate::model::Profile;
 use kube::runtime::reflector::Store;
 use serde::{Deserialize, Serialize};
@@ -97,11 +97,11 @@ pub async fn build(
         let name = profile.metadata.name.clone().unwrap_or_default();
         let namespace = namespaces
             .as_ref()
-            .and_then(|c| c.get(&(None, name.clone())))
+            .and_then(|c| c.get(&key(None, &name)))
             .map(|_| name.clone());
         let quota = quotas
             .as_ref()
-            .and_then(|c| c.get(&(Some(name.clone()), "quotas".into())))
+            .and_then(|c| c.get(&key(Some(&name), "quotas")))
             .and_then(|s| s.quota)
             .map(|q| QuotaReport {
                 hard: q.hard,
@@ -112,7 +112,7 @@ pub async fn build(
             .into_iter()
             .flatten()
             .flat_map(|c| c.labelled(PROFILE_LABEL, &name))
-            .map(|((_, n), _)| n)
+            .map(|((_, n), _)| n.to_string())
             .collect();
         policies.sort();
         let conditions = profile

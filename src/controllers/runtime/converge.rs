@@ -32,22 +32,59 @@ const MISSING_TTL: Duration = Duration::from_secs(30);
 /// How long to wait for a kind's first list before giving up on this attempt.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A cached name, namespace, label key or label value: one shared allocation per distinct
+/// string across every kind's cache (a Profile's name is its children's namespace and label).
+pub type Name = Arc<str>;
+
 /// (namespace, name) of a cached object.
-pub type Key = (Option<String>, String);
+pub type Key = (Option<Name>, Name);
+
+/// A key from borrowed strings.
+pub fn key(namespace: Option<&str>, name: &str) -> Key {
+    (namespace.map(Name::from), Name::from(name))
+}
+
+/// The `orbdeck.io/*` labels of a cached object, sorted by key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Labels(Box<[(Name, Name)]>);
+
+impl Labels {
+    /// The value of label `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    /// Every (key, value), sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&Name, &Name)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(Name, Name)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (Name, Name)>>(labels: I) -> Labels {
+        let mut labels: Vec<(Name, Name)> = labels.into_iter().collect();
+        labels.sort();
+        labels.dedup_by(|a, b| a.0 == b.0);
+        Labels(labels.into())
+    }
+}
 
 /// What the cache keeps of one derived object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Slim {
     /// The [`HASH_ANNOTATION`] it carries.
-    pub hash: Option<String>,
+    pub hash: Option<Box<str>>,
     /// Its `orbdeck.io/*` labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// It has a deletionTimestamp.
     pub deleting: bool,
     /// Another field manager wrote it after the controllers last did.
     pub drifted: bool,
     /// A ResourceQuota's `status.hard` and `status.used`.
-    pub quota: Option<QuotaFigures>,
+    pub quota: Option<Box<QuotaFigures>>,
 }
 
 /// A ResourceQuota's figures as the API server reports them.
@@ -65,7 +102,7 @@ pub struct Change {
     /// `apiVersion/kind` of the object.
     pub kind: String,
     /// Its `orbdeck.io/*` labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
 }
 
 /// The slim cache of one kind.
@@ -78,20 +115,22 @@ pub struct KindCache {
     ready: watch::Receiver<bool>,
 }
 
-/// The cached objects of one kind, indexed by each of their `orbdeck.io/*` labels so a
-/// converge scope (one Profile's children) is found without scanning the kind.
+/// The cached objects of one kind, indexed by each of their `orbdeck.io/*` labels (key, then
+/// value) so a converge scope (one Profile's children) is found without scanning the kind.
 #[derive(Default)]
 struct Entries {
     objects: HashMap<Key, Slim>,
-    by_label: HashMap<(String, String), HashSet<Key>>,
+    by_label: HashMap<Name, HashMap<Name, HashSet<Key>>>,
 }
 
 impl Entries {
     fn insert(&mut self, key: Key, slim: Slim) {
         self.remove(&key);
-        for label in &slim.labels {
+        for (k, v) in slim.labels.iter() {
             self.by_label
-                .entry((label.0.clone(), label.1.clone()))
+                .entry(k.clone())
+                .or_default()
+                .entry(v.clone())
                 .or_default()
                 .insert(key.clone());
         }
@@ -100,13 +139,18 @@ impl Entries {
 
     fn remove(&mut self, key: &Key) -> Option<Slim> {
         let old = self.objects.remove(key)?;
-        for label in &old.labels {
-            let index = (label.0.clone(), label.1.clone());
-            if let Some(keys) = self.by_label.get_mut(&index) {
+        for (k, v) in old.labels.iter() {
+            let Some(values) = self.by_label.get_mut(k) else {
+                continue;
+            };
+            if let Some(keys) = values.get_mut(v) {
                 keys.remove(key);
                 if keys.is_empty() {
-                    self.by_label.remove(&index);
+                    values.remove(v);
                 }
+            }
+            if values.is_empty() {
+                self.by_label.remove(k);
             }
         }
         Some(old)
@@ -114,11 +158,35 @@ impl Entries {
 
     fn labelled(&self, key: &str, value: &str) -> Vec<(Key, Slim)> {
         self.by_label
-            .get(&(key.to_owned(), value.to_owned()))
+            .get(key)
+            .and_then(|values| values.get(value))
             .into_iter()
             .flatten()
             .filter_map(|k| Some((k.clone(), self.objects.get(k)?.clone())))
             .collect()
+    }
+}
+
+/// The one copy of every string the caches hold; strings no cache holds any more are dropped
+/// whenever the table has doubled since the last sweep.
+#[derive(Default)]
+struct Interner {
+    names: HashSet<Name>,
+    swept_at: usize,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> Name {
+        if let Some(name) = self.names.get(s) {
+            return name.clone();
+        }
+        if self.names.len() >= 2 * self.swept_at.max(1024) {
+            self.names.retain(|n| Arc::strong_count(n) > 1);
+            self.swept_at = self.names.len();
+        }
+        let name = Name::from(s);
+        self.names.insert(name.clone());
+        name
     }
 }
 
@@ -158,6 +226,7 @@ pub struct Derived {
     client: kube::Client,
     kinds: tokio::sync::Mutex<HashMap<String, Arc<KindCache>>>,
     missing: Mutex<HashMap<String, Instant>>,
+    names: Arc<Mutex<Interner>>,
     changes: broadcast::Sender<Change>,
     shutdown: CancellationToken,
 }
@@ -169,6 +238,7 @@ impl Derived {
             client,
             kinds: tokio::sync::Mutex::new(HashMap::new()),
             missing: Mutex::new(HashMap::new()),
+            names: Arc::default(),
             changes: broadcast::channel(1024).0,
             shutdown,
         })
@@ -248,6 +318,7 @@ impl Derived {
         let weak = Arc::downgrade(&cache);
         let changes = self.changes.clone();
         let shutdown = self.shutdown.clone();
+        let names = self.names.clone();
         tokio::spawn(async move {
             let mut initial: Option<Entries> = None;
             loop {
@@ -261,7 +332,8 @@ impl Derived {
                     Ok(Event::Init) => initial = Some(Entries::default()),
                     Ok(Event::InitApply(o)) => {
                         if let Some(buffer) = initial.as_mut() {
-                            buffer.insert(key_of(&o), slim(&o));
+                            let (key, slim) = slim(&o, &mut lock(&names));
+                            buffer.insert(key, slim);
                         }
                     }
                     Ok(Event::InitDone) => {
@@ -280,14 +352,14 @@ impl Derived {
                         ready_tx.send_replace(true);
                     }
                     Ok(Event::Apply(o)) => {
-                        let s = slim(&o);
+                        let (key, s) = slim(&o, &mut lock(&names));
                         if s.drifted {
                             let _ = changes.send(Change {
                                 kind: id.clone(),
                                 labels: s.labels.clone(),
                             });
                         }
-                        write(&cache.entries).insert(key_of(&o), s);
+                        write(&cache.entries).insert(key, s);
                     }
                     Ok(Event::Delete(o)) => {
                         let removed = write(&cache.entries).remove(&key_of(&o));
@@ -335,7 +407,7 @@ impl Derived {
             let namespace = cache
                 .namespaced
                 .then(|| str_at(&object, "/metadata/namespace"));
-            let key = (namespace.clone(), name.clone());
+            let key = key(namespace.as_deref(), &name);
             wanted.insert((format!("{api_version}/{kind}"), key.clone()));
             let object = hashed(object);
             let hash = object
@@ -346,7 +418,7 @@ impl Derived {
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             if let Some(live) = cache.get(&key)
-                && (live.deleting || (live.hash == hash && !live.drifted))
+                && (live.deleting || (live.hash.as_deref() == hash.as_deref() && !live.drifted))
             {
                 continue;
             }
@@ -410,31 +482,36 @@ impl Derived {
 fn show(key: &Key) -> String {
     match &key.0 {
         Some(ns) => format!("{ns}/{}", key.1),
-        None => key.1.clone(),
+        None => key.1.to_string(),
     }
 }
 
 fn key_of(o: &DynamicObject) -> Key {
-    (
-        o.metadata.namespace.clone(),
-        o.metadata.name.clone().unwrap_or_default(),
+    key(
+        o.metadata.namespace.as_deref(),
+        o.metadata.name.as_deref().unwrap_or_default(),
     )
 }
 
-/// The slim state of a watched object.
-fn slim(o: &DynamicObject) -> Slim {
+/// The key and slim state of a watched object, its strings interned in `names`.
+fn slim(o: &DynamicObject, names: &mut Interner) -> (Key, Slim) {
     let meta = &o.metadata;
+    let key = (
+        meta.namespace.as_deref().map(|ns| names.intern(ns)),
+        names.intern(meta.name.as_deref().unwrap_or_default()),
+    );
     let labels = meta
         .labels
         .iter()
         .flatten()
         .filter(|(k, _)| k.starts_with("orbdeck.io/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (names.intern(k), names.intern(v)))
         .collect();
     let hash = meta
         .annotations
         .as_ref()
-        .and_then(|a| a.get(HASH_ANNOTATION).cloned());
+        .and_then(|a| a.get(HASH_ANNOTATION))
+        .map(|h| h.as_str().into());
     let quota = o.data.get("status").and_then(|status| {
         let figures = |field: &str| -> BTreeMap<String, String> {
             status
@@ -451,15 +528,16 @@ fn slim(o: &DynamicObject) -> Slim {
             hard: figures("hard"),
             used: figures("used"),
         };
-        (o.types.as_ref().is_some_and(|t| t.kind == "ResourceQuota")).then_some(f)
+        (o.types.as_ref().is_some_and(|t| t.kind == "ResourceQuota")).then(|| Box::new(f))
     });
-    Slim {
+    let slim = Slim {
         hash,
         labels,
         deleting: meta.deletion_timestamp.is_some(),
         drifted: drifted(meta.managed_fields.as_deref().unwrap_or_default()),
         quota,
-    }
+    };
+    (key, slim)
 }
 
 /// Whether another manager wrote the object's fields (not its status) after the controllers.
@@ -502,7 +580,7 @@ mod tests {
         Slim {
             labels: labels
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .map(|(k, v)| (Name::from(*k), Name::from(*v)))
                 .collect(),
             ..Default::default()
         }
@@ -511,7 +589,7 @@ mod tests {
     #[test]
     fn a_scope_is_found_through_its_label_index_and_follows_relabels_and_deletes() {
         let mut entries = Entries::default();
-        let key = |n: &str| (Some("alice".to_owned()), n.to_owned());
+        let key = |n: &str| key(Some("alice"), n);
         entries.insert(key("a"), slim(&[("orbdeck.io/profile", "alice")]));
         entries.insert(key("b"), slim(&[("orbdeck.io/profile", "alice")]));
         entries.insert(key("c"), slim(&[("orbdeck.io/profile", "bob")]));
@@ -519,7 +597,7 @@ mod tests {
             let mut n: Vec<String> = e
                 .labelled("orbdeck.io/profile", v)
                 .into_iter()
-                .map(|(k, _)| k.1)
+                .map(|(k, _)| k.1.to_string())
                 .collect();
             n.sort();
             n
@@ -530,10 +608,9 @@ mod tests {
         assert_eq!(names(&entries, "bob"), ["b", "c"]);
         entries.remove(&key("a"));
         assert!(names(&entries, "alice").is_empty());
-        assert!(
-            !entries
-                .by_label
-                .contains_key(&("orbdeck.io/profile".into(), "alice".into()))
-        );
+        assert!(!entries.by_label["orbdeck.io/profile"].contains_key("alice"));
+        entries.remove(&key("b"));
+        entries.remove(&key("c"));
+        assert!(entries.by_label.is_empty());
     }
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// The reports of the families, by path in the ORB repo (`current/...`), as YAML.
-pub type Reports = std::collections::BTreeMap<&'static str, String>;
+/// The reports of the families, by path in the ORB repo (`current/...`), as YAML (shared, not
+/// copied, between the last serialization, what is pending and what was written).
+pub type Reports = std::collections::BTreeMap<&'static str, Arc<str>>;
 
 /// Running controllers; dropping them stops them.
 pub struct Controllers {
@@ -110,16 +111,16 @@ impl Drop for Controllers {
 /// is not serialized again.
 #[derive(Default)]
 struct Serialized {
-    profiles: Mutex<Option<(ProfilesReport, String)>>,
-    pod_settings: Mutex<Option<(pod_settings::Report, String)>>,
-    addons: Mutex<Option<(addons::Report, String)>>,
+    profiles: Mutex<Option<(ProfilesReport, Arc<str>)>>,
+    pod_settings: Mutex<Option<(pod_settings::Report, Arc<str>)>>,
+    addons: Mutex<Option<(addons::Report, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.
 fn insert<T: serde::Serialize + PartialEq>(
     reports: &mut Reports,
     path: &'static str,
-    last: &Mutex<Option<(T, String)>>,
+    last: &Mutex<Option<(T, Arc<str>)>>,
     report: T,
 ) {
     let mut last = lock(last);
@@ -129,6 +130,7 @@ fn insert<T: serde::Serialize + PartialEq>(
     }
     match serde_saphyr::to_string(&report) {
         Ok(yaml) => {
+            let yaml: Arc<str> = yaml.into();
             reports.insert(path, yaml.clone());
             *last = Some((report, yaml));
         }

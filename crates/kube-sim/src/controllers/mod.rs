@@ -95,7 +95,7 @@ async fn run(c: Arc<Cluster>, stop: CancellationToken) {
             let namespaces = s.touched_since(seen, &["namespaces"]);
             let collect = s.any_since(seen, |e| {
                 e.etype == EventType::Deleted
-                    || e.object.windows(17).any(|w| w == b"deletionTimestamp")
+                    || memchr::memmem::find(&e.object, b"deletionTimestamp").is_some()
             });
             (relevant, collect, namespaces, s.rv)
         };
