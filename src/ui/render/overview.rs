@@ -30,21 +30,25 @@ fn engine_line(state: &State, orb: &crate::ui::OrbView, vw: usize) -> Line<'stat
     let stale = e
         .renewed
         .is_some_and(|r| now.saturating_sub(r) > e.lease_seconds);
-    let mut text = if stale {
-        let ago = e.renewed.map_or(String::new(), |r| age(now, r));
-        format!("{} last renewed its Lease {ago} ago: down?", e.holder)
-    } else {
-        format!("{} leads", e.holder)
-    };
-    match e.ran {
-        Some(ran) => text.push_str(&format!(
-            " · ran {} ago: {} in {:.1} s at {}",
+    // The last run first: it is what a narrow screen keeps.
+    let mut text = match e.ran {
+        Some(ran) => format!(
+            "ran {} ago: {} in {:.1} s at {} · ",
             age(now, ran),
             e.result,
             e.took_ms as f64 / 1000.0,
             e.commit
-        )),
-        None => text.push_str(" · no run reported yet"),
+        ),
+        None => "no run reported yet · ".to_string(),
+    };
+    if stale {
+        let ago = e.renewed.map_or(String::new(), |r| age(now, r));
+        text.push_str(&format!(
+            "{} last renewed its Lease {ago} ago: down?",
+            e.holder
+        ));
+    } else {
+        text.push_str(&format!("{} leads", e.holder));
     }
     let style = match (stale, e.result.as_str()) {
         (true, _) => t.warn,
