@@ -201,6 +201,21 @@ async fn run(
                             written_reports = Some(desired.previous_reports.clone());
                         }
                         let report = match &desired.orb_error {
+                            None if desired.orb.engine.suspend => {
+                                let last = desired.previous.as_ref().or(written.as_ref());
+                                sync::SyncReport {
+                                    status: OrbStatus {
+                                        commit: commit.to_string(),
+                                        result: "Suspended".into(),
+                                        objects: last
+                                            .map(|s| s.objects.clone())
+                                            .unwrap_or_default(),
+                                        health: last.and_then(|s| s.health),
+                                        ..Default::default()
+                                    },
+                                    actions: Vec::new(),
+                                }
+                            }
                             Some(e) => sync::SyncReport {
                                 status: OrbStatus {
                                     commit: commit.to_string(),
@@ -334,13 +349,13 @@ async fn run(
 
 /// When the next sync comes early: after one with failed objects, 1 s, then twice as long each
 /// time (the caller caps it at the interval); `None` once nothing failed. An invalid desired
-/// state waits for a new commit instead.
+/// state waits for a new commit instead, and so does a suspended engine.
 fn retry_after(status: &OrbStatus, previous: Option<Duration>) -> Option<Duration> {
     let failed = status
         .objects
         .iter()
         .any(|o| o.outcome == "failed" || o.outcome == "waiting");
-    if !failed || status.result == "Invalid" {
+    if !failed || status.result == "Invalid" || status.result == "Suspended" {
         return None;
     }
     Some(previous.map_or(Duration::from_secs(1), |d| d.saturating_mul(2)))

@@ -70,6 +70,9 @@ pub struct EngineSettings {
     /// How long a sync wave (`orbdeck.io/sync-wave`) may take to become healthy before the
     /// waves after it are reported failed, e.g. `5m`.
     pub sync_wave_timeout: String,
+    /// Apply and prune nothing (the status says `Suspended`) until this is false again; the
+    /// controllers keep reconciling what they own.
+    pub suspend: bool,
 }
 
 impl Default for EngineSettings {
@@ -79,6 +82,7 @@ impl Default for EngineSettings {
             write_interval: "10s".into(),
             prune: PrunePolicy::default(),
             sync_wave_timeout: "5m".into(),
+            suspend: false,
         }
     }
 }

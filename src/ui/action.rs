@@ -402,6 +402,14 @@ pub enum Effect {
     /// Delete a desired file, or one object's document in it, as a commit pushed through the
     /// write path (what is left validated first) → a notice or an error.
     DeleteDesired(crate::ui::state::DeleteTarget),
+    /// Set `engine.suspend` in the ORB's orb.yaml (a commit): the engine applies nothing while
+    /// it is true → a notice or an error.
+    Suspend {
+        /// ORB name.
+        orb: String,
+        /// Suspend (true) or resume (false).
+        suspend: bool,
+    },
     /// Ask the ORB's engine to sync now: a new value of the sync-requested annotation on its
     /// Lease → a notice or an error.
     SyncNow {

@@ -1343,3 +1343,83 @@ fn deleting_a_profile_asks_twice_and_the_engine_prunes_it() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// The label override of Profile alice in orb-alpha's cluster.
+fn alice_cpu_label(dir: &Path) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.join("kubeconfig"))
+        .args(["--context", "orb-alpha", "get", "profile", "alice"])
+        .args([
+            "-o",
+            "jsonpath={.metadata.labels.quotas\\.statcan\\.gc\\.ca/requests\\.cpu}",
+        ])
+        .output()
+        .expect("kubectl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `:suspend` commits `engine.suspend: true`: the engine says Suspended and leaves a kubectl
+/// change to a desired object alone; `:resume` commits it back and the engine puts desired
+/// state back.
+#[test]
+fn suspend_stops_the_engine_applying_and_resume_starts_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let origin = keep.join("repos/orb-alpha.git");
+    let ui = Tmux::start(
+        "suspend",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    ui.keys(&[":"]);
+    ui.text("suspend");
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the commit", |s| {
+        s.contains("✔ pushed") && s.contains("suspended")
+    });
+    assert!(remote_file(&origin, "orb.yaml").contains("suspend: true"));
+    ui.wait(60, "the engine suspended", |s| {
+        s.contains("Last sync") && s.contains("Suspended")
+    });
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(keep.join("kubeconfig"))
+            .args(["--context", "orb-alpha"])
+            .args(args)
+            .output()
+            .expect("kubectl runs")
+    };
+    let label = kubectl(&[
+        "label",
+        "profile",
+        "alice",
+        "quotas.statcan.gc.ca/requests.cpu=9",
+        "--overwrite",
+    ]);
+    assert!(
+        label.status.success(),
+        "{}",
+        String::from_utf8_lossy(&label.stderr)
+    );
+    // Two of the demo engine's 5 s intervals: nothing puts it back.
+    std::thread::sleep(Duration::from_secs(11));
+    assert_eq!(
+        alice_cpu_label(&keep),
+        "9",
+        "a suspended engine applies nothing"
+    );
+    ui.keys(&[":"]);
+    ui.text("resume");
+    ui.keys(&["Enter"]);
+    ui.wait(30, "the resume commit", |s| {
+        s.contains("the engine is resumed")
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while alice_cpu_label(&keep) != "8" {
+        assert!(Instant::now() < deadline, "the engine never put alice back");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

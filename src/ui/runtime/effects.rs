@@ -12,7 +12,7 @@ use crate::plan;
 use crate::repo::merge3::Resolution;
 use crate::repo::write::{rebase_change, write};
 use crate::repo::{
-    Change, DESIRED, Draft, Drafts, Edit, OrbRepo, RepoError, RetryPolicy, Saved, merge3,
+    Change, DESIRED, Draft, Drafts, Edit, ORB_FILE, OrbRepo, RepoError, RetryPolicy, Saved, merge3,
 };
 use crate::text::sanitize;
 use crate::ui::action::{ConflictRow, PushResult};
@@ -261,6 +261,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::SyncNow { orb } => sync_now(&env, &orb).await,
         Effect::Drift { orb } => drift::drift(&env, orb).await,
+        Effect::Suspend { orb, suspend } => set_suspend(&env, orb, suspend).await,
         Effect::DeleteDesired(target) => delete::delete(&env, target).await,
         Effect::PlanOrb { orb } => drift::plan_text(&env, orb).await,
         Effect::Logs(request) => {
@@ -965,6 +966,41 @@ async fn sync_now(env: &Env, orb: &str) -> Result<Action, EffectError> {
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Commits `engine.suspend: <suspend>` to the ORB's orb.yaml (its comments kept).
+async fn set_suspend(env: &Env, orb: String, suspend: bool) -> Result<Action, EffectError> {
+    let value = if suspend { "true" } else { "false" };
+    let written = env
+        .with_repo(&orb, move |repo| {
+            let tip = repo.fetch()?;
+            let before = text_at(repo, tip, ORB_FILE)?.unwrap_or_default();
+            let after = scalar_edit::set_section_scalar(&before, "engine", "suspend", value);
+            let word = if suspend { "suspend" } else { "resume" };
+            let edit = Edit {
+                base: tip,
+                changes: vec![Change {
+                    path: ORB_FILE.into(),
+                    content: Some(after.into_bytes()),
+                }],
+                message: format!("orbdeck: {word} the engine (engine.suspend: {value})"),
+            };
+            Ok(write(repo, &edit, &RetryPolicy::default())?)
+        })
+        .await?;
+    let what = if suspend {
+        "suspended: it applies and prunes nothing until :resume"
+    } else {
+        "resumed"
+    };
+    Ok(Action::Notice(if written.created {
+        format!(
+            "✔ pushed {} to {orb}: the engine is {what}.",
+            short(written.commit)
+        )
+    } else {
+        format!("Nothing to commit: {orb}'s orb.yaml already says engine.suspend: {value}.")
+    }))
 }
 
 fn op_word(op: UpgradeOp) -> &'static str {

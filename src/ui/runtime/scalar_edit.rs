@@ -1,6 +1,7 @@
-//! Edits one scalar under `spec:` of one object in a YAML file, as text: the rest of the file
-//! (comments, order, quoting, other documents) stays byte for byte as it was. Used by the
-//! upgrade controls, which must not rewrite the operator's file.
+//! Edits one scalar under `spec:` of one object in a YAML file (or under a top-level section of
+//! a one-document file such as orb.yaml), as text: the rest of the file (comments, order,
+//! quoting, other documents) stays byte for byte as it was. Used by the upgrade controls and the
+//! engine's suspend/resume, which must not rewrite the operator's file.
 
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ pub fn set_spec_scalar(
             continue;
         }
         let range = starts[i]..starts.get(i + 1).copied().unwrap_or(lines.len());
-        let edited = edit_doc(&lines[range.clone()], key, value)?;
+        let edited = edit_doc(&lines[range.clone()], "spec", key, value)?;
         let mut out: String = lines[..range.start].concat();
         out.push_str(&edited);
         out.push_str(&lines[range.end..].concat());
@@ -34,11 +35,27 @@ pub fn set_spec_scalar(
     None
 }
 
-/// One document's lines with the scalar set (replaced in place, or added first under `spec:`).
-fn edit_doc(lines: &[&str], key: &str, value: &str) -> Option<String> {
+/// The text of one-document `file` with `<section>.<key>: <value>` set, the section added at
+/// the end when the file has none.
+pub fn set_section_scalar(file: &str, section: &str, key: &str, value: &str) -> String {
+    let lines: Vec<&str> = file.split_inclusive('\n').collect();
+    edit_doc(&lines, section, key, value).unwrap_or_else(|| {
+        let sep = if file.is_empty() || file.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        format!("{file}{sep}{section}:\n  {key}: {value}\n")
+    })
+}
+
+/// One document's lines with the scalar set (replaced in place, or added first under the
+/// top-level `section:` line); None without that line.
+fn edit_doc(lines: &[&str], section: &str, key: &str, value: &str) -> Option<String> {
+    let head = format!("{section}:");
     let spec = lines.iter().position(|l| {
         let l = l.trim_end();
-        l == "spec:" || l.starts_with("spec: #") || l.starts_with("spec:\t#")
+        l == head || l.starts_with(&format!("{head} #")) || l.starts_with(&format!("{head}\t#"))
     })?;
     let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
     let is_content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
@@ -89,6 +106,24 @@ mod tests {
         let out = set_spec_scalar(FILE, "ClusterUpgrade", "to-1-34", "abort", "true").unwrap();
         assert_eq!(out, FILE.replace("spec:\n", "spec:\n  abort: true\n"));
         assert!(set_spec_scalar(FILE, "ClusterUpgrade", "other", "paused", "true").is_none());
+    }
+
+    #[test]
+    fn a_section_of_orb_yaml_keeps_its_comments_or_is_added() {
+        let orb = "name: alpha\nengine:\n  interval: 30s # often\n";
+        assert_eq!(
+            set_section_scalar(orb, "engine", "suspend", "true"),
+            "name: alpha\nengine:\n  suspend: true\n  interval: 30s # often\n"
+        );
+        let suspended = set_section_scalar(orb, "engine", "suspend", "true");
+        assert_eq!(
+            set_section_scalar(&suspended, "engine", "suspend", "false"),
+            "name: alpha\nengine:\n  suspend: false\n  interval: 30s # often\n"
+        );
+        assert_eq!(
+            set_section_scalar("name: beta", "engine", "suspend", "true"),
+            "name: beta\nengine:\n  suspend: true\n"
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "drafts", "drift", "plan", "history", "theme ", "help", "quit", "q", "pods",
-    "deploy", "svc", "ns",
+    "orb ", "all", "drafts", "drift", "plan", "history", "suspend", "resume", "theme ", "help",
+    "quit", "q", "pods", "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
 const ALL_NAMESPACES: &[&str] = &["all", "-"];
@@ -138,6 +138,20 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
         "drift" => super::drift::open(state, fx),
+        "suspend" | "resume" => {
+            let orb = state.target_orb();
+            if !state.is_writable(orb) {
+                return state.refuse_read_only(orb, "suspend or resume its engine");
+            }
+            if let Some(name) = state.fleet.get(orb).map(|o| o.name.clone()) {
+                let suspend = word == "suspend";
+                state.say(
+                    Level::Info,
+                    format!("Committing engine.suspend: {suspend} to {name}'s orb.yaml…"),
+                );
+                fx.push(Effect::Suspend { orb: name, suspend });
+            }
+        }
         "plan" => super::drift::plan(state, fx),
         "history" => {
             let orb = state.target_orb();
