@@ -137,8 +137,10 @@ pub(crate) fn node_cell(
     }
 }
 
-/// A ClusterUpgrade's row, its nodes at the version they started from.
+/// A ClusterUpgrade's row, its nodes at the version they started from. One that no
+/// coordinator has written a status for says so instead of looking Pending for ever.
 pub(crate) fn row(u: &ClusterUpgrade) -> UpgradeRow {
+    let reported = u.status.is_some();
     let status = u.status.clone().unwrap_or_default();
     UpgradeRow {
         name: text(u.metadata.name.as_deref().unwrap_or_default()),
@@ -146,6 +148,8 @@ pub(crate) fn row(u: &ClusterUpgrade) -> UpgradeRow {
         strategy: format!("max {} unavailable", u.spec.strategy.max_unavailable),
         phase: if u.spec.abort {
             "Aborting".into()
+        } else if !reported {
+            "Not started: no coordinator has taken it up".into()
         } else {
             format!("{:?}", status.phase)
         },
@@ -219,5 +223,21 @@ mod tests {
         use kube::Resource;
         assert_eq!(API.api_version, ClusterUpgrade::api_version(&()));
         assert_eq!(API.kind, ClusterUpgrade::kind(&()));
+    }
+
+    #[test]
+    fn an_upgrade_without_a_status_says_nobody_took_it_up() {
+        let mut u: ClusterUpgrade = serde_json::from_value(serde_json::json!({
+            "apiVersion": "orbdeck.io/v1alpha1", "kind": "ClusterUpgrade",
+            "metadata": {"name": "to-1-34"}, "spec": {"version": "v1.34.1"}
+        }))
+        .unwrap();
+        assert_eq!(row(&u).phase, "Not started: no coordinator has taken it up");
+        u.status = Some(Default::default());
+        assert_eq!(
+            row(&u).phase,
+            "Pending",
+            "a reported status is shown as it is"
+        );
     }
 }
