@@ -48,6 +48,24 @@ impl OrbView {
         self.repo.as_ref().and_then(|r| r.error.as_deref())
     }
 
+    /// What the header's alerts count for this ORB: its cluster unreachable or refusing the
+    /// credentials, its repo failing to fetch, the engine's sync errors (one line each).
+    pub fn alerts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.health {
+            Health::Unreachable { reason } => out.push(format!("cluster unreachable: {reason}")),
+            Health::AuthError { reason } => out.push(format!("credentials refused: {reason}")),
+            _ => {}
+        }
+        if let Some(e) = self.repo_error() {
+            out.push(format!("repo: {e}"));
+        }
+        for e in self.sync.iter().flat_map(|s| &s.errors) {
+            out.push(format!("sync error: {e}"));
+        }
+        out
+    }
+
     /// How to pair a repo with this live-only ORB (the context is named like the ORB).
     pub fn pair_hint(&self) -> String {
         let name = if crate::names::is_dns_label(&self.name) {

@@ -1335,3 +1335,23 @@ fn sorting_by_a_named_column_survives_switching_orbs() {
     send(&mut s, key(KeyCode::Enter));
     assert!(screen(&s).contains("%↑"), "{}", screen(&s));
 }
+
+/// `:alerts` lists what the header's alerts count, one line per problem, naming the ORB.
+#[test]
+fn alerts_open_with_what_they_count() {
+    let mut s = state(fleet(), 200, 60);
+    let header = screen(&s);
+    assert!(header.contains("alerts 2"), "{header}");
+    type_text(&mut s, ":alerts");
+    send(&mut s, key(KeyCode::Enter));
+    let shown = screen(&s);
+    assert!(shown.contains("Alerts: 2 of 5 ORBs"), "{shown}");
+    assert!(
+        shown.contains("gamma: cluster unreachable: dial tcp"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("delta: credentials refused: Unauthorized"),
+        "{shown}"
+    );
+}

@@ -15,7 +15,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::ui::data::Health;
 use crate::ui::editor::EditorPane;
 use crate::ui::keymap::Command;
 use crate::ui::layout::{MIN_SIZE, areas};
@@ -50,16 +49,7 @@ fn header(state: &State, width: u16) -> Paragraph<'static> {
         .iter()
         .filter(|o| o.drift.is_some_and(|d| d > 0))
         .count();
-    let alerts = fleet
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.health,
-                Health::Unreachable { .. } | Health::AuthError { .. }
-            ) || o.repo_error().is_some()
-                || o.sync.as_ref().is_some_and(|s| !s.errors.is_empty())
-        })
-        .count();
+    let alerts = fleet.iter().filter(|o| !o.alerts().is_empty()).count();
     let drafts: usize = fleet.iter().map(|o| o.drafts.len()).sum();
     let mut spans = vec![
         Span::styled(" orbdeck ", t.header),

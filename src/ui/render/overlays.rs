@@ -122,6 +122,23 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         "",
     ));
     lines.push(entry(
+        ":drift",
+        "objects whose live state differs from desired (d: diff)",
+        "",
+    ));
+    lines.push(entry(":plan", "the whole plan, as `orbdeck plan`", ""));
+    lines.push(entry(
+        ":history [PATH]",
+        "commit log (enter diff, b blame, R revert)",
+        "",
+    ));
+    lines.push(entry(
+        ":suspend / :resume",
+        "engine.suspend in orb.yaml (a commit)",
+        "",
+    ));
+    lines.push(entry(":alerts", "what the header's alerts count", ""));
+    lines.push(entry(
         ":theme dark|light",
         "switch colours (NO_COLOR keeps them off)",
         "",

@@ -12,8 +12,8 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "drafts", "drift", "plan", "history", "suspend", "resume", "theme ", "help",
-    "quit", "q", "pods", "deploy", "svc", "ns",
+    "orb ", "all", "alerts", "drafts", "drift", "plan", "history", "suspend", "resume", "theme ",
+    "help", "quit", "q", "pods", "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
 const ALL_NAMESPACES: &[&str] = &["all", "-"];
@@ -138,6 +138,33 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
         "drift" => super::drift::open(state, fx),
+        "alerts" => {
+            let mut lines = Vec::new();
+            for orb in &state.fleet {
+                for alert in orb.alerts() {
+                    lines.push(format!("{}: {alert}", orb.name));
+                }
+            }
+            if lines.is_empty() {
+                lines.push(
+                    "No alerts: every ORB is reachable, fetched and synced without errors.".into(),
+                );
+            }
+            let n = state
+                .fleet
+                .iter()
+                .filter(|o| !o.alerts().is_empty())
+                .count();
+            super::keys::open_viewer(
+                state,
+                Viewer::Text {
+                    title: format!("Alerts: {n} of {} ORBs", state.fleet.len()),
+                    lines: Some(lines),
+                    scroll: 0,
+                    then: None,
+                },
+            );
+        }
         "suspend" | "resume" => {
             let orb = state.target_orb();
             if !state.is_writable(orb) {
