@@ -48,6 +48,15 @@ impl OrbView {
         self.repo.as_ref().and_then(|r| r.error.as_deref())
     }
 
+    /// When the engine last ran, as its Lease tells it, else when its status last changed
+    /// (current/status.yaml is only committed on a change, so its time alone looks stuck).
+    pub fn last_run(&self) -> Option<u64> {
+        self.engine
+            .as_ref()
+            .and_then(|e| e.ran)
+            .or_else(|| self.sync.as_ref().and_then(|s| s.time))
+    }
+
     /// What the header's alerts count for this ORB: its cluster unreachable or refusing the
     /// credentials, its repo failing to fetch, the engine's sync errors (one line each).
     pub fn alerts(&self) -> Vec<String> {

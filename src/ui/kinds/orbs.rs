@@ -43,9 +43,9 @@ const FIELDS: &[Field<OrbView>] = &[
         Fixed(7),
         2,
         // Most recent first.
-        |o| num(u64::MAX - o.sync.as_ref().and_then(|s| s.time).unwrap_or(0)),
+        |o| num(u64::MAX - o.last_run().unwrap_or(0)),
         |at, o| {
-            let synced = o.sync.as_ref().and_then(|s| s.time);
+            let synced = o.last_run();
             let text = synced.map_or("-".into(), |x| age(at.state.clock.unix, x));
             line(&text, at.w, at.theme().dim)
         },

@@ -113,7 +113,7 @@ fn detail_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
     match &orb.sync {
         Some(s) => {
             parts.push(Span::styled(fit(&s.commit, 8), t.accent));
-            if let Some(time) = s.time {
+            if let Some(time) = orb.last_run() {
                 parts.push(Span::styled(
                     format!(" {}", age(state.clock.unix, time)),
                     t.dim,
