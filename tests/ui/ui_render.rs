@@ -837,3 +837,17 @@ fn hostile_log_lines_never_reach_a_cell_and_colours_become_styles() {
         assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Red, "{w}x{h}");
     }
 }
+
+/// The Overview's Engine row flags a Lease its holder stopped renewing.
+#[test]
+fn a_lease_not_renewed_in_its_duration_is_flagged() {
+    let mut fleet = fleet();
+    if let Some(engine) = fleet[0].engine.as_mut() {
+        engine.renewed = Some(NOW - 100);
+    }
+    let screen = screen(&state(fleet, 160, 30));
+    assert!(
+        screen.contains("alpha-engine-7d9f last renewed its Lease 1m ago: down?"),
+        "{screen}"
+    );
+}
