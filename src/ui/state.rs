@@ -102,6 +102,8 @@ pub struct CommandLine {
     pub input: String,
     /// Completions of the word being typed, recomputed on each key.
     pub candidates: Vec<String>,
+    /// While tab cycles through the completions: which one is in the input.
+    pub cycling: Option<usize>,
 }
 
 /// What a confirmation dialog is asking about.

@@ -1355,3 +1355,28 @@ fn alerts_open_with_what_they_count() {
         "{shown}"
     );
 }
+
+/// Tab completes what the candidates share, then cycles through them (shift-tab backwards);
+/// typing starts over from the new input.
+#[test]
+fn tab_cycles_through_the_completions() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, ":orb ");
+    let input = |s: &State| match &s.mode {
+        Mode::Command(line) => line.input.clone(),
+        _ => panic!("command line open"),
+    };
+    send(&mut s, key(KeyCode::Tab));
+    let first = input(&s);
+    send(&mut s, key(KeyCode::Tab));
+    let second = input(&s);
+    assert!(first.starts_with("orb ") && second.starts_with("orb ") && first != second);
+    send(&mut s, key(KeyCode::BackTab));
+    assert_eq!(input(&s), first, "shift-tab goes back");
+    type_text(&mut s, "x");
+    assert_eq!(
+        input(&s),
+        format!("{first}x"),
+        "typing goes on from the choice"
+    );
+}

@@ -24,6 +24,7 @@ pub(super) fn fresh(state: &State) -> CommandLine {
     CommandLine {
         input: String::new(),
         candidates: candidates(state, ""),
+        cycling: None,
     }
 }
 
@@ -87,10 +88,26 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             run(state, &input, fx);
             return;
         }
-        KeyCode::Tab => {
+        KeyCode::Tab | KeyCode::BackTab => {
+            // Extend to what every completion shares; once nothing is shared, cycle through
+            // them (shift-tab backwards), keeping the list the cycle started from.
             let prefix = common_prefix(&line.candidates);
-            if prefix.len() > line.input.len() {
+            let n = line.candidates.len();
+            if line.cycling.is_none() && prefix.len() > line.input.len() {
                 line.input = prefix;
+            } else if n > 1 || line.cycling.is_some() {
+                let back = key.code == KeyCode::BackTab;
+                let next = match (line.cycling, back) {
+                    (None, false) => 0,
+                    (None, true) => n - 1,
+                    (Some(i), false) => (i + 1) % n,
+                    (Some(i), true) => (i + n - 1) % n,
+                };
+                if let Some(choice) = line.candidates.get(next) {
+                    line.input = choice.clone();
+                    line.cycling = Some(next);
+                }
+                return;
             }
         }
         KeyCode::Backspace => {
@@ -105,6 +122,7 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         _ => return,
     }
+    line.cycling = None;
     let input = line.input.clone();
     let found = candidates(state, &input);
     if let Mode::Command(line) = &mut state.mode {
