@@ -40,16 +40,18 @@ impl Health {
 /// A health with the reason for it (empty when Healthy needs none).
 pub type Assessed = (Health, String);
 
-fn int(v: &Value, path: &str) -> i64 {
+/// The integer at JSON pointer `path` of an object (0 when absent).
+pub fn int(v: &Value, path: &str) -> i64 {
     v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn text<'a>(v: &'a Value, path: &str) -> &'a str {
+/// The string at JSON pointer `path` of an object (empty when absent).
+pub fn text<'a>(v: &'a Value, path: &str) -> &'a str {
     v.pointer(path).and_then(Value::as_str).unwrap_or("")
 }
 
 /// The condition of `type_` in `status.conditions`.
-fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
+pub fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
     v.pointer("/status/conditions")?
         .as_array()?
         .iter()

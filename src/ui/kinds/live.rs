@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Width::{Fixed, Flex};
 use super::{At, Key, Table, field, num, text};
+use crate::health::{condition, int, text as str_at};
 use crate::ui::data::LiveRow;
 use crate::ui::render::cell::{age, line};
 
@@ -156,21 +157,6 @@ pub(crate) fn is_asked(asked: &str, plural: &str, kind: &str) -> bool {
     let asked = plural_of(&asked.to_ascii_lowercase()).to_owned();
     let kind = kind.to_ascii_lowercase();
     asked == plural || asked == kind || format!("{asked}s") == plural
-}
-
-fn int(v: &Value, path: &str) -> i64 {
-    v.pointer(path).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
-    v.pointer(path).and_then(Value::as_str).unwrap_or("")
-}
-
-fn condition<'a>(v: &'a Value, type_: &str) -> Option<&'a Value> {
-    v.pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
 }
 
 /// The slim row of a live object (its JSON, with apiVersion and kind).

@@ -724,6 +724,35 @@ async fn plan_all(env: &Env, orb: String) -> Result<Action, EffectError> {
     Ok(Action::Text(sanitize_lines(&head.join("\n"))))
 }
 
+/// Whether desired/ at `tip` with `changes` made validates; else its first errors (a write from
+/// the control room that would leave desired/ invalid is refused before it is pushed).
+fn valid_after(repo: &OrbRepo, tip: Option<Oid>, changes: &[Change]) -> Result<(), String> {
+    let mut files = match tip {
+        Some(tip) => repo.files(tip, DESIRED).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    for c in changes {
+        files.retain(|(p, _)| p != &c.path);
+        if let (Some(bytes), true) = (&c.content, c.path.starts_with(DESIRED)) {
+            files.push((c.path.clone(), bytes.clone()));
+        }
+    }
+    files.retain(|(p, _)| validate::is_manifest_path(p));
+    let files: Vec<(PathBuf, Vec<u8>)> = files.into_iter().map(|(p, b)| (p.into(), b)).collect();
+    let report = validate::validate_files(&files, &validate::ModelSchemas);
+    if !report.has_errors() {
+        return Ok(());
+    }
+    let first: Vec<String> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .take(3)
+        .map(|d| d.to_string())
+        .collect();
+    Err(format!("desired/ would be invalid: {}", first.join("; ")))
+}
+
 /// Changed files laid over the remote's desired state for a plan: written ones replace theirs,
 /// deleted ones go.
 fn overlay_of(changes: Vec<Change>) -> plan::Overlay<'static> {

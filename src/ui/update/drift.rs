@@ -1,7 +1,7 @@
 //! Keys of the out-of-sync list (`:drift`) and the whole-ORB plan (`:plan`): `d` or enter on an
 //! object shows its diff (esc comes back to the list).
 
-use super::keys::{moved, open_viewer};
+use super::keys::{moved, open_viewer, push_viewer};
 use crate::ui::action::Effect;
 use crate::ui::keymap::Command;
 use crate::ui::state::{Mode, State, Viewer};
@@ -72,15 +72,13 @@ pub(super) fn on_key(state: &mut State, cmd: Option<Command>) {
                 "{} {} {}{at} @ {orb}: live → desired",
                 row.state, row.kind, row.name
             );
-            if let Mode::Viewer(list) = std::mem::take(&mut state.mode) {
-                state.back.push(list);
-            }
-            state.mode = Mode::Viewer(Viewer::Text {
+            let diff = Viewer::Text {
                 title,
                 lines: Some(row.diff),
                 scroll: 0,
                 then: None,
-            });
+            };
+            push_viewer(state, diff);
         }
         _ => {}
     }

@@ -2,7 +2,7 @@
 //! tab), `b` a file's blame; in the log, enter shows a commit's diff, `R` plans its revert and
 //! `c` on that plan commits it. Overlays opened from the log go back to it.
 
-use super::keys::{moved, open_viewer};
+use super::keys::{moved, open_viewer, push_viewer};
 use crate::ui::action::Effect;
 use crate::ui::keymap::Command;
 use crate::ui::state::{Level, Mode, PlanCommit, State, Viewer};
@@ -178,12 +178,4 @@ pub(super) fn commit_revert(state: &mut State, orb: String, commit: String, fx: 
         path = p.clone();
     }
     fx.push(Effect::Revert { orb, commit, path });
-}
-
-/// Opens `viewer` over the current one, which esc comes back to.
-fn push_viewer(state: &mut State, viewer: Viewer) {
-    if let Mode::Viewer(current) = std::mem::take(&mut state.mode) {
-        state.back.push(current);
-    }
-    state.mode = Mode::Viewer(viewer);
 }

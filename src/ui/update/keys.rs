@@ -328,6 +328,14 @@ pub(super) fn open_viewer(state: &mut State, viewer: Viewer) {
     state.mode = Mode::Viewer(viewer);
 }
 
+/// Opens `viewer` over the current one, which esc comes back to.
+pub(super) fn push_viewer(state: &mut State, viewer: Viewer) {
+    if let Mode::Viewer(current) = std::mem::take(&mut state.mode) {
+        state.back.push(current);
+    }
+    state.mode = Mode::Viewer(viewer);
+}
+
 /// Leaves an overlay: back to the one it was opened from, else to the editor if one is open,
 /// else to the tables.
 pub(super) fn close_overlay(state: &mut State) {
@@ -427,14 +435,12 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 };
                 let orb = orb.clone();
                 // Esc comes back to this list.
-                if let Mode::Viewer(children) = std::mem::take(&mut state.mode) {
-                    state.back.push(children);
-                }
-                state.mode = Mode::Viewer(Viewer::Yaml {
+                let yaml = Viewer::Yaml {
                     title: format!("{} {} @ {orb}", target.kind, target.name),
                     lines: None,
                     scroll: 0,
-                });
+                };
+                push_viewer(state, yaml);
                 fx.push(Effect::FetchLiveYaml { orb, target });
             }
         }

@@ -2,12 +2,11 @@
 //! multi-document file (the other documents kept as they are written), validated and pushed
 //! through the write path like any edit.
 
-use super::{EffectError, Env, sanitize_lines, short};
+use super::{EffectError, Env, sanitize_lines, short, valid_after};
 use crate::repo::write::write;
-use crate::repo::{Change, DESIRED, Edit, OrbRepo, RetryPolicy};
+use crate::repo::{Change, Edit, OrbRepo, RetryPolicy};
 use crate::ui::Action;
 use crate::ui::state::DeleteTarget;
-use crate::validate;
 
 /// `text` without the document of `kind` `name`: None when it is not there, `Some(None)` when
 /// nothing else is left (the file goes).
@@ -56,34 +55,15 @@ fn deletion(repo: &OrbRepo, target: &DeleteTarget) -> Result<(Edit, String), Str
                 .map(String::into_bytes)
         }
     };
-    let mut files = match tip {
-        Some(tip) => repo.files(tip, DESIRED).map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    files.retain(|(p, _)| p != &target.path && validate::is_manifest_path(p));
-    if let Some(bytes) = &content {
-        files.push((target.path.clone(), bytes.clone()));
-    }
-    let files: Vec<(std::path::PathBuf, Vec<u8>)> =
-        files.into_iter().map(|(p, b)| (p.into(), b)).collect();
-    let report = validate::validate_files(&files, &validate::ModelSchemas);
-    if report.has_errors() {
-        let first: Vec<String> = report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == validate::Severity::Error)
-            .take(3)
-            .map(|d| d.to_string())
-            .collect();
-        return Err(format!("desired/ would be invalid: {}", first.join("; ")));
-    }
+    let changes = vec![Change {
+        path: target.path.clone(),
+        content,
+    }];
+    valid_after(repo, tip, &changes)?;
     let what = target.describe();
     let edit = Edit {
         base: tip,
-        changes: vec![Change {
-            path: target.path.clone(),
-            content,
-        }],
+        changes,
         message: format!("orbdeck: delete {what}"),
     };
     Ok((edit, what))

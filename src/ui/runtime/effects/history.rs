@@ -2,15 +2,14 @@
 //! revert, planned first (merged onto the tip, server-side dry run) and then committed through
 //! the write path after validating what it leaves (never a force push).
 
-use super::{EffectError, Env, overlay_of, sanitize_lines, short};
+use super::{EffectError, Env, overlay_of, sanitize_lines, short, valid_after};
 use crate::plan;
 use crate::repo::history::{self, Entry};
 use crate::repo::write::{rebase_change, write};
-use crate::repo::{Change, DESIRED, OrbRepo, RepoError, RetryPolicy};
+use crate::repo::{Change, OrbRepo, RepoError, RetryPolicy};
 use crate::text::sanitize;
 use crate::ui::Action;
 use crate::ui::data::HistoryRow;
-use crate::validate;
 use git2::Oid;
 
 /// How many entries a log shows.
@@ -188,30 +187,7 @@ pub(super) async fn revert(
 /// The revert written, when it validates: the new commit (None when the tip already held it).
 fn commit_revert(repo: &OrbRepo, commit: Oid) -> Result<Option<Oid>, String> {
     let (changes, message, tip) = merged_revert(repo, commit).map_err(|e| e.to_string())?;
-    let mut files = match tip {
-        Some(tip) => repo.files(tip, DESIRED).map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    for c in &changes {
-        files.retain(|(p, _)| p != &c.path);
-        if let (Some(bytes), true) = (&c.content, c.path.starts_with(DESIRED)) {
-            files.push((c.path.clone(), bytes.clone()));
-        }
-    }
-    files.retain(|(p, _)| validate::is_manifest_path(p));
-    let files: Vec<(std::path::PathBuf, Vec<u8>)> =
-        files.into_iter().map(|(p, b)| (p.into(), b)).collect();
-    let report = validate::validate_files(&files, &validate::ModelSchemas);
-    if report.has_errors() {
-        let first: Vec<String> = report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == validate::Severity::Error)
-            .take(3)
-            .map(|d| d.to_string())
-            .collect();
-        return Err(format!("desired/ would be invalid: {}", first.join("; ")));
-    }
+    valid_after(repo, tip, &changes)?;
     let edit = crate::repo::Edit {
         base: tip,
         changes,
