@@ -75,6 +75,73 @@ impl OrbView {
         out
     }
 
+    /// How the ORB is doing at Unix time `now`, worst first: its cluster's API, then the engine's
+    /// sync errors, its objects' health, its Lease, the repo's fetch, what is still progressing.
+    pub fn overall(&self, now: u64) -> Overall {
+        let (verdict, text) = self.verdict(now);
+        Overall { verdict, text }
+    }
+
+    fn verdict(&self, now: u64) -> (Verdict, String) {
+        match &self.health {
+            Health::AuthError { reason } => return (Verdict::Bad, format!("auth error: {reason}")),
+            Health::Unreachable { reason } => {
+                return (Verdict::Bad, format!("unreachable: {reason}"));
+            }
+            Health::Connecting => return (Verdict::Unknown, "connecting".into()),
+            Health::Connected { .. } => {}
+        }
+        if self.repo.is_none() {
+            return (Verdict::Good, "reachable (live only)".into());
+        }
+        let sync = self.sync.as_ref();
+        let errors = sync.map_or(0, |s| s.errors.len());
+        if errors > 0 {
+            let n = if errors == 1 { "error" } else { "errors" };
+            return (Verdict::Bad, format!("sync failing: {errors} {n}"));
+        }
+        let health = sync.and_then(|s| s.health.as_deref()).unwrap_or_default();
+        let unhealthy = sync.map_or(0, |s| s.unhealthy.len());
+        if matches!(health, "Degraded" | "Missing") {
+            return (Verdict::Bad, format!("{health}: {unhealthy} not healthy"));
+        }
+        if let Some(e) = &self.engine {
+            if e.holder.is_empty() {
+                return (Verdict::Warn, "no engine holds the Lease".into());
+            }
+            if e.renewed
+                .is_some_and(|r| now.saturating_sub(r) > e.lease_seconds)
+            {
+                return (
+                    Verdict::Warn,
+                    "engine down? its Lease is not renewed".into(),
+                );
+            }
+        }
+        if let Some(e) = self.repo_error() {
+            return (Verdict::Warn, format!("repo fetch failing: {e}"));
+        }
+        let result = sync.map_or("", |s| s.result.as_str());
+        let waiting = sync.map_or(0, |s| s.waiting.len());
+        match (health, result) {
+            ("Progressing", _) => (
+                Verdict::Warn,
+                format!("Progressing: {unhealthy} not yet healthy"),
+            ),
+            (_, "Waiting") => (
+                Verdict::Warn,
+                format!("Waiting: {waiting} held by a sync wave"),
+            ),
+            (_, "Suspended") => (
+                Verdict::Warn,
+                "Suspended: engine.suspend in orb.yaml".into(),
+            ),
+            ("Suspended", _) => (Verdict::Warn, format!("Suspended: {unhealthy} objects")),
+            _ if sync.is_none() => (Verdict::Unknown, "no sync recorded yet".into()),
+            _ => (Verdict::Good, "Healthy".into()),
+        }
+    }
+
     /// How to pair a repo with this live-only ORB (the context is named like the ORB).
     pub fn pair_hint(&self) -> String {
         let name = if crate::names::is_dns_label(&self.name) {
@@ -84,6 +151,29 @@ impl OrbView {
         };
         format!("orbdeck orb add {name} --repo URL --context {}", self.name)
     }
+}
+
+/// An ORB's health as one word and its reason (see [`OrbView::overall`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overall {
+    /// How bad it is.
+    pub verdict: Verdict,
+    /// What the HEALTH column and the Overview's Health row say, e.g. `Healthy`,
+    /// `sync failing: 2 errors`, `unreachable: connection refused`.
+    pub text: String,
+}
+
+/// How bad an ORB's health is, worst first (the order the HEALTH column sorts by).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Unreachable, refused, failing to sync, or objects Degraded / Missing.
+    Bad,
+    /// Reachable but something needs a look: progressing, waiting, suspended, no engine.
+    Warn,
+    /// Connecting, or nothing recorded yet.
+    Unknown,
+    /// Reachable, synced, every object healthy.
+    Good,
 }
 
 /// The engine of an ORB as its Lease tells it: who leads and its last sync.

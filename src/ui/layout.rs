@@ -3,6 +3,7 @@
 
 use ratatui::layout::Rect;
 
+use super::state::Focus;
 use super::tab::Tab;
 
 /// The fixed regions of the screen.
@@ -20,12 +21,19 @@ pub(crate) struct Areas {
 /// Smallest terminal the layout supports; below it a notice is drawn instead.
 pub(crate) const MIN_SIZE: (u16, u16) = (40, 10);
 
-/// Splits the terminal into header, ORB list, main pane and footer.
-pub(crate) fn areas(area: Rect) -> Areas {
+/// Below this width one pane shows at a time: the focused one takes the whole body (the ORB
+/// list hides while the main pane has focus).
+pub(crate) const SINGLE_PANE_BELOW: u16 = 80;
+
+/// Splits the terminal into header, ORB list, main pane and footer; below
+/// [`SINGLE_PANE_BELOW`] columns the pane without `focus` gets no width.
+pub(crate) fn areas(area: Rect, focus: Focus) -> Areas {
     let body_h = area.height.saturating_sub(2);
-    let list_w = match area.width {
-        w if w >= 160 => 32,
-        w if w >= 120 => 28,
+    let list_w = match (area.width, focus) {
+        (w, Focus::OrbList) if w < SINGLE_PANE_BELOW => w,
+        (w, Focus::Main) if w < SINGLE_PANE_BELOW => 0,
+        (w, _) if w >= 160 => 32,
+        (w, _) if w >= 120 => 28,
         _ => 20,
     };
     let body_y = area.y + 1;
@@ -105,7 +113,7 @@ pub(crate) fn main_areas(main: Rect, tab: Tab) -> MainAreas {
 
 /// Data rows the current table shows at terminal size `size` (columns, rows).
 pub(crate) fn table_rows(size: (u16, u16), tab: Tab) -> usize {
-    let main = areas(Rect::new(0, 0, size.0, size.1)).main;
+    let main = areas(Rect::new(0, 0, size.0, size.1), Focus::Main).main;
     usize::from(main_areas(main, tab).body.height.saturating_sub(1))
 }
 

@@ -210,6 +210,16 @@ pub enum Viewer {
         /// What `c` commits when the text is a plan.
         then: Option<PlanCommit>,
     },
+    /// Whole messages, wrapped to the width: an event, the sync errors, the alerts, the last
+    /// message of the footer.
+    Message {
+        /// What is shown.
+        title: String,
+        /// Paragraphs, each wrapped on screen.
+        lines: Vec<String>,
+        /// First visible paragraph.
+        scroll: usize,
+    },
     /// Every object of an ORB whose live state differs from desired (`:drift`).
     Drift {
         /// ORB name.
@@ -374,6 +384,8 @@ pub struct State {
     pub pending_open: Option<PendingOpen>,
     /// Footer message.
     pub message: Option<Message>,
+    /// The text of the last message said, kept after the footer clears it (`:msg`).
+    pub last_message: Option<String>,
     /// Colours.
     pub theme: Theme,
     /// Colours stay off (`NO_COLOR`).
@@ -414,6 +426,7 @@ impl State {
             logs: None,
             pending_open: None,
             message: None,
+            last_message: None,
             theme,
             no_color: settings.no_color,
             keymap: settings.keymap,
@@ -429,6 +442,16 @@ impl State {
     /// The selected ORB, if the fleet is not empty.
     pub fn orb(&self) -> Option<&OrbView> {
         self.fleet.get(self.selected_orb)
+    }
+
+    /// The pane drawn focused, which is the one that gets the keys: the main pane while the
+    /// editor is open in it, else [`State::focus`].
+    pub fn pane_focus(&self) -> Focus {
+        if self.editor.is_some() {
+            Focus::Main
+        } else {
+            self.focus
+        }
     }
 
     /// View state of the current tab.

@@ -52,6 +52,9 @@ pub struct Theme {
     pub draft: Style,
 }
 
+/// The light theme's dim text: grey 241 of the 256-colour ramp (#626262, 6:1 on white).
+const LIGHT_DIM: Color = Color::Indexed(241);
+
 impl Theme {
     /// The theme called `name` (`dark` or `light`); `plain` whatever the name when `no_color`.
     pub fn named(name: &str, no_color: bool) -> Option<Theme> {
@@ -104,12 +107,13 @@ impl Theme {
         Theme {
             name: "light",
             text: Style::new(),
-            dim: fg(Color::Gray),
+            // Greys of the 256-colour ramp: ANSI 7 (`Gray`) is near-invisible on white.
+            dim: fg(LIGHT_DIM),
             header: Style::new()
                 .fg(Color::White)
                 .bg(Color::Blue)
                 .add_modifier(Modifier::BOLD),
-            border: fg(Color::Gray),
+            border: fg(Color::Indexed(247)),
             border_focus: fg(Color::Blue),
             title: fg(Color::Blue).add_modifier(Modifier::BOLD),
             tab_active: Style::new()
@@ -127,7 +131,7 @@ impl Theme {
             diff_del: fg(Color::Red),
             diff_hunk: fg(Color::Magenta),
             yaml_key: fg(Color::Blue),
-            yaml_comment: fg(Color::Gray).add_modifier(Modifier::ITALIC),
+            yaml_comment: fg(LIGHT_DIM).add_modifier(Modifier::ITALIC),
             search: Style::new().fg(Color::Black).bg(Color::LightYellow),
             draft: fg(Color::Magenta).add_modifier(Modifier::BOLD),
         }
@@ -188,5 +192,42 @@ mod tests {
         }
         assert_eq!(Theme::named("dark", true), Some(Theme::plain()));
         assert_eq!(Theme::named("neon", false), None);
+    }
+
+    /// sRGB of a 256-colour index of the grey ramp or the 6x6x6 cube.
+    fn rgb(i: u8) -> (f64, f64, f64) {
+        if i >= 232 {
+            let v = f64::from(8 + 10 * (i - 232));
+            return (v, v, v);
+        }
+        let c = |v: u8| if v == 0 { 0.0 } else { f64::from(55 + 40 * v) };
+        let i = i - 16;
+        (c(i / 36), c(i / 6 % 6), c(i % 6))
+    }
+
+    fn contrast_on_white(i: u8) -> f64 {
+        let lin = |v: f64| {
+            let v = v / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let (r, g, b) = rgb(i);
+        let l = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+        1.05 / (l + 0.05)
+    }
+
+    #[test]
+    fn light_theme_dim_text_is_readable_on_white() {
+        let t = Theme::light();
+        for style in [t.dim, t.yaml_comment] {
+            let Some(Color::Indexed(i)) = style.fg else {
+                panic!("the light theme's dim text is not a 256-colour grey: {style:?}");
+            };
+            let ratio = contrast_on_white(i);
+            assert!(ratio >= 4.5, "contrast {ratio:.1}:1 of colour {i} on white");
+        }
     }
 }

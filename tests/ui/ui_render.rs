@@ -8,7 +8,7 @@ use crossterm::event::KeyCode;
 use orbdeck::ui::action::PushResult;
 use orbdeck::ui::{Action, ChildRow, OrbView, State};
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
+const SIZES: [(u16, u16); 3] = [(80, 24), (200, 60), (60, 15)];
 
 fn open_alice(s: &mut State) {
     type_text(s, "6");
@@ -119,6 +119,22 @@ fn scenarios() -> Vec<Scenario> {
         }),
         ("events", |s| {
             type_text(s, "7");
+        }),
+        ("event_whole", |s| {
+            type_text(s, "7");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("orb_list_focused", |s| {
+            send(s, key(KeyCode::Tab));
+        }),
+        ("sync_errors_whole", |s| {
+            type_text(s, ":orb gamma");
+            send(s, key(KeyCode::Enter));
+            type_text(s, ":errors");
+            send(s, key(KeyCode::Enter));
+        }),
+        ("long_message", |s| {
+            type_text(s, "7e");
         }),
         ("help", |s| {
             type_text(s, "?");

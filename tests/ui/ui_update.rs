@@ -1380,3 +1380,86 @@ fn tab_cycles_through_the_completions() {
         "typing goes on from the choice"
     );
 }
+
+#[test]
+fn row_keys_wait_for_the_main_pane_to_have_focus() {
+    let mut s = state(fleet(), 120, 40);
+    type_text(&mut s, "2");
+    send(&mut s, key(KeyCode::Tab));
+    let fx = type_text(&mut s, "y");
+    assert_eq!(s.mode, Mode::Normal, "no viewer opens from the ORB list");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        message(&s).contains("The ORB list has focus"),
+        "{}",
+        message(&s)
+    );
+    // The list's title carries the focus mark, the main pane's does not.
+    let text = screen(&s);
+    assert!(text.contains("▶ ORBs"), "{text}");
+    assert!(!text.contains("▶ Profiles"), "{text}");
+    send(&mut s, key(KeyCode::Tab));
+    let fx = type_text(&mut s, "y");
+    assert!(
+        matches!(s.mode, Mode::Viewer(Viewer::Yaml { .. })),
+        "{:?}",
+        s.mode
+    );
+    assert_eq!(fx.len(), 1, "{fx:?}");
+}
+
+#[test]
+fn below_80_columns_only_the_focused_pane_shows() {
+    let mut s = state(fleet(), 60, 15);
+    type_text(&mut s, "2");
+    let text = screen(&s);
+    assert!(
+        text.contains("▶ Profiles alpha") && !text.contains("┌ ORBs"),
+        "{text}"
+    );
+    send(&mut s, key(KeyCode::Tab));
+    let text = screen(&s);
+    assert!(
+        text.contains("▶ ORBs 5") && !text.contains("Profiles alpha"),
+        "{text}"
+    );
+    // Another ORB from the list, then back to its tables.
+    type_text(&mut s, "j");
+    send(&mut s, key(KeyCode::Enter));
+    assert!(screen(&s).contains("▶ Profiles beta"), "{}", screen(&s));
+}
+
+#[test]
+fn enter_on_an_event_shows_it_whole_and_a_cut_message_is_kept_for_msg() {
+    let mut s = state(fleet(), 80, 24);
+    let long = format!(
+        "0/5 nodes are available: {}",
+        "insufficient nvidia.com/gpu, ".repeat(8)
+    );
+    updated(&mut s, 0, |v| v.events[0].message = long.clone());
+    type_text(&mut s, "7");
+    send(&mut s, key(KeyCode::Enter));
+    let Mode::Viewer(Viewer::Message { lines, .. }) = &s.mode else {
+        panic!("{:?}", s.mode);
+    };
+    assert!(lines.contains(&long), "{lines:?}");
+    // Wrapped on screen: the end of the message is there too.
+    assert!(
+        screen(&s).contains("insufficient nvidia.com/gpu,"),
+        "{}",
+        screen(&s)
+    );
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, "e");
+    let said = message(&s);
+    assert!(
+        screen(&s).contains("(:msg)"),
+        "a cut message says where to read it"
+    );
+    type_text(&mut s, ":msg");
+    send(&mut s, key(KeyCode::Enter));
+    let Mode::Viewer(Viewer::Message { lines, .. }) = &s.mode else {
+        panic!("{:?}", s.mode);
+    };
+    assert_eq!(lines, &vec![said]);
+}

@@ -3,7 +3,7 @@
 
 use super::Width::{Fixed, Flex};
 use super::{Field, Key, Table, field, num};
-use crate::ui::data::{Health, OrbView};
+use crate::ui::data::OrbView;
 use crate::ui::render::cell::{age, line};
 
 /// The Overview tab (a table of ORBs when fleet-wide).
@@ -25,7 +25,8 @@ const FIELDS: &[Field<OrbView>] = &[
         "HEALTH",
         Flex(12, 1),
         0,
-        |o| num(health_rank(&o.health)),
+        // Worst first (a sort key has no clock: a stale Lease counts only on screen).
+        |o| num(o.overall(0).verdict as u64),
         |at, o| crate::ui::render::orbs::health_line(at.state, o, at.w),
     ),
     field(
@@ -107,14 +108,4 @@ const FIELDS: &[Field<OrbView>] = &[
 /// Errors of the last sync, plus one when the last fetch failed.
 fn errors(o: &OrbView) -> usize {
     o.sync.as_ref().map_or(0, |s| s.errors.len()) + usize::from(o.repo_error().is_some())
-}
-
-/// Worst first: refused credentials, unreachable, connecting, connected.
-fn health_rank(health: &Health) -> u8 {
-    match health {
-        Health::AuthError { .. } => 0,
-        Health::Unreachable { .. } => 1,
-        Health::Connecting => 2,
-        Health::Connected { .. } => 3,
-    }
 }

@@ -9,6 +9,9 @@ use crate::text::sanitize;
 use crate::ui::data::Usage;
 use crate::ui::theme::Theme;
 
+/// Put before the title of the pane that has focus, so focus shows without colour too.
+pub(crate) const FOCUS_MARK: &str = "▶ ";
+
 /// `text` sanitised and cut to `width` display cells, ending in `…` when cut.
 pub(crate) fn fit(text: &str, width: usize) -> String {
     if width == 0 {
@@ -43,6 +46,59 @@ pub(crate) fn fit(text: &str, width: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// `text` sanitised and word-wrapped to `width` cells, in at most `max` lines (the last ends in
+/// `…` when the text goes on); a word longer than a line is broken.
+pub(crate) fn wrapped(text: &str, width: usize, max: usize) -> Vec<String> {
+    if width == 0 || max == 0 {
+        return Vec::new();
+    }
+    let bound = text
+        .char_indices()
+        .nth(width * max * 4 + 64)
+        .map_or(text.len(), |(i, _)| i);
+    let clean = sanitize(&text[..bound]);
+    let mut lines: Vec<String> = Vec::new();
+    let (mut current, mut used) = (String::new(), 0);
+    for word in clean.split(' ') {
+        let ww: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        let gap = usize::from(!current.is_empty());
+        if used + gap + ww <= width {
+            if gap == 1 {
+                current.push(' ');
+            }
+            current.push_str(word);
+            used += gap + ww;
+            continue;
+        }
+        if !current.is_empty() {
+            lines.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width {
+                lines.push(std::mem::take(&mut current));
+                used = 0;
+            }
+            current.push(c);
+            used += cw;
+        }
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > max || bound < text.len() {
+        lines.truncate(max);
+        if let Some(last) = lines.last_mut() {
+            *last = fit(&format!("{last} …"), width);
+            if !last.ends_with('…') {
+                last.push('…');
+            }
+        }
+    }
+    lines
 }
 
 /// A styled span of `text` fitted to `width`.
@@ -99,6 +155,17 @@ pub(crate) fn usage(u: Option<&Usage>, width: usize, theme: &Theme) -> Line<'sta
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wrapped_text_breaks_at_spaces_and_says_when_it_goes_on() {
+        assert_eq!(super::wrapped("one two three", 7, 3), ["one two", "three"]);
+        assert_eq!(super::wrapped("abcdefghij", 4, 3), ["abcd", "efgh", "ij"]);
+        let cut = super::wrapped("one two three four", 7, 2);
+        assert_eq!(cut.len(), 2);
+        assert!(cut[1].ends_with('…'), "{cut:?}");
+        assert_eq!(super::wrapped("", 5, 2), [""]);
+        assert_eq!(super::wrapped("a\x1b[31mred", 10, 1), ["ared"]);
+    }
+
     use super::*;
 
     #[test]

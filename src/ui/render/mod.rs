@@ -30,10 +30,15 @@ pub fn render(state: &State, frame: &mut Frame) {
         frame.render_widget(line(&text, usize::from(area.width), state.theme.warn), area);
         return;
     }
-    let a = areas(area);
+    let a = areas(area, state.pane_focus());
     frame.render_widget(header(state, a.header.width), a.header);
-    orbs::render(state, frame, a.orbs);
-    tables::render(state, frame, a.main);
+    // Below the single-pane width only the focused pane has room.
+    if a.orbs.width > 0 {
+        orbs::render(state, frame, a.orbs);
+    }
+    if a.main.width > 0 {
+        tables::render(state, frame, a.main);
+    }
     frame.render_widget(footer(state, a.footer), a.footer);
     overlays::render(state, frame);
     if state.mode == Mode::Logs {
@@ -234,7 +239,7 @@ fn mode_hints(
                 k(Command::Filter, "filter"),
                 k(Command::Help, "help"),
             ];
-            if state.focus == Focus::OrbList {
+            if state.pane_focus() == Focus::OrbList {
                 v.push(k(Command::Open, "open"));
             } else {
                 match state.tab {
@@ -256,7 +261,10 @@ fn mode_hints(
                     Tab::Replications => {
                         v.extend([k(Command::LiveYaml, "yaml"), k(Command::ThreeWay, "diff")])
                     }
-                    Tab::Events => v.push(k(Command::LiveYaml, "object yaml")),
+                    Tab::Events => v.extend([
+                        k(Command::Open, "whole event"),
+                        k(Command::LiveYaml, "object yaml"),
+                    ]),
                     Tab::Live => {
                         v.extend([k(Command::Logs, "logs"), k(Command::ThreeWay, "describe")])
                     }
@@ -311,7 +319,16 @@ fn footer(state: &State, area: Rect) -> Paragraph<'static> {
                     Level::Warn => t.warn,
                     Level::Error => t.error,
                 };
-                cell::line(&m.text, w, style)
+                // A message too long for the line says where to read it whole.
+                if m.text.chars().count() > w {
+                    let more = " (:msg)";
+                    Line::from(vec![
+                        cell::span(&m.text, w.saturating_sub(more.len()), style),
+                        Span::styled(more, t.dim),
+                    ])
+                } else {
+                    cell::line(&m.text, w, style)
+                }
             }
             None => hint_line(state, w),
         },

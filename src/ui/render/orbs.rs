@@ -3,33 +3,41 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::cell::{age, fit, line, span};
-use crate::ui::data::{Health, OrbView};
+use super::cell::{FOCUS_MARK, age, fit, line, span};
+use crate::ui::data::{Health, OrbView, Verdict};
 use crate::ui::state::{Focus, Scope, State};
 
-/// Health as a short coloured word with its icon, e.g. `● v1.33.2`, `✖ unreachable: …`.
-pub(crate) fn health_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
+/// The icon and style of an ORB's overall health (see [`OrbView::overall`]).
+pub(crate) fn verdict_look(state: &State, orb: &OrbView) -> (&'static str, Style) {
     let t = &state.theme;
-    let (text, style) = match &orb.health {
-        Health::Connected { version } => (format!("● {version}"), t.ok),
-        Health::Connecting => ("◌ connecting".to_string(), t.warn),
-        Health::Unreachable { reason } => (format!("✖ unreachable: {reason}"), t.error),
-        Health::AuthError { reason } => (format!("⊘ auth error: {reason}"), t.error),
-    };
+    match (&orb.health, orb.overall(state.clock.unix).verdict) {
+        (Health::AuthError { .. }, _) => ("⊘", t.error),
+        (_, Verdict::Bad) => ("✖", t.error),
+        (_, Verdict::Warn) => ("◐", t.warn),
+        (_, Verdict::Unknown) => ("◌", t.dim),
+        (_, Verdict::Good) => ("●", t.ok),
+    }
+}
+
+/// Overall health as its icon and words, e.g. `● Healthy`, `✖ sync failing: 1 error`.
+pub(crate) fn health_line(state: &State, orb: &OrbView, w: usize) -> Line<'static> {
+    let (icon, style) = verdict_look(state, orb);
+    let text = format!("{icon} {}", orb.overall(state.clock.unix).text);
     line(&text, w, style)
 }
 
 /// Draws the ORB list in `area`.
 pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     let t = &state.theme;
-    let focused = state.focus == Focus::OrbList;
+    let focused = state.pane_focus() == Focus::OrbList;
+    let mark = if focused { FOCUS_MARK } else { "" };
     let title = match state.scope {
-        Scope::Fleet => format!(" ORBs {} · all ", state.fleet.len()),
-        Scope::Orb => format!(" ORBs {} ", state.fleet.len()),
+        Scope::Fleet => format!(" {mark}ORBs {} · all ", state.fleet.len()),
+        Scope::Orb => format!(" {mark}ORBs {} ", state.fleet.len()),
     };
     let block = Block::bordered()
         .border_style(if focused { t.border_focus } else { t.border })
@@ -63,12 +71,8 @@ fn name_line(
     focused: bool,
 ) -> Line<'static> {
     let t = &state.theme;
-    let icon = match orb.health {
-        Health::Connected { .. } => Span::styled("● ", t.ok),
-        Health::Connecting => Span::styled("◌ ", t.warn),
-        Health::Unreachable { .. } => Span::styled("✖ ", t.error),
-        Health::AuthError { .. } => Span::styled("⊘ ", t.error),
-    };
+    let (icon, look) = verdict_look(state, orb);
+    let icon = Span::styled(format!("{icon} "), look);
     // A live-only ORB has no repo to write to, whatever --write says.
     let read_only = orb.repo.is_none() || !(orb.writable || state.write_all);
     let marks = format!(

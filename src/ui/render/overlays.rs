@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::cell::{count, fit, line};
+use super::cell::{FOCUS_MARK, count, fit, line, wrapped};
 use super::editor::{popup, yaml_line};
 use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
@@ -138,6 +138,12 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         "",
     ));
     lines.push(entry(":alerts", "what the header's alerts count", ""));
+    lines.push(entry(":errors", "the engine's sync errors, whole", ""));
+    lines.push(entry(
+        ":msg",
+        "the last message, whole (a cut one ends in (:msg))",
+        "",
+    ));
     lines.push(entry(
         ":theme dark|light",
         "switch colours (NO_COLOR keeps them off)",
@@ -167,9 +173,16 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         ));
     }
 
-    lines.push(Line::raw(
-        "  Sorting: s moves to the next column, S reverses; the header shows ↑/↓.",
-    ));
+    lines.push(Line::raw(format!(
+        "  Sorting: {} moves to the next column, {} reverses; the header shows ↑/↓.",
+        state.keymap.keys_of(Command::SortNext),
+        state.keymap.keys_of(Command::SortReverse)
+    )));
+    lines.push(Line::raw(format!(
+        "  Focus: {} marks the pane that gets the keys; {} switches. Below 80 columns only the focused pane shows.",
+        FOCUS_MARK.trim(),
+        state.keymap.keys_of(Command::SwitchPane)
+    )));
     lines.push(Line::raw(
         "  Usage columns sort by the used amount; Events sort youngest first.",
     ));
@@ -411,6 +424,23 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             let body = scrolled(lines.as_deref(), *scroll, inner, t, |l, w| {
                 line(l, w, super::editor::plan_style(t, l))
             });
+            frame.render_widget(Paragraph::new(body), inner);
+        }
+        Viewer::Message {
+            title,
+            lines,
+            scroll,
+        } => {
+            let inner = popup(frame, area, t, title, &nav);
+            let w = usize::from(inner.width);
+            let height = usize::from(inner.height);
+            let body: Vec<Line> = lines
+                .iter()
+                .skip(*scroll)
+                .flat_map(|l| wrapped(l, w, height))
+                .take(height)
+                .map(|l| Line::from(Span::styled(l, t.text)))
+                .collect();
             frame.render_widget(Paragraph::new(body), inner);
         }
         Viewer::Drafts { selected } => drafts(state, frame, area, *selected),

@@ -3,29 +3,29 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::cell::{age, count, fit, line};
-use super::orbs::health_line;
+use super::cell::{age, count, fit, line, wrapped};
+use super::orbs::verdict_look;
+use crate::ui::data::Health;
 use crate::ui::state::State;
 use crate::ui::tab::Tab;
 
 const LABEL: usize = 12;
 
 /// The engine as its Lease tells it: who leads, and its last run (when, result, how long).
-fn engine_line(state: &State, orb: &crate::ui::OrbView, vw: usize) -> Line<'static> {
+fn engine_text(state: &State, orb: &crate::ui::OrbView) -> (String, Style) {
     let t = &state.theme;
     let now = state.clock.unix;
     let Some(e) = &orb.engine else {
-        return line(
-            "its Lease orbdeck-system/orbdeck-engine is not readable (no engine, or no access)",
-            vw,
-            t.dim,
-        );
+        let text =
+            "its Lease orbdeck-system/orbdeck-engine is not readable (no engine, or no access)";
+        return (text.into(), t.dim);
     };
     if e.holder.is_empty() {
-        return line("nobody holds its Lease: no engine runs", vw, t.warn);
+        return ("nobody holds its Lease: no engine runs".into(), t.warn);
     }
     let stale = e
         .renewed
@@ -56,7 +56,7 @@ fn engine_line(state: &State, orb: &crate::ui::OrbView, vw: usize) -> Line<'stat
         (false, "Waiting") => t.warn,
         _ => t.error,
     };
-    line(&text, vw, style)
+    (text, style)
 }
 
 /// Draws the selected ORB's overview page in `area`.
@@ -79,7 +79,28 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         spans.extend(value.spans);
         Line::from(spans)
     };
-    let mut lines = vec![Line::default(), row("Health", health_line(state, orb, vw))];
+    // A value that wraps under its label (up to three lines) instead of being cut.
+    let rows = |label: &str, text: &str, style: Style| -> Vec<Line<'static>> {
+        wrapped(text, vw, 3)
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let label = if i == 0 { label } else { "" };
+                row(label, Line::from(Span::styled(part, style)))
+            })
+            .collect()
+    };
+    let (icon, look) = verdict_look(state, orb);
+    let mut lines = vec![Line::default()];
+    let health = format!("{icon} {}", orb.overall(state.clock.unix).text);
+    lines.extend(rows("Health", &health, look));
+    let cluster = match &orb.health {
+        Health::Connected { version } => (format!("reachable, {version}"), t.text),
+        Health::Connecting => ("connecting…".to_string(), t.warn),
+        Health::Unreachable { .. } => ("API unreachable".to_string(), t.error),
+        Health::AuthError { .. } => ("credentials refused".to_string(), t.error),
+    };
+    lines.extend(rows("Cluster", &cluster.0, cluster.1));
     let access = if orb.repo.is_none() {
         line("live views only: edits need a repo", vw, t.dim)
     } else if state.is_writable(state.selected_orb) {
@@ -111,7 +132,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
             }
             lines.push(row("Repo", Line::from(repo)));
             if let Some(err) = &info.error {
-                lines.push(row("", line(&format!("fetch failed: {err}"), vw, t.error)));
+                lines.extend(rows("", &format!("fetch failed: {err}"), t.error));
             }
             let sync = match &orb.sync {
                 Some(s) => {
@@ -131,7 +152,8 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
             lines.push(row("Last sync", sync));
         }
     }
-    lines.push(row("Engine", engine_line(state, orb, vw)));
+    let (engine, style) = engine_text(state, orb);
+    lines.extend(rows("Engine", &engine, style));
     if let Some(health) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
         let unhealthy = orb.sync.as_ref().map_or(&[][..], |s| &s.unhealthy[..]);
         let style = match health {
@@ -159,65 +181,51 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     if let Some(first) = waiting.first() {
         let summary = format!("{} held by a sync wave", waiting.len());
         lines.push(row("Waiting", line(&summary, vw, t.warn)));
-        lines.push(row("", line(first, vw, t.warn)));
+        lines.extend(rows("", first, t.warn));
     }
     let drift = match orb.drift {
-        Some(0) => line("none: live matches desired", vw, t.ok),
-        Some(d) => line(
-            &format!(
+        Some(0) => ("none: live matches desired".to_string(), t.ok),
+        Some(d) => (
+            format!(
                 "{} {} from desired (:drift lists them)",
                 count(d, "object"),
                 if d == 1 { "differs" } else { "differ" }
             ),
-            vw,
             t.warn,
         ),
-        None => line("unknown", vw, t.dim),
+        None => ("unknown".to_string(), t.dim),
     };
     if orb.repo.is_some() {
-        lines.push(row("Drift", drift));
+        lines.extend(rows("Drift", &drift.0, drift.1));
     }
     let drafts = if orb.drafts.is_empty() {
-        line("none", vw, t.dim)
+        ("none".to_string(), t.dim)
     } else {
-        line(
-            &format!(
-                "✎ {} unpushed: {}",
-                orb.drafts.len(),
-                orb.drafts
-                    .iter()
-                    .map(|d| d.path.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            vw,
-            t.draft,
-        )
+        let paths: Vec<&str> = orb.drafts.iter().map(|d| d.path.as_str()).collect();
+        let text = format!("✎ {} unpushed: {}", orb.drafts.len(), paths.join(", "));
+        (text, t.draft)
     };
     if orb.repo.is_some() {
-        lines.push(row("Drafts", drafts));
+        lines.extend(rows("Drafts", &drafts.0, drafts.1));
     }
     let counts = format!(
-        "{} profiles · {} quota lines · {} replications",
-        orb.profiles.len(),
-        orb.quotas.len(),
-        orb.replications.len()
+        "{} · {} · {} · {} · {} · {}",
+        count(orb.profiles.len(), "profile"),
+        count(orb.quotas.len(), "quota line"),
+        count(orb.replications.len(), "replication"),
+        count(orb.upgrades.len(), "upgrade"),
+        count(orb.events.len(), "event"),
+        count(orb.desired_files.len(), "desired file"),
     );
-    lines.push(row("Objects", line(&counts, vw, t.text)));
-    let more = format!(
-        "{} upgrades · {} events · {} desired files",
-        orb.upgrades.len(),
-        orb.events.len(),
-        orb.desired_files.len()
-    );
-    lines.push(row("", line(&more, vw, t.text)));
+    lines.extend(rows("Objects", &counts, t.text));
     if orb.loading {
         lines.push(row("", line("still loading…", vw, t.warn)));
     }
     let errors = orb.sync.as_ref().map_or(&[][..], |s| &s.errors[..]);
     if !errors.is_empty() {
         lines.push(Line::default());
-        lines.push(line(&format!("Sync errors ({})", errors.len()), w, t.error));
+        let head = format!("Sync errors ({}) · :errors shows them whole", errors.len());
+        lines.push(line(&head, w, t.error));
     }
     let used = lines.len() as u16;
     frame.render_widget(Paragraph::new(lines), area);

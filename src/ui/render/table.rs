@@ -10,7 +10,9 @@ use crate::ui::kinds::{Column, Width};
 use crate::ui::theme::Theme;
 
 /// Widths of `columns` in `total` cells (1-cell gaps); `None` for columns dropped to fit.
-pub(crate) fn widths(columns: &[Column], total: u16) -> Vec<Option<u16>> {
+/// `natural[i]` is what column `i`'s content needs (its widest cell on screen, its title
+/// included): flexible columns grow towards it, and what is left goes to the widest of them.
+pub(crate) fn widths(columns: &[Column], total: u16, natural: &[u16]) -> Vec<Option<u16>> {
     let min = |c: &Column| match c.width {
         Width::Fixed(w) | Width::Flex(w, _) => w,
     };
@@ -39,54 +41,48 @@ pub(crate) fn widths(columns: &[Column], total: u16) -> Vec<Option<u16>> {
             None => break,
         }
     }
-    let used = needed(&shown);
-    let weights: u16 = columns
-        .iter()
-        .zip(&shown)
-        .filter_map(|(c, s)| match c.width {
-            Width::Flex(_, weight) if *s => Some(weight),
-            _ => None,
-        })
-        .sum();
-    let extra = total.saturating_sub(used);
-    let mut left = extra;
-    let mut widths: Vec<Option<u16>> = columns
-        .iter()
-        .zip(&shown)
-        .map(|(c, s)| {
-            s.then(|| match c.width {
-                Width::Fixed(w) => w,
-                Width::Flex(w, weight) => {
-                    let share =
-                        (u32::from(extra) * u32::from(weight) / u32::from(weights.max(1))) as u16;
-                    left -= share;
-                    w + share
-                }
-            })
-        })
+    let extra = total.saturating_sub(needed(&shown));
+    let flex: Vec<usize> = (0..columns.len())
+        .filter(|&i| shown[i] && matches!(columns[i].width, Width::Flex(..)))
         .collect();
-    // Flexible columns other than the last stop at twice their minimum (24 at least), so
-    // wide screens give the room to the last one (usually a message); rounding goes there too.
-    let last_flex = columns
-        .iter()
-        .zip(&widths)
-        .rposition(|(c, w)| w.is_some() && matches!(c.width, Width::Flex(..)));
-    for (i, (c, w)) in columns.iter().zip(widths.iter_mut()).enumerate() {
-        if let (Width::Flex(min, _), Some(w)) = (c.width, w.as_mut())
-            && Some(i) != last_flex
-        {
-            let cap = (min * 2).max(24);
-            if *w > cap {
-                left += *w - cap;
-                *w = cap;
-            }
+    // What each flexible column lacks of its content's width.
+    let lack = |i: usize| {
+        natural
+            .get(i)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(min(&columns[i]))
+    };
+    let lacking: u32 = flex.iter().map(|&i| u32::from(lack(i))).sum();
+    let mut grow = vec![0u16; columns.len()];
+    if lacking <= u32::from(extra) {
+        for &i in &flex {
+            grow[i] = lack(i);
+        }
+    } else {
+        // Not enough for all: shared in proportion to what each lacks.
+        for &i in &flex {
+            grow[i] = (u32::from(extra) * u32::from(lack(i)) / lacking.max(1)) as u16;
         }
     }
-    if let Some(w) = last_flex.and_then(|i| widths[i].as_mut()) {
-        *w += left;
+    let left = extra - grow.iter().sum::<u16>();
+    // The rest to the flexible column with the widest content (ties: the last, usually a message).
+    let widest = flex
+        .iter()
+        .copied()
+        .max_by_key(|&i| (natural.get(i).copied().unwrap_or(0), i));
+    if let Some(i) = widest {
+        grow[i] += left;
     }
-    widths
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| shown[i].then(|| min(c) + grow[i]))
+        .collect()
 }
+
+/// The widest a cell is measured at when sizing columns to their content.
+const NATURAL_MAX: usize = 160;
 
 /// What a windowed table shows.
 pub(crate) struct Window<'a> {
@@ -113,7 +109,6 @@ pub(crate) fn draw(
     window: &Window,
     mut cell: impl FnMut(usize, usize, usize) -> Line<'static>,
 ) {
-    let widths = widths(window.columns, area.width);
     let height = usize::from(area.height.saturating_sub(1));
     let mut offset = window.offset.min(window.total.saturating_sub(height));
     if let Some(sel) = window.selected {
@@ -123,6 +118,20 @@ pub(crate) fn draw(
             offset = sel + 1 - height;
         }
     }
+    let end = (offset + height).min(window.total);
+    // What the content on screen needs, column by column (cells built wide and measured).
+    let natural: Vec<u16> = (0..window.columns.len())
+        .map(|col| {
+            let title = window.columns[col].title.chars().count() + 1;
+            (offset..end)
+                .map(|pos| cell(pos, col, NATURAL_MAX).width())
+                .max()
+                .unwrap_or(0)
+                .max(title)
+                .min(NATURAL_MAX) as u16
+        })
+        .collect();
+    let widths = widths(window.columns, area.width, &natural);
     // Cells are written straight into the buffer: one pass per cell, nothing for rows off screen.
     let mut columns = Vec::with_capacity(widths.len());
     let mut x = area.x;
@@ -154,7 +163,6 @@ pub(crate) fn draw(
     } else {
         Style::new().add_modifier(Modifier::REVERSED)
     };
-    let end = (offset + height).min(window.total);
     for (i, pos) in (offset..end).enumerate() {
         let y = area.y + 1 + i as u16;
         if window.selected == Some(pos) {
@@ -174,13 +182,13 @@ mod tests {
     #[test]
     fn narrow_tables_drop_least_important_columns() {
         let cols = &Tab::Profiles.kind().columns();
-        let wide = widths(cols, 200);
+        let wide = widths(cols, 200, &[]);
         assert!(wide.iter().all(Option::is_some));
         assert_eq!(
             wide.iter().flatten().sum::<u16>() + cols.len() as u16 - 1,
             200
         );
-        let narrow = widths(cols, 56);
+        let narrow = widths(cols, 56, &[]);
         assert!(
             narrow[0].is_some() && narrow[3].is_some(),
             "name and cpu stay"
@@ -188,5 +196,39 @@ mod tests {
         assert!(narrow[7].is_none(), "policies go first");
         let used: u16 = narrow.iter().flatten().map(|w| w + 1).sum::<u16>() - 1;
         assert!(used <= 56);
+    }
+
+    #[test]
+    fn flexible_columns_grow_to_their_content_and_the_widest_takes_the_rest() {
+        use crate::ui::kinds::Column;
+        let col = |title, width| Column {
+            title,
+            width,
+            drop: 0,
+        };
+        let cols = [
+            col("NAME", Width::Flex(8, 1)),
+            col("OWNER", Width::Flex(10, 1)),
+            col("AGE", Width::Fixed(4)),
+            col("MESSAGE", Width::Flex(8, 1)),
+        ];
+        // Room for everything: each gets its content, the widest (OWNER) the rest.
+        let w = widths(&cols, 80, &[12, 30, 4, 9]);
+        assert_eq!(
+            w,
+            [
+                Some(12),
+                Some(30 + 80 - 12 - 30 - 4 - 9 - 3),
+                Some(4),
+                Some(9)
+            ]
+        );
+        // Too little: shared in proportion to what each lacks, nobody below its minimum.
+        let w = widths(&cols, 40, &[12, 30, 4, 9]);
+        assert!(w.iter().flatten().zip(&cols).all(|(w, c)| match c.width {
+            Width::Fixed(m) | Width::Flex(m, _) => *w >= m,
+        }));
+        assert_eq!(w.iter().flatten().sum::<u16>() + 3, 40);
+        assert!(w[1] > w[0], "{w:?}");
     }
 }

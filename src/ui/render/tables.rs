@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::cell::{fit, line};
+use super::cell::{FOCUS_MARK, fit, line};
 use super::table::{self, Window};
 use crate::ui::data::Health;
 use crate::ui::kinds::{At, Column, ORB_COLUMN, upgrades};
@@ -17,14 +17,18 @@ use crate::ui::tab::Tab;
 /// Draws the main pane (border, tabs, body) in `area`.
 pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     let theme = &state.theme;
-    let focused = state.focus == Focus::Main;
+    let focused = state.pane_focus() == Focus::Main;
     let block = Block::bordered()
         .border_style(if focused {
             theme.border_focus
         } else {
             theme.border
         })
-        .title(title(state, usize::from(area.width.saturating_sub(4))));
+        .title(title(
+            state,
+            focused,
+            usize::from(area.width.saturating_sub(4)),
+        ));
     frame.render_widget(block, area);
     let MainAreas {
         tabs,
@@ -63,7 +67,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn title(state: &State, width: usize) -> Line<'static> {
+fn title(state: &State, focused: bool, width: usize) -> Line<'static> {
     let theme = &state.theme;
     let view = state.view();
     let place = match (state.scope, state.orb()) {
@@ -71,8 +75,9 @@ fn title(state: &State, width: usize) -> Line<'static> {
         (Scope::Orb, Some(orb)) => orb.name.clone(),
         (Scope::Orb, None) => "no ORB".to_string(),
     };
+    let mark = if focused { FOCUS_MARK } else { "" };
     let mut spans = vec![
-        Span::styled(format!(" {} ", shown_title(state)), theme.title),
+        Span::styled(format!(" {mark}{} ", shown_title(state)), theme.title),
         Span::styled(fit(&place, 24), theme.accent),
     ];
     if !state.rows.is_empty() || !state.sorted.is_empty() {
@@ -98,7 +103,9 @@ fn title(state: &State, width: usize) -> Line<'static> {
             theme.warn,
         ));
     }
+    // The Desired tab is read from git, which answers while the cluster does not.
     if state.scope == Scope::Orb
+        && state.tab != Tab::Desired
         && !state.sorted.is_empty()
         && state.orb().is_some_and(|o| !o.health.is_reachable())
     {

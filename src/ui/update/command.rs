@@ -12,8 +12,8 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "alerts", "drafts", "drift", "plan", "history", "suspend", "resume", "theme ",
-    "help", "quit", "q", "pods", "deploy", "svc", "ns",
+    "orb ", "all", "alerts", "errors", "msg", "drafts", "drift", "plan", "history", "suspend",
+    "resume", "theme ", "help", "quit", "q", "pods", "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
 const ALL_NAMESPACES: &[&str] = &["all", "-"];
@@ -175,11 +175,44 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
                 .count();
             super::keys::open_viewer(
                 state,
-                Viewer::Text {
+                Viewer::Message {
                     title: format!("Alerts: {n} of {} ORBs", state.fleet.len()),
-                    lines: Some(lines),
+                    lines,
                     scroll: 0,
-                    then: None,
+                },
+            );
+        }
+        "errors" => {
+            let orb = state.target_orb();
+            let Some(view) = state.fleet.get(orb) else {
+                return;
+            };
+            let errors = view.sync.as_ref().map_or(&[][..], |s| &s.errors[..]);
+            let mut lines: Vec<String> = errors.iter().map(|e| format!("• {e}")).collect();
+            if lines.is_empty() {
+                lines.push("The engine's last sync reported no errors.".into());
+            }
+            let title = format!("Sync errors of {} ({})", view.name, errors.len());
+            super::keys::open_viewer(
+                state,
+                Viewer::Message {
+                    title,
+                    lines,
+                    scroll: 0,
+                },
+            );
+        }
+        "msg" => {
+            let text = state
+                .last_message
+                .clone()
+                .unwrap_or_else(|| "No message yet.".into());
+            super::keys::open_viewer(
+                state,
+                Viewer::Message {
+                    title: "Last message".into(),
+                    lines: vec![text],
+                    scroll: 0,
                 },
             );
         }

@@ -65,6 +65,16 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    if state.focus == Focus::OrbList && acts_on_row(cmd) {
+        let orb = state.orb().map_or("the ORB", |o| o.name.as_str());
+        let text = format!(
+            "The ORB list has focus: {} moves it to {orb}'s {} table first.",
+            state.keymap.keys_of(Command::SwitchPane),
+            state.tab.title()
+        );
+        state.say(Level::Info, text);
+        return;
+    }
     if let Some(what) = needs_repo(cmd, state.tab)
         && state.refuse_live_only(state.target_orb(), what)
     {
@@ -147,6 +157,23 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::Blame => history::blame_selected(state, fx),
         _ => {}
     }
+}
+
+/// Whether `cmd` acts on the main pane's selected row (and so waits for the main pane's focus:
+/// keys go to the pane drawn focused).
+fn acts_on_row(cmd: Command) -> bool {
+    matches!(
+        cmd,
+        Command::Edit
+            | Command::LiveYaml
+            | Command::ThreeWay
+            | Command::Logs
+            | Command::Delete
+            | Command::Blame
+            | Command::UpgradePause
+            | Command::UpgradeResume
+            | Command::UpgradeAbort
+    )
 }
 
 /// What `cmd` would do with the ORB's repo (for the refusal on a live-only ORB), if it needs one.
@@ -405,6 +432,11 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 *scroll = pos;
             }
         }
+        (Some(c), Viewer::Message { scroll, lines, .. }) => {
+            if let Some(pos) = moved(c, *scroll, lines.len(), page) {
+                *scroll = pos;
+            }
+        }
         (
             Some(c),
             Viewer::ThreeWay {
@@ -658,7 +690,34 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
             let path = state.fleet[orb].desired_files[row].clone();
             open_path(state, name, path, 1, fx);
         }
+        Tab::Events => {
+            let event = &state.fleet[orb].events[row];
+            let viewer = event_message(event, &name, state.clock.unix);
+            open_viewer(state, viewer);
+        }
         _ => live_yaml(state, fx),
+    }
+}
+
+/// One event whole: its fields, then its message wrapped.
+fn event_message(e: &crate::ui::data::EventRow, orb: &str, now: u64) -> Viewer {
+    let ago = crate::ui::render::cell::age(now, e.time);
+    let place = if e.namespace.is_empty() {
+        "cluster-scoped".to_string()
+    } else {
+        format!("namespace {}", e.namespace)
+    };
+    Viewer::Message {
+        title: format!("{} event {} @ {orb}", e.type_, e.reason),
+        lines: vec![
+            format!("Object:    {} ({place})", e.object),
+            format!("Type:      {}", e.type_),
+            format!("Reason:    {}", e.reason),
+            format!("Last seen: {ago} ago"),
+            String::new(),
+            e.message.clone(),
+        ],
+        scroll: 0,
     }
 }
 

@@ -170,8 +170,10 @@ fn reindex_if_shown(state: &mut State, orb: usize) {
 impl State {
     /// Shows `text` in the footer for a few seconds.
     pub(crate) fn say(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        self.last_message = Some(text.clone());
         self.message = Some(Message {
-            text: text.into(),
+            text,
             level,
             since: self.clock.now,
         });
