@@ -91,6 +91,9 @@ pub enum Applied {
     Created,
     /// It existed and was changed.
     Configured,
+    /// It held this desired state (its hash) but had been changed in the cluster since, and was
+    /// put back: a self-heal.
+    Healed,
     /// It already matched; nothing was written.
     Unchanged,
 }
@@ -101,6 +104,7 @@ impl Applied {
         match self {
             Applied::Created => "created",
             Applied::Configured => "configured",
+            Applied::Healed => "healed",
             Applied::Unchanged => "unchanged",
         }
     }
@@ -244,12 +248,14 @@ impl Applier {
             .await?
             .get(&(namespace.clone(), id.name.clone()))
             .cloned();
+        let mut same_desired = false;
         if let Some(live) = &live {
             let live_hash = live.pointer(&format!(
                 "/metadata/annotations/{}",
                 HASH_ANNOTATION.replace('/', "~1")
             ));
-            if live_hash == hash.as_ref() && contains(live, &object) {
+            same_desired = live_hash == hash.as_ref();
+            if same_desired && contains(live, &object) {
                 return Ok(Applied::Unchanged);
             }
         }
@@ -277,10 +283,10 @@ impl Applier {
         {
             objects.insert((namespace, id.name.clone()), kept(after));
         }
-        Ok(if live.is_some() {
-            Applied::Configured
-        } else {
-            Applied::Created
+        Ok(match (live.is_some(), same_desired) {
+            (true, true) => Applied::Healed,
+            (true, false) => Applied::Configured,
+            (false, _) => Applied::Created,
         })
     }
 

@@ -149,6 +149,7 @@ async fn run(
 ) {
     let repo = Arc::new(std::sync::Mutex::new(options.repo));
     let mut applier = Applier::new(client.clone(), "");
+    let events = crate::controllers::runtime::events::Recorder::new(client.clone());
     let mut written: Option<OrbStatus> = None;
     let mut written_reports: Option<Reports> = None;
     let mut last_write: Option<Instant> = None;
@@ -274,6 +275,20 @@ async fn run(
                             pending = Some(status.clone());
                         }
                         retry = retry_after(&status, retry);
+                        for (id, _) in report
+                            .actions
+                            .iter()
+                            .filter(|(_, a)| *a == sync::Action::Healed)
+                        {
+                            let object = k8s_openapi::api::core::v1::ObjectReference {
+                                api_version: Some(id.api_version.clone()),
+                                kind: Some(id.kind.clone()),
+                                namespace: id.namespace.clone(),
+                                name: Some(id.name.clone()),
+                                ..Default::default()
+                            };
+                            events.healed(&object, "the engine (desired/ in git)").await;
+                        }
                         finished = Some((status, report.actions));
                     }
                     Ok(None) => {}

@@ -60,9 +60,10 @@ pub async fn check(client: &kube::Client, namespace: &str, lease: &str) {
 /// (the first errors, and the fix when kinds are not served), DEBUG when nothing changed.
 pub fn log_sync(status: &OrbStatus, actions: &[(ObjectId, Action)]) {
     let count = |a: Action| actions.iter().filter(|(_, x)| *x == a).count();
+    // A self-heal is a change too; its own line (and Event) names the object.
     let (created, configured, pruned) = (
         count(Action::Created),
-        count(Action::Configured),
+        count(Action::Configured) + count(Action::Healed),
         count(Action::Pruned),
     );
     let failed: Vec<String> = status

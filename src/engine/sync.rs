@@ -40,6 +40,8 @@ pub enum Action {
     Created,
     /// Changed.
     Configured,
+    /// Put back to its desired state after a change in the cluster (a self-heal).
+    Healed,
     /// Deleted because it left desired/.
     Pruned,
 }
@@ -181,6 +183,7 @@ async fn apply_wave(
                 let action = match result {
                     Applied::Created => Some(Action::Created),
                     Applied::Configured => Some(Action::Configured),
+                    Applied::Healed => Some(Action::Healed),
                     Applied::Unchanged => None,
                 };
                 if let Some(action) = action {

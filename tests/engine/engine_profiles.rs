@@ -2,7 +2,8 @@
 //! converge to exactly the children seed 001 lists, current/profiles.yaml is pushed, a second
 //! sync writes nothing, a quota label change lands, a deleted Profile leaves nothing behind, an
 //! engine killed after its Nth write converges when restarted, and the API gone for 30 s is
-//! survived without a restart.
+//! survived without a restart; a change made with kubectl is put back and told as a
+//! `SelfHealed` Event.
 
 use crate::common;
 
@@ -659,6 +660,108 @@ async fn an_object_waiting_for_its_profile_s_namespace_is_retried_within_seconds
         applied && since.elapsed() <= Duration::from_secs(5),
         "applied: {applied} after {:?}; first sync: {first:?}",
         since.elapsed()
+    );
+    engine.stop().await;
+}
+
+/// The `SelfHealed` Events of the cluster, as `kubectl get events` lists them.
+async fn self_heals(sim: &Sim) -> String {
+    let out = sim
+        .ok(&[
+            "get",
+            "events",
+            "-A",
+            "-o",
+            "jsonpath={range .items[?(@.reason==\"SelfHealed\")]}{.involvedObject.kind}/{.involvedObject.name} {.message}{\"\\n\"}{end}",
+        ])
+        .await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_with_kubectl_is_put_back_and_told_as_a_self_heal_event() {
+    let sim = Sim::start(0).await;
+    let client = sim.client().await;
+    let origin = Origin::new();
+    seed(&origin);
+    push(
+        &origin,
+        vec![put(
+            "desired/settings.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  mode: strict\n",
+        )],
+    );
+    let mut engine = Running::start(&sim, &origin).await;
+    assert_eq!(engine.sync().await.result, "Synced");
+    assert!(eventually(60, || converged(&client, &ALL)).await);
+    assert_eq!(
+        self_heals(&sim).await,
+        "",
+        "nothing healed while converging"
+    );
+
+    // A second person changes a quota the profile controller owns: it is put back at once.
+    sim.ok(&[
+        "patch",
+        "resourcequota",
+        "quotas",
+        "-n",
+        "alice",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"hard":{"requests.cpu":"99"}}}"#,
+    ])
+    .await;
+    assert!(
+        eventually(10, || async {
+            quota(&client, "alice", "requests.cpu").await.as_deref() == Some("8")
+        })
+        .await,
+        "the quota was not put back"
+    );
+    let told = eventually(10, || async {
+        self_heals(&sim).await.contains("ResourceQuota/quotas")
+    })
+    .await;
+    assert!(told, "no SelfHealed event: {}", self_heals(&sim).await);
+
+    // And a desired ConfigMap changed by hand is put back by the next sync, as a self-heal.
+    sim.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"mode":"lax"}}"#,
+    ])
+    .await;
+    let (_, actions) = engine.sync_with_actions().await;
+    assert!(
+        actions
+            .iter()
+            .any(|(id, a)| id.name == "settings" && *a == orbdeck::engine::sync::Action::Healed),
+        "{actions:?}"
+    );
+    let mode = sim
+        .ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-n",
+            "default",
+            "-o",
+            "jsonpath={.data.mode}",
+        ])
+        .await;
+    assert_eq!(mode, "strict");
+    let heals = self_heals(&sim).await;
+    assert!(
+        heals.contains("ConfigMap/settings") && heals.contains("put back by the engine"),
+        "{heals}"
     );
     engine.stop().await;
 }

@@ -1057,11 +1057,11 @@ fn demo_pods_logs_describe_namespace_filter_and_all_pods() {
     ui.text("orb orb-beta");
     ui.keys(&["Enter", "1"]);
     ui.wait(30, "beta's sync error", |s| {
-        // The ORB list's second line of orb-beta counts its errors.
+        // orb-beta is marked failing in the ORB list, and its second line counts its errors.
         let lines: Vec<&str> = s.lines().collect();
         lines
             .windows(2)
-            .any(|w| w[0].contains("● orb-beta") && w[1].contains("!1"))
+            .any(|w| w[0].contains("✖ orb-beta") && w[1].contains("!1"))
             && s.contains("Invalid")
             && s.contains("Sync errors (1)")
             && s.contains("policy.yaml:8:16: spec.maxAttempts")

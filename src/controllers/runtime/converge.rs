@@ -229,12 +229,15 @@ pub struct Derived {
     names: Arc<Mutex<Interner>>,
     changes: broadcast::Sender<Change>,
     shutdown: CancellationToken,
+    /// Where self-heals are told (a Normal Event on the object put back).
+    events: super::events::Recorder,
 }
 
 impl Derived {
     /// Caches on `client`'s cluster; their watches end with `shutdown`.
     pub fn new(client: kube::Client, shutdown: CancellationToken) -> Arc<Derived> {
         Arc::new(Derived {
+            events: super::events::Recorder::new(client.clone()),
             client,
             kinds: tokio::sync::Mutex::new(HashMap::new()),
             missing: Mutex::new(HashMap::new()),
@@ -417,11 +420,16 @@ impl Derived {
                 ))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            if let Some(live) = cache.get(&key)
+            let cached = cache.get(&key);
+            if let Some(live) = &cached
                 && (live.deleting || (live.hash.as_deref() == hash.as_deref() && !live.drifted))
             {
                 continue;
             }
+            // Same desired state as last applied, yet changed since: this write is a self-heal.
+            let healing = cached
+                .as_ref()
+                .is_some_and(|live| live.hash.as_deref() == hash.as_deref() && live.drifted);
             let api = self.api(&cache, namespace.as_deref());
             let result = match serde_json::from_value::<DynamicObject>(object) {
                 Ok(obj) => api
@@ -436,7 +444,19 @@ impl Derived {
                 Err(e) => Err(e.to_string()),
             };
             match result {
-                Ok(()) => out.writes += 1,
+                Ok(()) => {
+                    out.writes += 1;
+                    if healing {
+                        let object = k8s_openapi::api::core::v1::ObjectReference {
+                            api_version: Some(api_version),
+                            kind: Some(kind),
+                            namespace: key.0.as_deref().map(str::to_owned),
+                            name: Some(name),
+                            ..Default::default()
+                        };
+                        self.events.healed(&object, CONTROLLER_MANAGER).await;
+                    }
+                }
                 Err(e) => out.errors.push(format!("{kind} {}: {e}", show(&key))),
             }
         }

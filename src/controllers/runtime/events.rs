@@ -1,5 +1,6 @@
 //! Warning Events on the objects the families read (a Profile with a bad quota label, an
-//! AddonTemplate that does not render, a PodSetting outside a team namespace), published through
+//! AddonTemplate that does not render, a PodSetting outside a team namespace), and Normal
+//! `SelfHealed` Events on the objects put back after a change in the cluster, published through
 //! kube-runtime's `Recorder` (`events.k8s.io/v1`, reporting controller `orbdeck-controllers`,
 //! instance the pod's name): once per distinct set of warnings of an object, not once per
 //! reconcile, so a converged cluster gets no Event writes.
@@ -13,6 +14,8 @@ use std::sync::Mutex;
 
 /// The Event action of every warning: what the controllers were doing.
 const ACTION: &str = "Reconcile";
+/// The Event action of a self-heal.
+const HEAL_ACTION: &str = "SelfHeal";
 
 /// Publishes Warning Events, remembering what was said of each object.
 pub struct Recorder {
@@ -53,6 +56,34 @@ impl Recorder {
         }
         for warning in warnings {
             self.publish(object, warning).await;
+        }
+    }
+
+    /// Publishes a Normal `SelfHealed` Event on `object`, which someone changed in the cluster
+    /// and `who` put back to its desired state, and says so in the log.
+    pub async fn healed(&self, object: &ObjectReference, who: &str) {
+        let what = format!(
+            "{} {}{}",
+            object.kind.as_deref().unwrap_or_default(),
+            object
+                .namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            object.name.as_deref().unwrap_or_default()
+        );
+        tracing::info!(object = %what, "self-healed: changed in the cluster, put back by {who}");
+        let event = Event {
+            type_: EventType::Normal,
+            reason: "SelfHealed".into(),
+            note: Some(format!(
+                "changed in the cluster by another manager; put back by {who}"
+            )),
+            action: HEAL_ACTION.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, object).await {
+            tracing::warn!(object = %what, error = %e, "recording a self-heal event");
         }
     }
 
