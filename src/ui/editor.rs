@@ -210,9 +210,10 @@ impl Editor {
         self.base_text.as_deref() == Some(self.text().as_str())
     }
 
-    /// Restyles the text area after a theme change.
+    /// Restyles the text area after a theme change (the line numbers are drawn by the editor's
+    /// view, so they stay put when the text scrolls sideways).
     pub fn apply_theme(&mut self, theme: &Theme) {
-        self.area.set_line_number_style(theme.dim);
+        self.area.remove_line_number();
         self.area.set_cursor_line_style(Style::new());
         self.area.set_search_style(theme.search);
         self.area.set_style(theme.text);
@@ -298,6 +299,22 @@ impl Editor {
             KeyCode::Delete if plain => undo::Edit::Delete(at),
             _ => undo::Edit::Other,
         }
+    }
+
+    /// Scrolls the text back left as far as the cursor allows (after a resize: a wider window
+    /// shows the start of the lines again); the cursor stays where it is.
+    pub fn scroll_back_left(&mut self) {
+        let (_, left) = self.area.scroll_offset();
+        if left == 0 {
+            return;
+        }
+        let (row, col) = self.cursor();
+        // Scrolling moves the cursor into the old view; it is put back, and the next frame
+        // scrolls only as far right as it needs.
+        self.area
+            .scroll((0, -i16::try_from(left).unwrap_or(i16::MAX)));
+        let at = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        self.area.move_cursor(CursorMove::Jump(at(row), at(col)));
     }
 
     /// Records an edit at `now`: the draft needs saving.

@@ -88,6 +88,13 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+/// After a resize: the editor's text scrolls back left as far as its cursor allows.
+pub(super) fn on_resize(state: &mut State) {
+    if let Some(e) = state.editor.as_mut() {
+        e.scroll_back_left();
+    }
+}
+
 /// Pasted text: one undo step in the editor's text; typed key by key anywhere else (the command
 /// line, a filter, the search, the commit message), as a terminal without bracketed paste does.
 pub(super) fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {

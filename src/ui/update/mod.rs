@@ -30,6 +30,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Resize(w, h) => {
             state.size = (w, h);
             state.keep_selection_visible();
+            editor::on_resize(state);
         }
         Action::Tick(clock) => {
             state.clock = clock;
