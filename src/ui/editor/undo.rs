@@ -51,7 +51,7 @@ impl Edit {
 }
 
 /// The text and cursor before a step.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Snapshot {
     lines: Vec<String>,
     cursor: (usize, usize),
@@ -89,7 +89,7 @@ struct Run {
 }
 
 /// Undo and redo steps of one open file.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(super) struct History {
     undo: Vec<Snapshot>,
     redo: Vec<Snapshot>,
