@@ -23,6 +23,9 @@ pub struct Clock {
 pub enum Action {
     /// A key press (release events are ignored).
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): one undo step in the editor, typed key by
+    /// key anywhere else.
+    Paste(String),
     /// The terminal's new size (columns, rows); send one at start.
     Resize(u16, u16),
     /// Time passed: saves debounced drafts, expires messages, ages.

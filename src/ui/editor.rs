@@ -1,8 +1,11 @@
 //! The desired-file editor's state: a `ratatui_textarea::TextArea` plus the draft, validation,
 //! plan, commit and push steps of the file. `update::editor` drives it; `render::editor` draws it.
 
+mod undo;
+
 use std::time::Instant;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Style;
 use ratatui_textarea::{CursorMove, TextArea};
 
@@ -90,6 +93,8 @@ pub struct Editor {
     /// The commit message typed so far (kept when the commit box is left with esc); empty
     /// means [`Editor::default_message`].
     pub message: String,
+    /// Undo and redo steps (see [`undo`] for how keys are grouped).
+    history: undo::History,
 }
 
 /// Lines of `text` made safe for the terminal (escape sequences and control characters
@@ -105,12 +110,27 @@ fn safe_lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A text area on `text` with the editor's settings.
+/// A text area on `text` with the editor's settings (its own history off: the editor keeps
+/// grouped steps, see [`undo`]).
 fn text_area(text: &str) -> TextArea<'static> {
     let mut area = TextArea::new(safe_lines(text));
-    area.set_max_histories(200);
+    area.set_max_histories(0);
     area.set_tab_length(2);
     area
+}
+
+/// Pasted `text` made safe like an opened file's lines, its line breaks (LF or CRLF) kept as
+/// LF, a final one included.
+fn safe_paste(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
+    lines
+        .iter()
+        .map(|line| safe_lines(line).join(""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `text` as a regular expression matching it literally.
@@ -153,17 +173,20 @@ impl Editor {
             crlf: text.contains("\r\n"),
             final_newline: text.ends_with('\n'),
             message: String::new(),
+            history: undo::History::default(),
         };
         editor.apply_theme(theme);
         editor
     }
 
-    /// Replaces the whole text (a merge result), keeping the cursor's line where it can.
+    /// Replaces the whole text (a merge result), keeping the cursor's line where it can; the
+    /// undo steps start again from it.
     pub fn replace_text(&mut self, text: &str, theme: &Theme) {
         let (row, _) = self.cursor();
         self.crlf = text.contains("\r\n");
         self.final_newline = text.ends_with('\n');
         self.area = text_area(text);
+        self.history = undo::History::default();
         self.apply_theme(theme);
         self.jump_to_line(u32::try_from(row + 1).unwrap_or(1));
         if !self.search.is_empty() {
@@ -187,9 +210,10 @@ impl Editor {
         self.base_text.as_deref() == Some(self.text().as_str())
     }
 
-    /// Restyles the text area after a theme change.
+    /// Restyles the text area after a theme change (the line numbers are drawn by the editor's
+    /// view, so they stay put when the text scrolls sideways).
     pub fn apply_theme(&mut self, theme: &Theme) {
-        self.area.set_line_number_style(theme.dim);
+        self.area.remove_line_number();
         self.area.set_cursor_line_style(Style::new());
         self.area.set_search_style(theme.search);
         self.area.set_style(theme.text);
@@ -217,6 +241,80 @@ impl Editor {
         let last = self.area.lines().len().saturating_sub(1);
         let row = (line.max(1) as usize - 1).min(last);
         self.area.move_cursor(CursorMove::Jump(row as u16, 0));
+    }
+
+    /// Applies `key` to the text area at `now` (an edit, grouped into undo steps, or a cursor
+    /// move, which ends the current step); returns whether the text changed.
+    pub fn input(&mut self, key: KeyEvent, now: Instant) -> bool {
+        let edit = self.edit_of(&key);
+        self.history
+            .edit(&mut self.area, edit, now, |area| area.input(key))
+    }
+
+    /// Inserts pasted `text` at the cursor (over the selection) as one undo step; returns
+    /// whether the text changed.
+    pub fn paste(&mut self, text: &str, now: Instant) -> bool {
+        let text = safe_paste(text);
+        self.history
+            .edit(&mut self.area, undo::Edit::Other, now, |area| {
+                area.insert_str(&text)
+            })
+    }
+
+    /// Undoes the last step; false when there is none.
+    pub fn undo(&mut self) -> bool {
+        self.history.undo(&mut self.area)
+    }
+
+    /// Redoes the last undone step; false when there is none.
+    pub fn redo(&mut self) -> bool {
+        self.history.redo(&mut self.area)
+    }
+
+    /// What `key` would do to the text, as the text area maps keys (typing over a selection is
+    /// another kind of change).
+    fn edit_of(&self, key: &KeyEvent) -> undo::Edit {
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let ctrl = key.modifiers == KeyModifiers::CONTROL;
+        let (row, col) = self.cursor();
+        let line = self.area.lines().get(row).map_or("", String::as_str);
+        if self.area.is_selecting() {
+            return undo::Edit::Other;
+        }
+        let before = col
+            .checked_sub(1)
+            .and_then(|i| line.chars().nth(i))
+            .unwrap_or('\n');
+        let at = line.chars().nth(col).unwrap_or('\n');
+        match key.code {
+            KeyCode::Enter => undo::Edit::Type('\n'),
+            KeyCode::Char('m') if ctrl => undo::Edit::Type('\n'),
+            KeyCode::Char('h') if ctrl => undo::Edit::Erase(before),
+            KeyCode::Char('d') if ctrl => undo::Edit::Delete(at),
+            KeyCode::Char(c) if plain => undo::Edit::Type(c),
+            KeyCode::Tab if plain => undo::Edit::Type('\t'),
+            KeyCode::Backspace if plain => undo::Edit::Erase(before),
+            KeyCode::Delete if plain => undo::Edit::Delete(at),
+            _ => undo::Edit::Other,
+        }
+    }
+
+    /// Scrolls the text back left as far as the cursor allows (after a resize: a wider window
+    /// shows the start of the lines again); the cursor stays where it is.
+    pub fn scroll_back_left(&mut self) {
+        let (_, left) = self.area.scroll_offset();
+        if left == 0 {
+            return;
+        }
+        let (row, col) = self.cursor();
+        // Scrolling moves the cursor into the old view; it is put back, and the next frame
+        // scrolls only as far right as it needs.
+        self.area
+            .scroll((0, -i16::try_from(left).unwrap_or(i16::MAX)));
+        let at = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
+        self.area.move_cursor(CursorMove::Jump(at(row), at(col)));
     }
 
     /// Records an edit at `now`: the draft needs saving.

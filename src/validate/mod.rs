@@ -10,6 +10,7 @@ mod quantities;
 mod report;
 mod scalar;
 mod schema;
+mod syntax_pos;
 mod yaml;
 
 pub use report::{Diagnostic, Object, Report, Severity};

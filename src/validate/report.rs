@@ -32,17 +32,34 @@ pub struct Diagnostic {
     pub severity: Severity,
 }
 
+impl Diagnostic {
+    /// What is wrong without the place: `[warning: ][path: ]message` (no `: ` for an empty
+    /// path), as a view that shows the file and line itself prints it.
+    pub fn what(&self) -> String {
+        let mut out = String::new();
+        if self.severity == Severity::Warning {
+            out.push_str("warning: ");
+        }
+        if !self.path.is_empty() {
+            out.push_str(&self.path);
+            out.push_str(": ");
+        }
+        out.push_str(&self.message);
+        out
+    }
+}
+
 impl fmt::Display for Diagnostic {
     /// `file:line:column: [warning: ][path: ]message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
-        if self.severity == Severity::Warning {
-            f.write_str("warning: ")?;
-        }
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.what()
+        )
     }
 }
 

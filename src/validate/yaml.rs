@@ -8,8 +8,9 @@
 
 use super::path::Seg;
 use super::scalar;
+use super::syntax_pos;
 use serde_json::{Map, Value};
-use serde_saphyr::granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, Tag};
+use serde_saphyr::granit_parser::{Event, Marker, Options, Parser, ScalarStyle, Tag};
 use std::collections::HashMap;
 
 /// Deepest nesting of collections accepted.
@@ -151,7 +152,10 @@ pub(crate) fn parse(text: &str) -> Parsed {
                     (pos, b.path(), fatal.to_string(), give_up)
                 }
             },
-            Some(Err(e)) => (Pos::of(e.marker()), Vec::new(), syntax(&e), false),
+            Some(Err(e)) => {
+                let (pos, message) = syntax_pos::locate(text, &e);
+                (pos, Vec::new(), message, false)
+            }
         };
         b.errors.push(Problem { pos, path, message });
         b.stack.clear();
@@ -171,10 +175,11 @@ pub(crate) fn parse(text: &str) -> Parsed {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
+                let (pos, message) = syntax_pos::locate(text, &e);
                 b.errors.push(Problem {
-                    pos: Pos::of(e.marker()),
+                    pos,
                     path: Vec::new(),
-                    message: syntax(&e),
+                    message,
                 });
                 break;
             }
@@ -184,10 +189,6 @@ pub(crate) fn parse(text: &str) -> Parsed {
         documents: b.documents,
         errors: b.errors,
     }
-}
-
-fn syntax(e: &ScanError) -> String {
-    format!("syntax error: {}", e.info())
 }
 
 /// An anchored node kept for its aliases.

@@ -361,6 +361,34 @@ fn validate_reports_every_error_with_file_line_and_field() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
+/// A key typed without its `: ` on line 5: `orbdeck validate` names line 5 (not line 6, where the
+/// parser fails) and prints no empty field path, as the editor does for the same text.
+#[test]
+fn validate_reports_a_syntax_error_on_the_line_to_fix_without_an_empty_path() {
+    let repo = tempfile::tempdir().unwrap();
+    let d = repo.path();
+    std::fs::create_dir_all(d.join("desired/profiles")).unwrap();
+    std::fs::write(
+        d.join("desired/profiles/alice.yaml"),
+        "apiVersion: kubeflow.org/v1\nkind: Profile\n# alice\nmetadata:\n  name alice\n  labels: {}\nspec:\n  owner:\n    kind: User\n    name: alice@example.com\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = orbdeck(home.path(), &["validate", d.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "desired/profiles/alice.yaml:5:3: syntax error: mapping values are not allowed in this context (the text runs on into line 6"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(": : "),
+        "an empty path is not printed: {stdout}"
+    );
+}
+
 #[test]
 fn ten_orbdeck_pushes_and_ten_git_pushes_on_one_file_lose_nothing() {
     let origin = Origin::new();

@@ -156,6 +156,14 @@ const BAD: &[Case] = &[
         "did not find expected key",
     ),
     ("unclosed-quote.yaml", 4, 9, "", "unclosed quote"),
+    // The parser fails at line 7's `:`; the line to fix is the one without its `: `.
+    (
+        "key-without-colon.yaml",
+        6,
+        3,
+        "",
+        "mapping values are not allowed in this context (the text runs on into line 7",
+    ),
     ("unclosed-flow.yaml", 5, 11, "", "unclosed bracket"),
     (
         "second-document-broken.yaml",

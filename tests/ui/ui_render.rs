@@ -575,6 +575,117 @@ fn editor_colours_yaml_keys_and_comments() {
     assert_eq!(fg_of(&s, "# label override"), Color::DarkGray);
 }
 
+/// The editor after a validation, its cursor at the end of the long error line 7: the text
+/// scrolls sideways, the line numbers stay, line 7 and 13 are marked `✖` and the message of the
+/// cursor's line is the one highlighted in the errors pane.
+fn error_line_scrolled(s: &mut State) {
+    open_alice(s);
+    for _ in 0..6 {
+        send(s, key(KeyCode::Down));
+    }
+    send(s, key(KeyCode::End));
+    type_text(s, &" and a comment that runs on".repeat(8));
+    send(s, ctrl('s'));
+    send(
+        s,
+        Action::Validated {
+            errors: vec![
+                (7, "syntax error: a label value that is too long".into()),
+                (13, "spec.resourceQuotaSpec.hard: no quota".into()),
+            ],
+        },
+    );
+    send(s, key(KeyCode::Esc));
+    send(s, key(KeyCode::End));
+}
+
+#[test]
+fn editor_error_line_marked_and_scrolled_sideways() {
+    let mut differ = Vec::new();
+    for (w, h) in [(200, 60), (80, 24), (60, 15)] {
+        let mut s = state(fleet(), w, h);
+        error_line_scrolled(&mut s);
+        let snapshot = format!("editor_error_scrolled_{w}x{h}");
+        let text = screen(&s);
+        let row = text
+            .lines()
+            .find(|l| l.contains("✖ 7 "))
+            .unwrap_or_else(|| panic!("line 7 marked at {w}x{h}:\n{text}"));
+        assert!(
+            row.contains("runs on") && !row.contains("quotas.statcan.gc.ca"),
+            "the text is scrolled, its number is not: {row}"
+        );
+        let checked = std::panic::catch_unwind(|| {
+            insta::assert_snapshot!(snapshot.clone(), text);
+        });
+        if checked.is_err() {
+            differ.push(snapshot);
+        }
+    }
+    assert!(differ.is_empty(), "views that differ: {differ:?}");
+}
+
+#[test]
+fn editor_error_lines_are_underlined_in_the_error_colour() {
+    use ratatui::style::{Color, Modifier};
+    let mut s = state(fleet(), 200, 60);
+    validated_with_errors(&mut s);
+    let terminal = draw(&s);
+    let buf = terminal.backend().buffer();
+    let at = |text: &str| {
+        let (w, h) = s.size;
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .find(|&(x, y)| {
+                (0..text.chars().count() as u16).all(|i| {
+                    buf.cell((x + i, y)).map(|c| c.symbol())
+                        == text
+                            .chars()
+                            .nth(i as usize)
+                            .map(|c| c.to_string())
+                            .as_deref()
+                })
+            })
+            .unwrap_or_else(|| panic!("{text:?} not on screen"))
+    };
+    let cpu = buf.cell(at("requests.cpu")).unwrap();
+    assert!(
+        cpu.modifier.contains(Modifier::UNDERLINED),
+        "line 14's text"
+    );
+    assert_eq!(cpu.underline_color, Color::Red);
+    let mark = buf.cell(at("✖14")).unwrap();
+    assert_eq!(mark.fg, Color::Red, "the marker is in the error colour");
+    let owner = buf.cell(at("owner:")).unwrap();
+    assert!(
+        !owner.modifier.contains(Modifier::UNDERLINED),
+        "line 9 has no error"
+    );
+}
+
+/// The window widens: the text scrolls back to the start of the lines, the cursor allowing.
+#[test]
+fn the_editor_scrolls_back_left_when_the_window_widens() {
+    let mut s = state(fleet(), 80, 24);
+    open_alice(&mut s);
+    send(&mut s, key(KeyCode::End));
+    type_text(&mut s, &" more".repeat(14));
+    let narrow = screen(&s);
+    assert!(!narrow.contains("# Alice's team profile"), "{narrow}");
+    assert!(narrow.contains("  1 "), "the number stays: {narrow}");
+    send(&mut s, Action::Resize(200, 60));
+    let wide = screen(&s);
+    assert!(
+        wide.contains("  1 # Alice's team profile more more"),
+        "{wide}"
+    );
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor(),
+        (0, 92),
+        "the cursor stays"
+    );
+}
+
 /// The engine's health roll-up: the ORB list says an ORB is Degraded, and its Overview names the
 /// objects that are not healthy with their reasons.
 #[test]

@@ -1423,3 +1423,46 @@ fn suspend_stops_the_engine_applying_and_resume_starts_it_again() {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// A key typed without its `: ` in alice's file, validated with ctrl-s in the real binary: the
+/// gutter marks line 5 (the line typed, not line 6 where the YAML parser stops) with `✖`, the
+/// errors pane names line 5 with no empty field path, and a long line scrolled sideways keeps
+/// its line number on screen.
+#[test]
+fn an_invalid_line_typed_in_the_editor_is_marked_on_its_line_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start(
+        "invalid",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    let alice = "desired/profiles/alice.yaml";
+    open_desired(&ui, 1, alice);
+    // `  name: alice` becomes `  name alice`.
+    retype(&ui, 5, 0, 7, " alice");
+    ui.wait(20, "the broken line", |s| s.contains("  5   name alice"));
+    ui.keys(&["C-s"]);
+    let screen = ui.wait(60, "the syntax error", |s| {
+        s.contains("line 5: syntax error: mapping values are not allowed")
+    });
+    assert!(
+        screen.contains("✖ 5   name alice"),
+        "line 5 marked:\n{screen}"
+    );
+    assert!(!screen.contains("✖ 6"), "line 6 is not marked:\n{screen}");
+    assert!(!screen.contains(": : "), "no empty path:\n{screen}");
+
+    // Back to the text; a line longer than the window scrolls, its number stays.
+    ui.escape("the text again", |s| s.contains("ctrl-s validate"));
+    ui.keys(&["End"]);
+    ui.text(&" and on".repeat(30));
+    let screen = ui.wait(20, "the line scrolled sideways", |s| {
+        s.contains("ln 5, col 223") && !s.contains("kind: Profile")
+    });
+    assert!(
+        screen.contains("✖ 5 ") && screen.contains("  6 "),
+        "the numbers stay:\n{screen}"
+    );
+}

@@ -256,6 +256,119 @@ fn undo_redo_and_search_in_the_editor() {
     );
 }
 
+/// The first line of the open file.
+fn first_line(s: &State) -> String {
+    s.editor.as_ref().unwrap().area.lines()[0].clone()
+}
+
+/// Undo steps are runs, as in other editors: a word with the blanks typed after it, backspaces
+/// likewise; a cursor move or a pause of a second ends a run; a paste is one step.
+#[test]
+fn editor_undo_takes_back_the_last_word_not_the_last_character() {
+    let base = Instant::now();
+    let mut s = State::new(fleet(), Settings::default(), clock(base, 0));
+    open_file(&mut s, "alpha", "desired/profiles/alice.yaml");
+    let original = first_line(&s);
+    type_text(&mut s, "hello world");
+    send(&mut s, ctrl('z'));
+    assert_eq!(
+        first_line(&s),
+        format!("hello {original}"),
+        "`world` undone"
+    );
+    assert_eq!(
+        s.editor.as_ref().unwrap().cursor(),
+        (0, 6),
+        "cursor where `world` began"
+    );
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), original, "`hello ` undone");
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), original, "nothing left to undo");
+    send(&mut s, ctrl('y'));
+    assert_eq!(
+        first_line(&s),
+        format!("hello {original}"),
+        "redo: `hello `"
+    );
+    send(&mut s, ctrl('y'));
+    assert_eq!(
+        first_line(&s),
+        format!("hello world{original}"),
+        "redo: `world`"
+    );
+
+    // Backspacing over `hello world`: two steps, `world` then `hello `.
+    for _ in 0..11 {
+        send(&mut s, key(KeyCode::Backspace));
+    }
+    assert_eq!(first_line(&s), original);
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), format!("hello {original}"));
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), format!("hello world{original}"));
+    send(&mut s, ctrl('z'));
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), original);
+
+    // A cursor move (there and back) ends a run.
+    type_text(&mut s, "ab");
+    send(&mut s, key(KeyCode::Left));
+    send(&mut s, key(KeyCode::Right));
+    type_text(&mut s, "cd");
+    send(&mut s, ctrl('z'));
+    assert_eq!(
+        first_line(&s),
+        format!("ab{original}"),
+        "a move ends the run"
+    );
+    send(&mut s, ctrl('z'));
+
+    // So does a pause.
+    type_text(&mut s, "ab");
+    send(&mut s, Action::Tick(clock(base, 2000)));
+    type_text(&mut s, "cd");
+    send(&mut s, ctrl('z'));
+    assert_eq!(
+        first_line(&s),
+        format!("ab{original}"),
+        "a pause ends the run"
+    );
+    send(&mut s, ctrl('z'));
+
+    // A new line is a blank: `a: 1⏎b` is `a: `, `1⏎` and `b`.
+    type_text(&mut s, "a: 1");
+    send(&mut s, key(KeyCode::Enter));
+    type_text(&mut s, "b");
+    send(&mut s, ctrl('z'));
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(e.area.lines()[..2], ["a: 1".to_string(), original.clone()]);
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), format!("a: {original}"));
+    send(&mut s, ctrl('z'));
+    assert_eq!(first_line(&s), original);
+
+    // A paste is one step, however many lines and words.
+    send(&mut s, Action::Paste("x: 1\r\ny: two words\n".into()));
+    let e = s.editor.as_ref().unwrap();
+    assert_eq!(
+        e.area.lines()[..3],
+        ["x: 1".to_string(), "y: two words".into(), original.clone()]
+    );
+    send(&mut s, ctrl('z'));
+    assert_eq!(s.editor.as_ref().unwrap().text(), PROFILE_YAML, "one undo");
+}
+
+/// Outside the editor's text a paste is typed key by key (here into the row filter).
+#[test]
+fn a_paste_outside_the_editor_is_typed() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "2/");
+    send(&mut s, Action::Paste("alice".into()));
+    send(&mut s, key(KeyCode::Enter));
+    assert_eq!(names(&s), ["alice"]);
+}
+
 #[test]
 fn ctrl_s_validates_and_errors_move_the_cursor() {
     let mut s = state(fleet(), 80, 24);

@@ -1,10 +1,12 @@
-//! The editor in the Desired tab: file header, the text area with line numbers and YAML
-//! colouring, the validation error list, and the plan / commit / push popups.
+//! The editor in the Desired tab: file header, the line numbers (error lines marked), the text
+//! area with YAML colouring, the validation error list, and the plan / commit / push popups.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use std::collections::BTreeSet;
+
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use unicode_width::UnicodeWidthChar;
@@ -52,9 +54,21 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         (e.errors.len() as u16 + 1).min(6).min(area.height / 3)
     };
     let text_h = area.height.saturating_sub(1 + banner_h + errors_h);
-    let text_area = Rect::new(area.x, area.y + 1 + banner_h, area.width, text_h);
+    // The line numbers are drawn here, not by the text area, which would scroll them away with
+    // the text.
+    let gutter_w = gutter_width(e).min(area.width);
+    let gutter_area = Rect::new(area.x, area.y + 1 + banner_h, gutter_w, text_h);
+    let text_area = Rect::new(
+        area.x + gutter_w,
+        area.y + 1 + banner_h,
+        area.width - gutter_w,
+        text_h,
+    );
     frame.render_widget(&e.area, text_area);
     colour_yaml(e, t, text_area, frame.buffer_mut());
+    let marked = error_lines(e);
+    gutter(e, t, &marked, gutter_area, frame.buffer_mut());
+    underline_errors(e, t, &marked, text_area, frame.buffer_mut());
     if errors_h > 0 {
         let strip = Rect::new(area.x, area.y + 1 + banner_h + text_h, area.width, errors_h);
         errors(state, e, frame, strip);
@@ -86,12 +100,94 @@ fn header(state: &State, e: &Editor, w: usize) -> Line<'static> {
     ])
 }
 
+/// Width of the line-number column: a margin (where an error line's `✖` goes), the widest
+/// number, a margin.
+fn gutter_width(e: &Editor) -> u16 {
+    let digits = e.area.lines().len().max(1).ilog10() + 1;
+    u16::try_from(digits).unwrap_or(u16::MAX).saturating_add(2)
+}
+
+/// The 1-based lines the last validation found errors on.
+fn error_lines(e: &Editor) -> BTreeSet<usize> {
+    e.errors
+        .iter()
+        .filter(|(line, _)| *line > 0)
+        .map(|(line, _)| *line as usize)
+        .collect()
+}
+
+/// Draws the numbers of the lines the text area shows in `area`; a line with an error is
+/// marked `✖` (seen without colour too) in the error style.
+fn gutter(e: &Editor, t: &Theme, marked: &BTreeSet<usize>, area: Rect, buf: &mut Buffer) {
+    let (top, _) = e.area.scroll_offset();
+    let digits = usize::from(area.width.saturating_sub(2));
+    let w = usize::from(area.width);
+    for y in 0..area.height {
+        let line = usize::from(top) + usize::from(y) + 1;
+        if line > e.area.lines().len() {
+            break;
+        }
+        let (mark, style) = if marked.contains(&line) {
+            ("✖", t.error)
+        } else {
+            (" ", t.dim)
+        };
+        let cell = fit(&format!("{mark}{line:>digits$} "), w);
+        buf.set_stringn(area.x, area.y + y, cell, w, style);
+    }
+}
+
+/// Underlines the text of each error line the text area shows (in the error colour, when the
+/// theme has one), from its indentation to its end.
+fn underline_errors(e: &Editor, t: &Theme, marked: &BTreeSet<usize>, area: Rect, buf: &mut Buffer) {
+    let (top_row, top_col) = e.area.scroll_offset();
+    let tab = usize::from(e.area.tab_length().max(1));
+    let mut style = Style::new().add_modifier(Modifier::UNDERLINED);
+    if let Some(colour) = t.error.fg {
+        style = style.underline_color(colour);
+    }
+    for y in 0..area.height {
+        let row = usize::from(top_row) + usize::from(y);
+        let Some(text) = e.area.lines().get(row) else {
+            break;
+        };
+        if !marked.contains(&(row + 1)) {
+            continue;
+        }
+        let (mut col, mut indent) = (0usize, None);
+        for c in text.chars() {
+            if indent.is_none() && !c.is_whitespace() {
+                indent = Some(col);
+            }
+            col += if c == '\t' {
+                tab - col % tab
+            } else {
+                c.width().unwrap_or(0)
+            };
+        }
+        let Some(indent) = indent else { continue };
+        let left = usize::from(top_col);
+        for screen in indent.saturating_sub(left)..col.saturating_sub(left) {
+            match u16::try_from(screen).map(|s| area.x.saturating_add(s)) {
+                Ok(x) if x < area.right() => {
+                    buf[(x, area.y + y)].set_style(style);
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
 fn errors(state: &State, e: &Editor, frame: &mut Frame, area: Rect) {
     let t = &state.theme;
     let w = usize::from(area.width);
+    // The error walked to, or while typing the first error of the cursor's line.
     let selected = match e.pane {
         EditorPane::Errors { selected } => Some(selected),
-        _ => None,
+        _ => {
+            let line = e.cursor().0 + 1;
+            e.errors.iter().position(|(l, _)| *l as usize == line)
+        }
     };
     let km = &state.keymap;
     let head = format!(
@@ -193,12 +289,11 @@ pub(crate) fn yaml_line(text: &str, w: usize, t: &Theme) -> Line<'static> {
 }
 
 /// Colours YAML keys and comments in the cells the text area drew (its API has no styling
-/// hook for text, so this patches the buffer using its scroll position and gutter width).
+/// hook for text, so this patches the buffer using its scroll position).
 fn colour_yaml(e: &Editor, t: &Theme, area: Rect, buf: &mut Buffer) {
     let (top_row, top_col) = e.area.scroll_offset();
-    let gutter = e.area.line_number_width();
     let tab = usize::from(e.area.tab_length().max(1));
-    let left = area.x + gutter;
+    let left = area.x;
     for y in 0..area.height {
         let Some(text) = e.area.lines().get(usize::from(top_row) + usize::from(y)) else {
             break;

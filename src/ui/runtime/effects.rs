@@ -422,7 +422,7 @@ async fn validate(
             if d.file == std::path::Path::new(&path) {
                 (
                     u32::try_from(d.line).unwrap_or(0),
-                    sanitize(&format!("{}: {}", d.path, d.message)).into_owned(),
+                    sanitize(&d.what()).into_owned(),
                 )
             } else {
                 (0, sanitize(&d.to_string()).into_owned())

@@ -10,7 +10,9 @@ mod scalar_edit;
 
 use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
 use crate::fleet::config::{FleetConfig, Paths};
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -88,6 +90,7 @@ fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -119,7 +122,12 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     let log = log_path(&options.paths);
     install_panic_hook(&log);
     enable_raw_mode().map_err(RunError::Terminal)?;
-    if let Err(e) = execute!(std::io::stdout(), EnterAlternateScreen) {
+    // Bracketed paste: a paste arrives as one event (one undo step in the editor).
+    if let Err(e) = execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste
+    ) {
         restore();
         return Err(RunError::Terminal(e));
     }
@@ -175,6 +183,7 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Action::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(RunError::Input(e)),
                 None => return Ok(()),

@@ -88,6 +88,44 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
+/// After a resize: the editor's text scrolls back left as far as its cursor allows.
+pub(super) fn on_resize(state: &mut State) {
+    if let Some(e) = state.editor.as_mut() {
+        e.scroll_back_left();
+    }
+}
+
+/// Pasted text: one undo step in the editor's text; typed key by key anywhere else (the command
+/// line, a filter, the search, the commit message), as a terminal without bracketed paste does.
+pub(super) fn on_paste(state: &mut State, text: &str, fx: &mut Vec<Effect>) {
+    let now = state.clock.now;
+    let Some(e) = state
+        .editor
+        .as_mut()
+        .filter(|e| e.pane == EditorPane::Editing && matches!(state.mode, Mode::Editor))
+    else {
+        for c in text.chars() {
+            let code = match c {
+                '\r' => continue,
+                '\n' => KeyCode::Enter,
+                '\t' => KeyCode::Tab,
+                c => KeyCode::Char(c),
+            };
+            super::keys::on_key(state, KeyEvent::new(code, KeyModifiers::NONE), fx);
+        }
+        return;
+    };
+    if e.read_only {
+        let orb = e.orb;
+        return state.refuse_read_only(orb, "edit its files");
+    }
+    if e.paste(text, now) {
+        e.touch(now);
+    }
+    let orb = e.orb;
+    super::keep_local_draft(state, orb);
+}
+
 fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     let now = state.clock.now;
     let page = usize::from(state.size.1.saturating_sub(8));
@@ -159,17 +197,17 @@ fn editor_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 state.refuse_read_only(orb, "edit its files");
             }
             Some(Command::Undo) => {
-                if e.area.undo() {
+                if e.undo() {
                     e.touch(now);
                 }
             }
             Some(Command::Redo) => {
-                if e.area.redo() {
+                if e.redo() {
                     e.touch(now);
                 }
             }
             _ => {
-                if e.area.input(key) {
+                if e.input(key, now) {
                     e.touch(now);
                 }
             }

@@ -26,9 +26,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             keys::on_key(state, key, &mut effects)
         }
         Action::Key(_) => {}
+        Action::Paste(text) => editor::on_paste(state, &text, &mut effects),
         Action::Resize(w, h) => {
             state.size = (w, h);
             state.keep_selection_visible();
+            editor::on_resize(state);
         }
         Action::Tick(clock) => {
             state.clock = clock;
