@@ -171,6 +171,8 @@ pub struct DriftRow {
     /// `missing` (desired, not live), `changed`, or `extra` (live, owned, left desired/: pruned
     /// at the next sync).
     pub state: String,
+    /// apiVersion.
+    pub api_version: String,
     /// Kind.
     pub kind: String,
     /// Namespace (empty: cluster-scoped).

@@ -2,6 +2,7 @@
 //! ORB list, main pane, footer, then the overlay of the current mode.
 
 pub(super) mod cell;
+mod diff;
 mod editor;
 mod logs;
 pub(super) mod orbs;

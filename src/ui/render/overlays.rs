@@ -1,5 +1,5 @@
 //! Overlays drawn over the panes: help (generated from the keymap), command-line completion,
-//! confirmations, live YAML, three-way view, a profile's children, and the template picker.
+//! confirmations, live YAML, the diff view, a profile's children, and the template picker.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -61,6 +61,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         Context::Plan,
         Context::List,
         Context::Logs,
+        Context::Diff,
     ] {
         lines.push(Line::styled(ctx.title(), t.title));
         for (keys, name, text) in state.keymap.bindings(ctx, writable) {
@@ -357,50 +358,7 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             });
             frame.render_widget(Paragraph::new(body), inner);
         }
-        Viewer::ThreeWay {
-            title,
-            columns,
-            scroll,
-        } => {
-            let inner = popup(
-                frame,
-                area,
-                t,
-                &format!("Desired / current / live: {title}"),
-                &nav,
-            );
-            let Some(cols) = columns else {
-                frame.render_widget(line("Loading…", usize::from(inner.width), t.warn), inner);
-                return;
-            };
-            let cw = inner.width / 3;
-            let heads = [
-                "desired (git desired/)",
-                "current (git current/)",
-                "live (cluster)",
-            ];
-            for (i, (head, text)) in heads.iter().zip(cols).enumerate() {
-                let x = inner.x + cw * i as u16;
-                let rect = Rect::new(x, inner.y, cw.saturating_sub(1), inner.height);
-                let w = usize::from(rect.width);
-                let mut lines = vec![line(head, w, t.table_header)];
-                lines.extend(
-                    text.iter()
-                        .enumerate()
-                        .skip(*scroll)
-                        .take(usize::from(inner.height).saturating_sub(1))
-                        .map(|(n, l)| {
-                            let differs = i > 0 && cols[0].get(n) != Some(l);
-                            if differs {
-                                line(l, w, t.warn)
-                            } else {
-                                yaml_line(l, w, t)
-                            }
-                        }),
-                );
-                frame.render_widget(Paragraph::new(lines), rect);
-            }
-        }
+        Viewer::Diff(view) => super::diff::render(state, frame, area, view),
         Viewer::Text {
             title,
             lines,

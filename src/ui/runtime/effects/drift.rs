@@ -34,6 +34,7 @@ pub(super) async fn drift(env: &Env, orb: String) -> Result<Action, EffectError>
         .iter()
         .map(|item| DriftRow {
             state: state_of(item.action).into(),
+            api_version: sanitize(&item.id.api_version).into_owned(),
             kind: sanitize(&item.id.kind).into_owned(),
             namespace: sanitize(item.id.namespace.as_deref().unwrap_or_default()).into_owned(),
             name: sanitize(&item.id.name).into_owned(),
