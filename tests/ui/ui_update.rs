@@ -513,9 +513,12 @@ fn enter_y_d_e_on_a_profile() {
     send(&mut s, key(KeyCode::Esc));
     assert_eq!(
         type_text(&mut s, "d"),
-        [Effect::ThreeWay {
+        [Effect::Diff {
             orb: "alpha".into(),
-            target
+            what: orbdeck::ui::action::DiffTarget::Object {
+                target,
+                api_version: None
+            }
         }]
     );
     send(&mut s, key(KeyCode::Esc));
@@ -1278,11 +1281,11 @@ fn describe_on_a_live_row_and_diff_elsewhere() {
         (req.pod.as_str(), req.selector.as_str()),
         ("", "app=checkout")
     );
-    // d on a Profile is still the three-way diff.
+    // d on a Profile is still the diff of desired against live.
     send(&mut s, key(KeyCode::Esc));
     let fx = type_text(&mut s, "2d");
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::ThreeWay { .. })),
+        fx.iter().any(|e| matches!(e, Effect::Diff { .. })),
         "{fx:?}"
     );
 }

@@ -76,7 +76,13 @@ impl Section {
     /// The section of `source`, live compared within `scope`.
     pub fn of(source: &Source, scope: LiveScope) -> Section {
         let live = source.live.as_ref().ok().and_then(Option::as_ref);
-        let rows = align::compare(source.desired.as_ref(), live, scope);
+        let mut rows = align::compare(source.desired.as_ref(), live, scope);
+        if source.live.is_err() {
+            // Nothing to compare with: desired is shown as it is, not as added.
+            for row in &mut rows {
+                row.mark = Mark::Same;
+            }
+        }
         // What a sync would change is what desired sets: the verdict never counts the fields
         // only the whole live object shows.
         let owned_changes = match scope {
@@ -263,11 +269,11 @@ pub fn shown(sections: &[Section], unified: bool) -> Vec<Shown<'_>> {
                     text: n.text.as_str(),
                 }
             }
-            match (row.mark, l, d) {
-                (Mark::Same, Some(l), Some(d)) => {
-                    out.push(single(Mark::Same, d, Some(l.n), Some(d.n)))
+            match (row.mark, d.or(l)) {
+                (Mark::Same, Some(n)) => {
+                    out.push(single(Mark::Same, n, l.map(|l| l.n), d.map(|d| d.n)))
                 }
-                (_, l, d) => {
+                _ => {
                     if let Some(l) = l {
                         out.push(single(Mark::Removed, l, Some(l.n), None));
                     }
@@ -325,6 +331,7 @@ mod tests {
         assert!(s.info[0].contains("connection refused"), "{:?}", s.info);
         assert!(s.info.iter().any(|l| l.contains("current/status.yaml")));
         assert!(!s.rows.is_empty() && s.rows.iter().all(|r| r.desired.is_some()));
+        assert!(s.rows.iter().all(|r| r.mark == Mark::Same), "not marked as added");
     }
 
     #[test]

@@ -21,24 +21,32 @@ use crate::ui::theme::Theme;
 pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect, view: &DiffView) {
     let t = &state.theme;
     let km = &state.keymap;
+    // The first key of each command keeps the hint within 80 columns.
+    let key = |c: Command| {
+        let keys = km.keys_of(c);
+        match keys.split_once('/') {
+            Some((first, _)) if !first.is_empty() => first.to_string(),
+            _ => keys,
+        }
+    };
     let hint = format!(
-        " {} {} · {} {} · {}/{} change · {} {} scroll · {} close ",
-        km.keys_of(Command::DiffUnified),
+        " {} {} · {} {} · {}/{} change · {}/{} scroll · {} close ",
+        key(Command::DiffUnified),
         if view.unified {
             "side by side"
         } else {
             "unified"
         },
-        km.keys_of(Command::DiffFull),
+        key(Command::DiffFull),
         match view.scope {
-            LiveScope::Owned => "whole live object",
-            LiveScope::Full => "fields desired sets",
+            LiveScope::Owned => "whole object",
+            LiveScope::Full => "desired's fields",
         },
-        km.keys_of(Command::NextChange),
-        km.keys_of(Command::PrevChange),
-        km.keys_of(Command::ScrollLeft),
-        km.keys_of(Command::ScrollRight),
-        km.keys_of(Command::Back),
+        key(Command::NextChange),
+        key(Command::PrevChange),
+        key(Command::ScrollLeft),
+        key(Command::ScrollRight),
+        key(Command::Back),
     );
     let title = match &view.sources {
         None => format!("Diff: {}", view.title),
@@ -83,7 +91,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect, view: &DiffVi
     frame.render_widget(Paragraph::new(body), inner);
 }
 
-/// What the columns are and where the view is: the lines shown, the change in sight.
+/// What the columns are and, right-aligned when it fits, where the view is.
 fn column_header(
     view: &DiffView,
     t: &Theme,
@@ -94,27 +102,43 @@ fn column_header(
     hunks: &[usize],
 ) -> Line<'static> {
     let live = match view.scope {
-        LiveScope::Owned => "live (cluster): the fields desired sets",
-        LiveScope::Full => "live (cluster): the whole object",
+        LiveScope::Owned => "live: the fields desired sets",
+        LiveScope::Full => "live: the whole object",
     };
-    let mut at = format!("lines {}–{end} of {len}", (scroll + 1).min(end));
-    if let Some(k) = hunks.iter().position(|&h| h >= scroll && h < end) {
-        at.push_str(&format!(" · change {}/{}", k + 1, hunks.len()));
-    } else if !hunks.is_empty() {
-        at.push_str(&format!(" · {}", super::cell::count(hunks.len(), "change")));
+    let desired = "desired/ (git)";
+    let first = (scroll + 1).min(end);
+    let change = hunks.iter().position(|&h| h >= scroll && h < end);
+    let mut long = format!("lines {first}–{end} of {len}");
+    let mut short = format!("{first}–{end}/{len}");
+    match change {
+        Some(k) => {
+            long.push_str(&format!(" · change {}/{}", k + 1, hunks.len()));
+            short.push_str(&format!(" · {}/{}", k + 1, hunks.len()));
+        }
+        None if !hunks.is_empty() => {
+            long.push_str(&format!(" · {}", super::cell::count(hunks.len(), "change")));
+        }
+        None => {}
     }
     if view.hscroll > 0 {
-        at.push_str(&format!(" · col {}", view.hscroll + 1));
+        long.push_str(&format!(" · col {}", view.hscroll + 1));
+        short.push_str(&format!(" ·c{}", view.hscroll + 1));
     }
-    let text = if view.unified {
-        format!("--- {live}   +++ desired (git desired/)   {at}")
+    let labels = if view.unified {
+        format!("--- {live}  +++ {desired}")
     } else {
         let half = w.saturating_sub(1) / 2;
         let left = fit(&format!("- {live}"), half);
         let pad = half.saturating_sub(left.chars().count());
-        format!("{left}{} │ + desired (git desired/)   {at}", " ".repeat(pad))
+        format!("{left}{}│+ {desired}", " ".repeat(pad))
     };
-    line(&text, w, t.table_header)
+    let used = labels.chars().count();
+    let at = [long, short]
+        .into_iter()
+        .find(|a| used + 2 + a.chars().count() <= w)
+        .unwrap_or_default();
+    let gap = w.saturating_sub(used + at.chars().count());
+    line(&format!("{labels}{}{at}", " ".repeat(gap)), w, t.table_header)
 }
 
 /// `changed  Profile alice  desired/profiles/alice.yaml:1`.
@@ -194,13 +218,13 @@ fn side(
     let Some(n) = n else {
         return vec![Span::raw(" ".repeat(w))];
     };
-    let number = fit(&format!("{:>gutter$}", n.n), w);
+    let number = fit(&format!("{:>gutter$} ", n.n), w);
     let text_w = w.saturating_sub(number.chars().count() + 2);
     let text = from_column(&n.text, hscroll, text_w);
     let pad = text_w.saturating_sub(text.chars().map(|c| c.width().unwrap_or(0)).sum());
     vec![
         Span::styled(number, t.dim),
-        Span::styled(fit(&format!("{mark} "), w.saturating_sub(gutter)), style),
+        Span::styled(fit(&format!("{mark} "), w.saturating_sub(gutter + 1)), style),
         Span::styled(format!("{text}{}", " ".repeat(pad)), style),
     ]
 }
