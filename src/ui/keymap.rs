@@ -525,7 +525,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "f",
         "whole live object / only the fields desired sets",
     ),
-    (C::ScrollLeft, "scroll-left", &[X::Diff], "h,left", "scroll left"),
+    (
+        C::ScrollLeft,
+        "scroll-left",
+        &[X::Diff],
+        "h,left",
+        "scroll left",
+    ),
     (
         C::ScrollRight,
         "scroll-right",

@@ -443,7 +443,8 @@ fn hostile_text_never_reaches_a_cell() {
                 type_text(s, "2d");
                 let evil = "\u{1b}]52;c;ZXZpbA==\u{7}x\u{202e}y\u{1b}[2J";
                 let desired = serde_json::json!({"kind": "ConfigMap", "data": {"a": evil, "b": "x".repeat(10_000)}});
-                let live = serde_json::json!({"kind": "ConfigMap", "data": {"a": "\u{9b}31m", "b": "1"}});
+                let live =
+                    serde_json::json!({"kind": "ConfigMap", "data": {"a": "\u{9b}31m", "b": "1"}});
                 let mut source = diff_source(evil, Some(desired), Ok(Some(live)));
                 source.current = vec![evil.into()];
                 send(s, Action::Diff(vec![source], vec![evil.into()]));
@@ -818,7 +819,8 @@ fn alice_live() -> serde_json::Value {
     v["metadata"]["uid"] = "0d1f2e3c".into();
     v["metadata"]["resourceVersion"] = "4711".into();
     v["metadata"]["creationTimestamp"] = "2025-06-15T15:06:00Z".into();
-    v["metadata"]["managedFields"] = serde_json::json!([{"manager": "orbdeck", "operation": "Apply"}]);
+    v["metadata"]["managedFields"] =
+        serde_json::json!([{"manager": "orbdeck", "operation": "Apply"}]);
     v["status"] = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
     v
 }
@@ -844,7 +846,11 @@ fn diff_alice(s: &mut State) {
     send(
         s,
         Action::Diff(
-            vec![diff_source("Profile alice", Some(alice_desired()), Ok(Some(alice_live())))],
+            vec![diff_source(
+                "Profile alice",
+                Some(alice_desired()),
+                Ok(Some(alice_live())),
+            )],
             Vec::new(),
         ),
     );
@@ -872,7 +878,11 @@ fn diff_scenarios() -> Vec<Scenario> {
                 Action::Diff(
                     vec![
                         diff_source("Profile alice", Some(alice_desired()), Ok(None)),
-                        diff_source("Profile bob", Some(alice_desired()), Ok(Some(alice_desired()))),
+                        diff_source(
+                            "Profile bob",
+                            Some(alice_desired()),
+                            Ok(Some(alice_desired())),
+                        ),
                         diff_source(
                             "Profile carol",
                             Some(alice_desired()),
@@ -933,8 +943,14 @@ fn the_diff_colours_only_the_changed_line() {
     };
     let changed = row_of("requests.cpu: \"6\"");
     let same = row_of("requests.memory: 16Gi");
-    assert_ne!(style_at(changed, "requests.cpu"), style_at(same, "requests.memory"));
-    assert_eq!(style_at(same, "requests.memory"), s.theme.text.fg.unwrap_or_default());
+    assert_ne!(
+        style_at(changed, "requests.cpu"),
+        style_at(same, "requests.memory")
+    );
+    assert_eq!(
+        style_at(same, "requests.memory"),
+        s.theme.text.fg.unwrap_or_default()
+    );
 }
 
 /// Logs are the most hostile text shown: colour codes become styles, nothing else gets through.

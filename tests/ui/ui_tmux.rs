@@ -1470,7 +1470,8 @@ fn diff_shows_a_kubectl_change_as_the_one_changed_line() {
         .find(|l| l.contains("mallory@example.com"))
         .unwrap();
     assert!(
-        row.contains("~     name: mallory@example.com") && row.contains("~     name: erin@example.com"),
+        row.contains("~     name: mallory@example.com")
+            && row.contains("~     name: erin@example.com"),
         "the owner is one changed row, live left and desired right: {row}"
     );
     for same in ["kind: User", "kind: Profile", "name: erin\u{20}"] {

@@ -182,7 +182,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         v => v.clone(),
@@ -347,7 +351,11 @@ mod tests {
             .iter()
             .map(|r| r.live.as_ref().unwrap().text.as_str())
             .collect();
-        assert!(!text.iter().any(|l| l.contains("uid") || l.contains("status")));
+        assert!(
+            !text
+                .iter()
+                .any(|l| l.contains("uid") || l.contains("status"))
+        );
     }
 
     #[test]
@@ -359,9 +367,16 @@ mod tests {
         assert_eq!(changed.len(), 1, "{rows:#?}");
         let row = changed[0];
         assert_eq!(row.mark, Mark::Changed);
-        assert!(row.live.as_ref().unwrap().text.contains("cpu: '6'") || row.live.as_ref().unwrap().text.contains("cpu: \"6\""), "{row:?}");
+        assert!(
+            row.live.as_ref().unwrap().text.contains("cpu: '6'")
+                || row.live.as_ref().unwrap().text.contains("cpu: \"6\""),
+            "{row:?}"
+        );
         assert!(row.desired.as_ref().unwrap().text.contains("cpu:"));
-        assert_eq!(row.live.as_ref().unwrap().n, row.desired.as_ref().unwrap().n);
+        assert_eq!(
+            row.live.as_ref().unwrap().n,
+            row.desired.as_ref().unwrap().n
+        );
     }
 
     #[test]
@@ -371,13 +386,22 @@ mod tests {
         let rows = compare(Some(&desired()), Some(&live), LiveScope::Owned);
         let changed = changes(&rows);
         assert!(!changed.is_empty(), "{rows:#?}");
-        assert!(changed.iter().all(|r| r.mark == Mark::Added && r.live.is_none()));
-        assert!(changed.iter().any(|r| r.desired.as_ref().unwrap().text.contains("team: a")));
+        assert!(
+            changed
+                .iter()
+                .all(|r| r.mark == Mark::Added && r.live.is_none())
+        );
+        assert!(
+            changed
+                .iter()
+                .any(|r| r.desired.as_ref().unwrap().text.contains("team: a"))
+        );
         // The rows after it stay aligned: equal lines side by side.
-        assert!(rows
-            .iter()
-            .filter(|r| r.mark == Mark::Same)
-            .all(|r| r.live.as_ref().unwrap().text == r.desired.as_ref().unwrap().text));
+        assert!(
+            rows.iter()
+                .filter(|r| r.mark == Mark::Same)
+                .all(|r| r.live.as_ref().unwrap().text == r.desired.as_ref().unwrap().text)
+        );
     }
 
     #[test]
@@ -415,7 +439,14 @@ mod tests {
         l["status"] = json!({"phase": "Pending"});
         let rows = compare(Some(&d), Some(&l), LiveScope::Owned);
         assert_eq!(changes(&rows).len(), 1, "{rows:#?}");
-        assert!(changes(&rows)[0].live.as_ref().unwrap().text.contains("Pending"));
+        assert!(
+            changes(&rows)[0]
+                .live
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("Pending")
+        );
     }
 
     #[test]
@@ -424,7 +455,11 @@ mod tests {
         assert!(!missing.is_empty() && missing.iter().all(|r| r.mark == Mark::Added));
         let extra = compare(None, Some(&live()), LiveScope::Owned);
         assert!(!extra.is_empty() && extra.iter().all(|r| r.mark == Mark::Removed));
-        assert!(!extra.iter().any(|r| r.live.as_ref().unwrap().text.contains("managedFields")));
+        assert!(
+            !extra
+                .iter()
+                .any(|r| r.live.as_ref().unwrap().text.contains("managedFields"))
+        );
     }
 
     #[test]
@@ -433,13 +468,19 @@ mod tests {
         let l = json!({"kind": "Secret", "data": {"token": "b3RoZXI="}});
         let rows = compare(Some(&d), Some(&l), LiveScope::Owned);
         assert!(changes(&rows).is_empty());
-        assert!(rows.iter().all(|r| !r.live.as_ref().unwrap().text.contains("b3RoZXI")));
+        assert!(
+            rows.iter()
+                .all(|r| !r.live.as_ref().unwrap().text.contains("b3RoZXI"))
+        );
     }
 
     #[test]
     fn terminal_controls_in_values_are_sanitised() {
         let d = json!({"kind": "ConfigMap", "data": {"a": "x\u{1b}[2Jy"}});
         let rows = compare(Some(&d), None, LiveScope::Owned);
-        assert!(rows.iter().all(|r| !r.desired.as_ref().unwrap().text.contains('\u{1b}')));
+        assert!(
+            rows.iter()
+                .all(|r| !r.desired.as_ref().unwrap().text.contains('\u{1b}'))
+        );
     }
 }

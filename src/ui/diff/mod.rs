@@ -112,9 +112,7 @@ impl Section {
             (Verdict::Missing, _) => {
                 "Not in the cluster: every line is added; a sync creates it.".to_string()
             }
-            (Verdict::Extra, _) => {
-                "Not in desired/: every line is removed.".to_string()
-            }
+            (Verdict::Extra, _) => "Not in desired/: every line is removed.".to_string(),
             (Verdict::Unknown, Err(why)) => {
                 format!("Live state unavailable ({why}); desired is shown alone.")
             }
@@ -261,7 +259,12 @@ pub fn shown(sections: &[Section], unified: bool) -> Vec<Shown<'_>> {
                 continue;
             }
             let (l, d) = (row.live.as_ref(), row.desired.as_ref());
-            fn single(mark: Mark, n: &Numbered, live: Option<usize>, desired: Option<usize>) -> Shown<'_> {
+            fn single(
+                mark: Mark,
+                n: &Numbered,
+                live: Option<usize>,
+                desired: Option<usize>,
+            ) -> Shown<'_> {
                 Shown::Single {
                     mark,
                     live,
@@ -327,11 +330,17 @@ mod tests {
 
     #[test]
     fn unavailable_live_says_why_and_still_shows_desired() {
-        let s = Section::of(&source(Some(cm("1")), Err("connection refused".into())), LiveScope::Owned);
+        let s = Section::of(
+            &source(Some(cm("1")), Err("connection refused".into())),
+            LiveScope::Owned,
+        );
         assert!(s.info[0].contains("connection refused"), "{:?}", s.info);
         assert!(s.info.iter().any(|l| l.contains("current/status.yaml")));
         assert!(!s.rows.is_empty() && s.rows.iter().all(|r| r.desired.is_some()));
-        assert!(s.rows.iter().all(|r| r.mark == Mark::Same), "not marked as added");
+        assert!(
+            s.rows.iter().all(|r| r.mark == Mark::Same),
+            "not marked as added"
+        );
     }
 
     #[test]
@@ -346,8 +355,20 @@ mod tests {
         assert_eq!(uni.len(), side + 1);
         let h = hunks(&uni);
         assert_eq!(h.len(), 1);
-        assert!(matches!(uni[h[0]], Shown::Single { mark: Mark::Removed, .. }));
-        assert!(matches!(uni[h[0] + 1], Shown::Single { mark: Mark::Added, .. }));
+        assert!(matches!(
+            uni[h[0]],
+            Shown::Single {
+                mark: Mark::Removed,
+                ..
+            }
+        ));
+        assert!(matches!(
+            uni[h[0] + 1],
+            Shown::Single {
+                mark: Mark::Added,
+                ..
+            }
+        ));
     }
 
     #[test]

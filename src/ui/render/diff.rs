@@ -138,7 +138,11 @@ fn column_header(
         .find(|a| used + 2 + a.chars().count() <= w)
         .unwrap_or_default();
     let gap = w.saturating_sub(used + at.chars().count());
-    line(&format!("{labels}{}{at}", " ".repeat(gap)), w, t.table_header)
+    line(
+        &format!("{labels}{}{at}", " ".repeat(gap)),
+        w,
+        t.table_header,
+    )
 }
 
 /// `changed  Profile alice  desired/profiles/alice.yaml:1`.
@@ -152,10 +156,7 @@ fn head(s: &diff::Section, t: &Theme, w: usize) -> Line<'static> {
     let word = format!("{} ", s.verdict.word());
     let name = fit(&s.name, w.saturating_sub(word.chars().count()));
     let used = word.chars().count() + name.chars().count();
-    let mut spans = vec![
-        Span::styled(word, style),
-        Span::styled(name, t.title),
-    ];
+    let mut spans = vec![Span::styled(word, style), Span::styled(name, t.title)];
     if let Some(file) = &s.file {
         spans.push(Span::styled(
             fit(&format!("  {file}"), w.saturating_sub(used)),
@@ -191,7 +192,15 @@ fn pair(row: &diff::Row, t: &Theme, w: usize, gutter: usize, hscroll: usize) -> 
         Mark::Removed => ('-', ' ', t.diff_del, t.text),
         Mark::Added => (' ', '+', t.text, t.diff_add),
     };
-    let mut spans = side(row.live.as_ref(), left_mark, left_style, t, half, gutter, hscroll);
+    let mut spans = side(
+        row.live.as_ref(),
+        left_mark,
+        left_style,
+        t,
+        half,
+        gutter,
+        hscroll,
+    );
     spans.push(Span::styled("│", t.dim));
     spans.extend(side(
         row.desired.as_ref(),
@@ -224,7 +233,10 @@ fn side(
     let pad = text_w.saturating_sub(text.chars().map(|c| c.width().unwrap_or(0)).sum());
     vec![
         Span::styled(number, t.dim),
-        Span::styled(fit(&format!("{mark} "), w.saturating_sub(gutter + 1)), style),
+        Span::styled(
+            fit(&format!("{mark} "), w.saturating_sub(gutter + 1)),
+            style,
+        ),
         Span::styled(format!("{text}{}", " ".repeat(pad)), style),
     ]
 }

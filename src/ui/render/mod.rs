@@ -251,13 +251,11 @@ fn mode_hints(
                         k(Command::UpgradeAbort, "abort"),
                         k(Command::LiveYaml, "yaml"),
                     ]),
-                    Tab::Desired => {
-                        v.extend([
-                            k(Command::Open, "edit"),
-                            k(Command::NewFile, "new"),
-                            k(Command::ThreeWay, "diff"),
-                        ])
-                    }
+                    Tab::Desired => v.extend([
+                        k(Command::Open, "edit"),
+                        k(Command::NewFile, "new"),
+                        k(Command::ThreeWay, "diff"),
+                    ]),
                     Tab::Replications => {
                         v.extend([k(Command::LiveYaml, "yaml"), k(Command::ThreeWay, "diff")])
                     }

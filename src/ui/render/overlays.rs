@@ -174,6 +174,10 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines.push(Line::raw(
         "  Usage columns sort by the used amount; Events sort youngest first.",
     ));
+    lines.push(Line::raw(format!(
+        "  Diff: live is cut to the fields desired sets (what the engine's apply owns); {} shows the whole object.",
+        state.keymap.keys_of(Command::DiffFull)
+    )));
     lines.push(Line::raw(
         "  Key names above go in the config file's key bindings, e.g. save = \"ctrl-s\".",
     ));

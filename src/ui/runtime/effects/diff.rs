@@ -99,7 +99,7 @@ fn from_repo(
             let wanted: Vec<Wanted> = report
                 .objects
                 .iter()
-                .filter(|o| o.file == PathBuf::from(path))
+                .filter(|o| o.file == std::path::Path::new(path))
                 .map(desired)
                 .collect();
             if wanted.is_empty() {
@@ -108,7 +108,7 @@ fn from_repo(
                     report
                         .diagnostics
                         .iter()
-                        .filter(|d| d.file == PathBuf::from(path))
+                        .filter(|d| d.file == std::path::Path::new(path))
                         .map(|d| format!("{}:{}: {}", path, d.line, d.message)),
                 );
             }
@@ -179,10 +179,7 @@ fn current(status: Option<&OrbStatus>, id: &ObjectId) -> String {
     let Some(s) = status else {
         return "current/status.yaml: the engine has not reported on this ORB yet.".into();
     };
-    let sync = format!(
-        "last sync {} {}, commit {:.8}",
-        s.time, s.result, s.commit
-    );
+    let sync = format!("last sync {} {}, commit {:.8}", s.time, s.result, s.commit);
     let entry = s.objects.iter().find(|o| {
         o.kind == id.kind
             && o.name == id.name
@@ -213,14 +210,17 @@ fn prune_note(live: &Value, id: &ObjectId, orb: &str, status: Option<&OrbStatus>
         .and_then(|l| l.get(ORB_LABEL))
         .and_then(Value::as_str);
     if label != Some(orb) {
-        return format!("Not labelled {ORB_LABEL}={orb}: the engine does not own it and never prunes it.");
+        return format!(
+            "Not labelled {ORB_LABEL}={orb}: the engine does not own it and never prunes it."
+        );
     }
     if prune_disabled(live) {
         return "Annotated orbdeck.io/prune: \"false\": the engine keeps it.".into();
     }
-    let held = status.into_iter().flat_map(|s| &s.errors).find(|e| {
-        e.starts_with("prune held back") && e.contains(&id.to_string())
-    });
+    let held = status
+        .into_iter()
+        .flat_map(|s| &s.errors)
+        .find(|e| e.starts_with("prune held back") && e.contains(&id.to_string()));
     match held {
         Some(e) => format!("Held by the prune fence: {e}"),
         None => "The next sync prunes it.".into(),
