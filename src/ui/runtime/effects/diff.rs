@@ -47,7 +47,7 @@ pub(super) async fn diff(env: &Env, orb: String, what: DiffTarget) -> Result<Act
         if w.desired.is_none()
             && let Ok(Some(l)) = &live
         {
-            notes.push(prune_note(l, &w.id, &orb, repo.status.as_ref()));
+            notes.push(prune_note(l, &orb, repo.status.as_ref()));
         }
         sources.push(Source {
             name: sanitize(&name_of(&w.id)).into_owned(),
@@ -203,8 +203,8 @@ fn current(status: Option<&OrbStatus>, id: &ObjectId) -> String {
     format!("{text} · {sync}")
 }
 
-/// What the next sync does with a live object that left desired/.
-fn prune_note(live: &Value, id: &ObjectId, orb: &str, status: Option<&OrbStatus>) -> String {
+/// What the engine does with a live object that left desired/.
+fn prune_note(live: &Value, orb: &str, status: Option<&OrbStatus>) -> String {
     let label = live
         .pointer("/metadata/labels")
         .and_then(|l| l.get(ORB_LABEL))
@@ -217,12 +217,13 @@ fn prune_note(live: &Value, id: &ObjectId, orb: &str, status: Option<&OrbStatus>
     if prune_disabled(live) {
         return "Annotated orbdeck.io/prune: \"false\": the engine keeps it.".into();
     }
+    // The fence holds back every prune of a sync or none.
     let held = status
         .into_iter()
         .flat_map(|s| &s.errors)
-        .find(|e| e.starts_with("prune held back") && e.contains(&id.to_string()));
+        .find(|e| e.starts_with("prune held back"));
     match held {
-        Some(e) => format!("Held by the prune fence: {e}"),
+        Some(e) => format!("The last sync's prune fence held it back: {e}"),
         None => "The next sync prunes it.".into(),
     }
 }
