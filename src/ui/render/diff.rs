@@ -85,7 +85,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect, view: &DiffVi
                 live,
                 desired,
                 text,
-            } => single(*mark, *live, *desired, text, t, w, gutter, view.hscroll),
+            } => single(*mark, (*live, *desired), text, t, w, gutter, view.hscroll),
         });
     }
     frame.render_widget(Paragraph::new(body), inner);
@@ -241,12 +241,11 @@ fn side(
     ]
 }
 
-/// A unified line: both line numbers, the marker and the text from column `hscroll`.
-#[allow(clippy::too_many_arguments)]
+/// A unified line: both line numbers (live, desired), the marker and the text from column
+/// `hscroll`.
 fn single(
     mark: Mark,
-    live: Option<usize>,
-    desired: Option<usize>,
+    (live, desired): (Option<usize>, Option<usize>),
     text: &str,
     t: &Theme,
     w: usize,
