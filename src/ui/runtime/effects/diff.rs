@@ -38,10 +38,21 @@ pub(super) async fn diff(env: &Env, orb: String, what: DiffTarget) -> Result<Act
         .await?;
     let client = client(env, &orb).await.map_err(|e| e.to_string());
     let mut sources = Vec::new();
+    // A cluster that did not answer once is not asked again for the file's other objects.
+    let mut silent: Option<String> = None;
     for w in repo.wanted {
-        let live = match &client {
-            Ok(c) => live(c, &w.id).await,
-            Err(e) => Err(e.clone()),
+        let live = match (&client, &silent) {
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e.clone()),
+            (Ok(c), None) => live(c, &w.id).await.map_err(|e| {
+                let text = e.to_string();
+                if matches!(
+                    e,
+                    EffectError::NoAnswer { .. } | EffectError::DiscoveryTimeout { .. }
+                ) {
+                    silent = Some(text.clone());
+                }
+                text
+            }),
         };
         let mut notes = Vec::new();
         if w.desired.is_none()
@@ -151,18 +162,19 @@ fn from_repo(
 }
 
 /// The live object, `Ok(None)` when the cluster has none; the error says why it was not read.
-async fn live(client: &kube::Client, id: &ObjectId) -> Result<Option<Value>, String> {
+async fn live(client: &kube::Client, id: &ObjectId) -> Result<Option<Value>, EffectError> {
     if id.api_version.is_empty() {
-        return Err(format!("{}: apiVersion unknown", id.kind));
+        return Err(EffectError::UnknownKind {
+            kind: id.kind.clone(),
+        });
     }
     let namespace = id.namespace.as_deref().unwrap_or("default");
-    let api = api_for(client, &id.api_version, &id.kind, Some(namespace))
-        .await
-        .map_err(|e| e.to_string())?;
+    let api = api_for(client, &id.api_version, &id.kind, Some(namespace)).await?;
     let object = tokio::time::timeout(API_TIMEOUT, api.get_opt(&id.name))
         .await
-        .map_err(|_| format!("{} {}: no answer", id.kind, id.name))?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| EffectError::NoAnswer {
+            what: format!("{} {}", id.kind, id.name),
+        })??;
     Ok(object.map(|o| serde_json::to_value(o).expect("objects serialize")))
 }
 
