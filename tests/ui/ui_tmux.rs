@@ -5,7 +5,8 @@
 //! path, nothing is lost either way, in the UI and through `orbdeck orb push`. Drafts, new files,
 //! no-op commits, upgrade controls and a read-only ORB as an operator meets them. And a fleet
 //! whose clusters refuse connections or never answer: the first frame and navigation are
-//! immediate, both show why.
+//! immediate, both show why (the diff of a desired file too). The diff view against a kubectl
+//! change made meanwhile.
 
 use crate::common;
 
@@ -350,10 +351,16 @@ fn unreachable_and_silent_clusters_never_block_the_ui() {
     )
     .unwrap();
     let origin = Origin::new();
-    origin.seed(&[(
-        "orb.yaml",
-        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: far\n",
-    )]);
+    origin.seed(&[
+        (
+            "orb.yaml",
+            "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: far\n",
+        ),
+        (
+            "desired/settings.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\ndata:\n  colour: blue\n",
+        ),
+    ]);
     let fleet = dir.path().join("fleet.yaml");
     std::fs::write(
         &fleet,
@@ -392,7 +399,25 @@ fn unreachable_and_silent_clusters_never_block_the_ui() {
         s.contains("Overview silent") && s.contains("no answer within")
     });
     assert!(screen.contains("reachable 0"), "{screen}");
-    ui.keys(&["q"]);
+    // The diff of a desired file says why live is unknown and still shows desired, unmarked.
+    ui.keys(&["k", "Tab", "6"]);
+    ui.wait(20, "the refusing ORB's desired file", |s| {
+        s.contains("settings.yaml")
+    });
+    ui.keys(&["d"]);
+    let screen = ui.wait(20, "the diff without live", |s| {
+        s.contains("unknown ConfigMap team/settings") && s.contains("colour: blue")
+    });
+    assert!(
+        screen.contains("Live state unavailable") && screen.contains("desired is shown alone"),
+        "{screen}"
+    );
+    let row = screen.lines().find(|l| l.contains("colour: blue")).unwrap();
+    assert!(
+        !row.contains(" + "),
+        "desired is not marked as added: {row}"
+    );
+    ui.keys(&["Escape", "q"]);
 }
 
 #[test]
