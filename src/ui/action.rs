@@ -92,15 +92,9 @@ pub enum Action {
     },
     /// Result of [`Effect::FetchLiveYaml`].
     LiveYaml(String),
-    /// Result of [`Effect::ThreeWay`].
-    ThreeWay {
-        /// The object in `desired/`.
-        desired: String,
-        /// The object in `current/`.
-        current: String,
-        /// The object in the cluster.
-        live: String,
-    },
+    /// Result of [`Effect::Diff`]: each object's desired and live state and the engine's word,
+    /// and notes on the whole (why a file has no object to compare).
+    Diff(Vec<super::diff::Source>, Vec<String>),
     /// Result of [`Effect::Children`].
     Children(Vec<ChildRow>),
     /// The out-of-sync list asked for with [`Effect::Drift`], and its notes.
@@ -169,6 +163,20 @@ pub struct ObjectRef {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
+}
+
+/// What a diff compares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiffTarget {
+    /// One object; its apiVersion when known besides desired/ (an object only live has).
+    Object {
+        /// The object.
+        target: ObjectRef,
+        /// Its apiVersion, when desired/ may not have it.
+        api_version: Option<String>,
+    },
+    /// Every object of a file under desired/.
+    File(String),
 }
 
 /// The live watch the Live tab needs: a kind (as typed) in some ORBs.
@@ -330,12 +338,12 @@ pub enum Effect {
         /// The object.
         target: ObjectRef,
     },
-    /// Fetch desired, current and live YAML → [`Action::ThreeWay`].
-    ThreeWay {
+    /// Read desired, current/status.yaml and live for a diff → [`Action::Diff`].
+    Diff {
         /// ORB name.
         orb: String,
-        /// The object.
-        target: ObjectRef,
+        /// The object, or every object of a desired file.
+        what: DiffTarget,
     },
     /// List the objects a profile owns → [`Action::Children`].
     Children {

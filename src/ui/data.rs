@@ -258,9 +258,11 @@ pub struct SyncInfo {
 /// One object whose live state differs from desired (the out-of-sync list, `:drift`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DriftRow {
-    /// `missing` (desired, not live), `changed`, or `extra` (live, owned, left desired/: pruned
-    /// at the next sync).
+    /// `missing` (desired, not live), `changed`, `extra` (live, owned, left desired/: pruned
+    /// at the next sync), or `held` (extra, but the last sync's prune fence held it back).
     pub state: String,
+    /// apiVersion.
+    pub api_version: String,
     /// Kind.
     pub kind: String,
     /// Namespace (empty: cluster-scoped).

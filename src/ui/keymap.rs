@@ -13,7 +13,7 @@ use super::tab::Tab;
 pub enum Context {
     /// The ORB list and the tables.
     Main,
-    /// Scrollable overlays: help, YAML, three-way, children.
+    /// Scrollable overlays: help, YAML, children.
     List,
     /// The desired-file editor while typing.
     Editor,
@@ -23,6 +23,8 @@ pub enum Context {
     Plan,
     /// The log view.
     Logs,
+    /// The diff view (`d`).
+    Diff,
 }
 
 impl Context {
@@ -30,11 +32,12 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Main => "Tables and ORB list",
-            Context::List => "Overlays (help, YAML, three-way, children)",
+            Context::List => "Overlays (help, YAML, children)",
             Context::Editor => "Editor",
             Context::Errors => "Validation errors",
             Context::Plan => "Plan",
             Context::Logs => "Logs (l on a pod or workload)",
+            Context::Diff => "Diff (d: live left, desired right)",
         }
     }
 }
@@ -80,7 +83,7 @@ pub enum Command {
     Open,
     /// Live YAML of the selected object.
     LiveYaml,
-    /// Desired / current / live side by side.
+    /// Diff of desired against live (describe on the Live tab).
     ThreeWay,
     /// Edit the selected object's desired file at its line.
     Edit,
@@ -148,6 +151,18 @@ pub enum Command {
     LogNext,
     /// Logs: previous match.
     LogPrev,
+    /// Diff: unified or side by side.
+    DiffUnified,
+    /// Diff: the whole live object, or only the fields desired sets.
+    DiffFull,
+    /// Scroll left.
+    ScrollLeft,
+    /// Scroll right.
+    ScrollRight,
+    /// Diff: next change.
+    NextChange,
+    /// Diff: previous change.
+    PrevChange,
 }
 
 impl Command {
@@ -172,7 +187,7 @@ impl Command {
 use Command as C;
 use Context as X;
 
-const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan, X::Logs];
+const NAV: &[Context] = &[X::Main, X::List, X::Errors, X::Plan, X::Logs, X::Diff];
 
 /// Every command with its name in config files, contexts, default keys and help text.
 const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
@@ -201,7 +216,15 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
     (
         C::Back,
         "back",
-        &[X::Main, X::List, X::Editor, X::Errors, X::Plan, X::Logs],
+        &[
+            X::Main,
+            X::List,
+            X::Editor,
+            X::Errors,
+            X::Plan,
+            X::Logs,
+            X::Diff,
+        ],
         "esc",
         "back / close / clear filter",
     ),
@@ -311,7 +334,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "three-way",
         &[X::Main],
         "d",
-        "desired/current/live; describe (Live)",
+        "diff desired against live; describe (Live)",
     ),
     (
         C::Edit,
@@ -488,6 +511,42 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
     (C::LogSearch, "log-search", &[X::Logs], "/", "search"),
     (C::LogNext, "log-next", &[X::Logs], "n", "next match"),
     (C::LogPrev, "log-prev", &[X::Logs], "N", "previous match"),
+    (
+        C::DiffUnified,
+        "diff-unified",
+        &[X::Diff],
+        "u",
+        "unified / side by side",
+    ),
+    (
+        C::DiffFull,
+        "diff-full",
+        &[X::Diff],
+        "f",
+        "whole live object / only the fields desired sets",
+    ),
+    (
+        C::ScrollLeft,
+        "scroll-left",
+        &[X::Diff],
+        "h,left",
+        "scroll left",
+    ),
+    (
+        C::ScrollRight,
+        "scroll-right",
+        &[X::Diff],
+        "l,right",
+        "scroll right",
+    ),
+    (C::NextChange, "next-change", &[X::Diff], "n", "next change"),
+    (
+        C::PrevChange,
+        "prev-change",
+        &[X::Diff],
+        "N",
+        "previous change",
+    ),
 ];
 
 /// One key with modifiers, as written in a key spec (`ctrl-s`, `G`, `shift-tab`, `f5`).

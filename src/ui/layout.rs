@@ -117,6 +117,16 @@ pub(crate) fn table_rows(size: (u16, u16), tab: Tab) -> usize {
     usize::from(main_areas(main, tab).body.height.saturating_sub(1))
 }
 
+/// The width of a full-screen overlay on a screen `width` wide: two columns of the panes show
+/// on each side, except below [`SINGLE_PANE_BELOW`] where every column counts.
+pub(crate) fn overlay_width(width: u16) -> u16 {
+    if width < SINGLE_PANE_BELOW {
+        width
+    } else {
+        width.saturating_sub(4)
+    }
+}
+
 /// A `width` x `height` rectangle centred in `area`, shrunk to fit.
 pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);

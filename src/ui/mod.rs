@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod data;
+pub mod diff;
 pub mod editor;
 mod index;
 pub mod keymap;

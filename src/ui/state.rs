@@ -189,15 +189,8 @@ pub enum Viewer {
         /// First visible line.
         scroll: usize,
     },
-    /// Desired / current / live side by side.
-    ThreeWay {
-        /// What is shown.
-        title: String,
-        /// The three texts' lines, once arrived.
-        columns: Option<[Vec<String>; 3]>,
-        /// First visible line.
-        scroll: usize,
-    },
+    /// Desired against live, with the engine's word from current/ (`d`).
+    Diff(Box<super::diff::DiffView>),
     /// A diff or a plan (their change, a draft against the committed file, all drafts' plan,
     /// a commit, a blame).
     Text {

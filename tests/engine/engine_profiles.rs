@@ -666,7 +666,7 @@ async fn an_object_waiting_for_its_profile_s_namespace_is_retried_within_seconds
 
 /// The `SelfHealed` Events of the cluster, as `kubectl get events` lists them.
 async fn self_heals(sim: &Sim) -> String {
-    let out = sim
+    sim
         .ok(&[
             "get",
             "events",
@@ -674,8 +674,7 @@ async fn self_heals(sim: &Sim) -> String {
             "-o",
             "jsonpath={range .items[?(@.reason==\"SelfHealed\")]}{.involvedObject.kind}/{.involvedObject.name} {.message}{\"\\n\"}{end}",
         ])
-        .await;
-    out
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,18 +167,6 @@ fn scenarios() -> Vec<Scenario> {
                 ),
             );
         }),
-        ("three_way", |s| {
-            type_text(s, "2d");
-            let live = PROFILE_YAML.replace("\"4\"", "\"6\"");
-            send(
-                s,
-                Action::ThreeWay {
-                    desired: PROFILE_YAML.into(),
-                    current: PROFILE_YAML.into(),
-                    live,
-                },
-            );
-        }),
         ("children", |s| {
             type_text(s, "2");
             send(s, key(KeyCode::Enter));
@@ -250,6 +238,7 @@ fn scenarios() -> Vec<Scenario> {
             let row = |state: &str, kind: &str, ns: &str, name: &str, diff: &[&str]| {
                 orbdeck::ui::DriftRow {
                     state: state.into(),
+                    api_version: "v1".into(),
                     kind: kind.into(),
                     namespace: ns.into(),
                     name: name.into(),
@@ -465,6 +454,17 @@ fn hostile_text_never_reaches_a_cell() {
                     s,
                     Action::LiveYaml("name: \u{1b}[31mred\nx: \u{9b}2J".into()),
                 );
+            }),
+            ("diff", |s| {
+                type_text(s, "2d");
+                let evil = "\u{1b}]52;c;ZXZpbA==\u{7}x\u{202e}y\u{1b}[2J";
+                let desired = serde_json::json!({"kind": "ConfigMap", "data": {"a": evil, "b": "x".repeat(10_000)}});
+                let live =
+                    serde_json::json!({"kind": "ConfigMap", "data": {"a": "\u{9b}31m", "b": "1"}});
+                let mut source = diff_source(evil, Some(desired), Ok(Some(live)));
+                source.current = vec![evil.into()];
+                send(s, Action::Diff(vec![source], vec![evil.into()]));
+                type_text(s, "l");
             }),
         ];
         for (what, setup) in views {
@@ -929,6 +929,155 @@ fn snapshots_of_the_live_views() {
         }
     }
     assert!(differ.is_empty(), "views that differ: {differ:?}");
+}
+
+/// Profile alice as desired/ has it (the ORB label stamped, as the engine applies it).
+fn alice_desired() -> serde_json::Value {
+    let mut v: serde_json::Value = serde_saphyr::from_str(PROFILE_YAML).unwrap();
+    v["metadata"]["labels"]["orbdeck.io/orb"] = "alpha".into();
+    v
+}
+
+/// Alice as the cluster has her: someone set requests.cpu to 6; server noise, defaults, status.
+fn alice_live() -> serde_json::Value {
+    let mut v = alice_desired();
+    v["spec"]["resourceQuotaSpec"]["hard"]["requests.cpu"] = "6".into();
+    v["spec"]["plugins"] = serde_json::json!([]);
+    v["metadata"]["uid"] = "0d1f2e3c".into();
+    v["metadata"]["resourceVersion"] = "4711".into();
+    v["metadata"]["creationTimestamp"] = "2025-06-15T15:06:00Z".into();
+    v["metadata"]["managedFields"] =
+        serde_json::json!([{"manager": "orbdeck", "operation": "Apply"}]);
+    v["status"] = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+    v
+}
+
+fn diff_source(
+    name: &str,
+    desired: Option<serde_json::Value>,
+    live: Result<Option<serde_json::Value>, String>,
+) -> orbdeck::ui::diff::Source {
+    orbdeck::ui::diff::Source {
+        name: name.into(),
+        file: desired.as_ref().map(|_| "desired/profiles/alice.yaml:2".into()),
+        desired,
+        live,
+        current: vec!["current/status.yaml: configured, Healthy · last sync 2025-06-15T15:06:00Z Synced, commit 4f3e2d1a".into()],
+        notes: Vec::new(),
+    }
+}
+
+/// `d` on alice in the Profiles tab, and what the effect brings back.
+fn diff_alice(s: &mut State) {
+    type_text(s, "2d");
+    send(
+        s,
+        Action::Diff(
+            vec![diff_source(
+                "Profile alice",
+                Some(alice_desired()),
+                Ok(Some(alice_live())),
+            )],
+            Vec::new(),
+        ),
+    );
+}
+
+fn diff_scenarios() -> Vec<Scenario> {
+    vec![
+        ("diff_changed", diff_alice),
+        ("diff_unified", |s| {
+            diff_alice(s);
+            type_text(s, "u");
+        }),
+        ("diff_whole_live_scrolled_right", |s| {
+            diff_alice(s);
+            type_text(s, "fll");
+        }),
+        ("diff_every_case", |s| {
+            type_text(s, "6d");
+            let mut other = alice_live();
+            other["metadata"]["name"] = "old-team".into();
+            let mut extra = diff_source("Profile old-team", None, Ok(Some(other)));
+            extra.notes = vec!["The next sync prunes it.".into()];
+            send(
+                s,
+                Action::Diff(
+                    vec![
+                        diff_source("Profile alice", Some(alice_desired()), Ok(None)),
+                        diff_source(
+                            "Profile bob",
+                            Some(alice_desired()),
+                            Ok(Some(alice_desired())),
+                        ),
+                        diff_source(
+                            "Profile carol",
+                            Some(alice_desired()),
+                            Err("connection refused (orb-alpha)".into()),
+                        ),
+                        extra,
+                    ],
+                    Vec::new(),
+                ),
+            );
+        }),
+    ]
+}
+
+/// The diff view (`d`): side by side, unified, the whole live object scrolled right, and a file
+/// whose objects are missing, in sync, unreadable and extra, at 200x60, 80x24 and 60x15.
+#[test]
+fn snapshots_of_the_diff_view() {
+    let mut differ = Vec::new();
+    for (name, setup) in diff_scenarios() {
+        for (w, h) in LIVE_SIZES {
+            let mut s = state(fleet(), w, h);
+            setup(&mut s);
+            let snapshot = format!("{name}_{w}x{h}");
+            let text = screen(&s);
+            let checked = std::panic::catch_unwind(|| {
+                insta::assert_snapshot!(snapshot.clone(), text);
+            });
+            if checked.is_err() {
+                differ.push(snapshot);
+            }
+        }
+    }
+    assert!(differ.is_empty(), "views that differ: {differ:?}");
+}
+
+/// A changed line is coloured as a change on both sides; equal lines keep the text colour.
+#[test]
+fn the_diff_colours_only_the_changed_line() {
+    let mut s = state(fleet(), 200, 60);
+    diff_alice(&mut s);
+    let terminal = draw(&s);
+    let buf = terminal.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..60u16)
+            .find(|&y| {
+                let text: String = (0..200u16).map(|x| buf[(x, y)].symbol()).collect();
+                text.contains(needle)
+            })
+            .unwrap_or_else(|| panic!("{needle} is shown"))
+    };
+    let style_at = |y: u16, needle: &str| {
+        let text: Vec<&str> = (0..200u16).map(|x| buf[(x, y)].symbol()).collect();
+        let x = text.join("").find(needle).unwrap();
+        // Columns are cells; the line is ASCII up to the needle apart from the borders.
+        let x = text.join("")[..x].chars().count() as u16;
+        buf[(x, y)].fg
+    };
+    let changed = row_of("requests.cpu: \"6\"");
+    let same = row_of("requests.memory: 16Gi");
+    assert_ne!(
+        style_at(changed, "requests.cpu"),
+        style_at(same, "requests.memory")
+    );
+    assert_eq!(
+        style_at(same, "requests.memory"),
+        s.theme.text.fg.unwrap_or_default()
+    );
 }
 
 /// Logs are the most hostile text shown: colour codes become styles, nothing else gets through.

@@ -5,7 +5,8 @@
 //! path, nothing is lost either way, in the UI and through `orbdeck orb push`. Drafts, new files,
 //! no-op commits, upgrade controls and a read-only ORB as an operator meets them. And a fleet
 //! whose clusters refuse connections or never answer: the first frame and navigation are
-//! immediate, both show why.
+//! immediate, both show why (the diff of a desired file too). The diff view against a kubectl
+//! change made meanwhile.
 
 use crate::common;
 
@@ -350,10 +351,16 @@ fn unreachable_and_silent_clusters_never_block_the_ui() {
     )
     .unwrap();
     let origin = Origin::new();
-    origin.seed(&[(
-        "orb.yaml",
-        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: far\n",
-    )]);
+    origin.seed(&[
+        (
+            "orb.yaml",
+            "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: far\n",
+        ),
+        (
+            "desired/settings.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\ndata:\n  colour: blue\n",
+        ),
+    ]);
     let fleet = dir.path().join("fleet.yaml");
     std::fs::write(
         &fleet,
@@ -392,7 +399,25 @@ fn unreachable_and_silent_clusters_never_block_the_ui() {
         s.contains("Overview silent") && s.contains("no answer within")
     });
     assert!(screen.contains("reachable 0"), "{screen}");
-    ui.keys(&["q"]);
+    // The diff of a desired file says why live is unknown and still shows desired, unmarked.
+    ui.keys(&["k", "Tab", "6"]);
+    ui.wait(20, "the refusing ORB's desired file", |s| {
+        s.contains("settings.yaml")
+    });
+    ui.keys(&["d"]);
+    let screen = ui.wait(20, "the diff without live", |s| {
+        s.contains("unknown ConfigMap team/settings") && s.contains("colour: blue")
+    });
+    assert!(
+        screen.contains("Live state unavailable") && screen.contains("desired is shown alone"),
+        "{screen}"
+    );
+    let row = screen.lines().find(|l| l.contains("colour: blue")).unwrap();
+    assert!(
+        !row.contains(" + "),
+        "desired is not marked as added: {row}"
+    );
+    ui.keys(&["Escape", "q"]);
 }
 
 #[test]
@@ -1235,8 +1260,8 @@ fn without_a_fleet_file_every_kubeconfig_context_opens_live_only() {
 }
 
 /// The out-of-sync list: orb-gamma syncs hourly and the demo pushed Profile grace after its
-/// first sync, so `:drift` lists grace as missing; `d` shows its diff and esc comes back; `:plan`
-/// prints what `orbdeck plan` prints.
+/// first sync, so `:drift` lists grace as missing; `d` shows its diff (every line added) and esc
+/// comes back; `:plan` prints what `orbdeck plan` prints.
 #[test]
 fn drift_lists_gammas_missing_profile_with_its_diff() {
     let dir = tempfile::tempdir().unwrap();
@@ -1265,8 +1290,9 @@ fn drift_lists_gammas_missing_profile_with_its_diff() {
     );
     ui.keys(&["d"]);
     ui.wait(20, "grace's diff", |s| {
-        s.contains("missing Profile grace @ orb-gamma: live → desired")
-            && s.contains("+  name: grace")
+        s.contains("Diff: missing Profile grace @ orb-gamma")
+            && s.contains("Not in the cluster: every line is added")
+            && s.contains("+   name: grace")
     });
     ui.escape("back to the list", |s| s.contains("Out of sync: orb-gamma"));
     ui.escape("the tables", |s| !s.contains("Out of sync"));
@@ -1465,4 +1491,77 @@ fn an_invalid_line_typed_in_the_editor_is_marked_on_its_line_with_its_message() 
         screen.contains("✖ 5 ") && screen.contains("  6 "),
         "the numbers stay:\n{screen}"
     );
+}
+
+/// The diff view against a second actor: someone changes erin's owner on orb-gamma (hourly
+/// syncs, so it stays) with kubectl; `d` on erin shows that one line as changed side by side,
+/// the owner as the engine wrote it opposite, the lines nobody touched unmarked; `u` shows it
+/// unified as a removed and an added line.
+#[test]
+fn diff_shows_a_kubectl_change_as_the_one_changed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start(
+        "diff",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "gamma synced once", |s| {
+        s.contains("reachable 3") && s.contains("drifted 1")
+    });
+    let patch = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(keep.join("kubeconfig"))
+        .args(["--context", "orb-gamma", "patch", "profile", "erin"])
+        .args(["--type", "merge", "-p"])
+        .arg(r#"{"spec":{"owner":{"name":"mallory@example.com"}}}"#)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        patch.status.success(),
+        "{}",
+        String::from_utf8_lossy(&patch.stderr)
+    );
+    ui.keys(&[":"]);
+    ui.text("orb orb-gamma");
+    ui.keys(&["Enter", "2"]);
+    ui.wait(30, "erin in gamma's Profiles", |s| s.contains("erin"));
+    ui.keys(&["/"]);
+    ui.text("erin");
+    ui.keys(&["Enter", "d"]);
+    let screen = ui.wait(30, "erin's diff", |s| {
+        s.contains("Diff: Profile erin @ orb-gamma") && s.contains("mallory@example.com")
+    });
+    assert!(screen.contains("changed Profile erin"), "{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("mallory@example.com"))
+        .unwrap();
+    assert!(
+        row.contains("~     name: mallory@example.com")
+            && row.contains("~     name: erin@example.com"),
+        "the owner is one changed row, live left and desired right: {row}"
+    );
+    for same in ["kind: User", "kind: Profile", "name: erin\u{20}"] {
+        let row = screen
+            .lines()
+            .find(|l| l.contains(same))
+            .unwrap_or_else(|| panic!("{same} shown: {screen}"));
+        assert!(
+            !row.contains(" ~ ") && !row.contains(" + ") && !row.contains(" - "),
+            "an unchanged line is not marked: {row}"
+        );
+    }
+    assert!(
+        screen.contains("current/status.yaml:"),
+        "the engine's word: {screen}"
+    );
+    ui.keys(&["u"]);
+    let screen = ui.wait(10, "the unified diff", |s| s.contains("+++ desired/"));
+    assert!(
+        screen.contains("-     name: mallory@example.com")
+            && screen.contains("+     name: erin@example.com"),
+        "{screen}"
+    );
+    ui.escape("the tables", |s| !s.contains("Diff:"));
 }

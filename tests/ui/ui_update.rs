@@ -626,9 +626,12 @@ fn enter_y_d_e_on_a_profile() {
     send(&mut s, key(KeyCode::Esc));
     assert_eq!(
         type_text(&mut s, "d"),
-        [Effect::ThreeWay {
+        [Effect::Diff {
             orb: "alpha".into(),
-            target
+            what: orbdeck::ui::action::DiffTarget::Object {
+                target,
+                api_version: None
+            }
         }]
     );
     send(&mut s, key(KeyCode::Esc));
@@ -1391,11 +1394,11 @@ fn describe_on_a_live_row_and_diff_elsewhere() {
         (req.pod.as_str(), req.selector.as_str()),
         ("", "app=checkout")
     );
-    // d on a Profile is still the three-way diff.
+    // d on a Profile is still the diff of desired against live.
     send(&mut s, key(KeyCode::Esc));
     let fx = type_text(&mut s, "2d");
     assert!(
-        fx.iter().any(|e| matches!(e, Effect::ThreeWay { .. })),
+        fx.iter().any(|e| matches!(e, Effect::Diff { .. })),
         "{fx:?}"
     );
 }
@@ -1575,4 +1578,95 @@ fn enter_on_an_event_shows_it_whole_and_a_cut_message_is_kept_for_msg() {
         panic!("{:?}", s.mode);
     };
     assert_eq!(lines, &vec![said]);
+}
+
+/// `d` on the Desired tab asks for every object of the file; on a `:drift` row for that object
+/// with its apiVersion (esc comes back to the list); in the view `u`, `f`, `l`/`h` and `n`/`N`
+/// switch, scroll sideways and jump between changes.
+#[test]
+fn the_diff_view_opens_from_a_file_and_a_drift_row_and_its_keys_move_it() {
+    use orbdeck::ui::action::DiffTarget;
+    use orbdeck::ui::diff::{LiveScope, Source};
+    let mut s = state(fleet(), 200, 50);
+    let path = s.fleet[0].desired_files[0].clone();
+    assert_eq!(
+        type_text(&mut s, "6d"),
+        [Effect::Diff {
+            orb: "alpha".into(),
+            what: DiffTarget::File(path)
+        }]
+    );
+    send(&mut s, key(KeyCode::Esc));
+    type_text(&mut s, ":drift");
+    send(&mut s, key(KeyCode::Enter));
+    let row = orbdeck::ui::DriftRow {
+        state: "extra".into(),
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: "team".into(),
+        name: "old".into(),
+        diff: Vec::new(),
+    };
+    send(&mut s, Action::Drift(vec![row], Vec::new()));
+    let fx = type_text(&mut s, "d");
+    let Some(Effect::Diff {
+        what: DiffTarget::Object {
+            target,
+            api_version,
+        },
+        ..
+    }) = fx.first()
+    else {
+        panic!("no diff asked: {fx:?}");
+    };
+    assert_eq!(
+        (target.namespace.as_deref(), api_version.as_deref()),
+        (Some("team"), Some("v1"))
+    );
+    // Two changes far apart: a long ConfigMap whose first and last keys differ.
+    let data = |first: &str, last: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert("a".into(), first.into());
+        for i in 0..40 {
+            m.insert(format!("k{i:02}"), "same".into());
+        }
+        m.insert("z".into(), format!("{last} {}", "long ".repeat(30)).into());
+        serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "old"}, "data": m})
+    };
+    let source = Source {
+        name: "ConfigMap team/old".into(),
+        file: Some("desired/cm.yaml:1".into()),
+        desired: Some(data("1", "x")),
+        live: Ok(Some(data("2", "y"))),
+        current: Vec::new(),
+        notes: Vec::new(),
+    };
+    send(&mut s, Action::Diff(vec![source], Vec::new()));
+    let view = |s: &State| match &s.mode {
+        Mode::Viewer(Viewer::Diff(v)) => (v.scroll, v.hscroll, v.unified, v.scope),
+        other => panic!("not the diff view: {other:?}"),
+    };
+    assert_eq!(view(&s), (0, 0, false, LiveScope::Owned));
+    type_text(&mut s, "n");
+    let (first, ..) = view(&s);
+    type_text(&mut s, "n");
+    let (second, ..) = view(&s);
+    assert!(
+        second > first + 30,
+        "n jumps to the far change: {first} {second}"
+    );
+    type_text(&mut s, "N");
+    assert_eq!(view(&s).0, first);
+    type_text(&mut s, "ll");
+    assert_eq!(view(&s).1, 16);
+    type_text(&mut s, "h");
+    assert_eq!(view(&s).1, 8);
+    type_text(&mut s, "uf");
+    assert!(view(&s).2, "u: unified");
+    assert_eq!(view(&s).3, LiveScope::Full);
+    send(&mut s, key(KeyCode::Esc));
+    assert!(
+        matches!(s.mode, Mode::Viewer(Viewer::Drift { .. })),
+        "esc comes back to the list"
+    );
 }

@@ -43,7 +43,7 @@ pub(crate) fn cell(t: &Theme, r: &DriftRow, col: usize, w: usize) -> Line<'stati
     match col {
         0 => {
             let style = match r.state.as_str() {
-                "missing" => t.warn,
+                "missing" | "held" => t.warn,
                 "extra" => t.error,
                 _ => t.accent,
             };

@@ -158,7 +158,7 @@ pub(crate) struct Table<R: 'static> {
     pub search: fn(&R, Push<'_>),
     /// The namespace of a row, for kinds the namespace filter (`:ns NAME`) narrows.
     pub namespace: Option<for<'a> fn(&'a R) -> &'a str>,
-    /// The object a row stands for (`y`, `d` and the three-way view), if the kind has one.
+    /// The object a row stands for (`y`, and `d`: the diff view), if the kind has one.
     pub object: Option<fn(&R) -> Option<ObjectRef>>,
 }
 

@@ -2,6 +2,7 @@
 //! ORB list, main pane, footer, then the overlay of the current mode.
 
 pub(super) mod cell;
+mod diff;
 mod editor;
 mod logs;
 pub(super) mod orbs;
@@ -255,9 +256,11 @@ fn mode_hints(
                         k(Command::UpgradeAbort, "abort"),
                         k(Command::LiveYaml, "yaml"),
                     ]),
-                    Tab::Desired => {
-                        v.extend([k(Command::Open, "edit"), k(Command::NewFile, "new")])
-                    }
+                    Tab::Desired => v.extend([
+                        k(Command::Open, "edit"),
+                        k(Command::NewFile, "new"),
+                        k(Command::ThreeWay, "diff"),
+                    ]),
                     Tab::Replications => {
                         v.extend([k(Command::LiveYaml, "yaml"), k(Command::ThreeWay, "diff")])
                     }

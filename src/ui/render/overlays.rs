@@ -1,5 +1,5 @@
 //! Overlays drawn over the panes: help (generated from the keymap), command-line completion,
-//! confirmations, live YAML, three-way view, a profile's children, and the template picker.
+//! confirmations, live YAML, the diff view, a profile's children, and the template picker.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +12,7 @@ use super::table::{self, Window};
 use crate::ui::action::UpgradeOp;
 use crate::ui::keymap::{Command, Context};
 use crate::ui::kinds::{At, children, drafts as draft_list, drift, history};
-use crate::ui::layout::centered;
+use crate::ui::layout::{centered, overlay_width};
 use crate::ui::state::{CommandLine, Confirm, Mode, Prompt, State, Viewer};
 use crate::ui::tab::Tab;
 use crate::ui::templates::TEMPLATES;
@@ -61,6 +61,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         Context::Plan,
         Context::List,
         Context::Logs,
+        Context::Diff,
     ] {
         lines.push(Line::styled(ctx.title(), t.title));
         for (keys, name, text) in state.keymap.bindings(ctx, writable) {
@@ -186,6 +187,10 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines.push(Line::raw(
         "  Usage columns sort by the used amount; Events sort youngest first.",
     ));
+    lines.push(Line::raw(format!(
+        "  Diff: live is cut to the fields desired sets (what the engine's apply owns); {} shows the whole object.",
+        state.keymap.keys_of(Command::DiffFull)
+    )));
     lines.push(Line::raw(
         "  Key names above go in the config file's key bindings, e.g. save = \"ctrl-s\".",
     ));
@@ -198,7 +203,7 @@ fn help(state: &State, frame: &mut Frame, scroll: usize) {
     let lines = help_lines(state);
     let area = centered(
         screen,
-        screen.width.saturating_sub(4).min(170),
+        overlay_width(screen.width).min(170),
         screen.height.saturating_sub(2),
     );
     let hint = format!(
@@ -348,7 +353,7 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
     let screen = frame.area();
     let area = centered(
         screen,
-        screen.width.saturating_sub(4),
+        overlay_width(screen.width),
         screen.height.saturating_sub(2),
     );
     let km = &state.keymap;
@@ -370,50 +375,7 @@ fn viewer(state: &State, frame: &mut Frame, v: &Viewer) {
             });
             frame.render_widget(Paragraph::new(body), inner);
         }
-        Viewer::ThreeWay {
-            title,
-            columns,
-            scroll,
-        } => {
-            let inner = popup(
-                frame,
-                area,
-                t,
-                &format!("Desired / current / live: {title}"),
-                &nav,
-            );
-            let Some(cols) = columns else {
-                frame.render_widget(line("Loading…", usize::from(inner.width), t.warn), inner);
-                return;
-            };
-            let cw = inner.width / 3;
-            let heads = [
-                "desired (git desired/)",
-                "current (git current/)",
-                "live (cluster)",
-            ];
-            for (i, (head, text)) in heads.iter().zip(cols).enumerate() {
-                let x = inner.x + cw * i as u16;
-                let rect = Rect::new(x, inner.y, cw.saturating_sub(1), inner.height);
-                let w = usize::from(rect.width);
-                let mut lines = vec![line(head, w, t.table_header)];
-                lines.extend(
-                    text.iter()
-                        .enumerate()
-                        .skip(*scroll)
-                        .take(usize::from(inner.height).saturating_sub(1))
-                        .map(|(n, l)| {
-                            let differs = i > 0 && cols[0].get(n) != Some(l);
-                            if differs {
-                                line(l, w, t.warn)
-                            } else {
-                                yaml_line(l, w, t)
-                            }
-                        }),
-                );
-                frame.render_widget(Paragraph::new(lines), rect);
-            }
-        }
+        Viewer::Diff(view) => super::diff::render(state, frame, area, view),
         Viewer::Text {
             title,
             lines,

@@ -2,6 +2,7 @@
 //! on blocking threads) and reports back as an [`Action`]. Nothing here runs on the render path.
 
 mod delete;
+mod diff;
 mod drift;
 mod history;
 
@@ -251,7 +252,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::FetchLiveYaml { orb, target } => live_yaml(&env, &orb, &target)
             .await
             .map(|y| Action::LiveYaml(sanitize_lines(&y))),
-        Effect::ThreeWay { orb, target } => three_way(&env, orb, target).await,
+        Effect::Diff { orb, what } => diff::diff(&env, orb, what).await,
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
         Effect::History { orb, path } => history::log(&env, orb, path).await,
@@ -853,45 +854,6 @@ async fn live_yaml(env: &Env, orb: &str, target: &ObjectRef) -> Result<String, E
     };
     object.metadata.managed_fields = None;
     Ok(serde_saphyr::to_string(&object)?)
-}
-
-async fn three_way(env: &Env, orb: String, target: ObjectRef) -> Result<Action, EffectError> {
-    let (kind, name) = (target.kind.clone(), target.name.clone());
-    let (desired, current) = env
-        .with_repo(&orb, move |repo| {
-            let Some(tip) = repo.fetch()? else {
-                return Ok(("# the repo is empty\n".to_owned(), String::new()));
-            };
-            let files: Vec<(PathBuf, Vec<u8>)> = repo
-                .files(tip, DESIRED)?
-                .into_iter()
-                .map(|(p, b)| (PathBuf::from(p), b))
-                .collect();
-            let report = validate::validate_files(&files, &validate::ModelSchemas);
-            let desired = report
-                .objects
-                .iter()
-                .find(|o| o.kind == kind && o.name == name)
-                .map(|o| {
-                    let text = serde_saphyr::to_string(&o.value).unwrap_or_default();
-                    format!("# {}:{}\n{text}", o.file.display(), o.line)
-                })
-                .unwrap_or_else(|| format!("# {kind} {name} is not in desired/\n"));
-            let current = crate::controllers::profiles::report::ProfilesReport::read(repo, tip)
-                .and_then(|r| r.profiles.into_iter().find(|p| p.name == name))
-                .map(|p| serde_saphyr::to_string(&p).unwrap_or_default())
-                .unwrap_or_else(|| format!("# the engine reports nothing about {kind} {name}\n"));
-            Ok((desired, current))
-        })
-        .await?;
-    let live = live_yaml(env, &orb, &target)
-        .await
-        .unwrap_or_else(|e| format!("# live state unavailable: {e}\n"));
-    Ok(Action::ThreeWay {
-        desired: sanitize_lines(&desired),
-        current: sanitize_lines(&current),
-        live: sanitize_lines(&live),
-    })
 }
 
 async fn children(env: &Env, orb: &str, profile: &str) -> Result<Action, EffectError> {

@@ -1,7 +1,7 @@
 //! Keys of the out-of-sync list (`:drift`) and the whole-ORB plan (`:plan`): `d` or enter on an
-//! object shows its diff (esc comes back to the list).
+//! object opens the diff view of it (esc comes back to the list).
 
-use super::keys::{moved, open_viewer, push_viewer};
+use super::keys::{moved, open_viewer};
 use crate::ui::action::Effect;
 use crate::ui::keymap::Command;
 use crate::ui::state::{Mode, State, Viewer};
@@ -41,7 +41,7 @@ pub(super) fn plan(state: &mut State, fx: &mut Vec<Effect>) {
 }
 
 /// Keys of an open out-of-sync list.
-pub(super) fn on_key(state: &mut State, cmd: Option<Command>) {
+pub(super) fn on_key(state: &mut State, cmd: Option<Command>, fx: &mut Vec<Effect>) {
     let page = usize::from(state.size.1.saturating_sub(8));
     let Mode::Viewer(Viewer::Drift {
         orb,
@@ -63,22 +63,7 @@ pub(super) fn on_key(state: &mut State, cmd: Option<Command>) {
     match (cmd, row) {
         (Command::Back, _) => super::keys::close_overlay(state),
         (Command::Open | Command::ThreeWay, Some(row)) => {
-            let at = if row.namespace.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", row.namespace)
-            };
-            let title = format!(
-                "{} {} {}{at} @ {orb}: live → desired",
-                row.state, row.kind, row.name
-            );
-            let diff = Viewer::Text {
-                title,
-                lines: Some(row.diff),
-                scroll: 0,
-                then: None,
-            };
-            push_viewer(state, diff);
+            super::diff::open_drift_row(state, orb, &row, fx)
         }
         _ => {}
     }

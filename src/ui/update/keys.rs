@@ -124,7 +124,7 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         Command::Open => open(state, fx),
         Command::LiveYaml => live_yaml(state, fx),
-        Command::ThreeWay => three_way(state, fx),
+        Command::ThreeWay => super::diff::open(state, fx),
         Command::Logs => logs::open(state, fx),
         Command::Edit => edit(state, fx),
         Command::NewFile if state.tab == Tab::Desired => {
@@ -390,7 +390,10 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     if let Mode::Viewer(Viewer::Drift { .. }) = &state.mode {
         // `d` is not a List key: it compares here as on the tables.
         let cmd = cmd.or_else(|| state.keymap.command(Context::Main, &key));
-        return super::drift::on_key(state, cmd);
+        return super::drift::on_key(state, cmd, fx);
+    }
+    if let Mode::Viewer(Viewer::Diff(_)) = &state.mode {
+        return super::diff::on_key(state, key);
     }
     if let Mode::Viewer(Viewer::Text {
         then: Some(PlanCommit::Revert { orb, commit }),
@@ -434,19 +437,6 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         }
         (Some(c), Viewer::Message { scroll, lines, .. }) => {
             if let Some(pos) = moved(c, *scroll, lines.len(), page) {
-                *scroll = pos;
-            }
-        }
-        (
-            Some(c),
-            Viewer::ThreeWay {
-                scroll, columns, ..
-            },
-        ) => {
-            let len = columns
-                .as_ref()
-                .map_or(0, |c| c.iter().map(Vec::len).max().unwrap_or(0));
-            if let Some(pos) = moved(c, *scroll, len, page) {
                 *scroll = pos;
             }
         }
@@ -771,24 +761,6 @@ fn live_yaml(state: &mut State, fx: &mut Vec<Effect>) {
         scroll: 0,
     });
     fx.push(Effect::FetchLiveYaml { orb, target });
-}
-
-fn three_way(state: &mut State, fx: &mut Vec<Effect>) {
-    let object = state.selected_object().filter(|_| state.tab != Tab::Events);
-    let Some((orb, target)) = object else {
-        state.say(
-            Level::Info,
-            "d compares desired / current / live for Profiles, Replications and Upgrades.",
-        );
-        return;
-    };
-    let orb = state.fleet[orb].name.clone();
-    state.mode = Mode::Viewer(Viewer::ThreeWay {
-        title: format!("{} {} @ {orb}", target.kind, target.name),
-        columns: None,
-        scroll: 0,
-    });
-    fx.push(Effect::ThreeWay { orb, target });
 }
 
 fn edit(state: &mut State, fx: &mut Vec<Effect>) {

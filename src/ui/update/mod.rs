@@ -2,6 +2,7 @@
 //! The runtime calls it for every key, tick, data change and effect result, then redraws.
 
 mod command;
+mod diff;
 mod drift;
 mod editor;
 mod history;
@@ -55,14 +56,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *lines = Some(text.lines().map(str::to_string).collect());
             }
         }
-        Action::ThreeWay {
-            desired,
-            current,
-            live,
-        } => {
-            if let Mode::Viewer(Viewer::ThreeWay { columns, .. }) = &mut state.mode {
-                let split = |t: &str| t.lines().map(str::to_string).collect();
-                *columns = Some([split(&desired), split(&current), split(&live)]);
+        Action::Diff(sources, notes) => {
+            if let Mode::Viewer(Viewer::Diff(view)) = &mut state.mode {
+                view.arrived(sources, notes);
             }
         }
         Action::Text(text) => {

@@ -3,6 +3,7 @@
 
 use super::{EffectError, Env, sanitize_lines};
 use crate::plan::{self, Action as Planned};
+use crate::repo::status::OrbStatus;
 use crate::text::sanitize;
 use crate::ui::Action;
 use crate::ui::data::DriftRow;
@@ -29,11 +30,30 @@ pub(super) async fn drift(env: &Env, orb: String) -> Result<Action, EffectError>
                 ));
             }
         };
+    // The prune fence holds back every prune of a sync or none: when the last sync's was held,
+    // so is every extra object since.
+    let held = env
+        .with_repo(&orb, |repo| {
+            Ok(repo
+                .tip()
+                .and_then(|t| OrbStatus::read(repo, t))
+                .map(|s| s.errors)
+                .unwrap_or_default())
+        })
+        .await
+        .unwrap_or_default()
+        .iter()
+        .any(|e| e.starts_with("prune held back"));
     let rows = result
         .items
         .iter()
         .map(|item| DriftRow {
-            state: state_of(item.action).into(),
+            state: if item.action == Planned::Delete && held {
+                "held".into()
+            } else {
+                state_of(item.action).into()
+            },
+            api_version: sanitize(&item.id.api_version).into_owned(),
             kind: sanitize(&item.id.kind).into_owned(),
             namespace: sanitize(item.id.namespace.as_deref().unwrap_or_default()).into_owned(),
             name: sanitize(&item.id.name).into_owned(),
