@@ -447,6 +447,9 @@ pub struct EventRow {
     pub reason: String,
     /// Message.
     pub message: String,
+    /// Who reported it: `reportingComponent`, else `source.component` (e.g. `kubelet`,
+    /// `orbdeck-controllers`).
+    pub source: String,
 }
 
 /// One object a profile controller created (namespace, RBAC, quota, policies...).

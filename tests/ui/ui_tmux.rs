@@ -1565,3 +1565,59 @@ fn diff_shows_a_kubectl_change_as_the_one_changed_line() {
     );
     ui.escape("the tables", |s| !s.contains("Diff:"));
 }
+
+/// A second person changes alice's quota with kubectl; the profile controller puts it back, and
+/// the Overview's engine events say so (the self-heal leaves a trace on screen).
+#[test]
+fn a_quota_changed_with_kubectl_is_put_back_and_shown_as_a_self_heal() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start(
+        "selfheal",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+    );
+    ui.wait(90, "the demo's ORBs", |s| s.contains("reachable 3"));
+    // alice's label override (requests.cpu "8") applied.
+    let before = "8";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while quota_cpu(&keep) != before {
+        assert!(
+            Instant::now() < deadline,
+            "alice's quota never reached {before}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // managedFields times are whole seconds, so a change within the second of orbdeck's own
+    // write is not told apart from it: the second person acts a little later.
+    std::thread::sleep(Duration::from_millis(2000));
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(keep.join("kubeconfig"))
+        .args([
+            "--context",
+            "orb-alpha",
+            "-n",
+            "alice",
+            "patch",
+            "resourcequota",
+        ])
+        .args(["quotas", "--type", "merge", "-p"])
+        .arg(r#"{"spec":{"hard":{"requests.cpu":"99"}}}"#)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while quota_cpu(&keep) != before {
+        assert!(Instant::now() < deadline, "the quota was not put back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ui.keys(&["1"]);
+    ui.wait(30, "the self-heal in the Overview", |s| {
+        s.contains("Eng. events") && s.contains("SelfHealed ResourceQuota/quotas")
+    });
+}

@@ -284,6 +284,11 @@ pub fn fleet() -> Vec<OrbView> {
                 } else {
                     "Started container notebook".into()
                 },
+                source: if i % 3 == 1 {
+                    "default-scheduler".into()
+                } else {
+                    "kubelet".into()
+                },
             })
             .collect(),
         live: LiveTable::default(),

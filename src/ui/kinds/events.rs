@@ -124,6 +124,13 @@ pub(crate) fn row(e: &Event) -> EventRow {
         type_: text(e.type_.as_deref().unwrap_or_default()),
         reason: text(e.reason.as_deref().unwrap_or_default()),
         message: text(e.message.as_deref().unwrap_or_default()),
+        source: text(
+            e.reporting_component
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .or_else(|| e.source.as_ref().and_then(|s| s.component.as_deref()))
+                .unwrap_or_default(),
+        ),
     }
 }
 

@@ -393,6 +393,7 @@ mod tests {
                     type_: "Warning".into(),
                     reason: b(),
                     message: b(),
+                    source: b(),
                 },
             ],
             desired_files: vec!["desired/a.yaml".into(), "desired/b.yaml".into()],

@@ -1,5 +1,5 @@
-//! The Overview tab for one ORB: health, access, repo, last sync, drift, drafts, object
-//! counts and the engine's sync errors.
+//! The Overview tab for one ORB: health, access, repo, last sync, the engine and its recent
+//! Events, drift, drafts, object counts and the engine's sync errors.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -154,6 +154,26 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
     let (engine, style) = engine_text(state, orb);
     lines.extend(rows("Engine", &engine, style));
+    // What orbdeck itself reported to the cluster (self-heals, warnings), newest first.
+    let ours = orb
+        .events
+        .iter()
+        .filter(|e| e.source.starts_with("orbdeck"))
+        .take(3);
+    for (i, e) in ours.enumerate() {
+        let text = format!(
+            "{} ago {} {}: {}",
+            age(state.clock.unix, e.time),
+            e.reason,
+            e.object,
+            e.message
+        );
+        let style = if e.type_ == "Warning" { t.warn } else { t.text };
+        lines.push(row(
+            if i == 0 { "Eng. events" } else { "" },
+            line(&text, vw, style),
+        ));
+    }
     if let Some(health) = orb.sync.as_ref().and_then(|s| s.health.as_deref()) {
         let unhealthy = orb.sync.as_ref().map_or(&[][..], |s| &s.unhealthy[..]);
         let style = match health {
