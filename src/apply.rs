@@ -438,7 +438,7 @@ pub async fn apply_unread<K, P>(
     patch: &P,
 ) -> Result<(), kube::Error>
 where
-    K: Clone,
+    K: kube::Resource + Clone,
     P: serde::Serialize + std::fmt::Debug,
 {
     let request = kube::core::Request::new(api.resource_url());
