@@ -147,8 +147,9 @@ impl Applier {
         self.orb = orb.to_string();
     }
 
-    /// Forgets listed objects (call at the start of a sync).
-    pub fn begin(&mut self) {
+    /// Forgets listed objects: at the start of a sync, and at its end, so that the ORB's live
+    /// objects are not held between syncs (nothing reads them before the next sync lists again).
+    pub fn forget_live(&mut self) {
         self.live.clear();
     }
 
@@ -429,6 +430,35 @@ pub fn contains(have: &Value, want: &Value) -> bool {
         (Value::Number(h), Value::Number(w)) => h.as_f64() == w.as_f64(),
         _ => have == want,
     }
+}
+
+/// Server-side applies `patch` to the object `name` of `api` (to its `subresource`, e.g.
+/// `status`, when given) and reads the answer only for its status: for writers that need to
+/// know that the write went through, not what the object became (the answer, managedFields and
+/// all, is not decoded).
+pub async fn apply_unread<K, P>(
+    api: &Api<K>,
+    subresource: Option<&str>,
+    name: &str,
+    params: &PatchParams,
+    patch: &P,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone,
+    P: serde::Serialize + std::fmt::Debug,
+{
+    let request = kube::core::Request::new(api.resource_url());
+    let patch = Patch::Apply(patch);
+    let mut req = match subresource {
+        Some(sub) => request.patch_subresource(sub, name, params, &patch),
+        None => request.patch(name, params, &patch),
+    }
+    .map_err(kube::Error::BuildRequest)?;
+    req.extensions_mut().insert(match subresource {
+        Some(_) => "patch_subresource",
+        None => "patch",
+    });
+    api.clone().into_client().request_text(req).await.map(drop)
 }
 
 /// The API server's message for an API error, else the error itself.

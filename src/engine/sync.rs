@@ -75,7 +75,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
             .unwrap_or_default();
         return report_out;
     }
-    applier.begin();
+    applier.forget_live();
     let mut objects: Vec<Planned> = Vec::new();
     for object in &report.objects {
         let id = object.id();
@@ -135,6 +135,7 @@ pub async fn sync(applier: &mut Applier, input: SyncInput<'_>) -> SyncReport {
         prune(applier, &input, &objects, &mut report_out).await;
     }
     assess_health(applier, &mut report_out.status);
+    applier.forget_live();
     let status = &mut report_out.status;
     let failed = status.objects.iter().any(|o| o.outcome == "failed") || !status.errors.is_empty();
     let waiting = status.objects.iter().any(|o| o.outcome == "waiting");

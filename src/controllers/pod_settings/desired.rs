@@ -177,14 +177,14 @@ pub struct Desired {
     pub settings: Vec<SettingOutcome>,
 }
 
-/// The PodDefaults wanted given the namespaces, the PodSettings and the PodDefaults that exist
-/// (users' own in team namespaces are copied to members as well as the mirrors).
+/// The PodDefaults wanted given the [`teams`] of the namespaces, the PodSettings and the
+/// PodDefaults that exist (users' own in team namespaces are copied to members as well as the
+/// mirrors).
 pub fn desired(
-    namespaces: &[Arc<Namespace>],
+    teams: &BTreeMap<String, (bool, Vec<String>)>,
     settings: &[Arc<PodSetting>],
     poddefaults: &[Value],
 ) -> Desired {
-    let teams = teams(namespaces);
     let mut out = Desired::default();
     let mut mirrors = Vec::new();
     for setting in settings {
@@ -217,7 +217,7 @@ pub fn desired(
     }
     out.settings
         .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    for (team, (own, members)) in &teams {
+    for (team, (own, members)) in teams {
         if !own || members.is_empty() {
             continue;
         }

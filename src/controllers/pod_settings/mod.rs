@@ -103,7 +103,7 @@ async fn pass(
         .filter_map(|pd| serde_json::to_value(pd.as_ref()).ok())
         .collect();
     let sources = settings.state();
-    let wanted = desired::desired(&namespaces, &sources, &existing);
+    let wanted = desired::desired(&teams, &sources, &existing);
     let objects = wanted
         .objects
         .into_iter()

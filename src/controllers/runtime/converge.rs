@@ -6,10 +6,10 @@
 //! and for ResourceQuotas the hard/used figures. Converging compares desired objects with that
 //! cache, so a steady state costs no API request at all, and a cache of 200k objects stays small.
 
-use crate::apply::{api_error, hashed};
+use crate::apply::{api_error, apply_unread, hashed};
 use crate::wellknown::HASH_ANNOTATION;
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use kube::runtime::WatchStreamExt;
@@ -431,15 +431,10 @@ impl Derived {
                 .as_ref()
                 .is_some_and(|live| live.hash.as_deref() == hash.as_deref() && live.drifted);
             let api = self.api(&cache, namespace.as_deref());
+            let params = PatchParams::apply(CONTROLLER_MANAGER).force();
             let result = match serde_json::from_value::<DynamicObject>(object) {
-                Ok(obj) => api
-                    .patch(
-                        &name,
-                        &PatchParams::apply(CONTROLLER_MANAGER).force(),
-                        &Patch::Apply(&obj),
-                    )
+                Ok(obj) => apply_unread(&api, None, &name, &params, &obj)
                     .await
-                    .map(drop)
                     .map_err(|e| api_error(&e)),
                 Err(e) => Err(e.to_string()),
             };

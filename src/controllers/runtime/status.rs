@@ -1,11 +1,12 @@
 //! Status written by server-side apply under the controllers' field manager, and only when it
 //! differs from what the object already reports (a converged cluster gets no status writes).
 
+use crate::apply::apply_unread;
 use crate::controllers::Warning;
 use crate::controllers::runtime::converge::CONTROLLER_MANAGER;
 use crate::model::Condition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, PatchParams};
 use serde_json::{Value, json};
 
 /// Applies `status` to the object `name` of `api` unless `current` (the status the object
@@ -29,7 +30,7 @@ where
         "status": status,
     });
     let params = PatchParams::apply(CONTROLLER_MANAGER).force();
-    match api.patch_status(name, &params, &Patch::Apply(&body)).await {
+    match apply_unread(api, Some("status"), name, &params, &body).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
         Err(e) => Err(e),
