@@ -154,6 +154,12 @@ fn quit_asks_only_when_drafts_exist() {
     assert_eq!(s.mode, Mode::Normal);
     type_text(&mut s, "q");
     assert_eq!(type_text(&mut s, "y"), [Effect::Quit]);
+
+    // The drafts turn out pushed (a read started before the push showed them): quit, as asked.
+    type_text(&mut s, "n");
+    type_text(&mut s, "q");
+    assert_eq!(s.mode, Mode::Confirm(Confirm::Quit));
+    assert_eq!(updated(&mut s, 0, |v| v.drafts.clear()), [Effect::Quit]);
 }
 
 fn open_file(s: &mut State, orb: &str, path: &str) {

@@ -13,7 +13,7 @@ use crossterm::event::KeyEventKind;
 
 use super::action::{Action, Effect, LiveWatch};
 use super::data::{DraftKind, DraftRow};
-use super::state::{Level, Message, Mode, Scope, State, Viewer};
+use super::state::{Confirm, Level, Message, Mode, Scope, State, Viewer};
 use super::tab::Tab;
 
 /// How long a footer message stays.
@@ -49,6 +49,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 *slot = *view;
                 keep_local_draft(state, i);
                 reindex_if_shown(state, i);
+            }
+            // Asked only because of drafts that a later read shows pushed: quit, as asked.
+            if state.mode == Mode::Confirm(Confirm::Quit) && !state.has_drafts() {
+                effects.push(Effect::Quit);
             }
         }
         Action::LiveYaml(text) => {
