@@ -134,7 +134,11 @@ fn sorts(s: &mut State, t: &mut Terminal<TestBackend>, rows: &str) {
     for _ in 0..20 {
         timed(s, t, &press('o'), &mut reverse);
     }
+    let each: Vec<String> = (first.iter())
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+        .collect();
     report(&format!("s: 1st sort by a column {rows}"), first);
+    println!("  1st sort by each column in turn, ms: {}", each.join(" "));
     report(&format!("s: sort again {rows}"), again);
     report(&format!("o: reverse {rows}"), reverse);
 }

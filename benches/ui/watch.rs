@@ -1,5 +1,5 @@
 //! The UI's live watches over real sim clusters: this process starts the sims (one server, one
-//! cluster per ORB) and fills each with Profiles and their ResourceQuotas through the API, then
+//! cluster per ORB) and fills each with Profiles, their namespaces and ResourceQuotas through the API, then
 //! runs itself again as a child that only runs the control room's per-ORB workers against them
 //! over HTTPS, feeding a `State` as the UI does, and reports when every ORB's Profiles list is
 //! complete and its own RSS: the UI's share, without the sims.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::ResourceQuota;
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
 use orbdeck::fleet::config::{FleetConfig, OrbEntry, Paths};
@@ -56,7 +56,8 @@ fn quota(i: usize) -> ResourceQuota {
     .unwrap()
 }
 
-/// Creates the CRDs, then `n` Profiles and their quotas, 64 requests in flight.
+/// Creates the CRDs, then `n` Profiles with their namespaces and quotas (as the engine would),
+/// 64 at a time.
 async fn seed(client: kube::Client, n: usize) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in orbdeck::model::crds() {
@@ -71,6 +72,11 @@ async fn seed(client: kube::Client, n: usize) {
             async move {
                 profiles.create(&PostParams::default(), &profile(i)).await?;
                 let ns = format!("user-{i:05}");
+                let namespace = json!({"metadata": {"name": ns}});
+                let namespace: Namespace = serde_json::from_value(namespace).unwrap();
+                Api::<Namespace>::all(client.clone())
+                    .create(&PostParams::default(), &namespace)
+                    .await?;
                 Api::<ResourceQuota>::namespaced(client, &ns)
                     .create(&PostParams::default(), &quota(i))
                     .await

@@ -11,26 +11,61 @@ use super::state::RowRef;
 use super::tab::Tab;
 
 /// `key` as an integer in the same order: a number as itself (numbers sort before texts), a
-/// text as a tag byte, its first 14 bytes and its length capped at 15. Two texts of which one
-/// is at most 14 bytes long compare like their packed keys; see [`exact`].
-fn pack(key: Key<'_>) -> u128 {
+/// text from byte `from` on as a tag byte, its next 14 bytes and how many bytes are left capped
+/// at 15. Texts equal before `from` compare like their packed keys unless both have more than 14
+/// bytes left; see [`exact`].
+fn pack(key: Key<'_>, from: usize) -> u128 {
     match key {
         Key::Num(n) => u128::from(n),
         Key::Text(t) => {
+            let rest = t.as_bytes().get(from..).unwrap_or_default();
             let mut b = [0u8; 16];
             b[0] = 1;
-            let n = t.len().min(14);
-            b[1..1 + n].copy_from_slice(&t.as_bytes()[..n]);
-            b[15] = t.len().min(15) as u8;
+            let n = rest.len().min(14);
+            b[1..1 + n].copy_from_slice(&rest[..n]);
+            b[15] = rest.len().min(15) as u8;
             u128::from_be_bytes(b)
         }
     }
 }
 
-/// Whether keys packed to `p` are all equal (false: texts longer than 14 bytes sharing their
-/// first 14, which need the whole texts compared).
+/// Whether keys packed to `p` are all equal (false: texts with more than 14 bytes left that
+/// share the next 14, told apart by the bytes after them).
 fn exact(p: u128) -> bool {
     p >> 120 != 1 || p & 0xff != 15
+}
+
+/// A row with its ORB (when sorted by the ORB column, else 0) and its key packed from some byte.
+type Packed = (u32, u128, RowRef);
+
+/// Sorts `rows`, packed from byte `from` (0) or tied on their texts before it (packed again
+/// here), and marks in `tied` the rows whose key equals the previous row's. Unique by the row,
+/// so the unstable sort is deterministic: ties stay in storage order.
+fn sort_runs<'a>(
+    rows: &mut [Packed],
+    tied: &mut [bool],
+    from: usize,
+    key: &impl Fn(RowRef) -> Key<'a>,
+) {
+    if from > 0 {
+        for p in rows.iter_mut() {
+            p.1 = pack(key(p.2), from);
+        }
+    }
+    rows.sort_unstable();
+    let mut start = 0;
+    while start < rows.len() {
+        let head = (rows[start].0, rows[start].1);
+        let end = start + rows[start..].partition_point(|p| (p.0, p.1) == head);
+        if end - start > 1 {
+            if exact(head.1) {
+                tied[start + 1..end].fill(true);
+            } else {
+                sort_runs(&mut rows[start..end], &mut tied[start..end], from + 14, key);
+            }
+        }
+        start = end;
+    }
 }
 
 /// The rows in ascending key order (ties in storage order), and which ones tie with the row
@@ -52,35 +87,18 @@ impl Ascending {
     ) -> Ascending {
         let col = column.unwrap_or(0);
         let key = |(o, r): RowRef| kind.key(&fleet[o as usize], r as usize, col);
-        let mut packed: Vec<(u32, u128, RowRef)> = orbs
+        let mut packed: Vec<Packed> = orbs
             .flat_map(|o| (0..kind.len(&fleet[o])).map(move |r| (o as u32, r as u32)))
             .map(|row| {
                 (
                     if column.is_none() { row.0 } else { 0 },
-                    pack(key(row)),
+                    pack(key(row), 0),
                     row,
                 )
             })
             .collect();
-        // Unique by the row, so unstable is deterministic: ties stay in storage order.
-        packed.sort_unstable();
         let mut tied = vec![false; packed.len()];
-        let mut start = 0;
-        while start < packed.len() {
-            let head = (packed[start].0, packed[start].1);
-            let run = packed[start..].partition_point(|p| (p.0, p.1) == head);
-            let end = start + run;
-            if run > 1 && !exact(head.1) {
-                // Stable: rows with the same whole text stay in storage order.
-                packed[start..end].sort_by(|a, b| key(a.2).cmp(&key(b.2)));
-                for i in start + 1..end {
-                    tied[i] = key(packed[i].2) == key(packed[i - 1].2);
-                }
-            } else {
-                tied[start + 1..end].fill(true);
-            }
-            start = end;
-        }
+        sort_runs(&mut packed, &mut tied, 0, &key);
         Ascending {
             rows: packed.into_iter().map(|p| p.2).collect(),
             tied,
@@ -174,7 +192,7 @@ mod tests {
         keys.extend([Key::Num(0), Key::Num(7), Key::Num(u64::MAX)]);
         for a in &keys {
             for b in &keys {
-                let (pa, pb) = (pack(*a), pack(*b));
+                let (pa, pb) = (pack(*a, 0), pack(*b, 0));
                 if pa != pb {
                     assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} {b:?}");
                 } else if exact(pa) {
@@ -182,6 +200,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_texts_sort_like_a_stable_sort_both_ways() {
+        let long = "desired/profiles/team-";
+        let files: Vec<String> = ["b", "a", "b", "", "a\0", "ab", "b", "a"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match i % 3 {
+                0 => format!("{long}{long}{t}"),
+                1 => format!("{long}{t}"),
+                _ => t.to_string(),
+            })
+            .collect();
+        let fleet = vec![OrbView {
+            desired_files: files.clone(),
+            ..Default::default()
+        }];
+        let order = Ascending::build(&fleet, 0..1, Tab::Desired.kind(), Some(0));
+        let mut want: Vec<RowRef> = (0..files.len() as u32).map(|r| (0, r)).collect();
+        want.sort_by_key(|&(_, r)| &files[r as usize]);
+        assert_eq!(order.rows, want);
+        want.sort_by_key(|&(_, r)| std::cmp::Reverse(&files[r as usize]));
+        assert_eq!(order.descending(), want);
     }
 
     #[test]
