@@ -133,7 +133,8 @@ pub(crate) struct SortCache {
 
 impl SortCache {
     /// Rows of `tab` for the ORBs in `orbs`, sorted by `column` (`None`: the ORB column, then
-    /// the kind's first column), stably. Computed once per column until [`SortCache::clear`].
+    /// the kind's first column), stably. Computed once per column until [`SortCache::clear`]
+    /// or until asked for another tab or other ORBs.
     pub(crate) fn sorted(
         &mut self,
         fleet: &[OrbView],
