@@ -1,10 +1,14 @@
 //! UI figures: frame render time for 10k and 100k Profiles rows, key-to-frame latency over a
 //! 20 x 5k fleet, bytes per cached ProfileRow, the first frame of 20 unreachable ORBs, and the log
-//! view following 10k lines/s (key-to-frame, and the bounded buffer's size).
+//! view following 10k lines/s (key-to-frame, and the bounded buffer's size), and `:all pods`
+//! over 20 x 5k pods (first frame, RSS, keys); then the UI's watches over 20 sims holding 10k
+//! Profiles each (`-- sims N profiles M` to change the sizes; see `ui/watch.rs`).
 //! Run with `cargo bench --bench ui`; prints one line per figure.
 
 #[path = "../tests/ui_fixtures/mod.rs"]
 mod common;
+#[path = "ui/watch.rs"]
+mod watch;
 
 use std::time::{Duration, Instant};
 
@@ -114,10 +118,98 @@ fn fleet_latency() {
     report("filter: type a character", typed);
     report("filter: backspace", erased);
     update(&mut s, key(KeyCode::Esc));
-    let sorts: Vec<Action> = (0..20).map(|_| key(KeyCode::Char('s'))).collect();
+    sorts(&mut s, &mut t, "100k rows");
+}
+
+/// Presses `s` through every sort column twice and `o` 20 times, reporting the first sort by
+/// each column (computed) apart from the later ones (the orders kept until the rows change).
+fn sorts(s: &mut State, t: &mut Terminal<TestBackend>, rows: &str) {
+    let n = s.sort_columns();
+    let (mut first, mut again, mut reverse) = (Vec::new(), Vec::new(), Vec::new());
+    let press = |c| vec![key(KeyCode::Char(c))];
+    for i in 0..2 * n {
+        let out = if i < n { &mut first } else { &mut again };
+        timed(s, t, &press('s'), out);
+    }
+    for _ in 0..20 {
+        timed(s, t, &press('o'), &mut reverse);
+    }
+    let each: Vec<String> = (first.iter())
+        .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+        .collect();
+    report(&format!("s: 1st sort by a column {rows}"), first);
+    println!("  1st sort by each column in turn, ms: {}", each.join(" "));
+    report(&format!("s: sort again {rows}"), again);
+    report(&format!("o: reverse {rows}"), reverse);
+}
+
+/// `:all pods` over 20 ORBs with 5k pods each in their Live table (as the runtime's watches
+/// leave them): the first frame after the command, the RSS, then j/k and sorting.
+fn all_pods() {
+    let statuses = [
+        "Running",
+        "Running",
+        "Running",
+        "Pending",
+        "CrashLoopBackOff",
+        "Completed",
+    ];
+    let healths = [
+        ("Healthy", ""),
+        ("Progressing", "scheduling"),
+        ("Degraded", "back-off"),
+    ];
+    let fleet: Vec<OrbView> = (0..20)
+        .map(|o| {
+            let mut view = big_orb(&format!("orb-{o:02}"), 0);
+            view.live = orbdeck::ui::LiveTable {
+                asked: "pods".into(),
+                kind: "Pod".into(),
+                api_version: "v1".into(),
+                plural: "pods".into(),
+                rows: (0..5000)
+                    .map(|i: usize| {
+                        let j = (i * 7919 + o * 31) % 5000;
+                        common::pod(
+                            &format!("team-{:02}", j % 97),
+                            &format!("notebook-{:05x}-{j:04}", (j * 2_654_435_761) & 0xfffff),
+                            statuses[i % statuses.len()],
+                            (j % 7) as u32,
+                            healths[i % healths.len()],
+                        )
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            view
+        })
+        .collect();
+    let rss_before = rss_kib();
+    let mut s = new_state(fleet);
+    let mut t = terminal();
+    t.draw(|f| render(&s, f)).unwrap();
+    type_text(&mut s, ":all pods");
+    let start = Instant::now();
+    update(&mut s, key(KeyCode::Enter));
+    t.draw(|f| render(&s, f)).unwrap();
+    println!(
+        ":all pods over 20 ORBs x 5k pods: first frame {:.1} ms after enter, {} rows; RSS {} MiB ({} MiB before the state)",
+        start.elapsed().as_secs_f64() * 1000.0,
+        s.rows.len(),
+        rss_kib() / 1024,
+        rss_before / 1024
+    );
+    let jk: Vec<Action> = (0..1000)
+        .map(|i| key(KeyCode::Char(if i % 3 == 2 { 'k' } else { 'j' })))
+        .collect();
     let mut samples = Vec::new();
-    timed(&mut s, &mut t, &sorts, &mut samples);
-    report("s: re-sort 100k rows", samples);
+    timed(&mut s, &mut t, &jk, &mut samples);
+    report("j/k (100k pods)", samples);
+    sorts(&mut s, &mut t, "100k pods");
+    println!(
+        "  RSS after sorting by every column: {} MiB",
+        rss_kib() / 1024
+    );
 }
 
 fn row_bytes() {
@@ -167,7 +259,7 @@ fn first_frame_unreachable() {
 }
 
 /// RSS of this process in KiB (Linux), 0 where unknown.
-fn rss_kib() -> u64 {
+pub(crate) fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -256,7 +348,27 @@ fn log_follow() {
     );
 }
 
+/// Sizes of the fleet-watch section, from the bench's arguments: `sims N profiles M`
+/// (`sims 0` skips it).
+fn fleet_size() -> (usize, usize) {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(default)
+    };
+    (arg("sims", 20), arg("profiles", 10_000))
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, kubeconfig, sims, profiles, ..] = &args[..]
+        && mode == watch::CHILD
+    {
+        let (sims, profiles) = (sims.parse().unwrap(), profiles.parse().unwrap());
+        return watch::child(kubeconfig.into(), sims, profiles);
+    }
     println!(
         "orbdeck ui bench ({} build)",
         if cfg!(debug_assertions) {
@@ -270,5 +382,10 @@ fn main() {
     frame_time(10_000);
     frame_time(100_000);
     fleet_latency();
+    all_pods();
     log_follow();
+    let (sims, profiles) = fleet_size();
+    if sims > 0 {
+        watch::parent(sims, profiles);
+    }
 }

@@ -1,42 +1,12 @@
 //! The visible-row index of the current tab: rows of the ORBs in scope, sorted by the chosen
 //! column, then narrowed by the filter. Built by `update` when data, sort, filter or tab change.
 
-use std::cmp::Reverse;
-
 use memchr::memmem;
 
 use super::data::OrbView;
-use super::kinds::{Key, Kind};
+use super::kinds::Kind;
 use super::state::{RowRef, Scope, State};
 use super::tab::Tab;
-
-/// Rows of `kind` for the ORBs in `orbs`, sorted by column `column` of the kind (`None`: the
-/// ORB column, then the kind's first column). Stable; each key is read once, so sorting
-/// touches little memory.
-fn sorted(
-    fleet: &[OrbView],
-    orbs: std::ops::Range<usize>,
-    kind: &dyn Kind,
-    column: Option<usize>,
-    descending: bool,
-) -> Vec<RowRef> {
-    let mut refs: Vec<RowRef> = orbs
-        .flat_map(|o| (0..kind.len(&fleet[o])).map(move |r| (o as u32, r as u32)))
-        .collect();
-    let key = |&(o, r): &RowRef| -> (u32, Key<'_>) {
-        let orb = &fleet[o as usize];
-        match column {
-            None => (o, kind.key(orb, r as usize, 0)),
-            Some(c) => (0, kind.key(orb, r as usize, c)),
-        }
-    };
-    if descending {
-        refs.sort_by_cached_key(|r| Reverse(key(r)));
-    } else {
-        refs.sort_by_cached_key(key);
-    }
-    refs
-}
 
 /// Lowercased searchable text of the rows, each row's fields `\n`-terminated, in one
 /// contiguous string. Built in storage order (fast: memory is read in sequence), searched
@@ -148,19 +118,26 @@ impl State {
         }
     }
 
-    /// Rebuilds sorted and visible rows of the current tab (data, scope, tab or sort changed).
+    /// Rebuilds sorted and visible rows of the current tab (data, scope or tab changed).
     pub(crate) fn reindex(&mut self) {
+        self.sort_cache.clear();
+        self.resort();
+    }
+
+    /// Rebuilds sorted and visible rows of the current tab after its sort changed, reusing the
+    /// orders computed since the last [`State::reindex`].
+    pub(crate) fn resort(&mut self) {
         let view = self.view();
         let with_orb = self.has_orb_column();
         // With an ORB column, column 0 is the ORB and the tab's columns shift by one.
-        let kind = self.tab.kind();
         let column = match (with_orb, view.sort_orb) {
             (true, true) => None,
             _ => Some(view.sort_column),
         }
-        .filter(|&c| c < kind.column_count());
-        let range = self.orb_range();
-        self.sorted = sorted(&self.fleet, range, kind, column, view.descending);
+        .filter(|&c| c < self.tab.kind().column_count());
+        let (descending, range) = (view.descending, self.orb_range());
+        let cache = &mut self.sort_cache;
+        self.sorted = cache.sorted(&self.fleet, self.tab, range, column, descending);
         self.filter_cache = FilterCache::default();
         self.apply_filter();
     }

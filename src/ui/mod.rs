@@ -14,6 +14,7 @@ pub mod keymap;
 mod kinds;
 mod layout;
 pub mod logs;
+mod order;
 mod render;
 pub mod runtime;
 pub mod state;

@@ -11,6 +11,7 @@ use super::index::FilterCache;
 use super::keymap::Keymap;
 use super::layout;
 use super::logs::LogView;
+use super::order::SortCache;
 use super::tab::Tab;
 use super::theme::Theme;
 
@@ -359,6 +360,8 @@ pub struct State {
     pub rows: Vec<RowRef>,
     /// Search text and last result of the filter (internal).
     pub(crate) filter_cache: FilterCache,
+    /// Orders of the current tab's rows per sort column (internal).
+    pub(crate) sort_cache: SortCache,
     /// What takes the keys.
     pub mode: Mode,
     /// The open desired file, while [`Mode::Editor`].
@@ -410,6 +413,7 @@ impl State {
             sorted: Vec::new(),
             rows: Vec::new(),
             filter_cache: FilterCache::default(),
+            sort_cache: SortCache::default(),
             mode: Mode::Normal,
             editor: None,
             back: Vec::new(),

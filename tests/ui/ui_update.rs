@@ -748,6 +748,55 @@ fn stale_results_are_ignored() {
     );
 }
 
+/// Sorting again by a column reuses the order computed for it, until the rows change: after a
+/// data update, the same column sorts the new rows, both ways, with ties kept in row order.
+#[test]
+fn a_data_update_sorts_the_new_rows_again() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "2");
+    type_text(&mut s, "s");
+    assert_eq!(s.view().sort_column, 1, "by OWNER");
+    let rows = vec![
+        profile("zed", 0),
+        profile("amy", 1),
+        profile("bob", 2),
+        profile("cat", 3),
+    ];
+    let owners = ["m", "z", "a", "m"];
+    updated(&mut s, 0, |v| {
+        v.profiles = rows;
+        for (p, o) in v.profiles.iter_mut().zip(owners) {
+            p.owner = o.into();
+        }
+    });
+    assert_eq!(
+        names(&s),
+        ["bob", "zed", "cat", "amy"],
+        "by owner, ties in row order"
+    );
+    type_text(&mut s, "o");
+    assert_eq!(
+        names(&s),
+        ["amy", "zed", "cat", "bob"],
+        "descending, ties in row order"
+    );
+    type_text(&mut s, "ssssssss");
+    assert_eq!(s.view().sort_column, 0);
+    assert_eq!(
+        names(&s),
+        ["amy", "bob", "cat", "zed"],
+        "by name again, new rows"
+    );
+    updated(&mut s, 0, |v| v.profiles[1].name = "zzz".into());
+    assert_eq!(
+        names(&s),
+        ["bob", "cat", "zed", "zzz"],
+        "a changed key re-sorts"
+    );
+    type_text(&mut s, "o");
+    assert_eq!(names(&s), ["zzz", "zed", "cat", "bob"]);
+}
+
 #[test]
 fn data_updates_replace_one_orbs_rows() {
     let mut s = state(fleet(), 80, 24);

@@ -4,7 +4,7 @@
 
 mod describe;
 pub mod effects;
-mod live;
+pub mod live;
 mod logs;
 mod scalar_edit;
 

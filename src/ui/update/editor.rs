@@ -48,6 +48,8 @@ fn save_draft(state: &mut State, fx: &mut Vec<Effect>, rebased: bool) {
         if let Some(view) = state.fleet.get_mut(orb) {
             view.drafts.retain(|d| d.path != path);
         }
+        // The Overview sorts by the draft count: the next sort reads it again.
+        state.sort_cache.clear();
         return;
     }
     fx.push(Effect::SaveDraft {
@@ -465,6 +467,7 @@ pub(super) fn on_result(state: &mut State, action: Action, fx: &mut Vec<Effect>)
                 if let Some(o) = state.fleet.get_mut(orb) {
                     o.drafts.retain(|d| d.path != path);
                 }
+                state.sort_cache.clear();
             }
         }
         Action::Conflicts {

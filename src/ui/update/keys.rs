@@ -110,13 +110,13 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
             let next = (state.sort_position() + 1) % n.max(1);
             state.set_sort_position(next);
             state.view_mut().descending = false;
-            state.reindex();
+            state.resort();
             say_sort(state);
         }
         Command::SortReverse => {
             let view = state.view_mut();
             view.descending = !view.descending;
-            state.reindex();
+            state.resort();
             say_sort(state);
         }
         Command::Open | Command::LiveYaml | Command::ThreeWay if state.tab == Tab::Live => {
