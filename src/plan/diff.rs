@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Server-set metadata left out of every comparison and diff.
-const NOISE: &[&str] = &[
+pub(crate) const NOISE: &[&str] = &[
     "managedFields",
     "resourceVersion",
     "uid",
@@ -19,7 +19,7 @@ const NOISE: &[&str] = &[
 ];
 
 /// Server-written annotations left out too.
-const NOISY_ANNOTATIONS: &[&str] = &[
+pub(crate) const NOISY_ANNOTATIONS: &[&str] = &[
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
     crate::wellknown::HASH_ANNOTATION,

@@ -5,6 +5,8 @@
 //! (managedFields, resourceVersion, uid, status, timestamps) never shows in a diff.
 
 mod diff;
+/// The metadata and annotations a comparison of objects leaves out (the diff view's too).
+pub(crate) use diff::{NOISE, NOISY_ANNOTATIONS};
 mod live;
 mod orb_plan;
 

@@ -2,6 +2,7 @@
 //! stripped, keys in desired's order, live optionally cut to the fields desired sets), written as
 //! YAML, diffed with `similar` and aligned into side-by-side rows. Pure: no I/O.
 
+use crate::plan::{NOISE, NOISY_ANNOTATIONS};
 use serde_json::{Map, Value};
 
 use crate::text::sanitize;
@@ -49,25 +50,6 @@ pub enum LiveScope {
     /// The whole live object (server-set noise still stripped).
     Full,
 }
-
-/// Metadata the server sets, never compared.
-const NOISE: &[&str] = &[
-    "managedFields",
-    "resourceVersion",
-    "uid",
-    "creationTimestamp",
-    "generation",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-];
-
-/// Annotations servers and tools write, never compared.
-const NOISY_ANNOTATIONS: &[&str] = &[
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "deployment.kubernetes.io/revision",
-    crate::wellknown::HASH_ANNOTATION,
-];
 
 /// Shown instead of a Secret's values, on both sides.
 pub const HIDDEN: &str = "(hidden)";
