@@ -120,6 +120,7 @@ fn engine(repo: &str, kubeconfig: &Path, data: &Path) -> Child {
     command
         .args(["engine", "--repo", repo, "--namespace", "default"])
         .args(["--listen", "127.0.0.1:0", "--interval", "1h"])
+        .args(["--webhook-listen", "off"])
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--data")

@@ -188,6 +188,18 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
             identity: format!("{orb}-engine-0"),
             ..Default::default()
         };
+        // Its admission webhooks on a free loopback port, which the embedded API server calls.
+        let webhook = crate::controllers::admission::Webhook::start(
+            client.clone(),
+            crate::controllers::admission::WebhookOptions::new(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                Some("https://127.0.0.1:0".into()),
+                crate::engine::leader::ENGINE_NAMESPACE,
+            ),
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|e| format!("{orb}: the webhook server: {e}"))?;
         let (handle, engine_tasks) = engine::elected::spawn(
             client.clone(),
             EngineOptions {
@@ -195,6 +207,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
                 interval: Duration::from_secs(5),
                 identities: Vec::new(),
                 metrics: Default::default(),
+                webhook: Some(std::sync::Arc::new(webhook)),
             },
             lease,
             shutdown.clone(),

@@ -1,6 +1,7 @@
 //! `orbdeck engine`: the headless engine of one ORB, with leader election, health endpoints and
 //! SIGHUP for an immediate sync.
 
+use crate::controllers::admission::{Webhook, WebhookOptions};
 use crate::engine::health::{self, Health};
 use crate::engine::leader::LeaseConfig;
 use crate::engine::{self, EngineOptions};
@@ -44,6 +45,14 @@ pub struct EngineArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
+    /// Address of the admission webhooks (HTTPS, every replica serves them), or `off`.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    pub webhook_listen: String,
+    /// URL the API server calls the webhooks at (`https://host:port`), for an engine running
+    /// outside its cluster; port 0 means the port bound. In a cluster: the Service
+    /// orbdeck-webhook of `orbdeck manifests deploy`.
+    #[arg(long)]
+    pub webhook_advertise_url: Option<String>,
     /// Namespace of the engine's Lease and identity Secret.
     #[arg(long, default_value = "orbdeck-system", env = "POD_NAMESPACE")]
     pub namespace: String,
@@ -100,6 +109,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
         ..Default::default()
     };
     crate::engine::preflight::check(&client, &lease.namespace, &lease.name).await;
+    let webhook = webhook(&client, &args, &shutdown).await?;
     let (handle, tasks) = engine::elected::spawn(
         client,
         EngineOptions {
@@ -107,6 +117,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
             interval,
             identities,
             metrics: metrics.clone(),
+            webhook,
         },
         lease,
         shutdown.clone(),
@@ -140,6 +151,36 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
     futures::future::join_all(tasks).await;
     recorder.abort();
     Ok(())
+}
+
+/// The webhook server of `--webhook-listen` (none with `off`).
+async fn webhook(
+    client: &kube::Client,
+    args: &EngineArgs,
+    shutdown: &CancellationToken,
+) -> Result<Option<Arc<Webhook>>, String> {
+    if args.webhook_listen == "off" {
+        tracing::info!("admission webhooks off (--webhook-listen off)");
+        return Ok(None);
+    }
+    let listen: SocketAddr = args.webhook_listen.parse().map_err(|e| {
+        format!(
+            "--webhook-listen {:?}: {e} (an address such as 0.0.0.0:9443, or off)",
+            args.webhook_listen
+        )
+    })?;
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    if args.webhook_advertise_url.is_none() && !in_cluster {
+        tracing::warn!(
+            "the admission webhooks are configured at the Service orbdeck-webhook, which does \
+             not lead to an engine outside its cluster: pass --webhook-advertise-url"
+        );
+    }
+    let options = WebhookOptions::new(listen, args.webhook_advertise_url.clone(), &args.namespace);
+    let webhook = Webhook::start(client.clone(), options, shutdown.clone())
+        .await
+        .map_err(|e| format!("--webhook-listen {listen}: {e}"))?;
+    Ok(Some(Arc::new(webhook)))
 }
 
 async fn client(args: &EngineArgs) -> Result<kube::Client, String> {

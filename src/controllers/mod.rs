@@ -16,6 +16,7 @@
 //! labels and [`Warning`].
 
 pub mod addons;
+pub mod admission;
 pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;

@@ -64,6 +64,8 @@ pub struct EngineOptions {
     pub identities: Vec<age::x25519::Identity>,
     /// Where the controllers count their reconciles.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This replica's admission webhook server, configured (and reported on) while it leads.
+    pub webhook: Option<Arc<crate::controllers::admission::Webhook>>,
 }
 
 /// What the engine last did, shared with health endpoints and tests.
@@ -245,6 +247,9 @@ async fn run(
                                 .await
                             }
                         };
+                        if let (None, Some(w)) = (&desired.orb_error, &options.webhook) {
+                            w.configure(&desired.orb.admission);
+                        }
                         if desired.orb_error.is_none() {
                             match &controllers {
                                 Some(c) => c.set_settings(&desired.orb.profiles),
@@ -298,9 +303,14 @@ async fn run(
                     }
                 }
             }
-            if let Some(c) = &controllers {
+            let webhook_report = options.webhook.as_ref().and_then(|w| w.report());
+            if controllers.is_some() || webhook_report.is_some() {
                 let written = written_reports.get_or_insert_with(Reports::new);
-                pending_reports = c.reports().await;
+                pending_reports = match &controllers {
+                    Some(c) => c.reports().await,
+                    None => Reports::new(),
+                };
+                pending_reports.extend(webhook_report);
                 pending_reports.retain(|path, yaml| written.get(path) != Some(yaml));
             }
             let due = last_write.is_none_or(|t| t.elapsed() >= write_interval);
@@ -341,10 +351,11 @@ async fn run(
             }
         }
         // Wake for the next sync, and meanwhile every write interval while there is something
-        // to write or controllers whose report may change.
+        // to write or controllers (or webhooks) whose report may change.
         let next = retry.unwrap_or(interval).min(interval);
         let until_sync = last_sync.map_or(Duration::ZERO, |t| next.saturating_sub(t.elapsed()));
-        let wait = if pending.is_some() || !pending_reports.is_empty() || controllers.is_some() {
+        let reporting = controllers.is_some() || options.webhook.is_some();
+        let wait = if pending.is_some() || !pending_reports.is_empty() || reporting {
             until_sync.min(write_interval.max(Duration::from_secs(1)))
         } else {
             until_sync

@@ -24,11 +24,12 @@ pub use cluster::{
     RegistryCredential, RegistryCredentialSpec, SecretKeyRef,
 };
 pub use orb::{
-    ClusterHint, EngineSettings, LimitRangeDefaults, OrbApiVersion, OrbFile, OrbKind,
-    ProfileSettings, PrunePolicy, SecretSettings,
+    AdmissionSettings, ClusterHint, EngineSettings, FailurePolicy, LimitRangeDefaults,
+    OrbApiVersion, OrbFile, OrbKind, PodDefaultsServer, ProfileSettings, PrunePolicy,
+    SecretSettings,
 };
 pub use poddefault::{PodDefault, PodDefaultSpec, PodModifiers};
-pub use podsetting::{PodSetting, PodSettingSpec, PodSettingStatus};
+pub use podsetting::{ContainerSelector, PodSetting, PodSettingSpec, PodSettingStatus};
 pub use profile::{Condition, OwnerKind, Profile, ProfileOwner, ProfileSpec, ProfileStatus};
 pub use profile_settings::{
     AuthorizationSettings, BlockedOperation, NetworkPolicySettings, ServiceEndpoint,

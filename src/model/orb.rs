@@ -28,6 +28,42 @@ pub struct OrbFile {
     /// Defaults of the profiles controllers.
     #[serde(default)]
     pub profiles: ProfileSettings,
+    /// The engine's admission webhooks.
+    #[serde(default)]
+    pub admission: AdmissionSettings,
+}
+
+/// The engine's admission webhooks (`/mutate/podsettings`, `/mutate/poddefaults`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AdmissionSettings {
+    /// What the API server does when a webhook cannot be reached: `Ignore` (the default: the
+    /// pod is admitted unchanged) or `Fail` (the pod is refused).
+    pub failure_policy: FailurePolicy,
+    /// Who applies PodDefaults: `orbdeck` (the default) or `kubeflow` (Kubeflow's own admission
+    /// webhook is installed; orbdeck's stays out of its way).
+    pub pod_defaults: PodDefaultsServer,
+}
+
+/// A webhook's failurePolicy.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum FailurePolicy {
+    /// Admit the pod unchanged.
+    #[default]
+    Ignore,
+    /// Refuse the pod.
+    Fail,
+}
+
+/// Which admission webhook applies PodDefaults.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PodDefaultsServer {
+    /// orbdeck's `/mutate/poddefaults`.
+    #[default]
+    Orbdeck,
+    /// Kubeflow's admission-webhook.
+    Kubeflow,
 }
 
 /// The only API version of `orb.yaml`.

@@ -123,6 +123,10 @@ async fn bootstrap_takes_a_bare_cluster_and_an_empty_repo_to_a_running_orb() {
             &origin.url(),
             "--listen",
             "127.0.0.1:0",
+            "--webhook-listen",
+            "127.0.0.1:0",
+            "--webhook-advertise-url",
+            "https://127.0.0.1:0",
             "--kubeconfig",
         ])
         .arg(&kubeconfig)

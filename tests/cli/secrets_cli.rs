@@ -267,7 +267,13 @@ async fn a_secret_set_with_the_cli_reaches_the_cluster_through_the_engine() {
             "--namespace",
             "orbdeck-system",
         ])
-        .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--webhook-listen", "127.0.0.1:0"])
+        .args([
+            "--webhook-advertise-url",
+            "https://127.0.0.1:0",
+            "--kubeconfig",
+        ])
         .arg(&engine_kubeconfig)
         .env("ORBDECK_DATA", home.path().join("engine-data"))
         .env("ORBDECK_LOG", "debug")

@@ -2,8 +2,10 @@
 
 use super::Sim;
 use super::repos::{Origin, edit};
+use orbdeck::controllers::admission::{Webhook, WebhookOptions};
 use orbdeck::engine::{self, EngineHandle, EngineOptions};
 use orbdeck::repo::{Change, OrbRepo, RemoteOptions, RetryPolicy};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -34,11 +36,44 @@ impl Running {
         Running::start_with(client, origin, leading)
     }
 
+    /// Starts an engine with its own identity, leading from the start, and its webhook server
+    /// on a free loopback port; the API server is told to call it at `advertise` (default:
+    /// that port).
+    pub async fn start_with_webhook(
+        sim: &Sim,
+        origin: &Origin,
+        advertise: Option<&str>,
+    ) -> Running {
+        let (tx, leading) = tokio::sync::watch::channel(true);
+        std::mem::forget(tx);
+        let client = super::engine_client(sim).await;
+        let stop = CancellationToken::new();
+        let options = WebhookOptions::new(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            Some(advertise.unwrap_or("https://127.0.0.1:0").to_owned()),
+            "orbdeck-system",
+        );
+        let webhook = Webhook::start(client.clone(), options, stop.clone())
+            .await
+            .expect("the webhook server binds");
+        Running::start_full(client, origin, leading, Some(Arc::new(webhook)), stop)
+    }
+
     /// Starts an engine that syncs while `leading` says so.
     pub fn start_with(
         client: kube::Client,
         origin: &Origin,
         leading: tokio::sync::watch::Receiver<bool>,
+    ) -> Running {
+        Running::start_full(client, origin, leading, None, CancellationToken::new())
+    }
+
+    fn start_full(
+        client: kube::Client,
+        origin: &Origin,
+        leading: tokio::sync::watch::Receiver<bool>,
+        webhook: Option<Arc<Webhook>>,
+        stop: CancellationToken,
     ) -> Running {
         let clone = tempfile::tempdir().unwrap();
         let repo = OrbRepo::open(
@@ -48,7 +83,6 @@ impl Running {
             RemoteOptions::default(),
         )
         .unwrap();
-        let stop = CancellationToken::new();
         let (handle, task) = engine::spawn(
             client,
             EngineOptions {
@@ -56,6 +90,7 @@ impl Running {
                 interval: Duration::from_secs(3600),
                 identities: Vec::new(),
                 metrics: Default::default(),
+                webhook,
             },
             leading,
             stop.clone(),

@@ -37,6 +37,19 @@ impl Origin {
         (dir, repo)
     }
 
+    /// The text of `path` at the tip of main, if it is there.
+    pub fn file(&self, path: &str) -> Option<String> {
+        let repo = git2::Repository::open_bare(self.path()).ok()?;
+        let tip = repo
+            .find_reference("refs/heads/main")
+            .ok()?
+            .peel_to_commit()
+            .ok()?;
+        let entry = tip.tree().ok()?.get_path(std::path::Path::new(path)).ok()?;
+        let blob = repo.find_blob(entry.id()).ok()?;
+        String::from_utf8(blob.content().to_vec()).ok()
+    }
+
     /// Pushes a first commit with `files` to main and returns it.
     pub fn seed(&self, files: &[(&str, &str)]) -> git2::Oid {
         let (_dir, repo) = self.clone_repo("file url");

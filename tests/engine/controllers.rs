@@ -655,6 +655,7 @@ fn pod_setting(labels: &[(&str, &str)]) -> PodSetting {
                 service_account_name: Some("runner".into()),
                 ..PodModifiers::default()
             },
+            ..PodSettingSpec::default()
         },
     );
     s.metadata.namespace = Some("team-data".into());

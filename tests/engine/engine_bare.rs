@@ -24,6 +24,14 @@ fn one_profile() -> Origin {
     origin
 }
 
+/// The webhooks on a free loopback port, which the sim calls (it reaches webhooks by URL).
+const WEBHOOK_ON_LOOPBACK: [&str; 4] = [
+    "--webhook-listen",
+    "127.0.0.1:0",
+    "--webhook-advertise-url",
+    "https://127.0.0.1:0",
+];
+
 /// `orbdeck engine` on the sim with `extra` arguments, its stderr going to `stderr`.
 fn engine(
     sim: &Sim,
@@ -34,6 +42,7 @@ fn engine(
 ) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_orbdeck"))
         .args(["engine", "--repo", &origin.url(), "--listen", "127.0.0.1:0"])
+        .args(WEBHOOK_ON_LOOPBACK)
         .args(extra)
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig)

@@ -347,15 +347,7 @@ async fn engine_killed_after_nth_write_converges_on_restart() {
 }
 
 fn origin_file(origin: &Origin, path: &str) -> Option<String> {
-    let repo = git2::Repository::open_bare(origin.path()).ok()?;
-    let tip = repo
-        .find_reference("refs/heads/main")
-        .ok()?
-        .peel_to_commit()
-        .ok()?;
-    let entry = tip.tree().ok()?.get_path(std::path::Path::new(path)).ok()?;
-    let blob = repo.find_blob(entry.id()).ok()?;
-    String::from_utf8(blob.content().to_vec()).ok()
+    origin.file(path)
 }
 
 /// The API server unreachable for 30 s: the engine and its controllers back off and recover on

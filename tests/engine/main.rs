@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admission;
 mod controllers;
 mod engine_bare;
 mod engine_deploy;

@@ -37,10 +37,8 @@ pub async fn mutate(
         match call(&hook, op, rt, ns, &obj, old, opts).await {
             Ok(response) => {
                 deny_if_refused(&hook, &response)?;
-                if let Some(patch) = object::at(&response, &["patch"]).as_str() {
-                    let raw = base64::engine::general_purpose::STANDARD
-                        .decode(patch)
-                        .map_err(|e| webhook_failure(&hook, &format!("bad patch encoding: {e}")))?;
+                if let Some(raw) = patch_bytes(object::at(&response, &["patch"])) {
+                    let raw = raw.map_err(|e| webhook_failure(&hook, &e))?;
                     let ops: json_patch::Patch = serde_json::from_slice(&raw)
                         .map_err(|e| webhook_failure(&hook, &format!("bad JSONPatch: {e}")))?;
                     json_patch::patch(&mut obj, &ops)
@@ -51,6 +49,30 @@ pub async fn mutate(
         }
     }
     Ok(obj)
+}
+
+/// The bytes of a response's `patch`: a base64 string, or (as Go's encoding/json also
+/// accepts for `[]byte`, and kube-rs sends) an array of byte values; `None` when absent.
+fn patch_bytes(patch: &Value) -> Option<Result<Vec<u8>, String>> {
+    match patch {
+        Value::Null => None,
+        Value::String(s) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|e| format!("bad patch encoding: {e}")),
+        ),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|b| {
+                    b.as_u64()
+                        .and_then(|b| u8::try_from(b).ok())
+                        .ok_or_else(|| format!("bad patch encoding: {b} is not a byte"))
+                })
+                .collect(),
+        ),
+        other => Some(Err(format!("bad patch encoding: {other}"))),
+    }
 }
 
 /// Runs the validating webhooks that match; any refusal rejects the request.
