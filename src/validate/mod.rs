@@ -466,11 +466,38 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
             builtin::check(ctx, builtin::OBJECT_META, meta, &prefix, unknown);
         }
         schema::check(ctx, schema, kind, unknown);
+        if (api_version, kind) == ("orbdeck.io/v1alpha1", "PodSetting") {
+            check_container_regex(ctx, value);
+        }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);
         let message = format!("unknown kind {api_version} {kind}: not checked");
         ctx.report(pos, &[], Severity::Warning, message);
     }
 }
+/// A PodSetting's `spec.containerSelector.regex` must compile (the webhook skips one that
+/// does not, so refuse it before it is pushed).
+fn check_container_regex(ctx: &mut Ctx, value: &Value) {
+    let Some(re) = value
+        .pointer("/spec/containerSelector/regex")
+        .and_then(Value::as_str)
+    else {
+        return;
+    };
+    if let Err(e) = regex::Regex::new(re) {
+        let path: Vec<Seg> = ["spec", "containerSelector", "regex"]
+            .iter()
+            .map(|k| Seg::Key((*k).to_string()))
+            .collect();
+        let why = e.to_string().lines().last().unwrap_or_default().to_owned();
+        ctx.report_at(
+            &path,
+            false,
+            Severity::Error,
+            format!("not a regular expression: {why}"),
+        );
+    }
+}
+
 mod sources;
 pub use sources::{ModelSchemas, check_orb_file, validate_files};

@@ -386,6 +386,27 @@ fn has_error(
     })
 }
 
+/// A PodSetting whose container regex does not compile is refused where the regex is (the
+/// webhook would skip it): checked with orbdeck's own schemas.
+#[test]
+fn a_podsetting_container_regex_that_does_not_compile_is_an_error_at_its_line() {
+    let file = "podsetting-bad-regex.yaml";
+    let bytes = fs::read(fixtures().join("model").join(file)).unwrap();
+    let report = validate_text(Path::new(file), &bytes, &orbdeck::validate::ModelSchemas);
+    assert!(
+        has_error(
+            &report,
+            file,
+            11,
+            12,
+            "spec.containerSelector.regex",
+            "not a regular expression"
+        ),
+        "{:?}",
+        report.diagnostics
+    );
+}
+
 #[test]
 fn bad_corpus_reports_each_problem_at_its_position() {
     let schemas = TestSchemas::new();
