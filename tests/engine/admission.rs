@@ -237,3 +237,80 @@ async fn a_webhook_that_hangs_never_loses_a_pod_and_current_says_so() {
     assert!(took < Duration::from_secs(12), "took {took:?}");
     engine.stop().await;
 }
+
+/// A serving certificate that lasts 6 s is renewed (same CA, so the caBundle stands) while pods
+/// keep coming: none is admitted without its PodSettings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certificate_is_renewed_without_a_failed_admission() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::Api;
+    use orbdeck::controllers::admission::{Webhook, WebhookOptions};
+    let sim = Sim::start(0).await;
+    let admin = sim.client().await;
+    sim.ok_stdin(&["apply", "-f", "-"], &orbdeck::model::crds_yaml())
+        .await;
+    sim.ok_stdin(&["apply", "-f", "-"], NAMESPACES).await;
+    sim.ok_stdin(&["apply", "-f", "-"], SETTINGS).await;
+    sim.ok(&["create", "namespace", "orbdeck-system"]).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut options = WebhookOptions::new(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        Some("https://127.0.0.1:0".into()),
+        "orbdeck-system",
+    );
+    options.validity = Duration::from_secs(6);
+    let webhook = Webhook::start(admin.clone(), options, stop.clone())
+        .await
+        .unwrap();
+    webhook.configure(&Default::default());
+    let secrets: Api<Secret> = Api::namespaced(admin.clone(), "orbdeck-system");
+    let serving = || async {
+        secrets
+            .get_opt("orbdeck-webhook-tls")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.data?.get("tls.crt").map(|b| b.0.clone()))
+    };
+    let labels = json!({"app": "nb", "tier": "gpu"});
+    assert!(
+        eventually(20, || async {
+            let out = sim
+                .kubectl_with(
+                    &["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+                    Some(&notebook("warm", labels.clone())),
+                    &[],
+                )
+                .await;
+            String::from_utf8_lossy(&out.stdout).contains("a-gpu,b-team")
+        })
+        .await,
+        "the webhook never answered"
+    );
+    let first = serving().await.expect("a serving certificate");
+    let mut certificates = std::collections::HashSet::from([first]);
+    let started = Instant::now();
+    let mut admitted = 0;
+    while started.elapsed() < Duration::from_secs(10) {
+        let out = sim
+            .ok_stdin(
+                &["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+                &notebook(&format!("nb-{admitted}"), labels.clone()),
+            )
+            .await;
+        assert!(
+            out.contains("a-gpu,b-team"),
+            "pod {admitted} admitted without its PodSettings: {out}"
+        );
+        admitted += 1;
+        if let Some(c) = serving().await {
+            certificates.insert(c);
+        }
+    }
+    println!(
+        "{admitted} admissions over 10 s, {} serving certificates",
+        certificates.len()
+    );
+    assert!(certificates.len() >= 2, "the certificate was never renewed");
+    stop.cancel();
+}
