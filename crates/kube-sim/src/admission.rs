@@ -10,10 +10,8 @@ use super::status::ApiError;
 use super::write::WriteOpts;
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs the mutating webhooks that match and returns the (patched) object.
@@ -271,16 +269,22 @@ async fn call(
     Ok(response)
 }
 
-/// POSTs JSON over HTTPS trusting only the PEM (base64-encoded) CA bundle.
-async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| format!("bad webhook url {url}: {e}"))?;
-    if uri.scheme_str() != Some("https") {
-        return Err(format!("webhook url {url} must use https"));
+/// A client per CA bundle, its connections kept alive between calls (kube-apiserver keeps its
+/// webhook connections too): a pod admission does not pay a TLS handshake per webhook.
+type WebhookClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<bytes::Bytes>,
+>;
+
+fn client_for(ca_bundle_b64: &str) -> Result<WebhookClient, String> {
+    static CLIENTS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, WebhookClient>>,
+    > = std::sync::OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let mut clients = clients.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = clients.get(ca_bundle_b64) {
+        return Ok(c.clone());
     }
-    let host = uri.host().ok_or("webhook url has no host")?.to_string();
-    let port = uri.port_u16().unwrap_or(443);
     let pem = base64::engine::general_purpose::STANDARD
         .decode(ca_bundle_b64)
         .map_err(|e| format!("caBundle is not base64: {e}"))?;
@@ -292,27 +296,40 @@ async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, 
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("Post \"{url}\": dial tcp {host}:{port}: {e}"))?;
-    let server_name = rustls_pki_types::ServerName::try_from(host.clone())
-        .map_err(|e| format!("bad host {host}: {e}"))?;
-    let tls = connector
-        .connect(server_name, tcp)
-        .await
-        .map_err(|e| format!("Post \"{url}\": tls: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let req = hyper::Request::post(path)
-        .header(hyper::header::HOST, format!("{host}:{port}"))
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(connector);
+    clients.insert(ca_bundle_b64.to_owned(), client.clone());
+    Ok(client)
+}
+
+/// POSTs JSON over HTTPS trusting only the PEM (base64-encoded) CA bundle.
+async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| format!("bad webhook url {url}: {e}"))?;
+    if uri.scheme_str() != Some("https") {
+        return Err(format!("webhook url {url} must use https"));
+    }
+    let client = client_for(ca_bundle_b64)?;
+    let req = hyper::Request::post(uri)
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(Full::new(bytes::Bytes::from(body)))
         .map_err(|e| e.to_string())?;
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let resp = client.request(req).await.map_err(|e| {
+        let chain = error_chain(&e);
+        // As Go words it: the TLS failure named as such.
+        if chain.contains("certificate") {
+            format!("Post \"{url}\": tls: failed to verify certificate: {chain}")
+        } else {
+            format!("Post \"{url}\": {chain}")
+        }
+    })?;
     if !resp.status().is_success() {
         return Err(format!("webhook returned HTTP {}", resp.status()));
     }
@@ -323,4 +340,16 @@ async fn post(url: &str, ca_bundle_b64: &str, body: Vec<u8>) -> Result<Vec<u8>, 
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok(bytes.to_vec())
+}
+
+/// An error with its sources, `a: b: c` (hyper's own message alone says only "client error").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

@@ -28,8 +28,9 @@ async fn deny(axum::Json(review): axum::Json<Value>) -> axum::Json<Value> {
     )
 }
 
-/// Starts the webhook server on a free port; returns its port, CA (base64 PEM) and task.
-async fn start_webhook() -> (u16, String, tokio::task::JoinHandle<()>) {
+/// Starts the webhook server on a free port; returns its port, CA (base64 PEM) and what stops
+/// it (its listener and every open connection, as when its process dies).
+async fn start_webhook() -> (u16, String, tokio_util::sync::CancellationToken) {
     let bundle = TlsBundle::generate(&[]).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(bundle.server_config().unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -37,25 +38,34 @@ async fn start_webhook() -> (u16, String, tokio::task::JoinHandle<()>) {
     let app = axum::Router::new()
         .route("/mutate", axum::routing::post(mutate))
         .route("/validate", axum::routing::post(deny));
-    let task = tokio::spawn(async move {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
+            let (tcp, _) = tokio::select! {
+                _ = stopped.cancelled() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
             };
-            let (acceptor, app) = (acceptor.clone(), app.clone());
+            let (acceptor, app, stopped) = (acceptor.clone(), app.clone(), stopped.clone());
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
                 let service = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let conn = builder.serve_connection(TokioIo::new(tls), service);
+                tokio::select! {
+                    _ = conn => {}
+                    _ = stopped.cancelled() => {}
+                }
             });
         }
     });
     let ca = base64::engine::general_purpose::STANDARD.encode(&bundle.ca_pem);
-    (port, ca, task)
+    (port, ca, stop)
 }
 
 fn config(kind: &str, name: &str, path: &str, port: u16, ca: &str, policy: &str) -> String {
@@ -93,7 +103,7 @@ fn pod(name: &str, hooked: bool) -> Pod {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_mutate_validate_and_honour_failure_policy() {
     let sim = Sim::start(0).await;
-    let (port, ca, task) = start_webhook().await;
+    let (port, ca, stop) = start_webhook().await;
     install(&sim, port, &ca, "Fail").await;
     let pods: Api<Pod> = Api::namespaced(sim.client().await, "default");
 
@@ -125,7 +135,7 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
     }
 
     // Webhook down: Fail rejects, Ignore admits.
-    task.abort();
+    stop.cancel();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     match pods
         .create(&PostParams::default(), &pod("while-down", true))
@@ -150,7 +160,7 @@ async fn webhooks_mutate_validate_and_honour_failure_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_with_the_wrong_ca_is_not_trusted() {
     let sim = Sim::start(0).await;
-    let (port, _ca, _task) = start_webhook().await;
+    let (port, _ca, _stop) = start_webhook().await;
     let other_ca =
         base64::engine::general_purpose::STANDARD.encode(TlsBundle::generate(&[]).unwrap().ca_pem);
     sim.ok_stdin(
