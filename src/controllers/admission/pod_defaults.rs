@@ -425,4 +425,22 @@ mod tests {
         p["metadata"]["annotations"] = json!({EXCLUDE_ANNOTATION: "true"});
         assert_eq!(apply(&p, &[&a]), Outcome::Unchanged);
     }
+
+    #[test]
+    fn odd_pods_never_panic() {
+        let a = default(
+            "a",
+            "selector: {}\nenv: [{name: A, value: a}]\nvolumeMounts: [{name: v, mountPath: /v}]\n\
+             volumes: [{name: v, emptyDir: {}}]\nlabels: {l: m}\n",
+        );
+        for odd in [
+            json!({"metadata": {}}),
+            json!({"metadata": {"labels": {"x": "y"}}, "spec": {}}),
+            json!({"metadata": {"annotations": []}, "spec": {"containers": "nope"}}),
+            json!({"spec": {"containers": [{"name": 7, "env": {}, "volumeMounts": 3}]}}),
+            json!(null),
+        ] {
+            let _ = apply(&odd, &[&a]);
+        }
+    }
 }

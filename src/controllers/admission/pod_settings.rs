@@ -318,4 +318,25 @@ mod tests {
             "{errors:?}"
         );
     }
+
+    #[test]
+    fn odd_pods_never_panic() {
+        let s = setting(
+            "all",
+            "selector: {matchLabels: {app: nb}}\nimage: x\nenv: [{name: A, value: a}]\n\
+             resources: {limits: {cpu: \"1\"}}\nnodeSelector: {a: b}\n",
+        );
+        for odd in [
+            json!({"metadata": {"labels": {"app": "nb"}}}),
+            json!({"metadata": {"labels": {"app": "nb"}}, "spec": {}}),
+            json!({"metadata": {"labels": {"app": "nb"}}, "spec": {"containers": "nope"}}),
+            json!({"metadata": {"labels": {"app": "nb"}},
+                   "spec": {"initContainers": [{"name": "init"}], "nodeSelector": 3,
+                            "containers": [{"name": 7, "env": {}, "resources": []}]}}),
+            json!({"metadata": {"labels": "app"}}),
+            json!(null),
+        ] {
+            let _ = apply(odd, &[&s]);
+        }
+    }
 }
