@@ -7,6 +7,7 @@
 mod builtin;
 mod path;
 mod quantities;
+mod replication;
 mod report;
 mod scalar;
 mod schema;
@@ -466,6 +467,9 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
             builtin::check(ctx, builtin::OBJECT_META, meta, &prefix, unknown);
         }
         schema::check(ctx, schema, kind, unknown);
+        if api_version == "orbdeck.io/v1alpha1" && kind == "ImageReplicationPolicy" {
+            replication::check(ctx);
+        }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);
         let message = format!("unknown kind {api_version} {kind}: not checked");
