@@ -24,6 +24,9 @@ pub struct ImageReplicationPolicySpec {
     /// The target registry speaks plain HTTP (or HTTPS with a certificate not checked).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// Source registries (`host[:port]`) that speak plain HTTP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insecure_sources: Vec<String>,
     /// Name of a Secret in the engine's namespace (`orbdeck-system`) with the registry
     /// credentials: `username` and `password` (for the target), or a `.dockerconfigjson`
     /// (`auths` by registry host, for the target and the sources). It may be an encrypted Secret
@@ -99,6 +102,8 @@ pub struct ImageReplicationStatus {
     pub reason: Option<String>,
     /// Copy attempts made so far.
     pub attempts: u32,
+    /// The policy's attempts, as of the last attempt.
+    pub max_attempts: u32,
     /// Bytes of blobs copied (or found present) so far in this attempt.
     pub bytes_copied: u64,
     /// Bytes of every blob of the image, once its manifests are read.
