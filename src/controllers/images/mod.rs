@@ -74,6 +74,21 @@ pub struct ReplicationReport {
     pub message: Option<String>,
 }
 
+/// One OCI client per policy, kept while its spec and credentials stay the same (its
+/// connections and registry tokens are reused by the next copies).
+type Clients = Arc<
+    Mutex<
+        HashMap<
+            String,
+            (
+                crate::model::ImageReplicationPolicySpec,
+                registry::Credentials,
+                oci_client::Client,
+            ),
+        >,
+    >,
+>;
+
 /// Copies under way in this engine, by ImageReplication name: their policy and progress.
 type Running = Arc<Mutex<HashMap<String, (String, Progress)>>>;
 
@@ -97,6 +112,7 @@ pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
     );
     let policies = watch::store::<ImageReplicationPolicy>(Api::all(client), &wake, &ctx.shutdown);
     let running: Running = Arc::default();
+    let clients: Clients = Arc::default();
     let waiting: Arc<Mutex<HashSet<(String, i64)>>> = Arc::default();
     wake.notify_one();
     let pass_ctx = ctx.clone();
@@ -105,8 +121,16 @@ pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
         let (ctx, wake) = (pass_ctx.clone(), pass_wake.clone());
         let (replications, policies) = (replications.clone(), policies.clone());
         let (running, waiting, report) = (running.clone(), waiting.clone(), report.clone());
+        let clients = clients.clone();
         async move {
-            let ok = pass(&ctx, &wake, &replications, &policies, &running, &waiting).await;
+            let ok = pass(
+                &ctx,
+                &wake,
+                (&replications, &policies),
+                (&running, &clients),
+                &waiting,
+            )
+            .await;
             let built = build_report(&replications, &running);
             *lock(&report) = Some(built);
             ok
@@ -127,9 +151,8 @@ async fn served(client: &kube::Client, kind: &str) -> bool {
 async fn pass(
     ctx: &Arc<Context>,
     wake: &Arc<Notify>,
-    replications: &Store<ImageReplication>,
-    policies: &Store<ImageReplicationPolicy>,
-    running: &Running,
+    (replications, policies): (&Store<ImageReplication>, &Store<ImageReplicationPolicy>),
+    (running, clients): (&Running, &Clients),
     waiting: &Arc<Mutex<HashSet<(String, i64)>>>,
 ) -> bool {
     let mut all = replications.state();
@@ -199,8 +222,9 @@ async fn pass(
                     progress
                 };
                 let (ctx, wake, running) = (ctx.clone(), wake.clone(), running.clone());
+                let clients = clients.clone();
                 tokio::spawn(async move {
-                    attempt_copy(&ctx, &r, &policy, attempt, &progress).await;
+                    attempt_copy(&ctx, &r, &policy, attempt, (&progress, &clients)).await;
                     lock(&running).remove(&name);
                     wake.notify_one();
                 });
@@ -217,7 +241,7 @@ async fn attempt_copy(
     r: &ImageReplication,
     policy: &ImageReplicationPolicy,
     attempt: u32,
-    progress: &Progress,
+    (progress, clients): (&Progress, &Clients),
 ) {
     let name = r.metadata.name.clone().unwrap_or_default();
     let api: Api<ImageReplication> = Api::namespaced(ctx.client.clone(), ENGINE_NAMESPACE);
@@ -240,7 +264,7 @@ async fn attempt_copy(
         max_attempts,
         "images: copying"
     );
-    let work = copy_once(ctx, r, policy, progress);
+    let work = copy_once(ctx, r, policy, progress, clients);
     tokio::pin!(work);
     let mut ticks = tokio::time::interval(PROGRESS_EVERY);
     ticks.tick().await;
@@ -301,6 +325,7 @@ async fn copy_once(
     r: &ImageReplication,
     policy: &ImageReplicationPolicy,
     progress: &Progress,
+    clients: &Clients,
 ) -> Result<Copied, String> {
     let source: oci_client::Reference = r
         .spec
@@ -313,7 +338,23 @@ async fn copy_once(
         .parse()
         .map_err(|e| format!("destination {:?}: {e}", r.spec.destination))?;
     let credentials = registry::credentials(&ctx.client, &policy.spec).await?;
-    let client = registry::client(&policy.spec);
+    let name = policy.metadata.name.clone().unwrap_or_default();
+    let client = {
+        let mut clients = lock(clients);
+        match clients.get(&name) {
+            Some((spec, creds, client)) if *spec == policy.spec && *creds == credentials => {
+                client.clone()
+            }
+            _ => {
+                let client = registry::client(&policy.spec);
+                clients.insert(
+                    name,
+                    (policy.spec.clone(), credentials.clone(), client.clone()),
+                );
+                client
+            }
+        }
+    };
     copy::copy(&client, &credentials, &source, &destination, progress)
         .await
         .map_err(|e| e.to_string())

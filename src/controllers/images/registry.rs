@@ -44,7 +44,7 @@ pub fn client(spec: &ImageReplicationPolicySpec) -> Client {
 }
 
 /// The credentials of a policy, by registry host.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Credentials {
     by_host: HashMap<String, (String, String)>,
 }
