@@ -553,3 +553,102 @@ async fn of_two_engines_only_the_leader_copies_each_image_once() {
     }
     standby.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn within_one_registry_blobs_are_mounted_not_copied() {
+    let src = Registry::start();
+    let (_sim, admin, engine) = cluster().await;
+    let (digest, _) =
+        registry::push_image(&src.image("app:1"), 3, 128 * 1024, 0, ("linux", "amd64")).await;
+    policy(
+        &admin,
+        "mirror",
+        &format!("{}/mirror", src.host),
+        &[],
+        json!({}),
+    )
+    .await;
+    let destination = format!("{}/mirror/app:1", src.host);
+    let name = ask(&admin, &src.image("app:1"), &destination, "mirror").await;
+    let _controllers = replicator(&engine);
+    until(&admin, &name, ReplicationPhase::Succeeded, 60).await;
+    assert_eq!(
+        registry::digest_of(&destination).await.as_deref(),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        src.requests("POST", "mount="),
+        4,
+        "config and layers mounted: {}",
+        src.log()
+    );
+    assert_eq!(src.requests("GET", "/blobs/"), 0, "no blob pulled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_copy_is_resumed_by_the_next_leader_without_copying_a_blob_twice() {
+    let (src, dst) = (Registry::start(), Registry::start());
+    let (_sim, admin, engine) = cluster().await;
+    let layers = 40;
+    let (digest, _) =
+        registry::push_image(&src.image("many:1"), layers, 2 << 20, 0, ("linux", "amd64")).await;
+    policy(&admin, "mirror", &dst.host, &[&src.host], json!({})).await;
+    let destination = format!("{}/m/many:1", dst.host);
+    let name = ask(&admin, &src.image("many:1"), &destination, "mirror").await;
+    let uploaded = || dst.requests("PUT", "/blobs/uploads/");
+    let first = replicator(&engine);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while uploaded() < 5 {
+        assert!(Instant::now() < deadline, "no blob copied: {}", dst.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The leader goes away mid-copy; the next one resumes the same attempt.
+    drop(first);
+    let at_stop = uploaded();
+    assert!(
+        at_stop < layers + 1,
+        "stopped too late to interrupt ({at_stop} blobs)"
+    );
+    let _next = replicator(&engine);
+    let done = until(&admin, &name, ReplicationPhase::Succeeded, 120).await;
+    assert_eq!(done.attempts, 1, "an interruption is no failed attempt");
+    assert_eq!(done.digest.as_deref(), Some(digest.as_str()));
+    assert_eq!(
+        registry::digest_of(&destination).await.as_deref(),
+        Some(digest.as_str())
+    );
+    assert_eq!(
+        uploaded(),
+        layers + 1,
+        "every blob (layers and config) uploaded exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exists_learns_from_a_head_request_that_the_target_has_the_image() {
+    let (src, dst) = (Registry::start(), Registry::start());
+    let (_sim, admin, engine) = cluster().await;
+    let source = src.image("pre:1");
+    let destination = format!("{}/{}/pre:1", dst.host, src.host.replace(':', "_"));
+    registry::push_image(&destination, 1, 1024, 0, ("linux", "amd64")).await;
+    policy(&admin, "mirror", &dst.host, &[&src.host], json!({})).await;
+    let stop = CancellationToken::new();
+    let admission = ImageAdmission::start(engine.clone(), stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let request = pod_review("team-c", &[("p", &source)], false);
+    assert_eq!(
+        image(&patched(&request, &admission)),
+        source,
+        "not known yet: unchanged"
+    );
+    // No replicator runs: the answer comes from the HEAD the first admission asked for.
+    assert!(
+        eventually(20, || async {
+            image(&patched(&request, &admission)) == destination
+        })
+        .await,
+        "rewritten once the HEAD found it"
+    );
+    assert!(dst.requests("HEAD", "/pre/manifests/") >= 1);
+    stop.cancel();
+}
