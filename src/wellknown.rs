@@ -14,6 +14,9 @@ pub const FIELD_MANAGER: &str = "orbdeck";
 /// written again).
 pub const HASH_ANNOTATION: &str = "orbdeck.io/applied-hash";
 
+/// The engine's own namespace: its Lease, its Secrets, and the ImageReplications it makes.
+pub const ENGINE_NAMESPACE: &str = "orbdeck-system";
+
 /// apiVersion, kind, namespace and name of an object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {

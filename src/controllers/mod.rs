@@ -10,6 +10,8 @@
 //! - [`pod_settings`]: PodSettings to PodDefaults and their copies in team members' namespaces
 //!   (seed 000).
 //! - [`addons`]: AddonTemplates stamped into every namespace they select (seed 000).
+//! - [`images`]: pods' images rewritten at admission to a reachable registry, and the leader's
+//!   replicator copying them there (seed 000's pod-image-updater and pod-image-replicator).
 //!
 //! Each family has `desired.rs` (pure: what it wants, unit-tested without a cluster) and its
 //! `mod.rs` (run, status, Events, report). This module holds the vocabulary the families share:
@@ -17,6 +19,7 @@
 
 pub mod addons;
 pub mod admission;
+pub mod images;
 pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// The namespace the engine runs in by default (its Lease, its identity Secret).
-pub const ENGINE_NAMESPACE: &str = "orbdeck-system";
+pub use crate::wellknown::ENGINE_NAMESPACE;
 /// The name of the engine's Lease.
 pub const LEASE_NAME: &str = "orbdeck-engine";
 

@@ -36,7 +36,7 @@ pub use profile_settings::{
 };
 pub use replication::{
     ImageReplication, ImageReplicationPolicy, ImageReplicationPolicySpec, ImageReplicationSpec,
-    ImageReplicationStatus, ReplicationPhase, ReplicationRule,
+    ImageReplicationStatus, ReplicationPhase, SwapPolicy, pattern_problem, target_problem,
 };
 pub use upgrade::{
     ClusterUpgrade, ClusterUpgradePhase, ClusterUpgradeSpec, ClusterUpgradeStatus, NodeProgress,

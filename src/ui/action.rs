@@ -427,6 +427,16 @@ pub enum Effect {
         /// ORB name.
         orb: String,
     },
+    /// Ask the ORB's replicator for another round of attempts of an ImageReplication that gave
+    /// up: a new value of its retry annotation → a notice or an error.
+    RetryReplication {
+        /// ORB name.
+        orb: String,
+        /// The ImageReplication's namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
     /// Watch the Live tab's kind in these ORBs and stop any other live watch (None: stop).
     Watch(Option<LiveWatch>),
     /// Stream a pod's log → [`Action::LogPod`], [`Action::LogLines`]*, [`Action::LogEnded`];

@@ -396,12 +396,30 @@ pub struct ReplicationRow {
     pub source: String,
     /// Destination image reference.
     pub destination: String,
-    /// Phase, e.g. `Pending`, `Copying`, `Succeeded`, `Failed`.
+    /// Phase, e.g. `Pending`, `Replicating`, `Succeeded`, `Failed`, `MaxAttemptsExceeded`.
     pub phase: String,
-    /// Copy attempts so far (at most 3 by default).
+    /// Copy attempts so far.
     pub attempts: u8,
+    /// The policy's attempts (3 by default; 0 before the first attempt).
+    pub max_attempts: u8,
+    /// Bytes of blobs copied in this attempt.
+    pub bytes_copied: u64,
+    /// Bytes of every blob (0 until the manifests are read).
+    pub bytes_total: u64,
     /// Last message.
     pub message: String,
+}
+
+impl ReplicationRow {
+    /// Whether it failed (to be retried, or given up).
+    pub fn failed(&self) -> bool {
+        matches!(self.phase.as_str(), "Failed" | "MaxAttemptsExceeded")
+    }
+
+    /// Percentage of the bytes copied, or `None` before the total is known.
+    pub fn percent(&self) -> Option<f64> {
+        (self.bytes_total > 0).then(|| self.bytes_copied as f64 / self.bytes_total as f64 * 100.0)
+    }
 }
 
 /// One ClusterUpgrade and its nodes.

@@ -129,6 +129,8 @@ pub enum Command {
     Revert,
     /// Ask the ORB's engine to sync now (the annotation on its Lease).
     SyncNow,
+    /// Try a replication that gave up again (the annotation on its ImageReplication).
+    RetryReplication,
     /// Delete the selected desired file or Profile from desired/ (a commit; asks twice).
     Delete,
     /// The log of the selected pod, or of a workload's first pod.
@@ -174,6 +176,7 @@ impl Command {
                 | Command::UpgradePause
                 | Command::UpgradeResume
                 | Command::UpgradeAbort
+                | Command::RetryReplication
                 | Command::NewFile
                 | Command::MergeUpstream
                 | Command::DiscardDraft
@@ -363,6 +366,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         &[X::Main],
         "r",
         "resume upgrade (Upgrades, writable ORB)",
+    ),
+    (
+        C::RetryReplication,
+        "retry-replication",
+        &[X::Main],
+        "a",
+        "retry a copy that gave up (Replications)",
     ),
     (
         C::UpgradeAbort,

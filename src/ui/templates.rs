@@ -59,8 +59,9 @@ metadata:
   name: new-policy
 spec:
   targetRegistry: registry.example.org/mirror
-  rules:
-    - match: docker.io/library/*
+  include:
+    - docker.io/library/*
+  swap: exists
   maxAttempts: 3
 ",
     },

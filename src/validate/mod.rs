@@ -7,6 +7,7 @@
 mod builtin;
 mod path;
 mod quantities;
+mod replication;
 mod report;
 mod scalar;
 mod schema;
@@ -468,6 +469,9 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
         schema::check(ctx, schema, kind, unknown);
         if (api_version, kind) == ("orbdeck.io/v1alpha1", "PodSetting") {
             check_container_regex(ctx, value);
+        }
+        if api_version == "orbdeck.io/v1alpha1" && kind == "ImageReplicationPolicy" {
+            replication::check(ctx);
         }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);

@@ -382,18 +382,21 @@ fn orbdeck_kinds_do_not_allow_unknown_fields() {
         "apiVersion": "orbdeck.io/v1alpha1",
         "kind": "ImageReplicationPolicy",
         "metadata": {"name": "mirror"},
-        "spec": {"targetRegistry": "registry.example.com", "rules": [{"match": "docker.io/*"}]}
+        "spec": {"targetRegistry": "registry.example.com", "include": ["docker.io/*"],
+            "namespaceSelector": {"matchLabels": {"mirror": "yes"}}}
     });
     assert_eq!(unknown_fields(schema, &good), Vec::<String>::new());
     let mut bad = good.clone();
     bad["spec"]["maxAttempt"] = json!(5);
-    bad["spec"]["rules"][0]["namespace"] = json!(["a"]);
+    bad["spec"]["namespaceSelector"]["matchLabel"] = json!({"a": "b"});
     assert_eq!(
         unknown_fields(schema, &bad),
-        ["spec.maxAttempt", "spec.rules[0].namespace"]
+        ["spec.maxAttempt", "spec.namespaceSelector.matchLabel"]
     );
     let typed: ImageReplicationPolicy = serde_json::from_value(good).expect("typed");
     assert_eq!(typed.spec.max_attempts, 3);
+    assert_eq!(typed.spec.concurrency, 4);
+    assert_eq!(typed.spec.swap, orbdeck::model::SwapPolicy::Exists);
 }
 
 #[test]

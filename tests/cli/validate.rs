@@ -732,3 +732,50 @@ fn mangled_inputs_never_panic() {
     }
     assert!(runs > 1000);
 }
+
+#[test]
+fn a_bad_image_replication_policy_is_reported_at_each_field() {
+    let text = "\
+apiVersion: orbdeck.io/v1alpha1
+kind: ImageReplicationPolicy
+metadata:
+  name: mirror
+spec:
+  targetRegistry: https://registry.example.org/mirror
+  swap: sometimes
+  include:
+    - docker.io/library/*
+    - \"docker.io/ nginx\"
+  maxAttempts: three
+";
+    let file = "policy.yaml";
+    let report = validate_text(
+        Path::new(file),
+        text.as_bytes(),
+        &orbdeck::validate::ModelSchemas,
+    );
+    let expected = [
+        (6, 19, "spec.targetRegistry", "without a scheme"),
+        (7, 9, "spec.swap", "expected one of always, exists"),
+        (
+            10,
+            7,
+            "spec.include[1]",
+            "never occurs in an image reference",
+        ),
+        (11, 16, "spec.maxAttempts", "expected integer"),
+    ];
+    for (line, column, path, message) in expected {
+        assert!(
+            has_error(&report, file, line, column, path, message),
+            "expected {line}:{column}: {path}: {message}, got:\n{}",
+            listing(&report)
+        );
+    }
+    assert_eq!(
+        report.diagnostics.len(),
+        expected.len(),
+        "{}",
+        listing(&report)
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod proxy;
+pub mod registry;
 pub mod repos;
 pub mod sshd;
 

@@ -59,7 +59,7 @@ async fn configured(origin: &Origin) -> bool {
     eventually(30, || async {
         origin
             .file("current/admission.yaml")
-            .is_some_and(|t| t.matches("reachable: true").count() == 2)
+            .is_some_and(|t| t.matches("reachable: true").count() == 3)
     })
     .await
 }
@@ -234,7 +234,8 @@ async fn a_webhook_that_hangs_never_loses_a_pod_and_current_says_so() {
         "admitted unchanged: {p}"
     );
     println!("pod admitted past a hanging webhook in {took:?}");
-    assert!(took < Duration::from_secs(12), "took {took:?}");
+    // Three webhooks, called one after the other, 5 s each at most.
+    assert!(took < Duration::from_secs(17), "took {took:?}");
     engine.stop().await;
 }
 

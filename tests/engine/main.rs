@@ -14,6 +14,7 @@ mod engine_leader;
 mod engine_profiles;
 mod engine_rbac;
 mod engine_sync;
+mod images;
 mod model_sim;
 mod object_health;
 mod sync_waves;

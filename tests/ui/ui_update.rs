@@ -933,7 +933,7 @@ fn overridden_keys_drive_update_and_help() {
     type_text(&mut s, "?");
     // Help scrolls: read it page by page.
     let mut text = screen(&s);
-    for _ in 0..8 {
+    for _ in 0..10 {
         send(&mut s, key(KeyCode::PageDown));
         text.push_str(&screen(&s));
     }
@@ -1723,5 +1723,24 @@ fn the_diff_view_opens_from_a_file_and_a_drift_row_and_its_keys_move_it() {
     assert!(
         matches!(s.mode, Mode::Viewer(Viewer::Drift { .. })),
         "esc comes back to the list"
+    );
+}
+
+#[test]
+fn a_retries_only_a_replication_that_gave_up() {
+    let mut s = state(fleet(), 80, 24);
+    type_text(&mut s, "4");
+    assert!(type_text(&mut s, "a").is_empty(), "a Succeeded copy");
+    assert!(message(&s).contains("Nothing to retry"), "{:?}", s.message);
+    send(&mut s, key(KeyCode::Down));
+    send(&mut s, key(KeyCode::Down));
+    let fx = type_text(&mut s, "a");
+    assert_eq!(
+        fx,
+        [Effect::RetryReplication {
+            orb: "alpha".into(),
+            namespace: "carol-research".into(),
+            name: "python-3-12-2".into(),
+        }]
     );
 }

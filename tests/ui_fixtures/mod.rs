@@ -227,14 +227,17 @@ pub fn fleet() -> Vec<OrbView> {
                 destination: format!("registry.example.org/mirror/python:3.1{i}"),
                 phase: [
                     "Succeeded",
-                    "Copying",
-                    "Failed",
+                    "Replicating",
+                    "MaxAttemptsExceeded",
                     "Pending",
                     "Succeeded",
                     "Succeeded",
                 ][i]
                     .into(),
                 attempts: [1, 1, 3, 0, 2, 1][i],
+                max_attempts: [3, 3, 3, 0, 3, 3][i],
+                bytes_copied: [48 << 20, 30 << 20, 0, 0, 48 << 20, 48 << 20][i],
+                bytes_total: [48 << 20, 120 << 20, 0, 0, 48 << 20, 48 << 20][i],
                 message: [
                     "copied",
                     "copying layer 3/7",

@@ -3,7 +3,7 @@
 //! API server cannot reach it.
 
 use super::report::WebhookReport;
-use super::server::{PODDEFAULTS_PATH, PODSETTINGS_PATH};
+use super::server::{IMAGES_PATH, PODDEFAULTS_PATH, PODSETTINGS_PATH};
 use crate::model::{AdmissionSettings, FailurePolicy, PodDefaultsServer};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -51,12 +51,14 @@ impl Target {
     }
 }
 
-/// The webhooks to configure: (name, path), per `settings`.
+/// The webhooks to configure, in the order the API server calls them: (name, path), per
+/// `settings`. Images come last, so an image a PodSetting sets is replicated too.
 pub fn webhooks(settings: &AdmissionSettings) -> Vec<(&'static str, &'static str)> {
     let mut hooks = vec![("podsettings.orbdeck.io", PODSETTINGS_PATH)];
     if settings.pod_defaults == PodDefaultsServer::Orbdeck {
         hooks.push(("poddefaults.orbdeck.io", PODDEFAULTS_PATH));
     }
+    hooks.push(("images.orbdeck.io", IMAGES_PATH));
     hooks
 }
 
@@ -213,7 +215,11 @@ mod tests {
             "orbdeck-system",
         );
         let hooks = c["webhooks"].as_array().unwrap();
-        assert_eq!(hooks.len(), 2);
+        assert_eq!(hooks.len(), 3);
+        assert_eq!(
+            hooks[2]["clientConfig"]["url"],
+            "https://127.0.0.1:9443/mutate/images"
+        );
         assert_eq!(
             hooks[0]["clientConfig"]["url"],
             "https://127.0.0.1:9443/mutate/podsettings"
@@ -235,7 +241,7 @@ mod tests {
             &kubeflow,
             "orbdeck-system",
         );
-        assert_eq!(c["webhooks"].as_array().unwrap().len(), 1);
+        assert_eq!(c["webhooks"].as_array().unwrap().len(), 2);
         assert_eq!(c["webhooks"][0]["failurePolicy"], "Fail");
         assert_eq!(
             c["webhooks"][0]["clientConfig"]["service"]["name"],

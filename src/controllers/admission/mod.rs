@@ -1,6 +1,7 @@
 //! The engine's admission webhooks (seed 000): one HTTPS server on every engine replica
-//! (not only the leader), answering `/mutate/podsettings` ([`pod_settings`]) and
-//! `/mutate/poddefaults` ([`pod_defaults`]) from watch-fed caches, with its certificate in a
+//! (not only the leader), answering `/mutate/podsettings` ([`pod_settings`]),
+//! `/mutate/poddefaults` ([`pod_defaults`]) and `/mutate/images`
+//! ([`crate::controllers::images::admission`]) from watch-fed caches, with its certificate in a
 //! Secret ([`tls`]); the leader keeps the MutatingWebhookConfiguration ([`configuration`]) and
 //! probes each webhook as the API server calls it, for `current/admission.yaml` ([`report`]).
 
@@ -12,6 +13,7 @@ pub mod report;
 pub mod server;
 pub mod tls;
 
+use crate::controllers::images::admission::ImageAdmission;
 use crate::controllers::runtime::events::Recorder;
 use crate::controllers::runtime::watch;
 use crate::model::{AdmissionSettings, FailurePolicy, PodDefault, PodSetting};
@@ -117,6 +119,7 @@ impl Webhook {
             defaults: watch::source::<PodDefault>(Api::all(client.clone()), &shutdown).store(),
             namespaces: watch::source::<Namespace>(Api::all(client.clone()), &shutdown).store(),
             problems: problems.clone(),
+            images: ImageAdmission::start(client.clone(), shutdown.clone()),
         };
         let (settings, settings_rx) = channel::channel(None);
         let (ca_tx, ca_rx) = channel::channel(None);
@@ -206,7 +209,7 @@ async fn keep_certificate(
         .with_cert_resolver(resolver.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        "webhook server listening (/mutate/podsettings, /mutate/poddefaults)");
+        "webhook server listening (/mutate/podsettings, /mutate/poddefaults, /mutate/images)");
     ca.send_replace(Some(material.ca_crt.clone()));
     tokio::spawn(server::serve(
         listener,

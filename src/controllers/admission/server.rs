@@ -5,6 +5,7 @@
 
 use super::report::Problems;
 use super::{pod, pod_defaults, pod_settings};
+use crate::controllers::images::admission::ImageAdmission;
 use crate::controllers::pod_settings::desired::TEAM_LABEL;
 use crate::model::{PodDefault, PodSetting};
 use axum::Json;
@@ -27,6 +28,8 @@ use tokio_util::sync::CancellationToken;
 pub const PODSETTINGS_PATH: &str = "/mutate/podsettings";
 /// Path of the PodDefaults webhook.
 pub const PODDEFAULTS_PATH: &str = "/mutate/poddefaults";
+/// Path of the image webhook (seed 000's pod-image-updater).
+pub const IMAGES_PATH: &str = "/mutate/images";
 
 /// What the handlers read: the caches, and where problems go.
 #[derive(Clone)]
@@ -39,6 +42,8 @@ pub struct Caches {
     pub namespaces: Store<Namespace>,
     /// Problems met while answering, for current/ and Events.
     pub problems: Arc<Problems>,
+    /// The image webhook's caches and its queue of ImageReplications to create.
+    pub images: ImageAdmission,
 }
 
 /// Serves the webhooks on `listener` with TLS from `tls` until `stop`.
@@ -52,6 +57,7 @@ pub async fn serve(
     let app = axum::Router::new()
         .route(PODSETTINGS_PATH, post(podsettings))
         .route(PODDEFAULTS_PATH, post(poddefaults))
+        .route(IMAGES_PATH, post(images))
         .with_state(caches);
     loop {
         let (tcp, _) = tokio::select! {
@@ -127,6 +133,29 @@ async fn poddefaults(State(caches): State<Caches>, Json(review): Review) -> Json
         })
     });
     Json(caches.problems.settle(PODDEFAULTS_PATH, answered))
+}
+
+async fn images(State(caches): State<Caches>, Json(review): Review) -> Json<Value> {
+    let request: AdmissionRequest<DynamicObject> = match review.try_into() {
+        Ok(r) => r,
+        Err(e) => return Json(to_json(AdmissionResponse::invalid(e).into_review())),
+    };
+    let reviewed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        caches.images.review(&request)
+    }));
+    let response = match reviewed {
+        Ok(r) => r,
+        Err(_) => {
+            caches.problems.record(
+                IMAGES_PATH,
+                request.namespace.as_deref().unwrap_or_default(),
+                pod_name(&request),
+                "the webhook panicked; the pod was admitted unchanged",
+            );
+            AdmissionResponse::from(&request)
+        }
+    };
+    Json(to_json(response.into_review()))
 }
 
 /// What a webhook decided for one pod.

@@ -4,7 +4,7 @@
 use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
-use crate::controllers::{addons, pod_settings};
+use crate::controllers::{addons, images, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,7 @@ pub struct Controllers {
     profiles: Arc<Ctx>,
     pod_settings: Arc<Mutex<Option<pod_settings::Report>>>,
     addons: Arc<Mutex<Option<addons::Report>>>,
+    images: Arc<Mutex<Option<images::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -40,7 +41,9 @@ impl Controllers {
         let profiles = Arc::new(Ctx::new(context.clone()));
         let pod_settings = Arc::default();
         let addons = Arc::default();
+        let images = Arc::default();
         tokio::spawn(profiles::run(profiles.clone()));
+        tokio::spawn(images::run(context.clone(), Arc::clone(&images)));
         tokio::spawn(pod_settings::run(
             context.clone(),
             Arc::clone(&pod_settings),
@@ -50,6 +53,7 @@ impl Controllers {
             profiles,
             pod_settings,
             addons,
+            images,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -97,6 +101,10 @@ impl Controllers {
         if let Some(r) = report {
             insert(&mut reports, addons::REPORT_FILE, &self.written.addons, r);
         }
+        let report = lock(&self.images).clone();
+        if let Some(r) = report {
+            insert(&mut reports, images::REPORT_FILE, &self.written.images, r);
+        }
         reports
     }
 }
@@ -114,6 +122,7 @@ struct Serialized {
     profiles: Mutex<Option<(ProfilesReport, Arc<str>)>>,
     pod_settings: Mutex<Option<(pod_settings::Report, Arc<str>)>>,
     addons: Mutex<Option<(addons::Report, Arc<str>)>>,
+    images: Mutex<Option<(images::Report, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.

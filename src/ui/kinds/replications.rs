@@ -3,10 +3,12 @@
 //! for, and how a row is built from the object.
 
 use super::Width::{Fixed, Flex};
-use super::{ApiKind, Key, Table, api, field, num, object, phase_style, text};
+use super::{ApiKind, Key, Table, api, field, float, num, object, phase_style, text};
 use crate::model::ImageReplication;
 use crate::ui::data::ReplicationRow;
-use crate::ui::render::cell::line;
+use crate::ui::render::cell::{fit, line};
+use crate::ui::theme::Theme;
+use ratatui::text::{Line, Span};
 
 /// The Kubernetes kind of the rows.
 pub(crate) const API: ApiKind = api("orbdeck.io/v1alpha1", "ImageReplication");
@@ -16,7 +18,7 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
     title: "Replications",
     short_title: "Repl",
     command: "replications",
-    empty_hint: "No ImageReplications: they are shown as the cluster reports them (this engine has no image replicator yet; ImageReplicationPolicies under desired/ are applied, not acted on).",
+    empty_hint: "No ImageReplications: the engine makes one per image a pod uses that an ImageReplicationPolicy (desired/) covers, and copies it; `a` retries one that gave up.",
     rows: |v| &v.replications,
     fields: &[
         field(
@@ -49,7 +51,7 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
         ),
         field(
             "PHASE",
-            Fixed(10),
+            Fixed(19),
             0,
             |x| Key::Text(&x.phase),
             |at, x| line(&x.phase, at.w, phase_style(at.theme(), &x.phase)),
@@ -61,9 +63,21 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
             |x| num(x.attempts),
             |at, x| {
                 let t = at.theme();
-                let style = if x.attempts >= 3 { t.error } else { t.text };
-                line(&format!("{}/3", x.attempts), at.w, style)
+                let style = if x.failed() { t.error } else { t.text };
+                let max = if x.max_attempts == 0 {
+                    "-".to_owned()
+                } else {
+                    x.max_attempts.to_string()
+                };
+                line(&format!("{}/{max}", x.attempts), at.w, style)
             },
+        ),
+        field(
+            "BYTES",
+            Fixed(18),
+            2,
+            |x| float(x.percent().unwrap_or(f64::NEG_INFINITY)),
+            |at, x| bytes(x, at.w, at.theme()),
         ),
         field(
             "MESSAGE",
@@ -85,6 +99,40 @@ pub(crate) static TABLE: Table<ReplicationRow> = Table {
     object: Some(|x| Some(object(API.kind, Some(&x.namespace), &x.name))),
 };
 
+/// `copied/total` with a 4-cell gauge of the share copied, when the total is known.
+fn bytes(x: &ReplicationRow, width: usize, theme: &Theme) -> Line<'static> {
+    let Some(pct) = x.percent() else {
+        return line("-", width, theme.dim);
+    };
+    let text = format!("{}/{}", size(x.bytes_copied), size(x.bytes_total));
+    if width < 9 {
+        return line(&text, width, theme.text);
+    }
+    let filled = ((pct / 25.0).floor() as usize).min(4);
+    let style = if x.failed() { theme.error } else { theme.ok };
+    Line::from(vec![
+        Span::styled("■".repeat(filled), style),
+        Span::styled("□".repeat(4 - filled), theme.dim),
+        Span::raw(" "),
+        Span::styled(fit(&text, width - 5), theme.text),
+    ])
+}
+
+/// Bytes as `12.3M`, `900K`, `1.2G`.
+fn size(b: u64) -> String {
+    const K: f64 = 1024.0;
+    let b = b as f64;
+    if b < K {
+        format!("{b}B")
+    } else if b < K * K {
+        format!("{:.0}K", b / K)
+    } else if b < K * K * K {
+        format!("{:.1}M", b / K / K)
+    } else {
+        format!("{:.1}G", b / K / K / K)
+    }
+}
+
 /// An ImageReplication's row.
 pub(crate) fn row(r: &ImageReplication) -> ReplicationRow {
     let status = r.status.clone().unwrap_or_default();
@@ -93,8 +141,11 @@ pub(crate) fn row(r: &ImageReplication) -> ReplicationRow {
         name: text(r.metadata.name.as_deref().unwrap_or_default()),
         source: text(&r.spec.source),
         destination: text(&r.spec.destination),
-        phase: format!("{:?}", status.phase),
+        phase: status.phase.as_str().to_owned(),
         attempts: u8::try_from(status.attempts).unwrap_or(u8::MAX),
+        max_attempts: u8::try_from(status.max_attempts).unwrap_or(u8::MAX),
+        bytes_copied: status.bytes_copied,
+        bytes_total: status.bytes_total,
         message: text(status.message.as_deref().unwrap_or_default()),
     }
 }
@@ -109,6 +160,36 @@ pub(crate) fn rows(rows: impl Iterator<Item = ReplicationRow>) -> Vec<Replicatio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_show_progress_and_attempts_of_the_policy() {
+        let mut r: ImageReplication = serde_json::from_value(serde_json::json!({
+            "apiVersion": "orbdeck.io/v1alpha1", "kind": "ImageReplication",
+            "metadata": {"name": "app-1", "namespace": "orbdeck-system"},
+            "spec": {"source": "docker.io/library/app:1", "destination": "m/docker.io/library/app:1", "policy": "p"},
+        }))
+        .unwrap();
+        let row0 = row(&r);
+        assert_eq!((row0.phase.as_str(), row0.percent()), ("Pending", None));
+        r.status = Some(crate::model::ImageReplicationStatus {
+            phase: crate::model::ReplicationPhase::Replicating,
+            attempts: 1,
+            max_attempts: 3,
+            bytes_copied: 50 * 1024 * 1024,
+            bytes_total: 200 * 1024 * 1024,
+            ..Default::default()
+        });
+        let row1 = row(&r);
+        assert_eq!(row1.percent(), Some(25.0));
+        let theme = Theme::dark();
+        let cell: String = bytes(&row1, 22, &theme)
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(cell, "■□□□ 50.0M/200.0M");
+        assert!(!row1.failed());
+    }
 
     #[test]
     fn api_is_the_models() {

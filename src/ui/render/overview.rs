@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::cell::{age, count, fit, line, wrapped};
 use super::orbs::verdict_look;
-use crate::ui::data::Health;
+use crate::ui::data::{Health, OrbView};
 use crate::ui::state::State;
 use crate::ui::tab::Tab;
 
@@ -232,7 +232,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         "{} · {} · {} · {} · {} · {}",
         count(orb.profiles.len(), "profile"),
         count(orb.quotas.len(), "quota line"),
-        count(orb.replications.len(), "replication"),
+        replications(orb),
         count(orb.upgrades.len(), "upgrade"),
         count(orb.events.len(), "event"),
         count(orb.desired_files.len(), "desired file"),
@@ -273,4 +273,13 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(shown).wrap(Wrap { trim: false }), rest);
+}
+
+/// `N replications`, with how many failed when some did.
+fn replications(orb: &OrbView) -> String {
+    let all = count(orb.replications.len(), "replication");
+    match orb.replications.iter().filter(|r| r.failed()).count() {
+        0 => all,
+        failed => format!("{all} ({failed} failing)"),
+    }
 }

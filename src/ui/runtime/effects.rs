@@ -261,6 +261,11 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
         Effect::Revert { orb, commit, path } => history::revert(&env, orb, commit, path).await,
         Effect::SyncNow { orb } => sync_now(&env, &orb).await,
+        Effect::RetryReplication {
+            orb,
+            namespace,
+            name,
+        } => retry_replication(&env, &orb, &namespace, &name).await,
         Effect::Drift { orb } => drift::drift(&env, orb).await,
         Effect::Suspend { orb, suspend } => set_suspend(&env, orb, suspend).await,
         Effect::DeleteDesired(target) => delete::delete(&env, target).await,
@@ -954,6 +959,40 @@ async fn sync_now(env: &Env, orb: &str) -> Result<Action, EffectError> {
         ))),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::Error(format!(
             "{orb}: no engine Lease {ENGINE_NAMESPACE}/{LEASE_NAME}; is an engine running there (orbdeck bootstrap)?"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A new value of the retry annotation on an ImageReplication (the replicator starts its
+/// attempts over). An API write, not a commit: ImageReplications are current state the engine
+/// makes, not desired state.
+async fn retry_replication(
+    env: &Env,
+    orb: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Action, EffectError> {
+    use crate::controllers::images::desired::RETRY_ANNOTATION;
+    use crate::model::ImageReplication;
+    let api: Api<ImageReplication> = Api::namespaced(client(env, orb).await?, namespace);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let patch = serde_json::json!({"metadata": {"annotations": {RETRY_ANNOTATION: now}}});
+    let params = kube::api::PatchParams::default();
+    let asked = tokio::time::timeout(
+        API_TIMEOUT,
+        api.patch(name, &params, &kube::api::Patch::Merge(&patch)),
+    )
+    .await
+    .map_err(|_| EffectError::NoAnswer {
+        what: format!("ImageReplication {namespace}/{name}"),
+    })?;
+    match asked {
+        Ok(_) => Ok(Action::Notice(format!(
+            "Asked the replicator of {orb} to try ImageReplication {name} again (annotation {RETRY_ANNOTATION})."
+        ))),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::Error(format!(
+            "{orb}: ImageReplication {namespace}/{name} is gone."
         ))),
         Err(e) => Err(e.into()),
     }

@@ -142,6 +142,7 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::UpgradePause => upgrade(state, UpgradeOp::Pause),
         Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
         Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
+        Command::RetryReplication => retry_replication(state, fx),
         Command::History => history::open(state, fx),
         Command::Delete => delete(state),
         Command::SyncNow => {
@@ -173,6 +174,7 @@ fn acts_on_row(cmd: Command) -> bool {
             | Command::UpgradePause
             | Command::UpgradeResume
             | Command::UpgradeAbort
+            | Command::RetryReplication
     )
 }
 
@@ -830,6 +832,45 @@ fn delete(state: &mut State) {
             "D deletes a desired file (Desired tab) or a Profile whose desired file is known.",
         ),
     }
+}
+
+/// `a` in the Replications tab: another round of attempts for the selected replication that
+/// gave up (`MaxAttemptsExceeded`).
+fn retry_replication(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.tab != Tab::Replications {
+        return state.say(
+            Level::Info,
+            "a retries a replication that gave up, in the Replications tab.",
+        );
+    }
+    let Some((orb, row)) = state.selected_row() else {
+        return;
+    };
+    let orb = orb as usize;
+    if !state.is_writable(orb) {
+        return state.refuse_read_only(orb, "retry a replication");
+    }
+    let orb_name = state.fleet[orb].name.clone();
+    let Some(r) = state.fleet[orb].replications.get(row as usize) else {
+        return;
+    };
+    if r.phase != "MaxAttemptsExceeded" {
+        let text = format!(
+            "Nothing to retry: ImageReplication {} is {} (only one that gave up is retried).",
+            r.name, r.phase
+        );
+        return state.say(Level::Info, text);
+    }
+    let (namespace, name) = (r.namespace.clone(), r.name.clone());
+    state.say(
+        Level::Info,
+        format!("Asking the replicator of {orb_name} to try {name} again…"),
+    );
+    fx.push(Effect::RetryReplication {
+        orb: orb_name,
+        namespace,
+        name,
+    });
 }
 
 fn upgrade(state: &mut State, op: UpgradeOp) {
