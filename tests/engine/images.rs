@@ -435,6 +435,16 @@ async fn a_missing_source_is_tried_max_attempts_times_then_given_up_with_the_reg
         src.log()
     );
     assert_eq!(status(&admin, &name).await.attempts, 3);
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(admin.clone(), NS);
+    let list = events.list(&Default::default()).await.unwrap();
+    assert!(
+        list.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("MaxAttemptsExceeded")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())),
+        "a Warning Event says it gave up: {:?}",
+        list.items.iter().map(|e| &e.reason).collect::<Vec<_>>()
+    );
 }
 
 /// An engine with its own elector on the engine's Lease.

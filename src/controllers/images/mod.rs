@@ -4,7 +4,7 @@
 //! ImageReplications and copies each image exactly ([`copy`]) with at most the policy's
 //! `concurrency` copies at once, retrying failures after a jittered exponential delay
 //! ([`schedule`]) until `maxAttempts`, each step in the object's status and in
-//! `current/replications.yaml`.
+//! `current/replications.yaml`, and a Warning Event when it gives up.
 
 pub mod admission;
 pub mod copy;
@@ -304,6 +304,12 @@ async fn attempt_copy(
                 tracing::warn!(name, attempt, error = %message, "images: copy failed; no attempts left");
                 current.phase = ReplicationPhase::MaxAttemptsExceeded;
                 current.reason = Some("MaxAttemptsExceeded".into());
+                let text = format!(
+                    "gave up copying {} after {attempt} attempts: {message}",
+                    r.spec.source
+                );
+                let warning = crate::controllers::Warning::new("MaxAttemptsExceeded", text);
+                ctx.recorder.warn_about(r, Some(&warning)).await;
             } else {
                 let delay = schedule::delay(attempt, 0.75 + rand::random::<f64>() * 0.5);
                 tracing::warn!(name, attempt, error = %message, retry_in = ?delay, "images: copy failed; retrying");
