@@ -315,3 +315,89 @@ async fn the_certificate_is_renewed_without_a_failed_admission() {
     assert!(certificates.len() >= 2, "the certificate was never renewed");
     stop.cancel();
 }
+
+/// The whole path through the product's faces: a policy in desired/, a pod created with
+/// kubectl comes back with the copy's reference (`swap: always`), its ImageReplication appears,
+/// the leader's replicator copies it and the copy has the source's digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_created_with_kubectl_gets_the_replicated_image_and_the_copy_is_exact() {
+    use common::registry::{self, Registry};
+    let (src, dst) = (Registry::start(), Registry::start());
+    let (digest, _) =
+        registry::push_image(&src.image("app:1"), 2, 64 * 1024, 0, ("linux", "amd64")).await;
+    let sim = Sim::start(0).await;
+    let origin = Origin::new();
+    let policy = format!(
+        "apiVersion: orbdeck.io/v1alpha1\nkind: ImageReplicationPolicy\nmetadata:\n  name: mirror\nspec:\n  targetRegistry: {}/mirror\n  insecure: true\n  insecureSources: [\"{}\"]\n  swap: always\n",
+        dst.host, src.host
+    );
+    origin.seed(&[
+        ("orb.yaml", ORB),
+        ("desired/crds.yaml", &orbdeck::model::crds_yaml()),
+        ("desired/namespaces.yaml", NAMESPACES),
+        ("desired/mirror.yaml", &policy),
+    ]);
+    let mut engine = Running::start_with_webhook(&sim, &origin, None).await;
+    let status = engine.sync().await;
+    assert_eq!(status.result, "Synced", "{status:?}");
+    assert!(
+        configured(&origin).await,
+        "{:?}",
+        origin.file("current/admission.yaml")
+    );
+    let source = src.image("app:1");
+    let destination = format!("{}/mirror/{}/app:1", dst.host, src.host.replace(':', "_"));
+    let body = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "app", "namespace": "alice"},
+        "spec": {"containers": [{"name": "app", "image": source}]}
+    })
+    .to_string();
+    assert!(
+        eventually(20, || async {
+            let _ = sim
+                .kubectl(&["delete", "pod", "app", "-n", "alice", "--wait=false"])
+                .await;
+            sim.ok_stdin(&["apply", "-f", "-"], &body).await;
+            pod(&sim, "app").await["spec"]["containers"][0]["image"] == destination.as_str()
+        })
+        .await,
+        "{}",
+        pod(&sim, "app").await
+    );
+    assert!(
+        eventually(60, || async {
+            let out = sim
+                .kubectl(&[
+                    "get",
+                    "imagereplications",
+                    "-n",
+                    "orbdeck-system",
+                    "-o",
+                    "json",
+                ])
+                .await;
+            let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            list["items"].as_array().into_iter().flatten().any(|r| {
+                r["spec"]["destination"] == destination.as_str()
+                    && r["status"]["phase"] == "Succeeded"
+            })
+        })
+        .await,
+        "{}",
+        sim.ok(&[
+            "get",
+            "imagereplications",
+            "-n",
+            "orbdeck-system",
+            "-o",
+            "yaml"
+        ])
+        .await
+    );
+    assert_eq!(
+        registry::digest_of(&destination).await.as_deref(),
+        Some(digest.as_str())
+    );
+    engine.stop().await;
+}
