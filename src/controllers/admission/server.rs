@@ -93,6 +93,7 @@ pub async fn serve(
 type Review = Json<AdmissionReview<DynamicObject>>;
 
 async fn podsettings(State(caches): State<Caches>, Json(review): Review) -> Json<Value> {
+    settle_caches(&caches).await;
     let answered = answer(review, |request| {
         let ns = request.namespace.clone().unwrap_or_default();
         let Some(team) = team_of(&caches.namespaces, &ns) else {
@@ -116,6 +117,7 @@ async fn podsettings(State(caches): State<Caches>, Json(review): Review) -> Json
 }
 
 async fn poddefaults(State(caches): State<Caches>, Json(review): Review) -> Json<Value> {
+    settle_caches(&caches).await;
     let answered = answer(review, |request| {
         let ns = request.namespace.clone().unwrap_or_default();
         let defaults: Vec<Arc<PodDefault>> = ready(&caches.defaults, "PodDefaults")?
@@ -157,6 +159,20 @@ async fn images(State(caches): State<Caches>, Json(review): Review) -> Json<Valu
     };
     Json(to_json(response.into_review()))
 }
+
+/// Right after the engine starts, the caches may not be filled yet: a request waits for them
+/// for at most [`CACHE_WAIT`] (well within the API server's 5 s), then is answered either way.
+async fn settle_caches(caches: &Caches) {
+    let _ = tokio::time::timeout(CACHE_WAIT, async {
+        let _ = caches.settings.wait_until_ready().await;
+        let _ = caches.defaults.wait_until_ready().await;
+        let _ = caches.namespaces.wait_until_ready().await;
+    })
+    .await;
+}
+
+/// How long a request waits for caches that are not filled yet.
+const CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a webhook decided for one pod.
 enum Verdict {
