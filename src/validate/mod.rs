@@ -466,6 +466,9 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
             builtin::check(ctx, builtin::OBJECT_META, meta, &prefix, unknown);
         }
         schema::check(ctx, schema, kind, unknown);
+        if api_version == "orbdeck.io/v1alpha1" {
+            upgrades::check(ctx, kind, value);
+        }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);
         let message = format!("unknown kind {api_version} {kind}: not checked");
@@ -473,4 +476,5 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
     }
 }
 mod sources;
+mod upgrades;
 pub use sources::{ModelSchemas, check_orb_file, validate_files};

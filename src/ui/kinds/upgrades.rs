@@ -144,7 +144,7 @@ pub(crate) fn row(u: &ClusterUpgrade) -> UpgradeRow {
     let status = u.status.clone().unwrap_or_default();
     UpgradeRow {
         name: text(u.metadata.name.as_deref().unwrap_or_default()),
-        version: text(&u.spec.version),
+        version: text(&u.spec.target_version),
         strategy: format!("max {} unavailable", u.spec.strategy.max_unavailable),
         phase: if u.spec.abort {
             "Aborting".into()
@@ -229,7 +229,7 @@ mod tests {
     fn an_upgrade_without_a_status_says_nobody_took_it_up() {
         let mut u: ClusterUpgrade = serde_json::from_value(serde_json::json!({
             "apiVersion": "orbdeck.io/v1alpha1", "kind": "ClusterUpgrade",
-            "metadata": {"name": "to-1-34"}, "spec": {"version": "v1.34.1"}
+            "metadata": {"name": "to-1-34"}, "spec": {"targetVersion": "v1.34.1"}
         }))
         .unwrap();
         assert_eq!(row(&u).phase, "Not started: no coordinator has taken it up");
