@@ -19,6 +19,7 @@ pub mod addons;
 pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;
+pub mod upgrades;
 
 use serde_json::{Value, json};
 
