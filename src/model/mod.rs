@@ -41,7 +41,7 @@ pub use replication::{
 pub use upgrade::{
     AgentRunPhase, ClusterUpgrade, ClusterUpgradePhase, ClusterUpgradeSpec, ClusterUpgradeStatus,
     DAYS, DrainBlocker, MaintenanceWindow, NodeProgress, NodeUpgrade, NodeUpgradePhase,
-    NodeUpgradeSpec, NodeUpgradeStatus, UpgradeStrategy, parse_clock, parse_version,
+    NodeUpgradeSpec, NodeUpgradeStatus, UpgradeStrategy, parse_clock, parse_version, selects,
 };
 
 /// Every CRD of the model, sorted by name.

@@ -16,3 +16,4 @@ mod engine_sync;
 mod model_sim;
 mod object_health;
 mod sync_waves;
+mod upgrades;

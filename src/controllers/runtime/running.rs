@@ -4,6 +4,7 @@
 use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
+use crate::controllers::upgrades::{self, report as upgrade_report};
 use crate::controllers::{addons, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
@@ -21,6 +22,7 @@ pub struct Controllers {
     profiles: Arc<Ctx>,
     pod_settings: Arc<Mutex<Option<pod_settings::Report>>>,
     addons: Arc<Mutex<Option<addons::Report>>>,
+    upgrades: Arc<Mutex<Option<upgrade_report::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -40,16 +42,19 @@ impl Controllers {
         let profiles = Arc::new(Ctx::new(context.clone()));
         let pod_settings = Arc::default();
         let addons = Arc::default();
+        let upgrades = Arc::default();
         tokio::spawn(profiles::run(profiles.clone()));
         tokio::spawn(pod_settings::run(
             context.clone(),
             Arc::clone(&pod_settings),
         ));
-        tokio::spawn(addons::run(context, Arc::clone(&addons)));
+        tokio::spawn(addons::run(context.clone(), Arc::clone(&addons)));
+        tokio::spawn(upgrades::run(context, Arc::clone(&upgrades)));
         Controllers {
             profiles,
             pod_settings,
             addons,
+            upgrades,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -68,7 +73,8 @@ impl Controllers {
     }
 
     /// The families' reports as of now: current/profiles.yaml once the Profiles are listed, and
-    /// the fan-out families' files once they made a pass.
+    /// the other families' files (current/upgrades.yaml and nodes.yaml among them) once they
+    /// made a pass.
     pub async fn reports(&self) -> Reports {
         let mut reports = Reports::new();
         if let Some(store) = self.profiles.profiles() {
@@ -97,6 +103,12 @@ impl Controllers {
         if let Some(r) = report {
             insert(&mut reports, addons::REPORT_FILE, &self.written.addons, r);
         }
+        let report = lock(&self.upgrades).clone();
+        if let Some(r) = report {
+            let (up, nodes) = (upgrade_report::UPGRADES_FILE, upgrade_report::NODES_FILE);
+            insert(&mut reports, up, &self.written.upgrades, r.upgrades);
+            insert(&mut reports, nodes, &self.written.nodes, r.nodes);
+        }
         reports
     }
 }
@@ -114,6 +126,8 @@ struct Serialized {
     profiles: Mutex<Option<(ProfilesReport, Arc<str>)>>,
     pod_settings: Mutex<Option<(pod_settings::Report, Arc<str>)>>,
     addons: Mutex<Option<(addons::Report, Arc<str>)>>,
+    upgrades: Mutex<Option<(upgrade_report::UpgradesReport, Arc<str>)>>,
+    nodes: Mutex<Option<(upgrade_report::NodesReport, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.
