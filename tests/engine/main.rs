@@ -14,6 +14,7 @@ mod engine_profiles;
 mod engine_rbac;
 mod engine_sync;
 mod model_sim;
+mod node_users;
 mod object_health;
 mod sync_waves;
 mod upgrades;

@@ -184,16 +184,17 @@ async fn an_upgrade_goes_control_plane_first_then_one_worker_at_a_time() {
         "{:?}",
         c.status("to-1-32").await
     );
-    let cordons = c.cordons.lock().unwrap();
+    let (order, most_workers) = {
+        let cordons = c.cordons.lock().unwrap();
+        (cordons.order.clone(), cordons.most_workers)
+    };
     assert_eq!(
-        cordons.order.first().map(String::as_str),
-        Some("node-1"),
-        "control plane first: {:?}",
-        cordons.order
+        order.first().map(String::as_str),
+        Some("sim-1-node-1"),
+        "control plane first: {order:?}"
     );
-    assert_eq!(cordons.order.len(), 5, "{:?}", cordons.order);
-    assert_eq!(cordons.most_workers, 1, "two workers were cordoned at once");
-    drop(cordons);
+    assert_eq!(order.len(), 5, "{order:?}");
+    assert_eq!(most_workers, 1, "two workers were cordoned at once");
     for n in c.nodes().await {
         assert_eq!(version(&n), "v1.32.0");
         assert_ne!(
@@ -299,7 +300,7 @@ async fn a_pdb_that_allows_nothing_fails_the_node_after_the_drain_timeout() {
         .collect();
     assert_eq!(
         cordoned,
-        ["node-1"],
+        ["sim-1-node-1"],
         "the failed node stays cordoned and nothing else is"
     );
 }
@@ -449,7 +450,7 @@ async fn an_agent_restarted_mid_command_does_not_run_it_twice() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let fresh = CancellationToken::new();
     let options = orbdeck::agent::Options {
-        node: "node-1".into(),
+        node: "sim-1-node-1".into(),
         executor,
         authorized_keys: None,
     };

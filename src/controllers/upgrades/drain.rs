@@ -10,6 +10,9 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, EvictParams, ListParams};
 use std::time::{Duration, Instant};
 
+/// How long one eviction may be retried (429) within a round.
+const EVICTION_WAIT: Duration = Duration::from_secs(2);
+
 /// The annotation of a static pod's mirror.
 const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
 
@@ -106,11 +109,14 @@ pub async fn round(
         let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-        match api.evict(name, &EvictParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => left -= 1,
-            Err(kube::Error::Api(s)) if s.code == 429 => refused.push(pod),
-            Err(e) => {
+        // kube's client retries a 429 itself, with backoff, for minutes: a refusal is what
+        // outlasts EVICTION_WAIT.
+        match tokio::time::timeout(EVICTION_WAIT, api.evict(name, &EvictParams::default())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => left -= 1,
+            Err(_) => refused.push(pod),
+            Ok(Err(kube::Error::Api(s))) if s.code == 429 => refused.push(pod),
+            Ok(Err(e)) => {
                 tracing::warn!(node, pod = %id(pod), error = %e, "drain: evicting");
                 refused.push(pod);
             }
