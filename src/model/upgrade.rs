@@ -77,7 +77,7 @@ pub struct MaintenanceWindow {
     /// Days the window opens (`Mon` .. `Sun`); empty means every day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days: Vec<String>,
-    /// Opening time, `HH:MM` (24 h).
+    /// Opening time, `HH:MM` (24 h; `HH:MM:SS` also taken).
     pub start: String,
     /// Closing time, `HH:MM`; before `start` means the window ends the next day.
     pub end: String,
@@ -293,18 +293,22 @@ pub fn parse_version(text: &str) -> Result<semver::Version, String> {
 /// Days of a [`MaintenanceWindow`], Monday first.
 pub const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
-/// Minutes since midnight of an `HH:MM` time.
+/// Seconds since midnight of an `HH:MM` (or `HH:MM:SS`) time.
 pub fn parse_clock(text: &str) -> Result<u32, String> {
     let bad = || format!("{text:?} is not a time like 02:30 (HH:MM, 24 h)");
-    let (h, m) = text.split_once(':').ok_or_else(bad)?;
-    if h.len() != 2 || m.len() != 2 {
+    let parts: Vec<&str> = text.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
         return Err(bad());
     }
-    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 23 || m > 59 {
+    let mut n = [0u32; 3];
+    for (slot, p) in n.iter_mut().zip(&parts) {
+        *slot = p.parse().map_err(|_| bad())?;
+    }
+    let [h, m, sec] = n;
+    if h > 23 || m > 59 || sec > 59 {
         return Err(bad());
     }
-    Ok(h * 60 + m)
+    Ok(h * 3600 + m * 60 + sec)
 }
 
 impl MaintenanceWindow {

@@ -471,3 +471,42 @@ async fn an_agent_restarted_mid_command_does_not_run_it_twice() {
     );
     fresh.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_its_window_an_upgrade_waits_and_starts_when_the_window_opens() {
+    let c = Cluster::start(1, "v1.31.4").await;
+    let _engine = c.engine().await;
+    c.agents(Executor::Sim {
+        delay: Duration::from_millis(100),
+    })
+    .await;
+    let opens = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4);
+    let closes = opens + jiff::SignedDuration::from_secs(3600);
+    let clock = |t: jiff::Timestamp| t.strftime("%H:%M:%S").to_string();
+    let yaml = format!(
+        "{}  window: {{start: \"{}\", end: \"{}\", timeZone: UTC}}\n",
+        upgrade_yaml("later", "1.32.0", ""),
+        clock(opens),
+        clock(closes)
+    );
+    c.upgrade(&yaml).await;
+    assert!(
+        c.phase_is("later", "Waiting", 10).await,
+        "{:?}",
+        c.status("later").await
+    );
+    assert!(
+        c.cordons.lock().unwrap().order.is_empty(),
+        "cordoned before the window"
+    );
+    assert!(
+        c.phase_is("later", "Succeeded", 30).await,
+        "{:?}",
+        c.status("later").await
+    );
+    let started = c.status("later").await.start_time.unwrap().0;
+    assert!(
+        started >= opens - jiff::SignedDuration::from_secs(1),
+        "started at {started}, the window opens at {opens}"
+    );
+}

@@ -15,8 +15,9 @@ pub fn is_open(window: &MaintenanceWindow, now: Timestamp) -> bool {
         return false;
     };
     let local = now.to_zoned(tz);
-    let minute =
-        u32::from(local.hour().unsigned_abs()) * 60 + u32::from(local.minute().unsigned_abs());
+    let second = u32::from(local.hour().unsigned_abs()) * 3600
+        + u32::from(local.minute().unsigned_abs()) * 60
+        + u32::from(local.second().unsigned_abs());
     let today = local.weekday();
     let on = |day: Weekday| {
         window.days.is_empty()
@@ -26,9 +27,9 @@ pub fn is_open(window: &MaintenanceWindow, now: Timestamp) -> bool {
                 .any(|d| DAYS.get(day.to_monday_zero_offset() as usize) == Some(&d.as_str()))
     };
     if start < end {
-        on(today) && (start..end).contains(&minute)
+        on(today) && (start..end).contains(&second)
     } else {
-        (on(today) && minute >= start) || (on(today.previous()) && minute < end)
+        (on(today) && second >= start) || (on(today.previous()) && second < end)
     }
 }
 
