@@ -65,3 +65,26 @@ spec:
         "the good key is refused:\n{said}"
     );
 }
+
+#[test]
+fn agent_refuses_bad_options_before_touching_anything() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| orbdeck_with(home.path(), args, "", &[("ORBDECK_LOG", "error")]);
+    let out = run(&["agent", "--node", "n1", "--authorized-keys", "/tmp/keys"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("has no {user}: every user would share one file"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["agent", "--node", "n1", "--timeout", "soon"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--timeout \"soon\""), "{}", text(&out));
+    let out = run(&["agent"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no node: a usage error: {}",
+        text(&out)
+    );
+}
