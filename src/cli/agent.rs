@@ -36,6 +36,9 @@ pub struct AgentArgs {
     /// Keep no node users' authorized_keys (upgrades only).
     #[arg(long)]
     pub no_users: bool,
+    /// Where `/healthz`, `/readyz` and `/metrics` listen.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub listen: std::net::SocketAddr,
     /// kubeconfig (default: in-cluster config, else $KUBECONFIG / ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
@@ -77,6 +80,12 @@ pub async fn run(args: AgentArgs) -> Result<(), String> {
     }
     let client = client(&args).await?;
     let shutdown = CancellationToken::new();
+    let health = std::sync::Arc::new(crate::engine::health::Health::new());
+    health.set_ready();
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+    crate::engine::health::serve(args.listen, metrics, health, shutdown.clone())
+        .await
+        .map_err(|e| format!("--listen {}: {e}", args.listen))?;
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let mut term =
