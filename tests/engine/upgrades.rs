@@ -510,3 +510,54 @@ async fn outside_its_window_an_upgrade_waits_and_starts_when_the_window_opens() 
         "started at {started}, the window opens at {opens}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_stops_at_once_and_uncordons_what_orbdeck_cordoned() {
+    let c = Cluster::start(2, "v1.31.4").await;
+    let _engine = c.engine().await;
+    c.agents(Executor::Sim {
+        delay: Duration::from_secs(3),
+    })
+    .await;
+    c.upgrade(&upgrade_yaml("to-1-32", "1.32.0", "")).await;
+    let cordoned = eventually(20, || async {
+        c.nodes()
+            .await
+            .iter()
+            .any(|n| n.spec.clone().unwrap().unschedulable == Some(true))
+    })
+    .await;
+    assert!(cordoned, "nothing was cordoned");
+    c.sim
+        .ok(&[
+            "patch",
+            "clusterupgrade",
+            "to-1-32",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"abort":true}}"#,
+        ])
+        .await;
+    assert!(
+        c.phase_is("to-1-32", "Aborted", 20).await,
+        "{:?}",
+        c.status("to-1-32").await
+    );
+    let released = eventually(10, || async {
+        c.nodes()
+            .await
+            .iter()
+            .all(|n| n.spec.clone().unwrap().unschedulable != Some(true))
+    })
+    .await;
+    assert!(
+        released,
+        "a node orbdeck cordoned stays cordoned after the abort"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        c.cordons.lock().unwrap().order.len(),
+        1,
+        "a node was started after the abort"
+    );
+}
