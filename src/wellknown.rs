@@ -13,6 +13,13 @@ pub const FIELD_MANAGER: &str = "orbdeck";
 /// The annotation recording a hash of what the engine applied (so an unchanged object is not
 /// written again).
 pub const HASH_ANNOTATION: &str = "orbdeck.io/applied-hash";
+/// The annotation on a node orbdeck cordoned for an upgrade, naming the ClusterUpgrade (it is
+/// uncordoned only when this is there).
+pub const CORDONED_BY_ANNOTATION: &str = "orbdeck.io/cordoned-by";
+/// The label on a node upgraded by orbdeck, with the version it was upgraded to.
+pub const UPGRADED_TO_LABEL: &str = "orbdeck.io/upgraded-to";
+/// The label on a NodeUpgrade naming its node (what the node's agent watches).
+pub const NODE_LABEL: &str = "orbdeck.io/node";
 
 /// The engine's own namespace: its Lease, its Secrets, and the ImageReplications it makes.
 pub const ENGINE_NAMESPACE: &str = "orbdeck-system";

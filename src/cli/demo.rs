@@ -336,6 +336,7 @@ async fn activity(
     }
     if orb == "orb-alpha" {
         shop(&client).await;
+        agents(&client, &shutdown).await;
     }
     let pushed = match orb.as_str() {
         "orb-beta" => Some((
@@ -478,6 +479,29 @@ async fn shop(client: &kube::Client) {
             .unwrap_or_default()
             .to_owned();
         let _ = api.patch(&name, &apply, &Patch::Apply(&d)).await;
+    }
+}
+
+/// A node agent on each of orb-alpha's nodes (`--executor sim`, 20 s an upgrade), so its
+/// ClusterUpgrade is seen in progress node by node.
+async fn agents(client: &kube::Client, shutdown: &CancellationToken) {
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
+    let Ok(list) = nodes.list(&Default::default()).await else {
+        return;
+    };
+    for node in list.items.into_iter().filter_map(|n| n.metadata.name) {
+        let options = crate::agent::Options {
+            node,
+            executor: crate::agent::executor::Executor::Sim {
+                delay: Duration::from_secs(20),
+            },
+            authorized_keys: None,
+        };
+        tokio::spawn(crate::agent::run(
+            client.clone(),
+            options,
+            shutdown.child_token(),
+        ));
     }
 }
 

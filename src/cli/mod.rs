@@ -1,11 +1,12 @@
 //! The command tree of `orbdeck` (clap derive) and the dispatch to each part of the library.
-//! Exit codes: 0 success, 1 failure, 2 usage error or a command that is not available yet.
+//! Exit codes: 0 success, 1 failure, 2 usage error.
 
 use crate::fleet::config::Paths;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod agent;
 mod bootstrap;
 #[cfg(feature = "sim")]
 mod demo;
@@ -43,8 +44,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the headless engine that applies an ORB repository to its cluster.
     Engine(engine::EngineArgs),
-    /// Run the node agent (upgrades, node users).
-    Agent,
+    /// Run the node agent on one node: its NodeUpgrades, its node users' authorized_keys.
+    Agent(agent::AgentArgs),
     /// Run the embedded Kubernetes API server.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
@@ -145,15 +146,9 @@ pub fn run(cli: Cli) -> ExitCode {
             init_logging("warn,orbdeck=info", args.log_format);
             with_runtime("warn,orbdeck=info", engine::run(args))
         }
-        Command::Agent => not_available("agent"),
+        // The agent says what it does (INFO) unless ORBDECK_LOG says otherwise.
+        Command::Agent(args) => with_runtime("warn,orbdeck=info", agent::run(args)),
     }
-}
-
-fn not_available(name: &str) -> ExitCode {
-    eprintln!(
-        "orbdeck {name}: not available yet in this build (see the open issues); nothing was done"
-    );
-    ExitCode::from(2)
 }
 
 /// Where a UI command keeps its data (and log), once known, for the error message at exit.

@@ -23,6 +23,7 @@ pub mod images;
 pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;
+pub mod upgrades;
 
 use serde_json::{Value, json};
 

@@ -83,13 +83,14 @@ pub struct NodePoolLabelSpec {
     group = "orbdeck.io",
     version = "v1alpha1",
     kind = "NodeUser",
-    doc = "A Unix account with SSH keys, kept on nodes by the orbdeck agent."
+    status = "NodeUserStatus",
+    doc = "SSH keys of a Unix account, kept in its authorized_keys on nodes by the orbdeck agent."
 )]
 #[serde(rename_all = "camelCase")]
 pub struct NodeUserSpec {
     /// Unix user name.
     pub username: String,
-    /// Authorized SSH public keys, one `authorized_keys` line each.
+    /// Authorized SSH public keys, one `authorized_keys` line each (options allowed).
     #[serde(default)]
     pub ssh_keys: Vec<String>,
     /// Nodes (by label) that get the account; absent means every node.
@@ -98,4 +99,36 @@ pub struct NodeUserSpec {
     /// Whether the account may use sudo.
     #[serde(default)]
     pub sudo: bool,
+}
+
+/// What the agents made of a NodeUser's keys (the same on every node: keys are checked alone).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NodeUserStatus {
+    /// Keys written to the nodes' authorized_keys.
+    pub valid_keys: u32,
+    /// Keys left out, each with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_keys: Vec<InvalidKey>,
+}
+
+/// One key of a NodeUser that is not a valid `authorized_keys` line.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidKey {
+    /// Its index in `spec.sshKeys`.
+    pub index: u32,
+    /// Why it is refused.
+    pub message: String,
+}
+
+/// Checks one `authorized_keys` line (options, key type, base64 key, comment) with ssh-key.
+pub fn check_ssh_key(line: &str) -> Result<(), String> {
+    if line.contains(['\n', '\r']) {
+        return Err("a key is one line".into());
+    }
+    line.trim()
+        .parse::<ssh_key::authorized_keys::Entry>()
+        .map(|_| ())
+        .map_err(|e| format!("not an SSH public key ({e})"))
 }

@@ -20,8 +20,9 @@ pub use addons::{
     AddonTemplate, AddonTemplateSpec, AddonTemplateStatus, Environment, EnvironmentSpec,
 };
 pub use cluster::{
-    ClusterLabel, ClusterLabelSpec, NodePoolLabel, NodePoolLabelSpec, NodeUser, NodeUserSpec,
-    RegistryCredential, RegistryCredentialSpec, SecretKeyRef,
+    ClusterLabel, ClusterLabelSpec, InvalidKey, NodePoolLabel, NodePoolLabelSpec, NodeUser,
+    NodeUserSpec, NodeUserStatus, RegistryCredential, RegistryCredentialSpec, SecretKeyRef,
+    check_ssh_key,
 };
 pub use orb::{
     AdmissionSettings, ClusterHint, EngineSettings, FailurePolicy, LimitRangeDefaults,
@@ -39,8 +40,9 @@ pub use replication::{
     ImageReplicationStatus, ReplicationPhase, SwapPolicy, pattern_problem, target_problem,
 };
 pub use upgrade::{
-    ClusterUpgrade, ClusterUpgradePhase, ClusterUpgradeSpec, ClusterUpgradeStatus, NodeProgress,
-    NodeUpgrade, NodeUpgradePhase, NodeUpgradeSpec, NodeUpgradeStatus, UpgradeStrategy,
+    AgentRunPhase, ClusterUpgrade, ClusterUpgradePhase, ClusterUpgradeSpec, ClusterUpgradeStatus,
+    DAYS, DrainBlocker, MaintenanceWindow, NodeProgress, NodeUpgrade, NodeUpgradePhase,
+    NodeUpgradeSpec, NodeUpgradeStatus, UpgradeStrategy, parse_clock, parse_version, selects,
 };
 
 /// Every CRD of the model, sorted by name.

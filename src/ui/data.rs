@@ -435,8 +435,16 @@ pub struct UpgradeRow {
     pub phase: String,
     /// Paused in desired state.
     pub paused: bool,
-    /// Per-node progress.
+    /// Per-node progress, in upgrade order (the plan, before it starts).
     pub nodes: Vec<NodeRow>,
+    /// When the first node started, in Unix seconds.
+    pub started: Option<u64>,
+    /// When it ended, in Unix seconds.
+    pub finished: Option<u64>,
+    /// What holds a drain back (which PodDisruptionBudget, which pods), while one does.
+    pub blocker: Option<String>,
+    /// The coordinator's message.
+    pub message: String,
 }
 
 /// One node's upgrade progress.
@@ -448,6 +456,12 @@ pub struct NodeRow {
     pub kubelet_version: String,
     /// NodeUpgrade phase, e.g. `Draining`.
     pub phase: String,
+    /// A control-plane node (upgraded first, one at a time).
+    pub control_plane: bool,
+    /// When its upgrade started, in Unix seconds.
+    pub started: Option<u64>,
+    /// When it ended, in Unix seconds.
+    pub finished: Option<u64>,
 }
 
 /// One Kubernetes event.

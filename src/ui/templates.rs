@@ -73,10 +73,12 @@ kind: ClusterUpgrade
 metadata:
   name: new-upgrade
 spec:
-  version: 1.33.2
+  targetVersion: 1.33.2
   strategy:
     maxUnavailable: 1
     drainTimeoutSeconds: 300
+    nodeTimeoutSeconds: 900
+  # window: {days: [Sat, Sun], start: \"02:00\", end: \"06:00\", timeZone: UTC}
   paused: false
 ",
     },

@@ -473,6 +473,9 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
         if api_version == "orbdeck.io/v1alpha1" && kind == "ImageReplicationPolicy" {
             replication::check(ctx);
         }
+        if api_version == "orbdeck.io/v1alpha1" {
+            upgrades::check(ctx, kind, value);
+        }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);
         let message = format!("unknown kind {api_version} {kind}: not checked");
@@ -504,4 +507,5 @@ fn check_container_regex(ctx: &mut Ctx, value: &Value) {
 }
 
 mod sources;
+mod upgrades;
 pub use sources::{ModelSchemas, check_orb_file, validate_files};

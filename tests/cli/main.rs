@@ -12,4 +12,5 @@ mod repo_git;
 mod run;
 mod secret_cipher;
 mod secrets_cli;
+mod upgrades_cli;
 mod validate;

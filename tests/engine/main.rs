@@ -16,5 +16,7 @@ mod engine_rbac;
 mod engine_sync;
 mod images;
 mod model_sim;
+mod node_users;
 mod object_health;
 mod sync_waves;
+mod upgrades;

@@ -536,7 +536,7 @@ fn a_second_person_pushing_meanwhile_never_loses_an_edit_in_the_ui() {
     // `r` on a running upgrade: nothing to resume, no commit.
     ui.escape("the file list", |s| s.contains("PATH↑"));
     ui.keys(&["5"]);
-    ui.wait(20, "the upgrade", |s| s.contains("to-1-34"));
+    ui.wait(20, "the upgrade", |s| s.contains("to-1-33"));
     ui.keys(&["r"]);
     ui.wait(20, "the refusal", |s| s.contains("Nothing to resume"));
     assert_eq!(ui_commits(&origin), before);

@@ -263,9 +263,15 @@ pub fn fleet() -> Vec<OrbView> {
                     } else {
                         "v1.32.5".into()
                     },
-                    phase: ["Upgraded", "Upgraded", "Draining", "Pending", "Pending"][i].into(),
+                    phase: ["Succeeded", "Succeeded", "Draining", "Pending", "Pending"][i].into(),
+                    control_plane: i == 0,
+                    ..Default::default()
                 })
                 .collect(),
+            blocker: Some(
+                "PodDisruptionBudget shop/web allows no disruption (healthy 2, needs 2): pods shop/web-1 cannot be evicted".into(),
+            ),
+            ..Default::default()
         }],
         events: (0..8)
             .map(|i| EventRow {
@@ -351,6 +357,7 @@ pub fn fleet() -> Vec<OrbView> {
             phase: "Paused".into(),
             paused: true,
             nodes: vec![],
+            ..Default::default()
         }],
         desired_files: vec!["desired/profiles/beta-team-0.yaml".into()],
         ..OrbView::default()

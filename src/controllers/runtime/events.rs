@@ -87,6 +87,32 @@ impl Recorder {
         }
     }
 
+    /// Publishes one Event of a step a family took (`action`), Normal or Warning, every time.
+    pub async fn step(
+        &self,
+        object: &ObjectReference,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        message: &str,
+    ) {
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.into(),
+            note: Some(note(message)),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, object).await {
+            let name = object.name.as_deref().unwrap_or_default();
+            tracing::warn!(object = %name, error = %e, "recording an event");
+        }
+    }
+
     /// Publishes `warning` on `object`, or forgets it when there is none (see [`Recorder::warn`]).
     pub async fn warn_about<K>(&self, object: &K, warning: Option<&Warning>)
     where

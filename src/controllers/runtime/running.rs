@@ -4,6 +4,7 @@
 use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
+use crate::controllers::upgrades::{self, report as upgrade_report};
 use crate::controllers::{addons, images, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
@@ -22,6 +23,7 @@ pub struct Controllers {
     pod_settings: Arc<Mutex<Option<pod_settings::Report>>>,
     addons: Arc<Mutex<Option<addons::Report>>>,
     images: Arc<Mutex<Option<images::Report>>>,
+    upgrades: Arc<Mutex<Option<upgrade_report::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -42,18 +44,21 @@ impl Controllers {
         let pod_settings = Arc::default();
         let addons = Arc::default();
         let images = Arc::default();
+        let upgrades = Arc::default();
         tokio::spawn(profiles::run(profiles.clone()));
         tokio::spawn(images::run(context.clone(), Arc::clone(&images)));
         tokio::spawn(pod_settings::run(
             context.clone(),
             Arc::clone(&pod_settings),
         ));
-        tokio::spawn(addons::run(context, Arc::clone(&addons)));
+        tokio::spawn(addons::run(context.clone(), Arc::clone(&addons)));
+        tokio::spawn(upgrades::run(context, Arc::clone(&upgrades)));
         Controllers {
             profiles,
             pod_settings,
             addons,
             images,
+            upgrades,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -72,7 +77,8 @@ impl Controllers {
     }
 
     /// The families' reports as of now: current/profiles.yaml once the Profiles are listed, and
-    /// the fan-out families' files once they made a pass.
+    /// the other families' files (current/upgrades.yaml and nodes.yaml among them) once they
+    /// made a pass.
     pub async fn reports(&self) -> Reports {
         let mut reports = Reports::new();
         if let Some(store) = self.profiles.profiles() {
@@ -105,6 +111,12 @@ impl Controllers {
         if let Some(r) = report {
             insert(&mut reports, images::REPORT_FILE, &self.written.images, r);
         }
+        let report = lock(&self.upgrades).clone();
+        if let Some(r) = report {
+            let (up, nodes) = (upgrade_report::UPGRADES_FILE, upgrade_report::NODES_FILE);
+            insert(&mut reports, up, &self.written.upgrades, r.upgrades);
+            insert(&mut reports, nodes, &self.written.nodes, r.nodes);
+        }
         reports
     }
 }
@@ -123,6 +135,8 @@ struct Serialized {
     pod_settings: Mutex<Option<(pod_settings::Report, Arc<str>)>>,
     addons: Mutex<Option<(addons::Report, Arc<str>)>>,
     images: Mutex<Option<(images::Report, Arc<str>)>>,
+    upgrades: Mutex<Option<(upgrade_report::UpgradesReport, Arc<str>)>>,
+    nodes: Mutex<Option<(upgrade_report::NodesReport, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.

@@ -385,6 +385,9 @@ mod tests {
                     phase: b(),
                     paused: true,
                     nodes: vec![NodeRow::default()],
+                    blocker: Some(b()),
+                    message: b(),
+                    ..UpgradeRow::default()
                 },
             ],
             events: vec![

@@ -12,7 +12,7 @@ use super::Width::{Fixed, Flex};
 use super::{ApiKind, At, Column, Key, Table, api, field, num, object, phase_style, text};
 use crate::model::ClusterUpgrade;
 use crate::ui::data::{NodeRow, UpgradeRow};
-use crate::ui::render::cell::line;
+use crate::ui::render::cell::{age, line};
 
 /// The Kubernetes kind of the rows.
 pub(crate) const API: ApiKind = api("orbdeck.io/v1alpha1", "ClusterUpgrade");
@@ -24,7 +24,7 @@ pub(crate) static TABLE: Table<UpgradeRow> = Table {
     title: "Upgrades",
     short_title: "Upgr",
     command: "upgrades",
-    empty_hint: "No ClusterUpgrades: they are shown as the cluster reports them (this engine has no upgrade coordinator yet; a ClusterUpgrade under desired/ is applied, not acted on).",
+    empty_hint: "No ClusterUpgrades: commit one under desired/ (n on the Desired tab) and the engine's coordinator rolls it node by node.",
     rows: |v| &v.upgrades,
     fields: &[
         field(
@@ -109,9 +109,19 @@ pub(crate) const NODE_COLUMNS: &[Column] = &[
         drop: 0,
     },
     Column {
+        title: "ROLE",
+        width: Fixed(13),
+        drop: 1,
+    },
+    Column {
         title: "PHASE",
         width: Flex(10, 1),
         drop: 0,
+    },
+    Column {
+        title: "TIME",
+        width: Fixed(5),
+        drop: 2,
     },
 ];
 
@@ -133,8 +143,42 @@ pub(crate) fn node_cell(
             };
             line(&node.kubelet_version, w, style)
         }
-        _ => line(&node.phase, w, phase_style(t, &node.phase)),
+        2 => {
+            let role = if node.control_plane {
+                "control-plane"
+            } else {
+                "worker"
+            };
+            line(role, w, t.dim)
+        }
+        3 => line(&node.phase, w, phase_style(t, &node.phase)),
+        _ => {
+            let now = at.state.clock.unix;
+            let time = node
+                .started
+                .map(|s| age(node.finished.unwrap_or(now), s))
+                .unwrap_or_default();
+            line(&time, w, t.dim)
+        }
     }
+}
+
+/// The line over the node list: a gauge of the nodes done and the time taken so far.
+pub(crate) fn progress(upgrade: &UpgradeRow, now: u64) -> String {
+    const CELLS: usize = 10;
+    let total = upgrade.nodes.len();
+    let done = upgrade
+        .nodes
+        .iter()
+        .filter(|n| n.phase == "Succeeded")
+        .count();
+    let full = (done * CELLS).checked_div(total).unwrap_or(0);
+    let gauge = format!("{}{}", "▰".repeat(full), "▱".repeat(CELLS - full));
+    let elapsed = upgrade
+        .started
+        .map(|s| format!(", {} elapsed", age(upgrade.finished.unwrap_or(now), s)))
+        .unwrap_or_default();
+    format!("{gauge} {done}/{total} nodes{elapsed}")
 }
 
 /// A ClusterUpgrade's row, its nodes at the version they started from. One that no
@@ -144,7 +188,7 @@ pub(crate) fn row(u: &ClusterUpgrade) -> UpgradeRow {
     let status = u.status.clone().unwrap_or_default();
     UpgradeRow {
         name: text(u.metadata.name.as_deref().unwrap_or_default()),
-        version: text(&u.spec.version),
+        version: text(&u.spec.target_version),
         strategy: format!("max {} unavailable", u.spec.strategy.max_unavailable),
         phase: if u.spec.abort {
             "Aborting".into()
@@ -161,9 +205,20 @@ pub(crate) fn row(u: &ClusterUpgrade) -> UpgradeRow {
                 name: text(&n.name),
                 kubelet_version: text(&n.from_version),
                 phase: format!("{:?}", n.phase),
+                control_plane: n.control_plane,
+                started: unix(n.started_at.as_ref()),
+                finished: unix(n.finished_at.as_ref()),
             })
             .collect(),
+        started: unix(status.start_time.as_ref()),
+        finished: unix(status.finish_time.as_ref()),
+        blocker: status.blocker.as_ref().map(|b| text(&b.message)),
+        message: text(status.message.as_deref().unwrap_or_default()),
     }
+}
+
+fn unix(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<u64> {
+    t.and_then(|t| u64::try_from(t.0.as_second()).ok())
 }
 
 /// A Node's kubelet version and readiness.
@@ -191,6 +246,7 @@ pub(crate) fn node_row(n: &Node) -> NodeRow {
             })
             .unwrap_or("Unknown")
             .into(),
+        ..NodeRow::default()
     }
 }
 
@@ -229,7 +285,7 @@ mod tests {
     fn an_upgrade_without_a_status_says_nobody_took_it_up() {
         let mut u: ClusterUpgrade = serde_json::from_value(serde_json::json!({
             "apiVersion": "orbdeck.io/v1alpha1", "kind": "ClusterUpgrade",
-            "metadata": {"name": "to-1-34"}, "spec": {"version": "v1.34.1"}
+            "metadata": {"name": "to-1-34"}, "spec": {"targetVersion": "v1.34.1"}
         }))
         .unwrap();
         assert_eq!(row(&u).phase, "Not started: no coordinator has taken it up");

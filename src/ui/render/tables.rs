@@ -368,18 +368,33 @@ fn nodes(state: &State, frame: &mut Frame, area: Rect) {
     };
     let upgrade = &state.fleet[o as usize].upgrades[r as usize];
     let head = Rect::new(area.x, area.y, area.width, 1);
-    let title = format!("Nodes of {} → {}", upgrade.name, upgrade.version);
+    let title = format!(
+        "Nodes of {} → {}  {}",
+        upgrade.name,
+        upgrade.version,
+        upgrades::progress(upgrade, state.clock.unix)
+    );
     frame.render_widget(line(&title, usize::from(area.width), t.title), head);
+    // The drain blocker (which PDB, which pods), else the coordinator's message.
+    let (note, style) = match &upgrade.blocker {
+        Some(b) => (format!("drain held back: {b}"), t.warn),
+        None => (upgrade.message.clone(), t.dim),
+    };
+    let skip = u16::from(!note.is_empty());
+    if skip == 1 {
+        let at = Rect::new(area.x, area.y + 1, area.width, 1);
+        frame.render_widget(line(&note, usize::from(area.width), style), at);
+    }
     let body = Rect::new(
         area.x,
-        area.y + 1,
+        area.y + 1 + skip,
         area.width,
-        area.height.saturating_sub(1),
+        area.height.saturating_sub(1 + skip),
     );
     if upgrade.nodes.is_empty() {
         frame.render_widget(
             line(
-                "No NodeUpgrades yet: the coordinator creates one per node.",
+                "No plan yet: the coordinator lists the nodes in upgrade order when it takes the upgrade up.",
                 usize::from(area.width),
                 t.dim,
             ),

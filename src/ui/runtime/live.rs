@@ -893,10 +893,10 @@ mod tests {
         let nodes = HashMap::from([(key, upgrades::node_row(&node))]);
         let mut upgrade = crate::model::ClusterUpgrade::new(
             "to-1-34",
-            serde_json::from_value(serde_json::json!({"version": "1.34.1"})).unwrap(),
+            serde_json::from_value(serde_json::json!({"targetVersion": "1.34.1"})).unwrap(),
         );
         upgrade.status = serde_json::from_value(serde_json::json!({
-            "nodes": [{"name": "node-1", "fromVersion": "v1.33.0", "toVersion": "v1.34.1", "phase": "Upgrading"}]
+            "nodes": [{"name": "node-1", "fromVersion": "v1.33.0", "phase": "Upgrading"}]
         }))
         .unwrap();
         let rows = upgrades::rows([upgrades::row(&upgrade)].into_iter(), &nodes);
