@@ -50,7 +50,8 @@ pub(crate) static TABLE: Table<UpgradeRow> = Table {
         ),
         field(
             "PHASE",
-            Fixed(12),
+            // The longest phase, `UpgradingControlPlane`, whole.
+            Fixed(21),
             0,
             |u| Key::Text(&u.phase),
             |at, u| line(&u.phase, at.w, phase_style(at.theme(), &u.phase)),
