@@ -160,3 +160,62 @@ pub fn gone(path: &str) -> Change {
         content: None,
     }
 }
+
+/// An engine with its own elector.
+pub struct Candidate {
+    leading: tokio::sync::watch::Receiver<bool>,
+    engine: Running,
+    elector: tokio::task::JoinHandle<()>,
+    stop: CancellationToken,
+}
+
+impl Candidate {
+    /// Starts an engine and its elector on the Lease orbdeck-system/orbdeck-engine as `identity`.
+    pub fn start(client: kube::Client, origin: &Origin, identity: &str) -> Candidate {
+        let (tx, leading) = tokio::sync::watch::channel(false);
+        let stop = CancellationToken::new();
+        // A shorter lease than the default 15 s, so a takeover (expiry plus one retry, 7 to
+        // 9 s) stays well inside the test's 20 s even on a loaded machine.
+        let lease = orbdeck::engine::leader::LeaseConfig {
+            namespace: "orbdeck-system".into(),
+            name: "orbdeck-engine".into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(8),
+            renew_deadline: Duration::from_secs(5),
+            retry_period: Duration::from_secs(1),
+        };
+        let elector = tokio::spawn(orbdeck::engine::leader::run(
+            client.clone(),
+            lease,
+            tx,
+            stop.clone(),
+        ));
+        let engine = Running::start_with(client, origin, leading.clone());
+        Candidate {
+            leading,
+            engine,
+            elector,
+            stop,
+        }
+    }
+
+    /// Whether it leads now.
+    pub fn leads(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Syncs completed.
+    pub fn syncs(&self) -> u64 {
+        self.engine.handle.state.borrow().syncs
+    }
+
+    /// Dies without releasing anything.
+    pub async fn kill(self) {
+        self.elector.abort();
+        self.engine.task.abort();
+        let _ = self.elector.await;
+        let _ = self.engine.task.await;
+        self.stop.cancel();
+        self.engine.stop.cancel();
+    }
+}

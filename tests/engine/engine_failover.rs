@@ -5,69 +5,15 @@
 use crate::common;
 
 use common::Sim;
-use common::engine::{Running, push, put};
+use common::engine::{Candidate, push, put};
 use common::repos::Origin;
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::api::Api;
 use kube_sim::testing::eventually;
-use orbdeck::engine::leader::{self, LeaseConfig};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 const ORB: &str = "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 2s\n  writeInterval: 0s\n";
 const ALICE: &str = "apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: alice\n  labels:\n    quotas.statcan.gc.ca/requests.cpu: \"8\"\nspec:\n  owner:\n    kind: User\n    name: alice@example.com\n";
-
-/// An engine with its own elector.
-struct Candidate {
-    leading: watch::Receiver<bool>,
-    engine: Running,
-    elector: tokio::task::JoinHandle<()>,
-    stop: CancellationToken,
-}
-
-impl Candidate {
-    fn start(client: kube::Client, origin: &Origin, identity: &str) -> Candidate {
-        let (tx, leading) = watch::channel(false);
-        let stop = CancellationToken::new();
-        // A shorter lease than the default 15 s, so a takeover (expiry plus one retry, 7 to
-        // 9 s) stays well inside the test's 20 s even on a loaded machine.
-        let lease = LeaseConfig {
-            namespace: "orbdeck-system".into(),
-            name: "orbdeck-engine".into(),
-            identity: identity.into(),
-            lease_duration: Duration::from_secs(8),
-            renew_deadline: Duration::from_secs(5),
-            retry_period: Duration::from_secs(1),
-        };
-        let elector = tokio::spawn(leader::run(client.clone(), lease, tx, stop.clone()));
-        let engine = Running::start_with(client, origin, leading.clone());
-        Candidate {
-            leading,
-            engine,
-            elector,
-            stop,
-        }
-    }
-
-    fn leads(&self) -> bool {
-        *self.leading.borrow()
-    }
-
-    fn syncs(&self) -> u64 {
-        self.engine.handle.state.borrow().syncs
-    }
-
-    /// Dies without releasing anything.
-    async fn kill(self) {
-        self.elector.abort();
-        self.engine.task.abort();
-        let _ = self.elector.await;
-        let _ = self.engine.task.await;
-        self.stop.cancel();
-        self.engine.stop.cancel();
-    }
-}
 
 async fn cpu(client: &kube::Client) -> Option<String> {
     let q = Api::<ResourceQuota>::namespaced(client.clone(), "alice")

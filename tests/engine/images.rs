@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::Sim;
-use common::engine::Running;
+use common::engine::Candidate;
 use common::registry::{self, Registry};
 use common::repos::Origin;
 use k8s_openapi::api::core::v1::Namespace;
@@ -17,7 +17,6 @@ use kube_sim::testing::eventually;
 use orbdeck::controllers::images::admission::ImageAdmission;
 use orbdeck::controllers::images::desired::{ORIGINAL_IMAGES_ANNOTATION, Wanted, replication_name};
 use orbdeck::controllers::runtime::running::Controllers;
-use orbdeck::engine::leader::{self, LeaseConfig};
 use orbdeck::model::{
     ImageReplication, ImageReplicationPolicy, ImageReplicationStatus, ProfileSettings,
     ReplicationPhase,
@@ -25,7 +24,6 @@ use orbdeck::model::{
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 const NS: &str = "orbdeck-system";
@@ -445,51 +443,6 @@ async fn a_missing_source_is_tried_max_attempts_times_then_given_up_with_the_reg
         "a Warning Event says it gave up: {:?}",
         list.items.iter().map(|e| &e.reason).collect::<Vec<_>>()
     );
-}
-
-/// An engine with its own elector on the engine's Lease.
-struct Candidate {
-    leading: watch::Receiver<bool>,
-    engine: Running,
-    elector: tokio::task::JoinHandle<()>,
-}
-
-impl Candidate {
-    fn start(client: kube::Client, origin: &Origin, identity: &str) -> Candidate {
-        let (tx, leading) = watch::channel(false);
-        let lease = LeaseConfig {
-            namespace: NS.into(),
-            name: "orbdeck-engine".into(),
-            identity: identity.into(),
-            lease_duration: Duration::from_secs(8),
-            renew_deadline: Duration::from_secs(5),
-            retry_period: Duration::from_secs(1),
-        };
-        let elector = tokio::spawn(leader::run(
-            client.clone(),
-            lease,
-            tx,
-            CancellationToken::new(),
-        ));
-        let engine = Running::start_with(client, origin, leading.clone());
-        Candidate {
-            leading,
-            engine,
-            elector,
-        }
-    }
-
-    fn leads(&self) -> bool {
-        *self.leading.borrow()
-    }
-
-    async fn kill(self) {
-        self.elector.abort();
-        self.engine.task.abort();
-        let _ = self.elector.await;
-        let _ = self.engine.task.await;
-        self.engine.stop.cancel();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
