@@ -92,7 +92,11 @@ impl Rule {
     pub fn summary(&self) -> String {
         let verbs = self.verbs.join(",");
         if !self.urls.is_empty() {
-            return format!("{verbs} {}", self.urls.join(","));
+            let urls = match self.urls.as_slice() {
+                [any] if any == "*" => "any URL".to_owned(),
+                urls => urls.join(","),
+            };
+            return format!("{verbs} {urls}");
         }
         let resources: Vec<String> = self
             .resources

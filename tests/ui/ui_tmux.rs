@@ -1621,3 +1621,51 @@ fn a_quota_changed_with_kubectl_is_put_back_and_shown_as_a_self_heal() {
         s.contains("Eng. events") && s.contains("SelfHealed ResourceQuota/quotas")
     });
 }
+
+/// The Access tab at 80x24: orb-alpha's live bindings, with the profiles' bindings to Kubeflow
+/// roles the demo cluster lacks flagged; a ClusterRoleBinding made with kubectl meanwhile shows
+/// within seconds, flagged cluster-admin, and `y` shows it live.
+#[test]
+fn the_access_tab_shows_a_binding_kubectl_adds_and_flags_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let ui = Tmux::start_sized(
+        "access",
+        &format!("{BIN} demo --keep {}", keep.display()),
+        &[],
+        (80, 24),
+    );
+    ui.wait(90, "the fleet", |s| s.contains("reachable 3"));
+    ui.keys(&["9"]);
+    ui.wait(30, "alpha's live bindings", |s| {
+        s.contains("Access orb-alpha") && s.contains("live bindings") && s.contains("no such role")
+    });
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(keep.join("kubeconfig"))
+        .args([
+            "--context",
+            "orb-alpha",
+            "create",
+            "clusterrolebinding",
+            "mallory-root",
+        ])
+        .args(["--clusterrole=cluster-admin", "--user=mallory"])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ui.keys(&["/"]);
+    ui.text("mallory");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "mallory's row", |s| {
+        s.contains("mallory") && s.contains("cluster-admin") && s.contains("[1/1]")
+    });
+    ui.keys(&["y"]);
+    ui.wait(20, "the binding's live YAML", |s| {
+        s.contains("ClusterRoleBinding mallory-root") && s.contains("name: cluster-admin")
+    });
+}
