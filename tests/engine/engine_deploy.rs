@@ -115,6 +115,32 @@ fn engine_rbac_is_least_privilege() {
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+
+    // The agent: privileged on its host, its arguments ones the binary takes, the upgrade
+    // command run through nsenter in the host's namespaces.
+    let agent = documents(AGENT);
+    let ds = agent.iter().find(|d| d["kind"] == "DaemonSet").unwrap();
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["hostPID"], true);
+    let container = &pod["containers"][0];
+    assert_eq!(container["securityContext"]["privileged"], true);
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // The node comes from the downward API as NODE_NAME in the pod.
+    let parsed = <orbdeck::cli::Cli as clap::Parser>::try_parse_from(
+        ["orbdeck", args[0], "--node", "n1"]
+            .into_iter()
+            .chain(args[1..].iter().copied()),
+    );
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
+    let command = &args[args.iter().position(|a| *a == "--").unwrap() + 1..];
+    assert_eq!(command[0], "nsenter");
+    assert_eq!(command.last(), Some(&"{version}"));
+    assert_eq!(pod["volumes"][1]["hostPath"]["path"], "/home");
 }
 
 /// Server-side applies one document, resolving its kind through discovery.

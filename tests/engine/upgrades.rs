@@ -561,3 +561,147 @@ async fn abort_stops_at_once_and_uncordons_what_orbdeck_cordoned() {
         "a node was started after the abort"
     );
 }
+
+/// Two whole engines electing a leader on the real Lease: the leader is killed mid-upgrade (a
+/// worker cordoned), the standby takes over and finishes, and no node is upgraded twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_failover_mid_upgrade_resumes_and_upgrades_no_node_twice() {
+    use crate::common::engine::Candidate;
+    use crate::common::repos::Origin;
+    let c = Cluster::start(3, "v1.31.4").await;
+    c.deployment("web", 3, "maxUnavailable: 1").await;
+    c.agents(Executor::Sim {
+        delay: Duration::from_millis(1500),
+    })
+    .await;
+    let origin = Origin::new();
+    origin.seed(&[(
+        "orb.yaml",
+        "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: alpha\nengine:\n  interval: 2s\n  writeInterval: 0s\n",
+    )]);
+    let a = Candidate::start(common::engine_client(&c.sim).await, &origin, "engine-a");
+    let b = Candidate::start(common::engine_client(&c.sim).await, &origin, "engine-b");
+    assert!(
+        eventually(20, || async { a.leads() || b.leads() }).await,
+        "nobody leads"
+    );
+    let (leader, standby) = if a.leads() { (a, b) } else { (b, a) };
+    c.upgrade(&upgrade_yaml("to-1-32", "1.32.0", "")).await;
+    // The control plane, then the first worker cordoned: the leader dies there.
+    assert!(
+        eventually(60, || async { c.cordons.lock().unwrap().order.len() >= 2 }).await,
+        "no worker cordoned: {:?}",
+        c.status("to-1-32").await
+    );
+    leader.kill().await;
+    assert!(
+        eventually(20, || async { standby.leads() }).await,
+        "the standby did not take over"
+    );
+    assert!(
+        c.phase_is("to-1-32", "Succeeded", 120).await,
+        "{:?}",
+        c.status("to-1-32").await
+    );
+    assert_eq!(c.cordons.lock().unwrap().most_workers, 1);
+    let upgrades: Api<NodeUpgrade> = Api::all(c.admin.clone());
+    let runs = upgrades.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(runs.len(), 4, "one NodeUpgrade per node");
+    for nu in runs {
+        let s = nu.status.unwrap();
+        assert_eq!(format!("{:?}", s.phase), "Succeeded", "{:?}", s.message);
+    }
+    for n in c.nodes().await {
+        assert_eq!(version(&n), "v1.32.0");
+        assert_ne!(n.spec.and_then(|s| s.unschedulable), Some(true));
+    }
+    standby.kill().await;
+}
+
+/// The agent as `orbdeck manifests deploy` runs it: with its own ServiceAccount's token and
+/// only its ClusterRole, it sees its node's NodeUpgrade, runs the command (here playing the
+/// kubelet: it reports the new version as the host's kubelet would after an upgrade script) and
+/// writes the result into the status; the node is upgraded. Its role grants no node writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_with_its_own_identity_upgrades_its_node() {
+    let c = Cluster::start(1, "v1.31.4").await;
+    // The engine's manifests make the namespace; the agent's add its ServiceAccount and role.
+    let engine = c.engine().await;
+    c.sim
+        .ok_stdin(
+            &["apply", "-f", "-"],
+            include_str!("../../assets/deploy/agent.yaml"),
+        )
+        .await;
+    let token = c
+        .sim
+        .ok(&["create", "token", "orbdeck-agent", "-n", "orbdeck-system"])
+        .await;
+    let agent = c
+        .sim
+        .server
+        .client_with_token(0, token.trim())
+        .await
+        .unwrap();
+    let kubeconfig = c.sim.kubeconfig.display().to_string();
+    let nodes: Api<Node> = Api::all(agent.clone());
+    let patch = serde_json::json!({"spec": {"unschedulable": true}});
+    let first = c.nodes().await[0].metadata.name.clone().unwrap();
+    let refused = nodes
+        .patch(
+            &first,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(kube::Error::Api(s)) if s.code == 403),
+        "the agent may not write nodes: {refused:?}"
+    );
+    for n in c.nodes().await {
+        let name = n.metadata.name.unwrap();
+        let kubelet = r#"{"status":{"nodeInfo":{"kubeletVersion":"v{version}"}}}"#;
+        let argv = [
+            "kubectl",
+            "--kubeconfig",
+            &kubeconfig,
+            "patch",
+            "node",
+            &name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            kubelet,
+        ];
+        let options = orbdeck::agent::Options {
+            node: name.clone(),
+            executor: Executor::Command {
+                argv: argv.iter().map(|s| s.to_string()).collect(),
+                timeout: Duration::from_secs(30),
+            },
+            authorized_keys: None,
+        };
+        tokio::spawn(orbdeck::agent::run(
+            agent.clone(),
+            options,
+            c.agents.child_token(),
+        ));
+    }
+    c.upgrade(&upgrade_yaml("to-1-32", "1.32.0", "")).await;
+    assert!(
+        c.phase_is("to-1-32", "Succeeded", 90).await,
+        "{:?}",
+        c.status("to-1-32").await
+    );
+    let upgrades: Api<NodeUpgrade> = Api::all(c.admin.clone());
+    for nu in upgrades.list(&ListParams::default()).await.unwrap().items {
+        let s = nu.status.unwrap();
+        assert_eq!(format!("{:?}", s.phase), "Succeeded", "{:?}", s.message);
+        assert_eq!(s.exit_code, Some(0));
+        assert!(s.stdout_tail.contains("patched"), "{s:?}");
+    }
+    for n in c.nodes().await {
+        assert_eq!(version(&n), "v1.32.0");
+    }
+    drop(engine);
+}
