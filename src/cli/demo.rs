@@ -172,6 +172,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
         // Each engine runs as its ServiceAccount with the RBAC of `orbdeck manifests deploy`,
         // plus what the demo ORBs' desired/ holds beyond the engine's own kinds.
         let client = engine_identity(&server, i, &admin).await?;
+        kubeflow_roles(&admin).await?;
         let clone = dir.join("engines").join(format!("{orb}.git"));
         let origin = dir.join("repos").join(format!("{orb}.git"));
         let repo = OrbRepo::open(
@@ -438,6 +439,27 @@ async fn notebook(client: &kube::Client, ns: &str, shutdown: &CancellationToken)
 /// Namespace `shop` on orb-alpha with two Deployments that go wrong: `checkout` asks for a node
 /// label no node has (Progressing, then Degraded when its 30 s progress deadline passes) and
 /// `payments` crash-loops (the sim's crash annotation).
+/// Kubeflow's ClusterRoles (`assets/demo/kubeflow-roles.yaml`), which the profiles' bindings
+/// name, installed as a platform install would.
+async fn kubeflow_roles(admin: &kube::Client) -> Result<(), String> {
+    use k8s_openapi::api::rbac::v1::ClusterRole;
+    use kube::api::{Api, Patch, PatchParams};
+    let api: Api<ClusterRole> = Api::all(admin.clone());
+    let apply = PatchParams::apply("orbdeck-demo").force();
+    for doc in include_str!("../../assets/demo/kubeflow-roles.yaml").split("\n---\n") {
+        let role: serde_json::Value =
+            serde_saphyr::from_str(doc).map_err(|e| format!("kubeflow-roles.yaml: {e}"))?;
+        let name = role["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        api.patch(&name, &apply, &Patch::Apply(&role))
+            .await
+            .map_err(|e| format!("installing ClusterRole {name}: {e}"))?;
+    }
+    Ok(())
+}
+
 async fn shop(client: &kube::Client) {
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Namespace;

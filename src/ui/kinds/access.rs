@@ -24,7 +24,7 @@ pub(crate) static TABLE: Table<AccessRow> = Table {
     fields: &[
         field(
             "SUBJECT",
-            Flex(14, 2),
+            Flex(14, 1),
             0,
             |a| Key::Text(&a.subject),
             |at, a| line(&a.subject, at.w, at.theme().text),
@@ -45,14 +45,14 @@ pub(crate) static TABLE: Table<AccessRow> = Table {
         ),
         field(
             "ROLE",
-            Flex(14, 2),
+            Flex(14, 1),
             0,
             |a| Key::Text(&a.role),
             |at, a| line(&a.role, at.w, at.theme().accent),
         ),
         field(
             "RULES",
-            Flex(16, 2),
+            Flex(16, 1),
             3,
             |a| Key::Text(&a.rules),
             |at, a| line(&a.rules, at.w, at.theme().text),

@@ -321,8 +321,8 @@ pub(crate) fn object(kind: &str, namespace: Option<&str>, name: &str) -> ObjectR
 mod tests {
     use super::*;
     use crate::ui::data::{
-        DraftRow, EventRow, Health, LiveRow, LiveTable, NodeRow, ProfileRow, QuotaRow,
-        ReplicationRow, SyncInfo, UpgradeRow,
+        AccessRow, AccessTable, DraftRow, EventRow, Health, LiveRow, LiveTable, NodeRow,
+        ProfileRow, QuotaRow, ReplicationRow, SyncInfo, UpgradeRow,
     };
 
     /// Two ORBs that differ in every overview column; the first has two rows of every other
@@ -406,6 +406,22 @@ mod tests {
                 },
             ],
             desired_files: vec!["desired/a.yaml".into(), "desired/b.yaml".into()],
+            access: AccessTable {
+                rows: vec![
+                    AccessRow::default(),
+                    AccessRow {
+                        subject: b(),
+                        kind: b(),
+                        namespace: b(),
+                        role: b(),
+                        rules: b(),
+                        flag: b(),
+                        severity: 2,
+                        binding: b(),
+                    },
+                ],
+                ..Default::default()
+            },
             live: LiveTable {
                 rows: vec![
                     LiveRow::default(),

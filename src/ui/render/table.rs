@@ -53,17 +53,16 @@ pub(crate) fn widths(columns: &[Column], total: u16, natural: &[u16]) -> Vec<Opt
             .unwrap_or(0)
             .saturating_sub(min(&columns[i]))
     };
-    let lacking: u32 = flex.iter().map(|&i| u32::from(lack(i))).sum();
     let mut grow = vec![0u16; columns.len()];
-    if lacking <= u32::from(extra) {
-        for &i in &flex {
-            grow[i] = lack(i);
-        }
-    } else {
-        // Not enough for all: shared in proportion to what each lacks.
-        for &i in &flex {
-            grow[i] = (u32::from(extra) * u32::from(lack(i)) / lacking.max(1)) as u16;
-        }
+    // Not enough for all: shared fairly, the columns that lack least served whole first, so
+    // only the widest texts are cut.
+    let mut by_lack = flex.clone();
+    by_lack.sort_by_key(|&i| lack(i));
+    let mut remaining = extra;
+    for (served, &i) in by_lack.iter().enumerate() {
+        let share = remaining / (by_lack.len() - served) as u16;
+        grow[i] = lack(i).min(share);
+        remaining -= grow[i];
     }
     let left = extra - grow.iter().sum::<u16>();
     // The rest to the flexible column with the widest content (ties: the last, usually a message).
