@@ -1622,9 +1622,9 @@ fn a_quota_changed_with_kubectl_is_put_back_and_shown_as_a_self_heal() {
     });
 }
 
-/// The Access tab at 80x24: orb-alpha's live bindings, with the profiles' bindings to Kubeflow
-/// roles the demo cluster lacks flagged; a ClusterRoleBinding made with kubectl meanwhile shows
-/// within seconds, flagged cluster-admin, and `y` shows it live.
+/// The Access tab at 80x24: orb-alpha's live bindings (the profiles' service accounts among
+/// them); a ClusterRoleBinding made with kubectl meanwhile shows within seconds, flagged
+/// cluster-admin, and `y` shows it live.
 #[test]
 fn the_access_tab_shows_a_binding_kubectl_adds_and_flags_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -1638,7 +1638,7 @@ fn the_access_tab_shows_a_binding_kubectl_adds_and_flags_it() {
     ui.wait(90, "the fleet", |s| s.contains("reachable 3"));
     ui.keys(&["9"]);
     ui.wait(30, "alpha's live bindings", |s| {
-        s.contains("Access orb-alpha") && s.contains("live bindings") && s.contains("no such role")
+        s.contains("Access orb-alpha") && s.contains("live bindings") && s.contains("alice/default-")
     });
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
