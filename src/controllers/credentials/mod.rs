@@ -262,14 +262,7 @@ fn login(
             .data
             .as_ref()
             .and_then(|d| d.get(&r.key))
-            .map(|b| b.0.clone())
-            .or_else(|| {
-                secret
-                    .string_data
-                    .as_ref()
-                    .and_then(|d| d.get(&r.key))
-                    .map(|s| s.clone().into_bytes())
-            });
+            .map(|b| b.0.clone());
         let Some(bytes) = bytes else {
             return Err(Warning::new(
                 "SecretKeyMissing",

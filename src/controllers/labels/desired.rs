@@ -31,7 +31,8 @@ pub struct Conflict {
     pub key: String,
     /// The value the family's object wants.
     pub wanted: String,
-    /// The value the node has.
+    /// The value the node has (unknown when only the API server's 409 told of it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub value: String,
     /// Who set it (field managers), when known.
     pub managers: Vec<String>,
@@ -47,9 +48,14 @@ impl Conflict {
         } else {
             format!(", set by {}", self.managers.join(", "))
         };
+        let is = if self.value.is_empty() {
+            "has another value".to_owned()
+        } else {
+            format!("is {:?}", self.value)
+        };
         format!(
-            "node {}: label {} is {:?}{by}; {} wants {:?} and leaves it as it is",
-            self.node, self.key, self.value, self.source, self.wanted
+            "node {}: label {} {is}{by}; {} wants {:?} and leaves it as it is",
+            self.node, self.key, self.source, self.wanted
         )
     }
 }
@@ -171,9 +177,11 @@ pub fn desired(
             ..Default::default()
         };
         for (key, (value, source)) in wanted_on(node, &cluster, &pools, &mut out.warnings) {
+            // Another value the family does not own is someone's (an object's existing fields
+            // always have an owner, `before-first-apply` at least): an apply would conflict.
             let foreign = live
                 .get(&key)
-                .filter(|v| **v != value && !mine.contains_key(&key) && theirs.contains_key(&key));
+                .filter(|v| **v != value && !mine.contains_key(&key));
             if let Some(v) = foreign {
                 plan.conflicts.push(Conflict {
                     node: name.clone(),
@@ -380,6 +388,16 @@ mod tests {
         );
         // The same value someone else set is shared, not a conflict.
         assert_eq!(written(plan), Some(json!({"env": "prod", "zone": "z1"})));
+    }
+
+    #[test]
+    fn a_value_set_before_any_manager_was_recorded_is_not_taken_over() {
+        // A node created with the label, no managedFields (the API server's before-first-apply).
+        let n = node("n1", &[("team", "red")], &[]);
+        let d = desired(ME, &[n], &[cluster("c", &[("team", "blue")])], &[]);
+        assert_eq!(d.nodes[0].conflicts.len(), 1);
+        assert!(d.nodes[0].conflicts[0].managers.is_empty());
+        assert_eq!(d.nodes[0].write, None, "nothing of the family's to apply");
     }
 
     #[test]
