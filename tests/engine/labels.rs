@@ -114,6 +114,19 @@ async fn labels_are_set_changed_and_removed_and_a_foreign_value_is_reported_not_
     .await;
     assert!(warned, "no LabelConflict Event on ClusterLabel site");
 
+    // Converged, conflict and all: the family's passes (woken by every node change) write
+    // nothing, and the conflict is not tried again.
+    let skip = ["leases", "events"];
+    let before = sim.writes_except(&skip);
+    sim.ok(&["label", "node", c, "unrelated=x"]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        sim.writes_except(&skip),
+        before + 1,
+        "only kubectl's label write"
+    );
+    sim.ok(&["label", "node", c, "unrelated-"]).await;
+
     // Changed (env), removed (example.com/site), and the pool's label dropped.
     push(
         &origin,

@@ -184,10 +184,12 @@ async fn pass(ctx: &Context, stores: Stores<'_>) -> (bool, Report) {
             continue;
         };
         ok &= set_status(ctx, credential, outcome, &errors).await;
-        ctx.recorder
+        // Once per distinct warning (Event and log), not once per pass.
+        let new = ctx
+            .recorder
             .warn_about(credential.as_ref(), outcome.warning.as_ref())
             .await;
-        if let Some(w) = &outcome.warning {
+        if let Some(w) = outcome.warning.as_ref().filter(|_| new) {
             tracing::warn!(
                 credential = %format!("{}/{}", outcome.namespace, outcome.name),
                 reason = %w.reason,

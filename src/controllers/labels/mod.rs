@@ -141,11 +141,12 @@ async fn pass(
         for c in conflicts.iter().filter(|c| c.source == source) {
             warnings.push(Warning::new("LabelConflict", c.message()));
         }
-        for w in &warnings {
-            tracing::warn!(object = %source, reason = %w.reason, "labels: {}", w.message);
+        // Once per distinct set of warnings (Events and log): a converged cluster gets none.
+        if ctx.recorder.warn(&reference, &warnings).await {
+            for w in &warnings {
+                tracing::warn!(object = %source, reason = %w.reason, "labels: {}", w.message);
+            }
         }
-        // Once per distinct set of warnings: a converged cluster gets no Event.
-        ctx.recorder.warn(&reference, &warnings).await;
         let nodes = wanted
             .nodes
             .iter()
