@@ -125,8 +125,9 @@ pub enum AccountWrite {
 /// Everything the family wants in one pass.
 #[derive(Debug, Default)]
 pub struct Desired {
-    /// The pull Secrets, for the converging routine.
-    pub secrets: Vec<Value>,
+    /// The pull Secrets by credential ([`scope`]), each set to converge alone. A credential
+    /// whose login cannot be read now has no entry: what it made is left as it is.
+    pub secrets: BTreeMap<String, Vec<Value>>,
     /// ServiceAccount writes needed now (none in a converged cluster).
     pub accounts: Vec<AccountWrite>,
     /// One outcome per credential, sorted by namespace and name.
@@ -145,6 +146,16 @@ pub fn docker_config(server: &str, login: &Login) -> String {
     .to_string()
 }
 
+/// The value of [`CREDENTIAL_LABEL`] on a credential's pull Secrets: `<namespace>.<name>`
+/// (cut to the 63 characters a label value holds).
+pub fn scope(credential: &RegistryCredential) -> String {
+    label_value(&format!(
+        "{}.{}",
+        credential.metadata.namespace.as_deref().unwrap_or_default(),
+        credential.metadata.name.as_deref().unwrap_or_default()
+    ))
+}
+
 /// The pull Secret of a credential in `namespace`.
 pub fn pull_secret(
     credential: &RegistryCredential,
@@ -152,18 +163,13 @@ pub fn pull_secret(
     namespace: &str,
     login: &Login,
 ) -> Value {
-    let owner = format!(
-        "{}.{}",
-        credential.metadata.namespace.as_deref().unwrap_or_default(),
-        credential.metadata.name.as_deref().unwrap_or_default()
-    );
     json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
             "name": secret_name,
             "namespace": namespace,
-            "labels": {MANAGED_BY_LABEL: MANAGER, CREDENTIAL_LABEL: label_value(&owner)},
+            "labels": {MANAGED_BY_LABEL: MANAGER, CREDENTIAL_LABEL: scope(credential)},
         },
         "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": STANDARD.encode(docker_config(&credential.spec.server, login))},
@@ -251,30 +257,50 @@ pub fn desired(
             service_account: credential.spec.service_account_name.clone(),
             ..Default::default()
         };
+        let unread = Warning::new("SecretNotRead", "its Secrets have not been read yet");
         let login = match logins.get(&(namespace.clone(), name.clone())) {
-            Some(Ok(login)) => login,
-            Some(Err(w)) => {
-                outcome.warning = Some(w.clone());
-                out.credentials.push(outcome);
-                continue;
-            }
-            None => {
-                outcome.warning = Some(Warning::new(
-                    "SecretNotRead",
-                    "its Secrets have not been read yet",
-                ));
-                out.credentials.push(outcome);
-                continue;
-            }
+            Some(Ok(login)) => Ok(login),
+            Some(Err(w)) => Err(w.clone()),
+            None => Err(unread),
         };
         let targets = match selected(credential, namespaces) {
             Ok(t) => t,
             Err(w) => {
+                // It selects nothing: what it made goes.
+                out.secrets.entry(scope(credential)).or_default();
                 outcome.warning = Some(w);
                 out.credentials.push(outcome);
                 continue;
             }
         };
+        let login = match login {
+            Ok(login) => login,
+            Err(w) => {
+                // A login gone for a moment (its Secret renamed, recreated) must not take the
+                // pull secrets away from every namespace: what the credential made stays.
+                for target in &targets {
+                    for account in [
+                        credential.spec.service_account_name.as_str(),
+                        DEFAULT_ACCOUNT,
+                    ] {
+                        let key = (target.clone(), account.to_owned());
+                        if accounts
+                            .get(&key)
+                            .is_some_and(|a| a.ours.contains(&secret_name))
+                        {
+                            wanted.entry(key).or_default().insert(secret_name.clone());
+                        }
+                    }
+                }
+                outcome.warning = Some(Warning::new(
+                    &w.reason,
+                    format!("{}; what it made is left as it is", w.message),
+                ));
+                out.credentials.push(outcome);
+                continue;
+            }
+        };
+        let made = out.secrets.entry(scope(credential)).or_default();
         let mut clashes = Vec::new();
         for target in targets {
             let key = (target.clone(), secret_name.clone());
@@ -291,8 +317,7 @@ pub fn desired(
                 continue;
             }
             taken.insert(key, id.clone());
-            out.secrets
-                .push(pull_secret(credential, &secret_name, &target, login));
+            made.push(pull_secret(credential, &secret_name, &target, login));
             for account in [
                 credential.spec.service_account_name.as_str(),
                 DEFAULT_ACCOUNT,
@@ -506,13 +531,17 @@ mod tests {
             &logins(&["harbor"]),
             &BTreeMap::new(),
         );
-        let targets: Vec<&str> = d
-            .secrets
+        let targets: Vec<&str> = d.secrets["orbdeck-system.harbor"]
             .iter()
             .map(|s| s["metadata"]["namespace"].as_str().unwrap())
             .collect();
         assert_eq!(targets, ["team-a", "team-b"]);
-        assert_eq!(d.secrets[0]["type"], "kubernetes.io/dockerconfigjson");
+        let first = &d.secrets["orbdeck-system.harbor"][0];
+        assert_eq!(first["type"], "kubernetes.io/dockerconfigjson");
+        assert_eq!(
+            first["metadata"]["labels"][CREDENTIAL_LABEL],
+            "orbdeck-system.harbor"
+        );
         assert_eq!(d.credentials[0].namespaces, ["team-a", "team-b"]);
         let accounts: Vec<(String, String, Value)> = bodies(&d)
             .iter()
@@ -647,6 +676,29 @@ mod tests {
                 .message
                 .contains("orbdeck-system/login")
         );
+    }
+
+    #[test]
+    fn an_unreadable_login_leaves_what_the_credential_made_as_it_is() {
+        let c = credential("harbor", json!({}));
+        let mut l = BTreeMap::new();
+        l.insert(
+            ("orbdeck-system".to_owned(), "harbor".to_owned()),
+            Err(Warning::new("SecretMissing", "Secret login not found")),
+        );
+        let live = Account {
+            resource_version: Some("3".into()),
+            pull_secrets: vec!["harbor".into()],
+            ours: ["harbor".to_owned()].into(),
+            made: false,
+        };
+        let accounts = BTreeMap::from([(("team-a".to_owned(), "default".to_owned()), live)]);
+        let d = desired(FAMILY, &[namespace("team-a", &[])], &[c], &l, &accounts);
+        // No Secret set to converge (so none is deleted), no entry taken out, none added.
+        assert!(d.secrets.is_empty(), "{:?}", d.secrets);
+        assert!(d.accounts.is_empty(), "{:?}", d.accounts);
+        let w = d.credentials[0].warning.as_ref().unwrap();
+        assert!(w.message.contains("left as it is"), "{}", w.message);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! every RegistryCredential's pull Secret in every namespace it selects, and its entry in the
 //! imagePullSecrets of its ServiceAccount (default `orbdeck-pull`) and `default` there. Each pass
 //! computes everything wanted ([`desired`]) from watched caches of namespaces, ServiceAccounts,
-//! credentials and the Secrets they read, converges the pull Secrets under one family label (so
-//! a credential removed, or a namespace no longer selected, loses them), and writes the
+//! credentials and the Secrets they read, converges each credential's pull Secrets under its
+//! own label (so a credential removed, or a namespace no longer selected, loses them, while one
+//! whose login is missing for a moment keeps what it made), and writes the
 //! ServiceAccounts by server-side apply under the family's own field manager, keeping the
 //! entries users added. A new namespace wakes a pass at once (watch). Each credential gets its
 //! status, a Warning Event when it yields less than it selects, and its line in
@@ -13,14 +14,14 @@ pub mod desired;
 
 use crate::apply::{api_error, apply_unread};
 use crate::controllers::runtime::{Context, status, watch};
-use crate::controllers::{FAMILY_LABEL, Warning, family};
+use crate::controllers::{Warning, family};
 use crate::model::{RegistryCredential, RegistryCredentialStatus, SecretKeyRef};
 use desired::{Account, AccountWrite, Login};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, DynamicObject, PatchParams};
 use kube::runtime::reflector::Store;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -152,16 +153,7 @@ async fn pass(ctx: &Context, stores: Stores<'_>) -> (bool, Report) {
     // has something in the cluster: a credential, or an account still listing its entries.
     let active = !credentials.is_empty() || accounts.values().any(|a| !a.ours.is_empty() || a.made);
     if active {
-        let objects = wanted
-            .secrets
-            .into_iter()
-            .map(|o| family(o, FAMILY))
-            .collect();
-        let done = ctx
-            .converge
-            .converge((FAMILY_LABEL, FAMILY), &[("v1", "Secret")], objects)
-            .await;
-        errors.extend(done.errors);
+        errors.extend(converge_secrets(ctx, &credentials, wanted.secrets).await);
     }
     for write in &wanted.accounts {
         if let Err(e) = write_account(ctx, write).await {
@@ -208,6 +200,41 @@ async fn pass(ctx: &Context, stores: Stores<'_>) -> (bool, Report) {
         });
     }
     (ok, report)
+}
+
+/// Converges each credential's pull Secrets apart (scope: label [`desired::CREDENTIAL_LABEL`]),
+/// so one whose login cannot be read now keeps its own, and removes those of credentials gone;
+/// the errors.
+async fn converge_secrets(
+    ctx: &Context,
+    credentials: &[Arc<RegistryCredential>],
+    secrets: BTreeMap<String, Vec<serde_json::Value>>,
+) -> Vec<String> {
+    const KIND: [(&str, &str); 1] = [("v1", "Secret")];
+    let mut errors = Vec::new();
+    let cache = match ctx.converge.kind(KIND[0].0, KIND[0].1).await {
+        Ok(c) => c,
+        Err(e) => return vec![format!("pull Secrets: {e}")],
+    };
+    let live: BTreeSet<String> = credentials.iter().map(|c| desired::scope(c)).collect();
+    let gone: Vec<String> = cache
+        .label_values(desired::CREDENTIAL_LABEL)
+        .iter()
+        .map(|v| v.to_string())
+        .filter(|v| !live.contains(v))
+        .collect();
+    let scopes = secrets
+        .into_iter()
+        .chain(gone.into_iter().map(|scope| (scope, Vec::new())));
+    for (scope, objects) in scopes {
+        let objects = objects.into_iter().map(|o| family(o, FAMILY)).collect();
+        let done = ctx
+            .converge
+            .converge((desired::CREDENTIAL_LABEL, &scope), &KIND, objects)
+            .await;
+        errors.extend(done.errors);
+    }
+    errors
 }
 
 /// The watched Secrets of `namespace`, started (and waited for, at most 10 s) on first use.
