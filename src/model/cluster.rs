@@ -54,9 +54,9 @@ pub const DEFAULT_PULL_ACCOUNT: &str = "orbdeck-pull";
 
 /// Why `server` is not a registry as image references name it (`host[:port]`).
 pub fn server_problem(server: &str) -> Option<String> {
-    if server.contains('/') && !server.contains("://") {
+    if server.contains('/') {
         return Some(format!(
-            "{server:?}: a registry server is host[:port] as image references name it, without a path"
+            "{server:?}: a registry server is host[:port] as image references name it, without a scheme or path"
         ));
     }
     super::target_problem(server)

@@ -832,7 +832,7 @@ spec:
         &orbdeck::validate::ModelSchemas,
     );
     let expected = [
-        (7, 11, "spec.server", "without a path"),
+        (7, 11, "spec.server", "without a scheme or path"),
         (9, 3, "spec.usernameSecretRef", "both set: keep one"),
         (11, 15, "spec.secretName", "not a DNS-1123 subdomain"),
         (12, 36, "spec.excludeNamespaces[1]", "not a namespace name"),
