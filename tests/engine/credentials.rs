@@ -225,6 +225,21 @@ async fn fifty_namespaces_get_the_pull_secret_and_lose_it_and_no_password_leaks(
     })
     .await;
     assert!(reported, "{:?}", origin.file("current/credentials.yaml"));
+    let status =
+        eventually(20, || async {
+            let out = sim
+            .kubectl(&[
+                "get", "registrycredential", "harbor", "-n", "orbdeck-system", "-o",
+                "jsonpath={.status.namespaces} {.status.conditions[?(@.type==\"Ready\")].status}",
+            ])
+            .await;
+            String::from_utf8_lossy(&out.stdout) == "50 True"
+        })
+        .await;
+    assert!(
+        status,
+        "the credential's status does not say 50 namespaces, Ready"
+    );
 
     // A namespace created later with kubectl: covered within a second (a watch, not a poll).
     let before = Instant::now();
