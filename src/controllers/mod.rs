@@ -10,6 +10,10 @@
 //! - [`pod_settings`]: PodSettings to PodDefaults and their copies in team members' namespaces
 //!   (seed 000).
 //! - [`addons`]: AddonTemplates stamped into every namespace they select (seed 000).
+//! - [`credentials`]: RegistryCredentials' pull Secrets and imagePullSecrets entries in every
+//!   namespace they select (seed 002's containership and registry controllers).
+//! - [`labels`]: ClusterLabels and NodePoolLabels kept on nodes under their own field manager
+//!   (seed 002's cluster and node-pool label controllers).
 //! - [`images`]: pods' images rewritten at admission to a reachable registry, and the leader's
 //!   replicator copying them there (seed 000's pod-image-updater and pod-image-replicator).
 //!
@@ -19,7 +23,9 @@
 
 pub mod addons;
 pub mod admission;
+pub mod credentials;
 pub mod images;
+pub mod labels;
 pub mod pod_settings;
 pub mod profiles;
 pub mod runtime;

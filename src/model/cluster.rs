@@ -2,32 +2,80 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Taint;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
+
+use super::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Desired state of a registry credential: pull secrets distributed to namespaces.
+/// Desired state of a registry credential: a pull secret and ServiceAccount entries in every
+/// selected namespace.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "orbdeck.io",
     version = "v1alpha1",
     kind = "RegistryCredential",
     namespaced,
-    doc = "Credentials for one container registry, copied as pull secrets into target namespaces."
+    status = "RegistryCredentialStatus",
+    doc = "Credentials for one container registry, copied as a kubernetes.io/dockerconfigjson \
+           Secret into every selected namespace and listed in the imagePullSecrets of its \
+           ServiceAccount and `default` there."
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryCredentialSpec {
-    /// Registry host, e.g. `registry.example.com:5000`.
-    pub registry: String,
-    /// Secret key holding the username.
-    pub username_secret_ref: SecretKeyRef,
-    /// Secret key holding the password or token.
-    pub password_secret_ref: SecretKeyRef,
-    /// Namespaces that receive the pull secret; absent means only this object's namespace.
+    /// Registry host as image references name it, e.g. `registry.example.com:5000`.
+    pub server: String,
+    /// The user name, in clear; or see `usernameSecretRef`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_namespaces: Option<LabelSelector>,
+    pub username: Option<String>,
+    /// A key of a Secret beside this object holding the user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_secret_ref: Option<SecretKeyRef>,
+    /// A key of a Secret beside this object holding the password or token (e.g. an encrypted
+    /// Secret under desired/, which the engine applies decrypted).
+    pub password_secret_ref: SecretKeyRef,
+    /// Namespaces (by label) that get the pull secret; absent means every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Namespaces left out even when the selector matches them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_namespaces: Vec<String>,
+    /// Name of the pull Secret in each namespace; default: this object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// ServiceAccount made in each namespace and given the pull secret (besides `default`).
+    #[serde(default = "default_pull_account")]
+    pub service_account_name: String,
+}
+
+/// The ServiceAccount a RegistryCredential makes when it names none.
+pub const DEFAULT_PULL_ACCOUNT: &str = "orbdeck-pull";
+
+/// Why `server` is not a registry as image references name it (`host[:port]`).
+pub fn server_problem(server: &str) -> Option<String> {
+    if server.contains('/') {
+        return Some(format!(
+            "{server:?}: a registry server is host[:port] as image references name it, without a scheme or path"
+        ));
+    }
+    super::target_problem(server)
+}
+
+fn default_pull_account() -> String {
+    DEFAULT_PULL_ACCOUNT.to_owned()
+}
+
+/// What the engine reports of a RegistryCredential (never the secret itself).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryCredentialStatus {
+    /// Namespaces holding its pull secret.
+    #[serde(default)]
+    pub namespaces: u32,
+    /// `Ready`: the pull secret is in every selected namespace; otherwise why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
 }
 
 /// A key within a Secret in the same namespace.
@@ -40,41 +88,45 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-/// Desired state of a cluster label set.
+/// Desired state of labels on every node.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "orbdeck.io",
     version = "v1alpha1",
     kind = "ClusterLabel",
-    doc = "Labels describing the cluster, also applied to selected namespaces."
+    doc = "Labels kept on every node of the cluster (under orbdeck's own field manager, so \
+           removing one removes only what orbdeck set)."
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterLabelSpec {
-    /// Labels to apply.
+    /// Labels to keep on every node.
     pub labels: BTreeMap<String, String>,
-    /// Namespaces that also get the labels; absent means the cluster only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace_selector: Option<LabelSelector>,
 }
 
-/// Desired state of a node pool's labels and taints.
+/// The node label naming a node's pool, unless a NodePoolLabel names another.
+pub const NODE_POOL_LABEL: &str = "orbdeck.io/node-pool";
+
+/// Desired state of labels on the nodes of one pool.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[kube(
     group = "orbdeck.io",
     version = "v1alpha1",
     kind = "NodePoolLabel",
-    doc = "Labels and taints kept on every node a selector matches."
+    doc = "Labels kept on the nodes of one pool: the nodes whose pool label has the pool's name."
 )]
 #[serde(rename_all = "camelCase")]
 pub struct NodePoolLabelSpec {
-    /// Nodes (by label) forming the pool.
-    pub node_selector: LabelSelector,
+    /// The pool's name: the value of the pool label on its nodes.
+    pub pool: String,
+    /// The node label naming a node's pool (e.g. `cloud.google.com/gke-nodepool`).
+    #[serde(default = "default_pool_label")]
+    pub pool_label: String,
     /// Labels to keep on the pool's nodes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    /// Taints to keep on the pool's nodes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub taints: Vec<Taint>,
+}
+
+fn default_pool_label() -> String {
+    NODE_POOL_LABEL.to_owned()
 }
 
 /// Desired state of a login account on nodes.

@@ -20,9 +20,9 @@ pub use addons::{
     AddonTemplate, AddonTemplateSpec, AddonTemplateStatus, Environment, EnvironmentSpec,
 };
 pub use cluster::{
-    ClusterLabel, ClusterLabelSpec, InvalidKey, NodePoolLabel, NodePoolLabelSpec, NodeUser,
-    NodeUserSpec, NodeUserStatus, RegistryCredential, RegistryCredentialSpec, SecretKeyRef,
-    check_ssh_key,
+    ClusterLabel, ClusterLabelSpec, DEFAULT_PULL_ACCOUNT, InvalidKey, NODE_POOL_LABEL,
+    NodePoolLabel, NodePoolLabelSpec, NodeUser, NodeUserSpec, NodeUserStatus, RegistryCredential,
+    RegistryCredentialSpec, RegistryCredentialStatus, SecretKeyRef, check_ssh_key, server_problem,
 };
 pub use orb::{
     AdmissionSettings, ClusterHint, EngineSettings, FailurePolicy, LimitRangeDefaults,

@@ -89,11 +89,13 @@ spec:
 kind: RegistryCredential
 metadata:
   name: new-registry
-  namespace: team-namespace
+  namespace: orbdeck-system
 spec:
-  registry: registry.example.org
-  usernameSecretRef: { name: registry-login, key: username }
+  server: registry.example.org
+  username: robot
   passwordSecretRef: { name: registry-login, key: password }
+  # namespaceSelector: { matchLabels: { pulls: \"yes\" } }
+  excludeNamespaces: [kube-system]
 ",
     },
 ];

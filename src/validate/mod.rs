@@ -475,6 +475,7 @@ fn check_kind(ctx: &mut Ctx, schemas: &dyn Schemas, api_version: &str, kind: &st
         }
         if api_version == "orbdeck.io/v1alpha1" {
             upgrades::check(ctx, kind, value);
+            cluster::check(ctx, kind, value);
         }
     } else {
         let pos = locate(ctx.root, &[Seg::Key("kind".to_string())], false);
@@ -506,6 +507,7 @@ fn check_container_regex(ctx: &mut Ctx, value: &Value) {
     }
 }
 
+mod cluster;
 mod sources;
 mod upgrades;
 pub use sources::{ModelSchemas, check_orb_file, validate_files};

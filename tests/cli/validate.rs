@@ -779,3 +779,79 @@ spec:
         listing(&report)
     );
 }
+
+#[test]
+fn bad_registry_credentials_and_labels_are_reported_at_each_field() {
+    let text = "\
+apiVersion: orbdeck.io/v1alpha1
+kind: RegistryCredential
+metadata:
+  name: harbor
+  namespace: orbdeck-system
+spec:
+  server: registry.example.com/team
+  username: robot
+  usernameSecretRef: {name: login, key: user}
+  passwordSecretRef: {name: login, key: password}
+  secretName: Harbor_Pull
+  excludeNamespaces: [kube-system, Bad.Name]
+---
+apiVersion: orbdeck.io/v1alpha1
+kind: RegistryCredential
+metadata:
+  name: quay
+  namespace: orbdeck-system
+spec:
+  server: quay.io
+  passwordSecretRef: {name: login, key: password}
+---
+apiVersion: orbdeck.io/v1alpha1
+kind: ClusterLabel
+metadata:
+  name: site
+spec:
+  labels:
+    example.com/site: ottawa
+    -bad: x
+    env: not ok
+---
+apiVersion: orbdeck.io/v1alpha1
+kind: NodePoolLabel
+metadata:
+  name: gpu
+spec:
+  pool: gpu pool
+  poolLabel: cloud.google.com/gke-nodepool
+  labels:
+    accelerator: nvidia
+";
+    let file = "cluster.yaml";
+    let report = validate_text(
+        Path::new(file),
+        text.as_bytes(),
+        &orbdeck::validate::ModelSchemas,
+    );
+    let expected = [
+        (7, 11, "spec.server", "without a scheme or path"),
+        (9, 3, "spec.usernameSecretRef", "both set: keep one"),
+        (11, 15, "spec.secretName", "not a DNS-1123 subdomain"),
+        (12, 36, "spec.excludeNamespaces[1]", "not a namespace name"),
+        (19, 1, "spec", "a user name is required"),
+        (30, 5, "spec.labels.-bad", "not a label key"),
+        (31, 10, "spec.labels.env", "not a label value"),
+        (38, 9, "spec.pool", "cannot be a pool label's value"),
+    ];
+    for (line, column, path, message) in expected {
+        assert!(
+            has_error(&report, file, line, column, path, message),
+            "expected {line}:{column}: {path}: {message}, got:\n{}",
+            listing(&report)
+        );
+    }
+    assert_eq!(
+        report.diagnostics.len(),
+        expected.len(),
+        "{}",
+        listing(&report)
+    );
+}

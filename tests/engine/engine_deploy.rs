@@ -94,6 +94,20 @@ fn engine_rbac_is_least_privilege() {
         }
     }
     assert!(!verbs.contains("*") && !verbs.contains("escalate") && !verbs.contains("impersonate"));
+    // Secrets cluster-wide only in the role of their own, for the pull Secrets of
+    // RegistryCredentials, and only the verbs that controller uses.
+    let roles: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "ClusterRole").collect();
+    assert_eq!(
+        roles.len(),
+        2,
+        "orbdeck-engine and orbdeck-engine-pull-secrets"
+    );
+    assert_eq!(roles[1]["metadata"]["name"], "orbdeck-engine-pull-secrets");
+    assert_eq!(
+        roles[1]["rules"],
+        serde_json::json!([{"apiGroups": [""], "resources": ["secrets"],
+            "verbs": ["get", "list", "watch", "create", "patch", "delete"]}])
+    );
     assert!(!verbs.contains("deletecollection"));
     let deploy = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
     assert_eq!(deploy["spec"]["replicas"], 2);

@@ -6,6 +6,7 @@ mod common;
 
 mod admission;
 mod controllers;
+mod credentials;
 mod engine_bare;
 mod engine_deploy;
 mod engine_failover;
@@ -15,6 +16,7 @@ mod engine_profiles;
 mod engine_rbac;
 mod engine_sync;
 mod images;
+mod labels;
 mod model_sim;
 mod node_users;
 mod object_health;

@@ -201,6 +201,15 @@ impl KindCache {
         read(&self.entries).labelled(key, value)
     }
 
+    /// The values label `key` has among the cached objects.
+    pub fn label_values(&self, key: &str) -> Vec<Name> {
+        read(&self.entries)
+            .by_label
+            .get(key)
+            .map(|values| values.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Number of cached objects.
     pub fn len(&self) -> usize {
         read(&self.entries).objects.len()

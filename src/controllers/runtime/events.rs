@@ -40,23 +40,25 @@ impl Recorder {
     }
 
     /// Publishes `warnings` on `object` unless they are what was last said of it; an empty list
-    /// forgets the object (its next warning is said again).
-    pub async fn warn(&self, object: &ObjectReference, warnings: &[Warning]) {
+    /// forgets the object (its next warning is said again). Whether they were published (new),
+    /// so a caller can log them once too.
+    pub async fn warn(&self, object: &ObjectReference, warnings: &[Warning]) -> bool {
         let key = key(object);
         {
             let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
             if warnings.is_empty() {
                 said.remove(&key);
-                return;
+                return false;
             }
             if said.get(&key).is_some_and(|w| w == warnings) {
-                return;
+                return false;
             }
             said.insert(key, warnings.to_vec());
         }
         for warning in warnings {
             self.publish(object, warning).await;
         }
+        true
     }
 
     /// Publishes a Normal `SelfHealed` Event on `object`, which someone changed in the cluster
@@ -114,12 +116,12 @@ impl Recorder {
     }
 
     /// Publishes `warning` on `object`, or forgets it when there is none (see [`Recorder::warn`]).
-    pub async fn warn_about<K>(&self, object: &K, warning: Option<&Warning>)
+    pub async fn warn_about<K>(&self, object: &K, warning: Option<&Warning>) -> bool
     where
         K: kube::Resource<DynamicType = ()>,
     {
         let warnings: Vec<Warning> = warning.into_iter().cloned().collect();
-        self.warn(&reference(object), &warnings).await;
+        self.warn(&reference(object), &warnings).await
     }
 
     /// Forgets what was said of an object (it is gone).

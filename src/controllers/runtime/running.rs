@@ -5,7 +5,7 @@ use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
 use crate::controllers::upgrades::{self, report as upgrade_report};
-use crate::controllers::{addons, images, pod_settings};
+use crate::controllers::{addons, credentials, images, labels, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,8 @@ pub struct Controllers {
     addons: Arc<Mutex<Option<addons::Report>>>,
     images: Arc<Mutex<Option<images::Report>>>,
     upgrades: Arc<Mutex<Option<upgrade_report::Report>>>,
+    credentials: Arc<Mutex<Option<credentials::Report>>>,
+    labels: Arc<Mutex<Option<labels::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -45,6 +47,10 @@ impl Controllers {
         let addons = Arc::default();
         let images = Arc::default();
         let upgrades = Arc::default();
+        let credentials = Arc::default();
+        let labels = Arc::default();
+        tokio::spawn(credentials::run(context.clone(), Arc::clone(&credentials)));
+        tokio::spawn(labels::run(context.clone(), Arc::clone(&labels)));
         tokio::spawn(profiles::run(profiles.clone()));
         tokio::spawn(images::run(context.clone(), Arc::clone(&images)));
         tokio::spawn(pod_settings::run(
@@ -59,6 +65,8 @@ impl Controllers {
             addons,
             images,
             upgrades,
+            credentials,
+            labels,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -117,6 +125,15 @@ impl Controllers {
             insert(&mut reports, up, &self.written.upgrades, r.upgrades);
             insert(&mut reports, nodes, &self.written.nodes, r.nodes);
         }
+        let report = lock(&self.credentials).clone();
+        if let Some(r) = report {
+            let written = &self.written.credentials;
+            insert(&mut reports, credentials::REPORT_FILE, written, r);
+        }
+        let report = lock(&self.labels).clone();
+        if let Some(r) = report {
+            insert(&mut reports, labels::REPORT_FILE, &self.written.labels, r);
+        }
         reports
     }
 }
@@ -137,6 +154,8 @@ struct Serialized {
     images: Mutex<Option<(images::Report, Arc<str>)>>,
     upgrades: Mutex<Option<(upgrade_report::UpgradesReport, Arc<str>)>>,
     nodes: Mutex<Option<(upgrade_report::NodesReport, Arc<str>)>>,
+    credentials: Mutex<Option<(credentials::Report, Arc<str>)>>,
+    labels: Mutex<Option<(labels::Report, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.

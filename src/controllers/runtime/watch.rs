@@ -61,12 +61,30 @@ where
         + Sync
         + 'static,
 {
+    source_keeping(api, shutdown, false)
+}
+
+/// A [`Source`] whose objects keep their `managedFields` when `keep_fields`.
+fn source_keeping<K>(api: Api<K>, shutdown: &CancellationToken, keep_fields: bool) -> Source<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
         watcher::watcher(api, watcher::Config::default())
             .default_backoff()
-            .modify(|o: &mut K| o.meta_mut().managed_fields = None),
+            .modify(move |o: &mut K| {
+                if !keep_fields {
+                    o.meta_mut().managed_fields = None;
+                }
+            }),
     );
     let changes = broadcast::channel(16).0;
     tokio::spawn(drive(stream, changes.clone(), shutdown.clone()));
@@ -88,6 +106,27 @@ where
         + 'static,
 {
     let source = source(api, shutdown);
+    source.wakes(wake, shutdown);
+    source.store()
+}
+
+/// Like [`store`], its objects keeping their `managedFields` (who owns which field), for a
+/// family that must not write over fields others own.
+pub fn store_with_managed_fields<K>(
+    api: Api<K>,
+    wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let source = source_keeping(api, shutdown, true);
     source.wakes(wake, shutdown);
     source.store()
 }

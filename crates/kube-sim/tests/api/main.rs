@@ -1,6 +1,7 @@
 //! The sim through the clients of a real cluster: stock kubectl, kube-rs, the official JavaScript
 //! client, and webhooks over HTTPS.
 
+mod apply_ownership;
 mod defaults;
 mod js_client;
 mod kubectl;
