@@ -253,19 +253,14 @@ async fn run(
                         if desired.orb_error.is_none() {
                             match &controllers {
                                 Some(c) => c.set_settings(&desired.orb.profiles),
+                                // Each family starts once the cluster serves its kinds.
                                 None => {
-                                    if applier
-                                        .resolve("kubeflow.org/v1", "Profile")
-                                        .await
-                                        .is_some()
-                                    {
-                                        controllers = Some(Controllers::start(
-                                            client.clone(),
-                                            desired.orb.profiles.clone(),
-                                            options.metrics.clone(),
-                                            interval,
-                                        ));
-                                    }
+                                    controllers = Some(Controllers::start(
+                                        client.clone(),
+                                        desired.orb.profiles.clone(),
+                                        options.metrics.clone(),
+                                        interval,
+                                    ))
                                 }
                             }
                         }

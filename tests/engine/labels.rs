@@ -196,3 +196,58 @@ async fn labels_are_set_changed_and_removed_and_a_foreign_value_is_reported_not_
     assert!(cleared, "{:?}", origin.file("current/labels.yaml"));
     engine.stop().await;
 }
+
+/// The CRDs of `orbdeck manifests crds` whose names contain one of `plurals`.
+fn crds_of(plurals: &[&str]) -> String {
+    let all = orbdeck::model::crds_yaml();
+    let docs: Vec<&str> = all
+        .split("\n---\n")
+        .filter(|d| {
+            plurals
+                .iter()
+                .any(|p| d.contains(&format!("name: {p}.orbdeck.io")))
+        })
+        .collect();
+    assert_eq!(docs.len(), plurals.len(), "every CRD asked for exists");
+    docs.join("\n---\n")
+}
+
+/// On a cluster without Kubeflow (no Profile kind) the labels family still runs: its CRDs
+/// installed with kubectl after the engine started, the family starts by itself and labels
+/// the nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_start_without_kubeflow_once_their_crds_are_installed() {
+    let sim = Sim::start(2).await;
+    let admin = sim.client().await;
+    let origin = Origin::new();
+    origin.seed(&[("orb.yaml", ORB), ("desired/labels/site.yaml", CLUSTER)]);
+    let mut engine = Running::start(&sim, &origin).await;
+    let status = engine.sync().await;
+    assert_ne!(
+        status.result, "Synced",
+        "a ClusterLabel without its CRD: {status:?}"
+    );
+    sim.ok_stdin(
+        &["apply", "-f", "-"],
+        &crds_of(&["clusterlabels", "nodepoollabels"]),
+    )
+    .await;
+    assert!(
+        !sim.kubectl(&["get", "crd", "profiles.kubeflow.org"])
+            .await
+            .status
+            .success(),
+        "no Kubeflow here"
+    );
+    let status = engine.sync().await;
+    assert_eq!(status.result, "Synced", "{status:?}");
+    let labelled = eventually(40, || async {
+        node_labels(&admin)
+            .await
+            .values()
+            .all(|l| l.get("env").map(String::as_str) == Some("prod"))
+    })
+    .await;
+    assert!(labelled, "{:?}", node_labels(&admin).await);
+    engine.stop().await;
+}

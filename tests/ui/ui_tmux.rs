@@ -1638,7 +1638,9 @@ fn the_access_tab_shows_a_binding_kubectl_adds_and_flags_it() {
     ui.wait(90, "the fleet", |s| s.contains("reachable 3"));
     ui.keys(&["9"]);
     ui.wait(30, "alpha's live bindings", |s| {
-        s.contains("Access orb-alpha") && s.contains("live bindings") && s.contains("alice/default-")
+        s.contains("Access orb-alpha")
+            && s.contains("live bindings")
+            && s.contains("alice/default-")
     });
     let out = Command::new("kubectl")
         .arg("--kubeconfig")

@@ -65,11 +65,9 @@ pub struct TemplateReport {
 /// Runs the family until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
     if !ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "AddonTemplate")
+        .served("add-ons", &[("orbdeck.io/v1alpha1", "AddonTemplate")])
         .await
     {
-        tracing::info!("add-ons: AddonTemplate not served; family not started");
         return;
     }
     let wake = Arc::new(Notify::new());

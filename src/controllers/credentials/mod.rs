@@ -73,11 +73,12 @@ type Sources = Arc<Mutex<HashMap<String, Store<Secret>>>>;
 /// Runs the family until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
     if !ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "RegistryCredential")
+        .served(
+            "credentials",
+            &[("orbdeck.io/v1alpha1", "RegistryCredential")],
+        )
         .await
     {
-        tracing::info!("credentials: RegistryCredential not served; family not started");
         return;
     }
     let wake = Arc::new(Notify::new());

@@ -94,12 +94,11 @@ type Running = Arc<Mutex<HashMap<String, (String, Progress)>>>;
 
 /// Runs the replicator until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
-    let served = served(&ctx.client, "ImageReplication").await
-        && served(&ctx.client, "ImageReplicationPolicy").await;
-    if !served {
-        tracing::info!(
-            "images: ImageReplication or its policy kind not served; replicator not started"
-        );
+    let kinds = [
+        ("orbdeck.io/v1alpha1", "ImageReplication"),
+        ("orbdeck.io/v1alpha1", "ImageReplicationPolicy"),
+    ];
+    if !ctx.served("images", &kinds).await {
         return;
     }
     registry::install_tls_provider();
@@ -137,13 +136,6 @@ pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
         }
     })
     .await;
-}
-
-/// Whether the cluster serves the orbdeck.io kind (asked of discovery: the replicator's
-/// ImageReplications are read in the engine's namespace only, so no cluster-wide watch).
-async fn served(client: &kube::Client, kind: &str) -> bool {
-    let gvk = kube::core::GroupVersionKind::gvk("orbdeck.io", "v1alpha1", kind);
-    kube::discovery::pinned_kind(client, &gvk).await.is_ok()
 }
 
 /// One pass: every ImageReplication's step taken; copies started within each policy's

@@ -65,16 +65,11 @@ pub struct ObjectReport {
 
 /// Runs the family until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
-    let served = ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "ClusterLabel")
-        .await
-        && ctx
-            .converge
-            .serves("orbdeck.io/v1alpha1", "NodePoolLabel")
-            .await;
-    if !served {
-        tracing::info!("labels: ClusterLabel or NodePoolLabel not served; family not started");
+    let kinds = [
+        ("orbdeck.io/v1alpha1", "ClusterLabel"),
+        ("orbdeck.io/v1alpha1", "NodePoolLabel"),
+    ];
+    if !ctx.served("labels", &kinds).await {
         return;
     }
     let wake = Arc::new(Notify::new());

@@ -51,16 +51,11 @@ pub struct SettingReport {
 
 /// Runs the family until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
-    let served = ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "PodSetting")
-        .await
-        && ctx
-            .converge
-            .serves("kubeflow.org/v1alpha1", "PodDefault")
-            .await;
-    if !served {
-        tracing::info!("pod settings: PodSetting or PodDefault not served; family not started");
+    let kinds = [
+        ("orbdeck.io/v1alpha1", "PodSetting"),
+        ("kubeflow.org/v1alpha1", "PodDefault"),
+    ];
+    if !ctx.served("pod settings", &kinds).await {
         return;
     }
     let wake = Arc::new(Notify::new());

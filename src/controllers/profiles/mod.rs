@@ -172,6 +172,13 @@ impl Ctx {
 
 /// Runs the Profile controller until the term ends.
 pub async fn run(ctx: Arc<Ctx>) {
+    if !ctx
+        .context
+        .served("profiles", &[("kubeflow.org/v1", "Profile")])
+        .await
+    {
+        return;
+    }
     let shutdown = ctx.context.shutdown.clone();
     let client = ctx.context.client.clone();
     let profiles: Api<Profile> = Api::all(client);

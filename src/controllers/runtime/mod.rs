@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// How often a family whose kinds the cluster does not serve asks again.
+pub const SERVED_RETRY: Duration = Duration::from_secs(15);
+
 /// What every family's reconcile gets: one per leadership term, shared by all families.
 pub struct Context {
     /// The cluster.
@@ -58,6 +61,44 @@ impl Context {
             resync,
             shutdown,
             namespaces: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Waits until the cluster serves every kind in `kinds` (apiVersion, kind) of `family`,
+    /// asking discovery every [`SERVED_RETRY`]: a CRD installed after the engine started starts
+    /// the family then. Says once, at INFO, what it waits for. False when the term ends first.
+    pub async fn served(&self, family: &str, kinds: &[(&str, &str)]) -> bool {
+        let mut said = false;
+        loop {
+            let mut missing = Vec::new();
+            for (api_version, kind) in kinds {
+                let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+                let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+                if kube::discovery::pinned_kind(&self.client, &gvk)
+                    .await
+                    .is_err()
+                {
+                    missing.push(format!("{api_version} {kind}"));
+                }
+            }
+            if missing.is_empty() {
+                if said {
+                    tracing::info!(family, "its kinds are served now; started");
+                }
+                return true;
+            }
+            if !said {
+                tracing::info!(
+                    family,
+                    missing = %missing.join(", "),
+                    "not served by the cluster; the family starts once they are (orbdeck manifests crds)"
+                );
+                said = true;
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(SERVED_RETRY) => {}
+            }
         }
     }
 

@@ -42,18 +42,11 @@ pub fn node_upgrade_name(upgrade: &str, node: &str) -> String {
 
 /// Runs the coordinator until the term ends; `report` holds the last pass's reports.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<report::Report>>>) {
-    let served = ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "ClusterUpgrade")
-        .await
-        && ctx
-            .converge
-            .serves("orbdeck.io/v1alpha1", "NodeUpgrade")
-            .await;
-    if !served {
-        tracing::info!(
-            "upgrades: ClusterUpgrade or NodeUpgrade not served; coordinator not started"
-        );
+    let kinds = [
+        ("orbdeck.io/v1alpha1", "ClusterUpgrade"),
+        ("orbdeck.io/v1alpha1", "NodeUpgrade"),
+    ];
+    if !ctx.served("upgrades", &kinds).await {
         return;
     }
     let wake = Arc::new(Notify::new());
