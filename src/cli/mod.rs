@@ -14,6 +14,7 @@ mod engine;
 mod manifests;
 mod orb;
 mod plan;
+mod rollout;
 mod secret;
 #[cfg(feature = "sim")]
 mod servers;
@@ -56,6 +57,9 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what applying desired state would change in the cluster.
     Plan(plan::PlanArgs),
+    /// Roll one change out across the fleet: plan, canary, waves, halting, revert.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
     /// Print generated manifests (CRDs, engine deployment).
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
@@ -135,6 +139,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Plan(args) => with_runtime(QUIET, plan::run(args, paths)),
+        Command::Rollout(cmd) => with_runtime(QUIET, rollout::run(cmd, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(QUIET, secret::run(cmd, paths)),
         Command::Ui(args) => {
