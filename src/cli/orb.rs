@@ -270,7 +270,7 @@ async fn list(config: &FleetConfig, paths: &Paths) -> Result<(), String> {
 }
 
 /// Rows as columns as wide as their widest cell, two spaces apart (the last one unpadded).
-pub(super) fn table<const N: usize>(rows: &[[String; N]]) -> String {
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

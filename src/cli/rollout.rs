@@ -5,6 +5,7 @@
 use crate::fleet::config::{FleetConfig, Paths};
 use crate::fleet::selector::Selector;
 use crate::rollout::change::{Edit, FleetChange};
+use crate::rollout::report;
 use crate::rollout::run::{Fleet, Move, make_move, run as run_loop};
 use crate::rollout::state::{Event, Rollout, Strategy};
 use crate::rollout::waves::{Grouping, Limit, parse_named};
@@ -124,7 +125,7 @@ pub async fn run(cmd: RolloutCommand, paths: Paths) -> Result<(), String> {
         RolloutCommand::Run(args) => follow(&fleet, &args).await,
         RolloutCommand::Status(IdArg { id }) => {
             let r = fleet.store().load(&id).map_err(|e| e.to_string())?;
-            print!("{}", status_text(&r));
+            print!("{}", report::status(&r, chrono::Utc::now()));
             Ok(())
         }
         RolloutCommand::List => {
@@ -142,7 +143,7 @@ pub async fn run(cmd: RolloutCommand, paths: Paths) -> Result<(), String> {
                     sanitize(&r.change.describe()).into_owned(),
                 ]);
             }
-            print!("{}", super::orb::table(&rows));
+            print!("{}", report::table(&rows));
             Ok(())
         }
         RolloutCommand::Resume(IdArg { id }) => {
@@ -258,7 +259,7 @@ async fn plan_command(fleet: &Fleet, args: PlanArgs) -> Result<(), String> {
     let mut rollout = plan::plan(&fleet.config, &fleet.paths, request, chrono::Utc::now())
         .await
         .map_err(|e| e.to_string())?;
-    print!("{}", plan_text(&rollout));
+    print!("{}", report::plan(&rollout));
     let store = fleet.store();
     let id = rollout.id.clone();
     if args.start {
@@ -273,120 +274,4 @@ async fn plan_command(fleet: &Fleet, args: PlanArgs) -> Result<(), String> {
         println!("start it with `orbdeck rollout start {id}`, then `orbdeck rollout run {id}`");
     }
     Ok(())
-}
-
-/// The plan as printed: the waves, each ORB's dry run and diff, the Unassigned.
-fn plan_text(r: &Rollout) -> String {
-    let mut out = format!(
-        "rollout {}: {}\n{}\n",
-        r.id,
-        sanitize(&r.change.describe()),
-        strategy_line(r)
-    );
-    for (i, wave) in r.waves.iter().enumerate() {
-        out.push_str(&format!(
-            "\nwave {i} ({}): {} ORB(s)\n",
-            sanitize(&wave.name),
-            wave.orbs.len()
-        ));
-        for orb in r.orbs.iter().filter(|o| o.wave == i) {
-            out.push_str(&format!(
-                "  {}: {}\n",
-                sanitize(&orb.name),
-                sanitize(&orb.plan)
-            ));
-            for line in orb.diff.lines() {
-                out.push_str(&format!("    {}\n", sanitize(line)));
-            }
-        }
-    }
-    if !r.unassigned.is_empty() {
-        out.push_str(&format!(
-            "\nUnassigned (matched by the selector, in no wave; never pushed): {}\n",
-            sanitize(&r.unassigned.join(", "))
-        ));
-    }
-    out
-}
-
-fn strategy_line(r: &Rollout) -> String {
-    let s = &r.strategy;
-    format!(
-        "ORBs {}; maxConcurrent {}, maxUnavailable {} per wave; bake {}; progressDeadline {}",
-        sanitize(if r.selector.is_empty() {
-            "*"
-        } else {
-            &r.selector
-        }),
-        s.max_concurrent,
-        s.max_unavailable,
-        humantime::format_duration(Duration::from_secs(s.bake_seconds)),
-        humantime::format_duration(Duration::from_secs(s.progress_deadline_seconds)),
-    )
-}
-
-/// `12s`, `3m`, `2h`, `4d`.
-pub fn age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
-
-/// `rollout status`: the header, one row per ORB, the Unassigned, and what to do when halted.
-fn status_text(r: &Rollout) -> String {
-    let now = chrono::Utc::now();
-    let mut out = format!(
-        "rollout {} · {} · {}\nchange: {}\n{}\n\n",
-        r.id,
-        r.phase.as_str(),
-        r.summary(now),
-        sanitize(&r.change.describe()),
-        strategy_line(r)
-    );
-    let short = |c: &Option<String>| c.as_deref().map_or("-".into(), crate::repo::short_hex);
-    let mut rows = vec![
-        [
-            "WAVE", "ORB", "STATE", "COMMIT", "APPLIED", "HEALTH", "AGE", "MESSAGE",
-        ]
-        .map(String::from),
-    ];
-    for o in &r.orbs {
-        let wave = r.waves.get(o.wave).map_or("-", |w| w.name.as_str());
-        rows.push([
-            sanitize(wave).into_owned(),
-            sanitize(&o.name).into_owned(),
-            o.state.as_str().to_string(),
-            short(&o.commit),
-            short(&o.applied),
-            o.health.clone().unwrap_or_else(|| "-".into()),
-            age((now - o.since).num_seconds()),
-            sanitize(&o.message).into_owned(),
-        ]);
-    }
-    for name in &r.unassigned {
-        rows.push([
-            "-".into(),
-            sanitize(name).into_owned(),
-            "Unassigned".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "matched by the selector, in no wave; never pushed".into(),
-        ]);
-    }
-    out.push_str(&super::orb::table(&rows));
-    if let Phase::Halted { orb, reason } = &r.phase {
-        out.push_str(&format!(
-            "\nhalted on {}: {}\nnext: `orbdeck rollout resume|skip|abort|revert {}`\n",
-            sanitize(orb),
-            sanitize(reason),
-            r.id
-        ));
-    }
-    out
 }

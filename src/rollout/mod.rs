@@ -5,10 +5,11 @@
 //! [`change`] says what one edit does to a file, [`waves`] groups ORBs and resolves limits,
 //! [`plan`] plans the change on every selected ORB (its diff and server-side dry run),
 //! [`step`] is the pure loop, [`run`] carries it out through the normal write path, and
-//! [`state`] keeps it all in a file under the data dir.
+//! [`state`] keeps it all in a file under the data dir; [`report`] puts it in words.
 
 pub mod change;
 pub mod plan;
+pub mod report;
 pub mod run;
 pub mod state;
 pub mod step;
