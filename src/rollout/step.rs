@@ -86,7 +86,12 @@ fn advance(
     let Some(seen) = seen else {
         return keep;
     };
+    // Done with its wave: only a Degraded roll-up counts now (not a blip of its remote).
+    let done = rollout.is_done(orb, now);
     if let Some(e) = &seen.error {
+        if done {
+            return keep;
+        }
         return (OrbState::Unreachable, e.clone());
     }
     let applied = seen
@@ -117,8 +122,7 @@ fn advance(
     match seen.health {
         Some(Health::Degraded) => (OrbState::Degraded, seen.message.clone()),
         _ if healthy => (OrbState::Healthy, format!("Healthy at {applied}")),
-        // Done with its wave: only Degraded counts now.
-        _ if rollout.is_done(orb, now) => keep,
+        _ if done => keep,
         _ if late => (
             OrbState::Timeout,
             format!(
@@ -552,6 +556,14 @@ mod tests {
         assert_eq!(actions, [Action::Finish(Phase::Completed)]);
         let bad = Observations::from([("c".into(), seen(Some(Health::Degraded), "Synced", true))]);
         assert_eq!(halt(&step(&r, &bad, t(400))).unwrap().0, "c");
+        let blip = Observations::from([(
+            "c".into(),
+            Observation {
+                error: Some("timed out".into()),
+                ..Default::default()
+            },
+        )]);
+        assert_eq!(step(&r, &blip, t(400)), [Action::Finish(Phase::Completed)]);
         // Skipped and Unchanged ORBs are done.
         r.orb_mut("a").unwrap().state = OrbState::Skipped;
         r.orb_mut("c").unwrap().state = OrbState::Unchanged;
