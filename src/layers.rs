@@ -8,7 +8,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["model", "repo", "secrets", "access"],
     &["validate", "apply", "fleet"],
     &["plan"],
-    &["controllers", "agent"],
+    &["controllers", "agent", "rollout"],
     &["engine"],
     &["ui"],
     &["cli"],

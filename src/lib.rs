@@ -15,6 +15,7 @@ pub mod model;
 pub mod names;
 pub mod plan;
 pub mod repo;
+pub mod rollout;
 pub mod secrets;
 pub mod text;
 pub mod ui;

@@ -119,6 +119,7 @@ async fn client(args: &AgentArgs) -> Result<kube::Client, String> {
         kubeconfig: args.kubeconfig.clone(),
         write: false,
         ssh_key: None,
+        labels: Default::default(),
     };
     crate::fleet::connect::client(&entry, std::time::Duration::from_secs(30))
         .await

@@ -154,6 +154,7 @@ pub async fn run(args: BootstrapArgs, paths: Paths) -> Result<(), String> {
         kubeconfig: args.kubeconfig.clone(),
         write: args.write,
         ssh_key: None,
+        labels: Default::default(),
     };
 
     let client = connect::client(&entry, Duration::from_secs(30))

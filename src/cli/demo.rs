@@ -152,6 +152,7 @@ pub async fn run(args: DemoArgs, slot: super::LogSlot) -> Result<(), String> {
             // The file is for later runs of `orbdeck --config`: read-only until asked.
             write: false,
             ssh_key: None,
+            labels: Default::default(),
         });
     }
     let config = FleetConfig {

@@ -195,6 +195,7 @@ async fn client(args: &EngineArgs) -> Result<kube::Client, String> {
         kubeconfig: args.kubeconfig.clone(),
         write: true,
         ssh_key: None,
+        labels: Default::default(),
     };
     crate::fleet::connect::client(&entry, std::time::Duration::from_secs(30))
         .await

@@ -15,6 +15,7 @@ mod engine;
 mod manifests;
 mod orb;
 mod plan;
+mod rollout;
 mod secret;
 #[cfg(feature = "sim")]
 mod servers;
@@ -59,6 +60,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Who can do what, where, in an ORB's cluster (from its live bindings, or desired/).
     Access(access::AccessArgs),
+    /// Roll one change out across the fleet: plan, canary, waves, halting, revert.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
     /// Print generated manifests (CRDs, engine deployment).
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
@@ -139,6 +143,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Plan(args) => with_runtime(QUIET, plan::run(args, paths)),
         Command::Access(args) => with_runtime_exit(QUIET, access::run(args, paths)),
+        Command::Rollout(cmd) => with_runtime(QUIET, rollout::run(cmd, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(QUIET, secret::run(cmd, paths)),
         Command::Ui(args) => {

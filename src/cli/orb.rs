@@ -76,6 +76,9 @@ pub struct AddArgs {
     /// ssh private key for this repo.
     #[arg(long)]
     pub ssh_key: Option<PathBuf>,
+    /// A label for rollout selectors, e.g. `env=prod` or `canary=true` (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
 }
 
 /// Runs an `orb` subcommand.
@@ -165,6 +168,15 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
             paths.config.display()
         ));
     }
+    let mut labels = std::collections::BTreeMap::new();
+    for label in &args.labels {
+        let Some((key, value)) = label.split_once('=').filter(|(k, _)| !k.trim().is_empty()) else {
+            return Err(format!(
+                "--label {label:?}: expected KEY=VALUE, e.g. env=prod"
+            ));
+        };
+        labels.insert(key.trim().to_string(), value.trim().to_string());
+    }
     let entry = OrbEntry {
         name: args.name,
         repo: Some(args.repo),
@@ -173,6 +185,7 @@ async fn add(config: &mut FleetConfig, paths: &Paths, args: AddArgs) -> Result<(
         kubeconfig: args.kubeconfig,
         write: args.write,
         ssh_key: args.ssh_key,
+        labels,
     };
     // Fetch into the cache first: an unreachable repo leaves neither config nor clone behind.
     let clone_dir = paths.clone_dir(&entry.name);

@@ -5,6 +5,7 @@
 
 use crate::repo::{Author, RemoteOptions};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -118,6 +119,42 @@ pub struct OrbEntry {
     /// ssh key for this ORB's repo (overrides the fleet's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_key: Option<PathBuf>,
+    /// Labels for selectors (`env: prod`, `region: eu`, `canary: true`); scalars are kept as text.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_values"
+    )]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A label value as written in the file: text, or a bare boolean or number kept as its text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum LabelValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// Reads `labels:` whose values may be unquoted booleans or numbers (`canary: true`).
+fn label_values<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, LabelValue>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                LabelValue::Bool(b) => b.to_string(),
+                LabelValue::Int(i) => i.to_string(),
+                LabelValue::Float(f) => f.to_string(),
+                LabelValue::Text(t) => t,
+            };
+            (k, text)
+        })
+        .collect())
 }
 
 impl OrbEntry {
@@ -132,6 +169,7 @@ impl OrbEntry {
             kubeconfig: None,
             write: false,
             ssh_key: None,
+            labels: BTreeMap::new(),
         }
     }
 }
@@ -300,6 +338,7 @@ mod tests {
             kubeconfig: None,
             write: true,
             ssh_key: None,
+            labels: BTreeMap::from([("env".into(), "prod".into())]),
         });
         config.save(&path).unwrap();
         assert_eq!(FleetConfig::load(&path).unwrap(), config);
@@ -317,6 +356,16 @@ mod tests {
         .unwrap();
         let err = FleetConfig::load(&path).unwrap_err().to_string();
         assert!(err.contains("listed twice"), "{err}");
+
+        std::fs::write(
+            &path,
+            "orbs:\n  - name: a\n    labels: {canary: true, tier: 2, region: eu}\n",
+        )
+        .unwrap();
+        let labels = &FleetConfig::load(&path).unwrap().orbs[0].labels;
+        assert_eq!(labels["canary"], "true");
+        assert_eq!(labels["tier"], "2");
+        assert_eq!(labels["region"], "eu");
     }
 
     #[test]

@@ -370,6 +370,8 @@ pub enum Effect {
         /// What to do.
         op: UpgradeOp,
     },
+    /// This machine's rollouts (`orbdeck rollout`), as their status texts → [`Action::Text`].
+    Rollouts,
     /// Read the commit log of an ORB (or of one file) after a fetch → [`Action::History`].
     History {
         /// ORB name.

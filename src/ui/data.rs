@@ -2,6 +2,7 @@
 //! strings and numbers. The runtime builds them from watches and git; `update` stores them.
 
 pub use crate::repo::DraftKind;
+use crate::text::sanitize;
 
 /// Everything the control room shows about one ORB (cluster + repo).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -10,6 +11,8 @@ pub struct OrbView {
     pub name: String,
     /// `write: true` in the fleet config for this ORB (`--write` enables all ORBs).
     pub writable: bool,
+    /// Its fleet-file labels as `key=value` joined by `,` (sanitised; empty without labels).
+    pub labels: String,
     /// Connection to the cluster's API.
     pub health: Health,
     /// The ORB's Git repository; none for a live-only ORB (no repo paired).
@@ -42,6 +45,12 @@ pub struct OrbView {
     pub loading: bool,
     /// The engine as its Lease tells it, when the Lease can be read.
     pub engine: Option<EngineInfo>,
+}
+
+/// An ORB's labels as shown and searched: `env=prod,region=eu`, sanitised.
+pub fn label_text(labels: &std::collections::BTreeMap<String, String>) -> String {
+    let joined: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    sanitize(&joined.join(",")).into_owned()
 }
 
 impl OrbView {
@@ -599,4 +608,18 @@ pub struct LiveRow {
     pub containers: Vec<String>,
     /// The pods a workload runs, as a label selector (`app=notebook`), for its logs.
     pub selector: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn labels_show_sorted_and_sanitised() {
+        let labels = [("region", "eu"), ("canary", "true"), ("x", "a\u{1b}[31mb")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into_iter()
+            .collect();
+        let shown = super::label_text(&labels);
+        assert!(shown.starts_with("canary=true,region=eu,x=a"), "{shown}");
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+    }
 }

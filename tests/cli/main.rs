@@ -10,6 +10,7 @@ mod init_and_sim_cli;
 mod merge3;
 mod model;
 mod repo_git;
+mod rollout_cli;
 mod run;
 mod secret_cipher;
 mod secrets_cli;

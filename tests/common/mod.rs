@@ -14,7 +14,7 @@ pub use kube_sim::testing::Sim;
 /// the engine as an operator binds them for an ORB (see assets/deploy/engine.yaml).
 pub fn desired_rules() -> serde_json::Value {
     serde_json::json!([
-        {"apiGroups": [""], "resources": ["configmaps", "secrets", "services", "pods"],
+        {"apiGroups": [""], "resources": ["configmaps", "secrets", "services", "pods", "resourcequotas"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
         {"apiGroups": ["apps"], "resources": ["deployments"],
             "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
@@ -35,6 +35,21 @@ pub async fn engine_token(sim: &Sim) -> String {
     orbdeck::engine::identity::token(&admin, 3600)
         .await
         .expect("a token of the engine's ServiceAccount")
+}
+
+/// A client of cluster `index` of the sim with the engine's own identity (see [`engine_token`]).
+pub async fn engine_client_for(sim: &Sim, index: usize) -> kube::Client {
+    let admin = sim.server.client_for(index).await.expect("an admin client");
+    orbdeck::engine::identity::install(&admin, desired_rules())
+        .await
+        .expect("the engine's RBAC installs");
+    let token = orbdeck::engine::identity::token(&admin, 3600)
+        .await
+        .expect("a token of the engine's ServiceAccount");
+    sim.server
+        .client_with_token(index, &token)
+        .await
+        .expect("a client with the engine's token")
 }
 
 /// A client with the engine's own identity (see [`engine_token`]). A test whose engine needs

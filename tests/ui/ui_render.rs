@@ -295,6 +295,11 @@ fn scenarios() -> Vec<Scenario> {
                 ),
             );
         }),
+        ("rollouts", |s| {
+            type_text(s, ":rollouts");
+            send(s, key(KeyCode::Enter));
+            send(s, Action::Text(rollout_status()));
+        }),
         ("rows_10k", |s| {
             let mut fleet = fleet();
             fleet[0] = big_orb("alpha", 10_000);
@@ -305,6 +310,62 @@ fn scenarios() -> Vec<Scenario> {
             send(s, key(KeyCode::PageDown));
         }),
     ]
+}
+
+/// A rollout halted in wave 1, as `orbdeck rollout status` and `:rollouts` put it.
+fn rollout_status() -> String {
+    let orb = |name: &str, wave: usize, state: &str, extra: &str| {
+        format!(
+            "- name: {name}\n  wave: {wave}\n  base: null\n  content: ''\n  plan: ''\n  diff: ''\n  state: {state}\n  since: '2026-12-02T01:20:00.000Z'\n{extra}"
+        )
+    };
+    let pushed = |c: &str, health: &str, message: &str| {
+        format!(
+            "  commit: {c}\n  applied: {c}\n  health: {health}\n  pushedAt: '2026-12-02T01:10:00.000Z'\n  message: '{message}'\n"
+        )
+    };
+    let orbs = [
+        orb(
+            "alpha",
+            0,
+            "Healthy",
+            &format!(
+                "{}  healthyAt: '2026-12-02T01:11:00.000Z'\n",
+                pushed(&"a1b2c3d4".repeat(5), "Healthy", "Healthy at a1b2c3d4")
+            ),
+        ),
+        orb(
+            "beta",
+            1,
+            "Applying",
+            &pushed(
+                &"b2c3d4e5".repeat(5),
+                "Progressing",
+                "Progressing at b2c3d4e5: Deployment/batch: 0 of 1 updated replicas are available",
+            ),
+        ),
+        orb(
+            "gamma",
+            1,
+            "Degraded",
+            &pushed(
+                &"c3d4e5f6".repeat(5),
+                "Degraded",
+                "Deployment/batch: ReplicaSet \"batch-5d8f\" has timed out progressing.",
+            ),
+        ),
+        orb("delta", 2, "Waiting", ""),
+    ]
+    .concat();
+    let yaml = format!(
+        "id: r20261202-010512-ab12\ncreated: '2026-12-02T01:05:12.000Z'\nselector: env=prod\nchange:\n  path: desired/quota.yaml\n  edit:\n    set: {{key: spec.hard.configmaps, value: '\"20\"'}}\nstrategy: {{maxConcurrent: 100%, maxUnavailable: 50%, bakeSeconds: 120, progressDeadlineSeconds: 600}}\nwaves:\n- {{name: canary, orbs: [alpha]}}\n- {{name: wave 1, orbs: [beta, gamma]}}\n- {{name: wave 2, orbs: [delta]}}\nunassigned: [epsilon]\norbs:\n{orbs}phase: halted\norb: gamma\nreason: 'Degraded: Deployment/batch: ReplicaSet \"batch-5d8f\" has timed out progressing.'\n"
+    );
+    let rollout: orbdeck::rollout::Rollout =
+        serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T01:25:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    orbdeck::rollout::report::status(&rollout, now)
 }
 
 /// A history: a human's commits between two runs of the engine's current/ commits.

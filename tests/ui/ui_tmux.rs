@@ -6,7 +6,7 @@
 //! no-op commits, upgrade controls and a read-only ORB as an operator meets them. And a fleet
 //! whose clusters refuse connections or never answer: the first frame and navigation are
 //! immediate, both show why (the diff of a desired file too). The diff view against a kubectl
-//! change made meanwhile.
+//! change made meanwhile. The Rollouts view reading the file `orbdeck rollout` writes.
 
 use crate::common;
 
@@ -1670,4 +1670,108 @@ fn the_access_tab_shows_a_binding_kubectl_adds_and_flags_it() {
     ui.wait(20, "the binding's live YAML", |s| {
         s.contains("ClusterRoleBinding mallory-root") && s.contains("name: cluster-admin")
     });
+}
+
+/// `:rollouts` reads the same rollout file `orbdeck rollout` writes: planned (offline, the
+/// cluster refuses), then started from another terminal; the Overview shows the labels the
+/// selector used.
+#[test]
+fn the_rollouts_view_reads_the_rollout_file_the_cli_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = Origin::new();
+    origin.seed(&[
+        ("orb.yaml", "apiVersion: orbdeck.io/v1alpha1\nkind: Orb\nname: eu-1\n"),
+        (
+            "desired/quota.yaml",
+            "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: team\n  namespace: default\nspec:\n  hard:\n    configmaps: \"10\"\n",
+        ),
+    ]);
+    let down = dir.path().join("down.kubeconfig");
+    std::fs::write(
+        &down,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: down\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\nusers:\n- name: down\n  user:\n    token: t\ncontexts:\n- name: down\n  context:\n    cluster: down\n    user: down\ncurrent-context: down\n",
+    )
+    .unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "orbs:\n- name: eu-1\n  repo: {}\n  kubeconfig: {}\n  write: true\n  labels: {{env: prod, canary: true}}\n",
+            origin.url(),
+            down.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("ORBDECK_CONFIG", fleet.to_str().unwrap()),
+        ("ORBDECK_DATA", data.to_str().unwrap()),
+    ];
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .envs(env)
+            .env("ORBDECK_LOG", "error")
+            .args(args)
+            .output()
+            .expect("orbdeck runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "orbdeck {args:?}: {text}");
+        text
+    };
+    let planned = cli(&[
+        "rollout",
+        "plan",
+        "--orbs",
+        "env=prod",
+        "--file",
+        "desired/quota.yaml",
+        "--set",
+        "spec.hard.configmaps",
+        "\"20\"",
+    ]);
+    assert!(planned.contains("planned offline"), "{planned}");
+    let id = planned
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("rollout "))
+        .and_then(|l| l.split(':').next())
+        .unwrap()
+        .to_string();
+
+    let ui = Tmux::start("rollouts", BIN, &env);
+    ui.wait(20, "the control room", |s| s.contains("eu-1"));
+    ui.keys(&[":"]);
+    ui.text("all");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the fleet Overview with the ORB's labels", |s| {
+        s.lines()
+            .any(|l| l.contains("eu-1") && l.contains("canary=true,env="))
+    });
+    ui.keys(&[":"]);
+    ui.text("rollouts");
+    ui.keys(&["Enter"]);
+    let header = format!("rollout {id} · Planned · ready 0/1 · wave 1/1 · unavailable 0/1");
+    ui.wait(20, "the planned rollout", |s| {
+        s.contains(&header)
+            && s.lines()
+                .any(|l| l.contains("canary") && l.contains("eu-1") && l.contains("Waiting"))
+    });
+    // Started from another terminal: :rollouts again shows it.
+    cli(&["rollout", "start", &id]);
+    ui.escape("the viewer closed", |s| !s.contains(&header));
+    ui.keys(&[":"]);
+    ui.text("rollouts");
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the started rollout", |s| {
+        s.contains(&format!("rollout {id} · Running · ready 0/1"))
+    });
+    let status = cli(&["rollout", "status", &id]);
+    assert!(
+        status.contains(&format!("rollout {id} · Running · ready 0/1")),
+        "{status}"
+    );
 }

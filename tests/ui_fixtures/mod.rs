@@ -201,6 +201,7 @@ pub fn fleet() -> Vec<OrbView> {
     let alpha = OrbView {
         name: "alpha".into(),
         writable: true,
+        labels: "canary=true,env=prod".into(),
         health: Health::Connected {
             version: "v1.33.2".into(),
         },

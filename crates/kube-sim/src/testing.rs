@@ -32,7 +32,28 @@ impl Sim {
 
     /// Starts a one-cluster sim with the given options.
     pub async fn start_with(cluster: ClusterOptions) -> Sim {
+        Self::start_many(1, cluster).await
+    }
+
+    /// Starts `clusters` clusters (contexts `sim-1`, `sim-2`, ...) of `nodes` nodes each with
+    /// fast timings, in one server with one kubeconfig.
+    pub async fn start_clusters(clusters: usize, nodes: usize) -> Sim {
+        Self::start_many(
+            clusters,
+            ClusterOptions {
+                nodes,
+                pod_start_delay: Duration::from_millis(100),
+                job_run_time: Duration::from_millis(300),
+                bookmark_interval: Duration::from_millis(500),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_many(clusters: usize, cluster: ClusterOptions) -> Sim {
         let server = Server::start(Options {
+            clusters,
             cluster,
             ..Default::default()
         })

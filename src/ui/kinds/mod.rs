@@ -454,6 +454,7 @@ mod tests {
             }),
             drift: Some(1),
             drafts: vec![DraftRow::default()],
+            labels: "env=prod".into(),
             ..Default::default()
         };
         vec![alpha, beta]

@@ -1,5 +1,5 @@
-//! The fleet overview table, one row per ORB: health, last sync, drift, errors, profiles and
-//! drafts, with their sort keys and cells.
+//! The fleet overview table, one row per ORB: health, last sync, drift, errors, profiles,
+//! drafts and fleet-file labels, with their sort keys and cells.
 
 use super::Width::{Fixed, Flex};
 use super::{Field, Key, Table, field, num};
@@ -14,8 +14,9 @@ pub(crate) static TABLE: Table<OrbView> = Table {
     empty_hint: "No ORBs: add one to the fleet config (orbdeck orb add NAME --repo URL).",
     rows: std::slice::from_ref,
     fields: FIELDS,
-    // The ORB name is searched for every kind in fleet-wide tables.
-    search: |_, _| {},
+    // The ORB name is searched for every kind in fleet-wide tables; its labels here
+    // (`/env=prod` in `:all`).
+    search: |o, push| push(&o.labels),
     namespace: None,
     object: None,
 };
@@ -101,6 +102,16 @@ const FIELDS: &[Field<OrbView>] = &[
             let t = at.theme();
             let style = if o.drafts.is_empty() { t.dim } else { t.draft };
             line(&o.drafts.len().to_string(), at.w, style)
+        },
+    ),
+    field(
+        "LABELS",
+        Flex(8, 1),
+        5,
+        |o| Key::Text(&o.labels),
+        |at, o| {
+            let text = if o.labels.is_empty() { "-" } else { &o.labels };
+            line(text, at.w, at.theme().dim)
         },
     ),
 ];

@@ -138,6 +138,11 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         "engine.suspend in orb.yaml (a commit)",
         "",
     ));
+    lines.push(entry(
+        ":rollouts",
+        "this machine's rollouts: ready · wave · unavailable, per ORB",
+        "",
+    ));
     lines.push(entry(":alerts", "what the header's alerts count", ""));
     lines.push(entry(":errors", "the engine's sync errors, whole", ""));
     lines.push(entry(
@@ -191,6 +196,9 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         "  Diff: live is cut to the fields desired sets (what the engine's apply owns); {} shows the whole object.",
         state.keymap.keys_of(Command::DiffFull)
     )));
+    lines.push(Line::raw(
+        "  Rollouts (orbdeck rollout): maxConcurrent and maxUnavailable are counts or percentages of a wave, by Argo CD's rule: 0% is 0, any other percentage rounds down with a floor of 1 (25% of 3 ORBs is 1).",
+    ));
     lines.push(Line::raw(
         "  Key names above go in the config file's key bindings, e.g. save = \"ctrl-s\".",
     ));

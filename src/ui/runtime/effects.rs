@@ -256,6 +256,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
         Effect::History { orb, path } => history::log(&env, orb, path).await,
+        Effect::Rollouts => Ok(rollouts(&env)),
         Effect::ShowCommit { orb, commit } => history::show(&env, orb, commit).await,
         Effect::Blame { orb, path } => history::blame(&env, orb, path).await,
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
@@ -1039,4 +1040,22 @@ fn op_word(op: UpgradeOp) -> &'static str {
         UpgradeOp::Resume => "resumed",
         UpgradeOp::Abort => "aborted",
     }
+}
+
+/// Every rollout under the data dir, newest first, as `orbdeck rollout status` prints it.
+fn rollouts(env: &Env) -> Action {
+    let store = crate::rollout::Store::new(env.paths.data.join("rollouts"));
+    let now = chrono::Utc::now();
+    let all = store.list();
+    if all.is_empty() {
+        return Action::Text(
+            "No rollouts on this machine. Plan one with `orbdeck rollout plan --orbs SELECTOR --file PATH --set KEY VALUE` (see `?`)."
+                .into(),
+        );
+    }
+    let texts: Vec<String> = all
+        .iter()
+        .map(|r| crate::rollout::report::status(r, now))
+        .collect();
+    Action::Text(texts.join("\n"))
 }

@@ -68,6 +68,7 @@ pub fn initial_views(config: &FleetConfig, write_all: bool) -> Vec<OrbView> {
         .map(|e| OrbView {
             name: sanitize(&e.name).into_owned(),
             writable: write_all || e.write,
+            labels: crate::ui::data::label_text(&e.labels),
             repo: e.repo.as_ref().map(|url| crate::ui::RepoInfo {
                 url: sanitize(url).into_owned(),
                 fetching: true,
@@ -203,6 +204,7 @@ impl Worker {
         OrbView {
             name: sanitize(&self.entry.name).into_owned(),
             writable: self.writable,
+            labels: crate::ui::data::label_text(&self.entry.labels),
             loading: (!git.fetched || self.entry.repo.is_none())
                 && matches!(health, Health::Connecting),
             health,

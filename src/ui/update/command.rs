@@ -12,8 +12,8 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "alerts", "errors", "msg", "drafts", "drift", "plan", "history", "suspend",
-    "resume", "theme ", "help", "quit", "q", "pods", "deploy", "svc", "ns",
+    "orb ", "all", "alerts", "errors", "msg", "drafts", "drift", "plan", "history", "rollouts",
+    "suspend", "resume", "theme ", "help", "quit", "q", "pods", "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
 const ALL_NAMESPACES: &[&str] = &["all", "-"];
@@ -156,6 +156,18 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
         "drift" => super::drift::open(state, fx),
+        "rollouts" => {
+            super::keys::open_viewer(
+                state,
+                Viewer::Text {
+                    title: "Rollouts (orbdeck rollout; :rollouts again to refresh)".into(),
+                    lines: None,
+                    scroll: 0,
+                    then: None,
+                },
+            );
+            fx.push(Effect::Rollouts);
+        }
         "alerts" => {
             let mut lines = Vec::new();
             for orb in &state.fleet {
