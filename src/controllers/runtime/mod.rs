@@ -91,7 +91,7 @@ impl Context {
                 tracing::info!(
                     family,
                     missing = %missing.join(", "),
-                    "not served by the cluster; the family starts once they are (orbdeck manifests crds)"
+                    "waiting for the cluster to serve its kinds; the family starts then (orbdeck manifests crds)"
                 );
                 said = true;
             }
