@@ -12,6 +12,8 @@
 //! - [`addons`]: AddonTemplates stamped into every namespace they select (seed 000).
 //! - [`images`]: pods' images rewritten at admission to a reachable registry, and the leader's
 //!   replicator copying them there (seed 000's pod-image-updater and pod-image-replicator).
+//! - [`environments`]: Environments rendered into runner Deployments, Services and Ingresses
+//!   from the AddonTemplate serving their language, and the orchestrator API (seed 003).
 //!
 //! Each family has `desired.rs` (pure: what it wants, unit-tested without a cluster) and its
 //! `mod.rs` (run, status, Events, report). This module holds the vocabulary the families share:
@@ -19,6 +21,7 @@
 
 pub mod addons;
 pub mod admission;
+pub mod environments;
 pub mod images;
 pub mod pod_settings;
 pub mod profiles;

@@ -5,7 +5,7 @@ use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
 use crate::controllers::upgrades::{self, report as upgrade_report};
-use crate::controllers::{addons, images, pod_settings};
+use crate::controllers::{addons, environments, images, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,7 @@ pub struct Controllers {
     addons: Arc<Mutex<Option<addons::Report>>>,
     images: Arc<Mutex<Option<images::Report>>>,
     upgrades: Arc<Mutex<Option<upgrade_report::Report>>>,
+    environments: Arc<Mutex<Option<environments::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -45,6 +46,11 @@ impl Controllers {
         let addons = Arc::default();
         let images = Arc::default();
         let upgrades = Arc::default();
+        let environments = Arc::default();
+        tokio::spawn(environments::run(
+            context.clone(),
+            Arc::clone(&environments),
+        ));
         tokio::spawn(profiles::run(profiles.clone()));
         tokio::spawn(images::run(context.clone(), Arc::clone(&images)));
         tokio::spawn(pod_settings::run(
@@ -59,6 +65,7 @@ impl Controllers {
             addons,
             images,
             upgrades,
+            environments,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -111,6 +118,11 @@ impl Controllers {
         if let Some(r) = report {
             insert(&mut reports, images::REPORT_FILE, &self.written.images, r);
         }
+        let report = lock(&self.environments).clone();
+        if let Some(r) = report {
+            let path = environments::REPORT_FILE;
+            insert(&mut reports, path, &self.written.environments, r);
+        }
         let report = lock(&self.upgrades).clone();
         if let Some(r) = report {
             let (up, nodes) = (upgrade_report::UPGRADES_FILE, upgrade_report::NODES_FILE);
@@ -137,6 +149,7 @@ struct Serialized {
     images: Mutex<Option<(images::Report, Arc<str>)>>,
     upgrades: Mutex<Option<(upgrade_report::UpgradesReport, Arc<str>)>>,
     nodes: Mutex<Option<(upgrade_report::NodesReport, Arc<str>)>>,
+    environments: Mutex<Option<(environments::Report, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.

@@ -61,10 +61,45 @@ where
         + Sync
         + 'static,
 {
+    source_with(api, watcher::Config::default(), shutdown)
+}
+
+/// A cache of the objects of one kind that `labels` (a label selector) selects, that only one
+/// family reads, its changes waking `wake`.
+pub fn labelled_store<K>(
+    api: Api<K>,
+    labels: &str,
+    wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let source = source_with(api, watcher::Config::default().labels(labels), shutdown);
+    source.wakes(wake, shutdown);
+    source.store()
+}
+
+fn source_with<K>(api: Api<K>, config: watcher::Config, shutdown: &CancellationToken) -> Source<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher::watcher(api, watcher::Config::default())
+        watcher::watcher(api, config)
             .default_backoff()
             .modify(|o: &mut K| o.meta_mut().managed_fields = None),
     );
