@@ -5,7 +5,7 @@
 /// Each layer's top-level modules, from the bottom (leaves) up.
 pub const LAYERS: &[&[&str]] = &[
     &["text", "wellknown", "names", "metrics", "health"],
-    &["model", "repo", "secrets"],
+    &["model", "repo", "secrets", "access"],
     &["validate", "apply", "fleet"],
     &["plan"],
     &["controllers", "agent"],

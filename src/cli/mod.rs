@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod access;
 mod agent;
 mod bootstrap;
 #[cfg(feature = "sim")]
@@ -56,6 +57,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what applying desired state would change in the cluster.
     Plan(plan::PlanArgs),
+    /// Who can do what, where, in an ORB's cluster (from its live bindings, or desired/).
+    Access(access::AccessArgs),
     /// Print generated manifests (CRDs, engine deployment).
     #[command(subcommand)]
     Manifests(manifests::ManifestsCommand),
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Plan(args) => with_runtime(QUIET, plan::run(args, paths)),
+        Command::Access(args) => with_runtime_exit(QUIET, access::run(args, paths)),
         Command::Manifests(cmd) => manifests::run(cmd),
         Command::Secret(cmd) => with_runtime(QUIET, secret::run(cmd, paths)),
         Command::Ui(args) => {
@@ -317,12 +321,22 @@ fn with_runtime(
     default_filter: &str,
     fut: impl std::future::Future<Output = Result<(), String>>,
 ) -> ExitCode {
+    with_runtime_exit(default_filter, async {
+        fut.await.map(|()| ExitCode::SUCCESS)
+    })
+}
+
+/// [`with_runtime`] for a command that chooses its exit code.
+fn with_runtime_exit(
+    default_filter: &str,
+    fut: impl std::future::Future<Output = Result<ExitCode, String>>,
+) -> ExitCode {
     init_logging(default_filter, LogFormat::Text);
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("orbdeck: {e}");
             ExitCode::FAILURE

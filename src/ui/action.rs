@@ -179,13 +179,22 @@ pub enum DiffTarget {
     File(String),
 }
 
-/// The live watch the Live tab needs: a kind (as typed) in some ORBs.
+/// The live watch the screen needs, started on demand: what, in some ORBs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveWatch {
-    /// The kind as the operator typed it (`pods`, `deploy`, `configmaps`).
-    pub asked: String,
+    /// What is watched.
+    pub what: Watched,
     /// The ORBs (by name) whose clusters are watched.
     pub orbs: Vec<String>,
+}
+
+/// What an on-demand watch is of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// The Live tab's kind as the operator typed it (`pods`, `deploy`, `configmaps`).
+    Kind(String),
+    /// The Access tab's RBAC objects and service accounts.
+    Access,
 }
 
 /// A log stream to start.

@@ -30,6 +30,8 @@ pub struct OrbView {
     pub events: Vec<EventRow>,
     /// The objects of the kind the Live tab shows (`:pods`, `:deploy`, `:KIND`), while it does.
     pub live: LiveTable,
+    /// Who can do what, where: live while the Access tab shows, else from desired/.
+    pub access: AccessTable,
     /// Paths of the files under `desired/` (relative to the repo root).
     pub desired_files: Vec<String>,
     /// The last fetched tip of the repo (hex), the base of new files.
@@ -521,6 +523,38 @@ pub struct DraftRow {
     pub upstream: Option<Upstream>,
     /// Why the last push failed, if it did.
     pub error: Option<String>,
+}
+
+/// The Access tab of one ORB: its RBAC grants, and where they were read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessTable {
+    /// Where the bindings come from: the live cluster, or desired/ (and why).
+    pub source: String,
+    /// One row per subject of each binding.
+    pub rows: Vec<AccessRow>,
+    /// How many findings (cluster-admin equivalents, missing subjects or roles) there are.
+    pub findings: usize,
+}
+
+/// What one binding grants one subject.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessRow {
+    /// The subject's name (`NAMESPACE/NAME` for a service account).
+    pub subject: String,
+    /// `User`, `Group` or `ServiceAccount`.
+    pub kind: String,
+    /// Where: the RoleBinding's namespace, `*` for a ClusterRoleBinding.
+    pub namespace: String,
+    /// `ClusterRole NAME` or `Role NAME`.
+    pub role: String,
+    /// The role's rules, one line.
+    pub rules: String,
+    /// `cluster-admin`, `no such role`, `no such subject`, or empty.
+    pub flag: String,
+    /// 0 nothing to see, 1 worth a look, 2 cluster-admin equivalent.
+    pub severity: u8,
+    /// `RoleBinding NS/NAME` or `ClusterRoleBinding NAME`.
+    pub binding: String,
 }
 
 /// The objects of one kind, watched while the Live tab shows them.

@@ -302,6 +302,13 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "8",
         "Live tab (:pods, :deploy, :KIND)",
     ),
+    (
+        C::GoTab(Tab::Access),
+        "tab-access",
+        &[X::Main],
+        "9",
+        "Access tab: who can do what, where",
+    ),
     (C::SortNext, "sort", &[X::Main], "s", "sort by next column"),
     (
         C::SortReverse,

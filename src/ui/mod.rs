@@ -23,11 +23,11 @@ pub mod templates;
 pub mod theme;
 mod update;
 
-pub use action::{Action, Clock, Effect, LiveWatch, LogRequest, ObjectRef, UpgradeOp};
+pub use action::{Action, Clock, Effect, LiveWatch, LogRequest, ObjectRef, UpgradeOp, Watched};
 pub use data::{
-    ChildRow, DraftKind, DraftRow, DriftRow, EngineInfo, EventRow, Health, HistoryRow, LiveRow,
-    LiveTable, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow, ReplicationRow, RepoInfo,
-    SyncInfo, UpgradeRow, Upstream, Usage,
+    AccessRow, AccessTable, ChildRow, DraftKind, DraftRow, DriftRow, EngineInfo, EventRow, Health,
+    HistoryRow, LiveRow, LiveTable, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
+    ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

@@ -353,7 +353,7 @@ pub struct State {
     /// Current tab.
     pub tab: Tab,
     /// Sort, filter, selection and scroll per tab (indexed by [`Tab::index`]).
-    pub views: [TableView; 8],
+    pub views: [TableView; Tab::ALL.len()],
     /// Current tab's rows in sort order, before the filter.
     pub sorted: Vec<RowRef>,
     /// Current tab's visible rows: filtered and sorted. Recomputed in `update` only.

@@ -21,11 +21,13 @@ pub enum Tab {
     Events,
     /// Any kind the cluster serves, watched while shown (`:pods`, `:deploy`, `:ns`, `:KIND`).
     Live,
+    /// Who can do what, where: RBAC bindings resolved per subject.
+    Access,
 }
 
 impl Tab {
-    /// Every tab, in display order (number keys 1..8).
-    pub const ALL: [Tab; 8] = [
+    /// Every tab, in display order (number keys 1..9).
+    pub const ALL: [Tab; 9] = [
         Tab::Overview,
         Tab::Profiles,
         Tab::Quotas,
@@ -34,6 +36,7 @@ impl Tab {
         Tab::Desired,
         Tab::Events,
         Tab::Live,
+        Tab::Access,
     ];
 
     /// Position in [`Tab::ALL`].

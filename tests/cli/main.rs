@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access_cli;
 mod bootstrap_cli;
 mod fleet_cli;
 mod init_and_sim_cli;

@@ -900,6 +900,24 @@ fn live_scenarios() -> Vec<Scenario> {
             type_text(s, "wt/kernel 4");
             send(s, key(KeyCode::Enter));
         }),
+        ("access_live", |s| {
+            type_text(s, "9");
+            let mut view = s.fleet[0].clone();
+            view.access = access_table("live bindings");
+            send(s, Action::OrbUpdated(0, Box::new(view)));
+        }),
+        ("access_all_one_from_desired", |s| {
+            type_text(s, ":all access");
+            send(s, key(KeyCode::Enter));
+            let mut view = s.fleet[0].clone();
+            view.access = access_table("live bindings");
+            send(s, Action::OrbUpdated(0, Box::new(view)));
+            let mut view = s.fleet[1].clone();
+            view.access = access_table(
+                "desired/ at 3f2a9c1e (the live bindings show while the cluster answers)",
+            );
+            send(s, Action::OrbUpdated(1, Box::new(view)));
+        }),
         ("describe", |s| {
             type_text(s, ":pods");
             send(s, key(KeyCode::Enter));
@@ -908,6 +926,39 @@ fn live_scenarios() -> Vec<Scenario> {
             send(s, Action::Text(DESCRIBE.into()));
         }),
     ]
+}
+
+/// A fixture of bindings: a cluster-wide superuser, an aggregated team role bound to a group
+/// and a service account (that does not exist), a namespaced Role, a binding to a missing role.
+fn access_table(source: &str) -> orbdeck::ui::AccessTable {
+    use orbdeck::access::{Objects, Policy};
+    let rbac = "rbac.authorization.k8s.io/v1";
+    let values = [
+        serde_json::json!({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": "everything"},
+            "rules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "ClusterRole",
+            "metadata": {"name": "view-pods", "labels": {"agg": "team-view"}},
+            "rules": [{"verbs": ["get", "list", "watch"], "apiGroups": [""], "resources": ["pods", "pods/log"]}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": "team-view"},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"agg": "team-view"}}]}}),
+        serde_json::json!({"apiVersion": rbac, "kind": "Role", "metadata": {"name": "deployer", "namespace": "alice"},
+            "rules": [{"verbs": ["create", "update"], "apiGroups": ["apps"], "resources": ["deployments"]}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": {"name": "root"},
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "everything"},
+            "subjects": [{"kind": "User", "name": "carol@example.com"}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "viewers", "namespace": "alice"},
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "team-view"},
+            "subjects": [{"kind": "Group", "name": "data-science"}, {"kind": "ServiceAccount", "name": "ghost"}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "deployers", "namespace": "alice"},
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "deployer"},
+            "subjects": [{"kind": "User", "name": "alice@example.com"}]}),
+        serde_json::json!({"apiVersion": rbac, "kind": "RoleBinding", "metadata": {"name": "stale", "namespace": "bob"},
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "gone"},
+            "subjects": [{"kind": "User", "name": "bob@example.com"}]}),
+    ];
+    let mut objects = Objects::from_manifests(&values);
+    objects.service_accounts = Some([("alice".to_string(), "default-editor".to_string())].into());
+    orbdeck::ui::AccessTable::of(&Policy::resolve(&objects), source)
 }
 
 /// Every new view (Live tab, logs, describe) at 200x60, 80x24 and 60x15.

@@ -13,7 +13,7 @@ use orbdeck::ui::editor::EditorPane;
 use orbdeck::ui::state::{Confirm, Level, Viewer};
 use orbdeck::ui::{
     Action, Command, Context, Effect, Keymap, Mode, ObjectRef, Scope, Settings, State, Tab,
-    UpgradeOp,
+    UpgradeOp, Watched,
 };
 
 fn names(s: &State) -> Vec<String> {
@@ -1289,8 +1289,8 @@ fn a_live_watch_starts_with_the_view_and_stops_when_no_view_shows_it() {
     fx.extend(send(&mut s, key(KeyCode::Enter)));
     let watch = watch_of(&fx).flatten().expect("a watch of pods");
     assert_eq!(
-        (watch.asked.as_str(), watch.orbs),
-        ("pods", vec!["alpha".to_string()])
+        (watch.what, watch.orbs),
+        (Watched::Kind("pods".into()), vec!["alpha".to_string()])
     );
     // Another ORB: the watch moves there.
     type_text(&mut s, ":orb beta");
@@ -1300,7 +1300,7 @@ fn a_live_watch_starts_with_the_view_and_stops_when_no_view_shows_it() {
     type_text(&mut s, ":all deploy");
     let fx = send(&mut s, key(KeyCode::Enter));
     let watch = watch_of(&fx).flatten().unwrap();
-    assert_eq!(watch.asked, "deploy");
+    assert_eq!(watch.what, Watched::Kind("deploy".into()));
     assert_eq!(watch.orbs.len(), s.fleet.len());
     // No view shows it: stopped.
     let fx = type_text(&mut s, "2");

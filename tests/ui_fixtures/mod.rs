@@ -301,6 +301,7 @@ pub fn fleet() -> Vec<OrbView> {
             })
             .collect(),
         live: LiveTable::default(),
+        access: Default::default(),
         desired_files: {
             let mut files: Vec<String> = NAMES
                 .iter()

@@ -6,6 +6,7 @@
 //! profile's children, the drafts, an upgrade's nodes) keep their columns and cells here too.
 //! Everything here is pure: no I/O.
 
+pub(crate) mod access;
 pub(crate) mod children;
 pub(crate) mod desired;
 pub(crate) mod drafts;
@@ -244,6 +245,7 @@ impl Tab {
             Tab::Desired => &desired::TABLE,
             Tab::Events => &events::TABLE,
             Tab::Live => &live::TABLE,
+            Tab::Access => &access::TABLE,
         }
     }
 }
@@ -280,6 +282,7 @@ pub(crate) fn api_version(kind: &str) -> Option<&'static str> {
         upgrades::API,
         upgrades::NODE_API,
         events::API,
+        access::CLUSTER_BINDING_API,
     ];
     let children = crate::controllers::profiles::KINDS
         .map(|(api_version, kind)| ApiKind { api_version, kind });

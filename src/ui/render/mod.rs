@@ -271,6 +271,10 @@ fn mode_hints(
                     Tab::Live => {
                         v.extend([k(Command::Logs, "logs"), k(Command::ThreeWay, "describe")])
                     }
+                    Tab::Access => v.extend([
+                        k(Command::LiveYaml, "binding yaml"),
+                        k(Command::ThreeWay, "diff"),
+                    ]),
                     Tab::Overview | Tab::Quotas => {}
                 }
             }

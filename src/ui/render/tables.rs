@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::cell::{FOCUS_MARK, fit, line};
+use super::cell::{FOCUS_MARK, count, fit, line};
 use super::table::{self, Window};
 use crate::ui::data::Health;
 use crate::ui::kinds::{At, Column, ORB_COLUMN, upgrades};
@@ -53,7 +53,12 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         return super::overview::render(state, frame, body);
     }
     if let Some(note) = note {
-        frame.render_widget(live_note(state, usize::from(note.width)), note);
+        let w = usize::from(note.width);
+        let text = match state.tab {
+            Tab::Access => access_note(state, w),
+            _ => live_note(state, w),
+        };
+        frame.render_widget(text, note);
     }
     if state.rows.is_empty() {
         let body = detail.map_or(body, |d| {
@@ -124,31 +129,34 @@ type TitleOf = fn(Tab) -> &'static str;
 
 fn tab_bar(state: &State, width: u16) -> Line<'static> {
     let theme = &state.theme;
-    // Full titles with gaps, else short titles, else short titles packed.
+    // Full titles with gaps, else short titles, else short titles packed, else numbers with
+    // only the shown tab's short title.
     let styles: [(TitleOf, &str, &str); 3] = [
         (Tab::title, " ", " "),
         (Tab::short_title, " ", " "),
         (Tab::short_title, "", ""),
     ];
-    let (name, pad, gap) = styles
-        .into_iter()
-        .find(|(name, pad, gap)| {
-            let w: usize = Tab::ALL
-                .iter()
-                .map(|t| name(*t).len() + 3 + pad.len() + gap.len())
-                .sum();
-            w <= usize::from(width)
-        })
-        .unwrap_or(styles[2]);
+    let chosen = styles.into_iter().find(|(name, pad, gap)| {
+        let w: usize = Tab::ALL
+            .iter()
+            .map(|t| name(*t).len() + 3 + pad.len() + gap.len())
+            .sum();
+        w <= usize::from(width)
+    });
     let spans = Tab::ALL.iter().enumerate().flat_map(|(i, t)| {
         let style = if *t == state.tab {
             theme.tab_active
         } else {
             theme.dim
         };
+        let text = match chosen {
+            Some((name, pad, _)) => format!(" {} {}{pad}", i + 1, name(*t)),
+            None if *t == state.tab => format!(" {} {} ", i + 1, t.short_title()),
+            None => format!(" {}", i + 1),
+        };
         [
-            Span::styled(format!(" {} {}{pad}", i + 1, name(*t)), style),
-            Span::raw(gap),
+            Span::styled(text, style),
+            Span::raw(chosen.map_or("", |(_, _, gap)| gap)),
         ]
     });
     Line::from(spans.collect::<Vec<_>>())
@@ -254,6 +262,31 @@ fn live_note(state: &State, w: usize) -> Line<'static> {
         format!("namespace {} (:ns all clears)", namespaces.join(", "))
     };
     line(&format!("{kind}{ns} · l logs · d describe"), w, t.dim)
+}
+
+/// The Access tab's line under its table: where each ORB's bindings were read (live, or
+/// desired/ while the cluster does not answer) and how many findings the FLAG column marks.
+fn access_note(state: &State, w: usize) -> Line<'static> {
+    let t = &state.theme;
+    let shown: Vec<&crate::ui::OrbView> = match state.scope {
+        Scope::Fleet => state.fleet.iter().collect(),
+        Scope::Orb => state.orb().into_iter().collect(),
+    };
+    let findings: usize = shown.iter().map(|o| o.access.findings).sum();
+    let sources: Vec<String> = shown
+        .iter()
+        .filter(|o| !o.access.source.is_empty())
+        .map(|o| match state.scope {
+            Scope::Fleet => format!("{}: {}", o.name, o.access.source),
+            Scope::Orb => o.access.source.clone(),
+        })
+        .collect();
+    let text = format!(
+        "{} · {} · orbdeck access ORB --who S --can VERB RES",
+        sources.join(" · "),
+        count(findings, "finding")
+    );
+    line(&text, w, if findings > 0 { t.warn } else { t.dim })
 }
 
 fn empty(state: &State, frame: &mut Frame, area: Rect) {

@@ -13,8 +13,8 @@ use crate::repo::{DESIRED, Draft, Drafts, ORB_FILE, OrbRepo, RepoError, short_he
 use crate::text::sanitize;
 use crate::ui::kinds::{engine, events, live, profiles, quotas, replications, text, upgrades};
 use crate::ui::{
-    Action, DraftRow, EngineInfo, EventRow, Health, LiveRow, LiveTable, LiveWatch, NodeRow,
-    OrbView, ProfileRow, ReplicationRow, SyncInfo, UpgradeRow, Upstream,
+    AccessTable, Action, DraftRow, EngineInfo, EventRow, Health, LiveRow, LiveTable, LiveWatch,
+    NodeRow, OrbView, ProfileRow, ReplicationRow, SyncInfo, UpgradeRow, Upstream, Watched,
 };
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -95,6 +95,7 @@ struct Caches {
     events: Slim<EventRow>,
     engine: Slim<EngineInfo>,
     live: Mutex<LiveCache>,
+    access: Mutex<Option<AccessTable>>,
     git: Mutex<GitView>,
 }
 
@@ -118,6 +119,7 @@ struct GitView {
     sources: HashMap<String, (String, u32)>,
     settings: ProfileSettings,
     policies: HashMap<String, u16>,
+    access: AccessTable,
 }
 
 struct Worker {
@@ -217,6 +219,9 @@ impl Worker {
             upgrades,
             events,
             live,
+            access: lock(&c.access)
+                .clone()
+                .unwrap_or_else(|| git.access.clone()),
             desired_files: with_new_drafts(&git.desired_files, &git.drafts),
             tip: git.tip.map(|t| t.to_string()),
             drafts: git.drafts.clone(),
@@ -375,8 +380,8 @@ fn start_watches(client: kube::Client, caches: &Arc<Caches>, shutdown: &Cancella
     );
 }
 
-/// Watches the Live tab's kind while `wanted` names this ORB (`orb`); stops the watch and
-/// forgets its rows when no view shows them.
+/// Watches what `wanted` asks of this ORB (`orb`): the Live tab's kind, or the Access tab's RBAC
+/// objects; stops the watch and forgets its rows when no view shows them.
 async fn live_loop(
     client: kube::Client,
     orb: String,
@@ -384,35 +389,45 @@ async fn live_loop(
     mut wanted: watch::Receiver<Option<LiveWatch>>,
     shutdown: CancellationToken,
 ) {
-    let mut current: Option<(String, CancellationToken)> = None;
+    let mut current: Option<(Watched, CancellationToken)> = None;
     loop {
         let want = wanted
             .borrow_and_update()
             .as_ref()
             .filter(|w| w.orbs.contains(&orb))
-            .map(|w| w.asked.clone());
-        if want.as_deref() != current.as_ref().map(|(asked, _)| asked.as_str()) {
+            .map(|w| w.what.clone());
+        if want.as_ref() != current.as_ref().map(|(what, _)| what) {
             if let Some((_, stop)) = current.take() {
                 stop.cancel();
             }
+            let asked = match &want {
+                Some(Watched::Kind(asked)) => Some(asked.clone()),
+                _ => None,
+            };
             *lock(&caches.live) = LiveCache {
                 table: LiveTable {
-                    asked: want.clone().unwrap_or_default(),
-                    loading: want.is_some(),
+                    asked: asked.clone().unwrap_or_default(),
+                    loading: asked.is_some(),
                     ..Default::default()
                 },
                 rows: HashMap::new(),
             };
+            *lock(&caches.access) = None;
             caches.dirty.store(true, Ordering::Relaxed);
-            if let Some(asked) = want {
+            if let Some(what) = want {
                 let stop = shutdown.child_token();
-                tokio::spawn(watch_kind(
-                    client.clone(),
-                    asked.clone(),
-                    caches.clone(),
-                    stop.clone(),
-                ));
-                current = Some((asked, stop));
+                match &what {
+                    Watched::Kind(asked) => tokio::spawn(watch_kind(
+                        client.clone(),
+                        asked.clone(),
+                        caches.clone(),
+                        stop.clone(),
+                    )),
+                    Watched::Access => {
+                        tokio::spawn(watch_access(client.clone(), caches.clone(), stop.clone()))
+                    }
+                };
+                current = Some((what, stop));
             }
         }
         tokio::select! {
@@ -420,6 +435,174 @@ async fn live_loop(
             changed = wanted.changed() => if changed.is_err() { return },
         }
     }
+}
+
+/// How often at most the Access tab's rows are resolved again while RBAC objects change.
+const ACCESS_SETTLE: Duration = Duration::from_millis(300);
+
+/// Watches the four RBAC kinds and the service accounts (metadata only) into stores until
+/// `stop`, resolving them into the Access tab's rows once all are listed and again after each
+/// change (at most every [`ACCESS_SETTLE`]).
+async fn watch_access(client: kube::Client, caches: Arc<Caches>, stop: CancellationToken) {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::reflector::{self, Store};
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let failed: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut ready = Vec::new();
+    fn run<K>(
+        api: Api<K>,
+        stop: &CancellationToken,
+        changed: &Arc<tokio::sync::Notify>,
+        failed: &Arc<Mutex<Option<String>>>,
+        ready: &mut Vec<Arc<AtomicBool>>,
+    ) -> Store<K>
+    where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (reader, writer) = reflector::store();
+        let stream =
+            reflector::reflector(writer, watcher::watcher(api, watcher::Config::default()))
+                .default_backoff();
+        ready.push(spawn_stream(stream, stop, changed, failed));
+        reader
+    }
+    let (stop_, changed_, failed_) = (&stop, &changed, &failed);
+    let roles = run(
+        Api::<Role>::all(client.clone()),
+        stop_,
+        changed_,
+        failed_,
+        &mut ready,
+    );
+    let cluster_roles = run(
+        Api::<ClusterRole>::all(client.clone()),
+        stop_,
+        changed_,
+        failed_,
+        &mut ready,
+    );
+    let role_bindings = run(
+        Api::<RoleBinding>::all(client.clone()),
+        stop_,
+        changed_,
+        failed_,
+        &mut ready,
+    );
+    let cluster_role_bindings = run(
+        Api::<ClusterRoleBinding>::all(client.clone()),
+        stop_,
+        changed_,
+        failed_,
+        &mut ready,
+    );
+    // Service accounts by metadata only: a binding to a missing one is a finding.
+    let accounts = run(
+        Api::<PartialObjectMeta<ServiceAccount>>::all(client),
+        stop_,
+        changed_,
+        failed_,
+        &mut ready,
+    );
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = changed.notified() => {}
+        }
+        let table = if ready.iter().all(|r| r.load(Ordering::Relaxed)) {
+            let objects = crate::access::Objects {
+                roles: roles.state().iter().map(|r| (**r).clone()).collect(),
+                cluster_roles: cluster_roles
+                    .state()
+                    .iter()
+                    .map(|r| (**r).clone())
+                    .collect(),
+                role_bindings: role_bindings
+                    .state()
+                    .iter()
+                    .map(|r| (**r).clone())
+                    .collect(),
+                cluster_role_bindings: (cluster_role_bindings.state().iter())
+                    .map(|r| (**r).clone())
+                    .collect(),
+                service_accounts: Some(
+                    (accounts.state().iter())
+                        .map(|a| {
+                            (
+                                a.metadata.namespace.clone().unwrap_or_default(),
+                                a.metadata.name.clone().unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                ),
+            };
+            let policy = crate::access::Policy::resolve(&objects);
+            Some(AccessTable::of(&policy, "live bindings"))
+        } else {
+            lock(&failed).as_ref().map(|e| AccessTable {
+                source: sanitize(&format!("live bindings not readable: {e}")).into_owned(),
+                ..Default::default()
+            })
+        };
+        if table.is_some() {
+            *lock(&caches.access) = table;
+            caches.dirty.store(true, Ordering::Relaxed);
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(ACCESS_SETTLE) => {}
+        }
+    }
+}
+
+/// Drives a reflector stream until `stop`: each event wakes the resolver (`changed`), each
+/// error is kept (`failed`) to say why the tab shows no live rows; the flag returned is set
+/// once the first list is in.
+fn spawn_stream<S, T>(
+    stream: S,
+    stop: &CancellationToken,
+    changed: &Arc<tokio::sync::Notify>,
+    failed: &Arc<Mutex<Option<String>>>,
+) -> Arc<AtomicBool>
+where
+    S: futures::Stream<Item = Result<WatchEvent<T>, watcher::Error>> + Send + 'static,
+    T: Send,
+{
+    let listed = Arc::new(AtomicBool::new(false));
+    let (stop, changed, failed, ready) = (
+        stop.clone(),
+        changed.clone(),
+        failed.clone(),
+        listed.clone(),
+    );
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        loop {
+            let next = tokio::select! {
+                _ = stop.cancelled() => return,
+                next = stream.next() => next,
+            };
+            match next {
+                None => return,
+                Some(Ok(event)) => {
+                    if matches!(event, WatchEvent::InitDone) {
+                        ready.store(true, Ordering::Relaxed);
+                    }
+                    *lock(&failed) = None;
+                }
+                Some(Err(e)) => *lock(&failed) = Some(crate::text::error_chain(&e)),
+            }
+            changed.notify_one();
+        }
+    });
+    listed
 }
 
 /// The served resource the operator asked for (`deploy`, `pods`, `configmaps`), by discovery.
@@ -701,6 +884,15 @@ fn read_tip(
             .collect::<Vec<_>>(),
         &crate::validate::ModelSchemas,
     );
+    let access = AccessTable::of(
+        &crate::access::Policy::resolve(&crate::access::Objects::from_manifests(
+            report.objects.iter().map(|o| &o.value),
+        )),
+        &format!(
+            "desired/ at {} (the live bindings show while the cluster answers)",
+            crate::repo::short_hex(&tip.to_string())
+        ),
+    );
     let sources = report
         .objects
         .iter()
@@ -790,6 +982,7 @@ fn read_tip(
         sources,
         settings,
         policies,
+        access,
     })
 }
 

@@ -11,7 +11,7 @@ mod logs;
 
 use crossterm::event::KeyEventKind;
 
-use super::action::{Action, Effect, LiveWatch};
+use super::action::{Action, Effect, LiveWatch, Watched};
 use super::data::{DraftKind, DraftRow};
 use super::state::{Confirm, Level, Message, Mode, Scope, State, Viewer};
 use super::tab::Tab;
@@ -117,19 +117,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     effects
 }
 
-/// The live watch the screen needs: the Live tab's kind in the ORBs it shows.
+/// The live watch the screen needs: the Live tab's kind, or the Access tab's RBAC objects, in
+/// the ORBs it shows.
 fn wanted_watch(state: &State) -> Option<LiveWatch> {
-    if state.tab != Tab::Live {
-        return None;
-    }
+    let what = match state.tab {
+        Tab::Live => Watched::Kind(state.live_kind.clone()),
+        Tab::Access => Watched::Access,
+        _ => return None,
+    };
     let orbs = match state.scope {
         Scope::Fleet => state.fleet.iter().map(|o| o.name.clone()).collect(),
         Scope::Orb => state.orb().map(|o| vec![o.name.clone()])?,
     };
-    Some(LiveWatch {
-        asked: state.live_kind.clone(),
-        orbs,
-    })
+    Some(LiveWatch { what, orbs })
 }
 
 /// The open editor's file stays marked as a draft even if the runtime's list lags behind.
