@@ -107,7 +107,24 @@ pub fn of(obj: &Value) -> Option<Assessed> {
             "Paused" => Some((Health::Suspended, "the upgrade is paused".into())),
             phase => progressing(format!("upgrade {phase}")),
         },
+        ("orbdeck.io", "Environment") => environment(obj),
         _ => conditions(obj),
+    }
+}
+
+/// An Environment: healthy once its runner pod runs, degraded when it does not render or
+/// apply, progressing until then (the environments family writes Ready and Failed).
+fn environment(obj: &Value) -> Option<Assessed> {
+    if let Some(failed) = condition(obj, "Failed").filter(|c| text(c, "/status") == "True") {
+        return Some((Health::Degraded, text(failed, "/message").to_string()));
+    }
+    match condition(obj, "Ready") {
+        Some(c) if text(c, "/status") == "True" => Some((Health::Healthy, String::new())),
+        Some(c) => Some((Health::Progressing, text(c, "/message").to_string())),
+        None => Some((
+            Health::Progressing,
+            "not rendered yet (is the engine running?)".into(),
+        )),
     }
 }
 

@@ -2,6 +2,7 @@
 //! SIGHUP for an immediate sync.
 
 use crate::controllers::admission::{Webhook, WebhookOptions};
+use crate::controllers::environments::{self, api::ApiOptions};
 use crate::engine::health::{self, Health};
 use crate::engine::leader::LeaseConfig;
 use crate::engine::{self, EngineOptions};
@@ -59,6 +60,17 @@ pub struct EngineArgs {
     /// Secret (in the engine's namespace) whose key `identity.txt` holds the age identity.
     #[arg(long, default_value = "orbdeck-age-identity")]
     pub identity_secret: String,
+    /// Address of the orchestrator API (HTTP: POST /start, POST /stop, GET /environments,
+    /// /healthz), or `off`.
+    #[arg(long, default_value = "off")]
+    pub orchestrator_listen: String,
+    /// Namespace of the Environments the orchestrator API creates and deletes.
+    #[arg(long, default_value = "default")]
+    pub orchestrator_namespace: String,
+    /// Secret (in the engine's namespace) whose key `token` is the orchestrator API's bearer
+    /// token.
+    #[arg(long, default_value = "orbdeck-orchestrator-token")]
+    pub orchestrator_token_secret: String,
     /// How log lines are written: `text` for a terminal, `json` (one object per line) in a
     /// cluster.
     #[arg(long, value_enum, default_value_t, env = "ORBDECK_LOG_FORMAT")]
@@ -110,6 +122,7 @@ pub async fn run(args: EngineArgs) -> Result<(), String> {
     };
     crate::engine::preflight::check(&client, &lease.namespace, &lease.name).await;
     let webhook = webhook(&client, &args, &shutdown).await?;
+    orchestrator(&client, &args, &shutdown).await?;
     let (handle, tasks) = engine::elected::spawn(
         client,
         EngineOptions {
@@ -181,6 +194,34 @@ async fn webhook(
         .await
         .map_err(|e| format!("--webhook-listen {listen}: {e}"))?;
     Ok(Some(Arc::new(webhook)))
+}
+
+/// The orchestrator API of `--orchestrator-listen` (none with `off`, the default).
+async fn orchestrator(
+    client: &kube::Client,
+    args: &EngineArgs,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    if args.orchestrator_listen == "off" {
+        return Ok(());
+    }
+    let listen: SocketAddr = args.orchestrator_listen.parse().map_err(|e| {
+        format!(
+            "--orchestrator-listen {:?}: {e} (an address such as 0.0.0.0:3002, or off)",
+            args.orchestrator_listen
+        )
+    })?;
+    let options = ApiOptions {
+        listen,
+        namespace: args.orchestrator_namespace.clone(),
+        token_namespace: args.namespace.clone(),
+        token_secret: args.orchestrator_token_secret.clone(),
+        read_timeout: environments::api::READ_TIMEOUT,
+    };
+    environments::api::start(client.clone(), options, shutdown.clone())
+        .await
+        .map_err(|e| format!("--orchestrator-listen {e}"))?;
+    Ok(())
 }
 
 async fn client(args: &EngineArgs) -> Result<kube::Client, String> {

@@ -16,6 +16,8 @@
 //!   (seed 002's cluster and node-pool label controllers).
 //! - [`images`]: pods' images rewritten at admission to a reachable registry, and the leader's
 //!   replicator copying them there (seed 000's pod-image-updater and pod-image-replicator).
+//! - [`environments`]: Environments rendered into runner Deployments, Services and Ingresses
+//!   from the AddonTemplate serving their language, and the orchestrator API (seed 003).
 //!
 //! Each family has `desired.rs` (pure: what it wants, unit-tested without a cluster) and its
 //! `mod.rs` (run, status, Events, report). This module holds the vocabulary the families share:
@@ -24,6 +26,7 @@
 pub mod addons;
 pub mod admission;
 pub mod credentials;
+pub mod environments;
 pub mod images;
 pub mod labels;
 pub mod pod_settings;

@@ -18,6 +18,7 @@ mod upgrade;
 
 pub use addons::{
     AddonTemplate, AddonTemplateSpec, AddonTemplateStatus, Environment, EnvironmentSpec,
+    EnvironmentStatus, EnvironmentTemplate,
 };
 pub use cluster::{
     ClusterLabel, ClusterLabelSpec, DEFAULT_PULL_ACCOUNT, InvalidKey, NODE_POOL_LABEL,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod http;
 pub mod proxy;
 pub mod registry;
 pub mod repos;

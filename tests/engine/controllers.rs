@@ -748,6 +748,7 @@ fn template(name: &str, manifests: &str) -> AddonTemplate {
         AddonTemplateSpec {
             namespace_selector: LabelSelector::default(),
             manifests: manifests.into(),
+            environment: None,
         },
     )
 }

@@ -1,5 +1,6 @@
 //! The engine and its controllers against the embedded API server: sync, leadership, failover,
-//! health, deploy, profiles, and the model's CRDs served there.
+//! health, deploy, profiles, environments and the orchestrator API, and the model's CRDs
+//! served there.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +16,7 @@ mod engine_leader;
 mod engine_profiles;
 mod engine_rbac;
 mod engine_sync;
+mod environments;
 mod images;
 mod labels;
 mod model_sim;

@@ -1239,3 +1239,61 @@ fn a_lease_not_renewed_in_its_duration_is_flagged() {
         "{screen}"
     );
 }
+
+/// `:envs`: the orchestrator's Environments with their runner pods' phase, and the Ingress host
+/// beside a healthy one, at 80x24 and 200x50.
+#[test]
+fn snapshots_of_the_environments_view() {
+    let env = |name: &str, ready: &str, status: &str, health: (&str, &str)| orbdeck::ui::LiveRow {
+        namespace: "envs".into(),
+        name: name.into(),
+        ready: ready.into(),
+        status: status.into(),
+        created: NOW - 600,
+        health: health.0.into(),
+        health_message: health.1.into(),
+        selector: format!("orbdeck.io/environment={name}"),
+        ..Default::default()
+    };
+    let rows = vec![
+        env(
+            "proj-42",
+            "1/1",
+            "Running",
+            ("Healthy", "proj-42.example.org"),
+        ),
+        env(
+            "proj-43",
+            "0/1",
+            "Pending",
+            ("Progressing", "runner pod proj-43-6d9f7c-x2k4q is Pending"),
+        ),
+        env(
+            "proj-44",
+            "0/1",
+            "",
+            (
+                "Degraded",
+                "environment envs/proj-44: no AddonTemplate serves language \"cobol\" in namespace envs (spec.environment.languages)",
+            ),
+        ),
+    ];
+    let mut differ = Vec::new();
+    for (w, h) in [(80, 24), (200, 50)] {
+        let mut s = state(fleet(), w, h);
+        type_text(&mut s, ":envs");
+        send(&mut s, key(KeyCode::Enter));
+        live(
+            &mut s,
+            0,
+            ("Environment", "orbdeck.io/v1alpha1", "environments"),
+            rows.clone(),
+        );
+        let snapshot = format!("environments_{w}x{h}");
+        let text = screen(&s);
+        if std::panic::catch_unwind(|| insta::assert_snapshot!(snapshot.clone(), text)).is_err() {
+            differ.push(snapshot);
+        }
+    }
+    assert!(differ.is_empty(), "views that differ: {differ:?}");
+}

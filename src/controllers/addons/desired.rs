@@ -181,8 +181,9 @@ fn text_field(object: &Map<String, Value>, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether objects of a kind live in a namespace.
-fn namespaced(api_version: &str, kind: &str) -> bool {
+/// Whether objects of a kind live in a namespace (built-in and orbdeck's kinds known, other
+/// kinds taken as namespaced).
+pub fn namespaced(api_version: &str, kind: &str) -> bool {
     if let Some(namespaced) = is_namespaced(api_version, kind) {
         return namespaced;
     }
@@ -191,7 +192,7 @@ fn namespaced(api_version: &str, kind: &str) -> bool {
 }
 
 /// Kubernetes' rule for label values.
-fn is_label_value(s: &str) -> bool {
+pub fn is_label_value(s: &str) -> bool {
     s.len() <= 63
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -235,10 +236,11 @@ pub struct Desired {
 
 /// Every AddonTemplate rendered into every namespace its selector matches (namespaces being
 /// deleted are left out). A template whose selector or manifests are wrong renders nothing
-/// where it fails and says why.
+/// where it fails and says why. Templates of Environments (`spec.environment`) are left to the
+/// environments family.
 pub fn desired(namespaces: &[Arc<Namespace>], templates: &[Arc<AddonTemplate>]) -> Desired {
     let mut out = Desired::default();
-    for template in templates {
+    for template in templates.iter().filter(|t| t.spec.environment.is_none()) {
         let mut outcome = TemplateOutcome {
             name: template.metadata.name.clone().unwrap_or_default(),
             ..Default::default()

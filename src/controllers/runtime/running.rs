@@ -5,7 +5,7 @@ use super::Context;
 use crate::controllers::profiles::report::{self, PROFILES_FILE, ProfilesReport};
 use crate::controllers::profiles::{self, Ctx};
 use crate::controllers::upgrades::{self, report as upgrade_report};
-use crate::controllers::{addons, credentials, images, labels, pod_settings};
+use crate::controllers::{addons, credentials, environments, images, labels, pod_settings};
 use crate::metrics::Metrics;
 use crate::model::ProfileSettings;
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,7 @@ pub struct Controllers {
     upgrades: Arc<Mutex<Option<upgrade_report::Report>>>,
     credentials: Arc<Mutex<Option<credentials::Report>>>,
     labels: Arc<Mutex<Option<labels::Report>>>,
+    environments: Arc<Mutex<Option<environments::Report>>>,
     written: Serialized,
     settings: watch::Sender<Arc<ProfileSettings>>,
     stop: CancellationToken,
@@ -51,6 +52,11 @@ impl Controllers {
         let labels = Arc::default();
         tokio::spawn(credentials::run(context.clone(), Arc::clone(&credentials)));
         tokio::spawn(labels::run(context.clone(), Arc::clone(&labels)));
+        let environments = Arc::default();
+        tokio::spawn(environments::run(
+            context.clone(),
+            Arc::clone(&environments),
+        ));
         tokio::spawn(profiles::run(profiles.clone()));
         tokio::spawn(images::run(context.clone(), Arc::clone(&images)));
         tokio::spawn(pod_settings::run(
@@ -67,6 +73,7 @@ impl Controllers {
             upgrades,
             credentials,
             labels,
+            environments,
             written: Serialized::default(),
             settings: tx,
             stop,
@@ -119,6 +126,11 @@ impl Controllers {
         if let Some(r) = report {
             insert(&mut reports, images::REPORT_FILE, &self.written.images, r);
         }
+        let report = lock(&self.environments).clone();
+        if let Some(r) = report {
+            let path = environments::REPORT_FILE;
+            insert(&mut reports, path, &self.written.environments, r);
+        }
         let report = lock(&self.upgrades).clone();
         if let Some(r) = report {
             let (up, nodes) = (upgrade_report::UPGRADES_FILE, upgrade_report::NODES_FILE);
@@ -156,6 +168,7 @@ struct Serialized {
     nodes: Mutex<Option<(upgrade_report::NodesReport, Arc<str>)>>,
     credentials: Mutex<Option<(credentials::Report, Arc<str>)>>,
     labels: Mutex<Option<(labels::Report, Arc<str>)>>,
+    environments: Mutex<Option<(environments::Report, Arc<str>)>>,
 }
 
 /// Puts `report`'s YAML under `path`, serializing it only when it differs from the last one.

@@ -61,11 +61,44 @@ where
         + Sync
         + 'static,
 {
-    source_keeping(api, shutdown, false)
+    source_with(api, watcher::Config::default(), shutdown, false)
 }
 
-/// A [`Source`] whose objects keep their `managedFields` when `keep_fields`.
-fn source_keeping<K>(api: Api<K>, shutdown: &CancellationToken, keep_fields: bool) -> Source<K>
+/// A cache of the objects of one kind that `labels` (a label selector) selects, that only one
+/// family reads, its changes waking `wake`.
+pub fn labelled_store<K>(
+    api: Api<K>,
+    labels: &str,
+    wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let source = source_with(
+        api,
+        watcher::Config::default().labels(labels),
+        shutdown,
+        false,
+    );
+    source.wakes(wake, shutdown);
+    source.store()
+}
+
+/// A [`Source`] of the objects `config` selects, keeping their `managedFields` when
+/// `keep_fields`.
+fn source_with<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    shutdown: &CancellationToken,
+    keep_fields: bool,
+) -> Source<K>
 where
     K: kube::Resource<DynamicType = ()>
         + Clone
@@ -78,7 +111,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher::watcher(api, watcher::Config::default())
+        watcher::watcher(api, config)
             .default_backoff()
             .modify(move |o: &mut K| {
                 if !keep_fields {
@@ -126,7 +159,7 @@ where
         + Sync
         + 'static,
 {
-    let source = source_keeping(api, shutdown, true);
+    let source = source_with(api, watcher::Config::default(), shutdown, true);
     source.wakes(wake, shutdown);
     source.store()
 }

@@ -141,6 +141,8 @@ const SHORT_NAMES: &[(&str, &str)] = &[
     ("limits", "limitranges"),
     ("crd", "customresourcedefinitions"),
     ("crds", "customresourcedefinitions"),
+    ("env", "environments"),
+    ("envs", "environments"),
 ];
 
 /// The plural the API serves for what the operator typed (`deploy` → `deployments`); other words
@@ -197,6 +199,7 @@ pub(crate) fn row(obj: &Value) -> LiveRow {
             );
             row.selector = selector(obj);
         }
+        ("orbdeck.io", "Environment") => environment(obj, &mut row),
         ("", "Service") => {
             let type_ = str_at(obj, "/spec/type");
             let ip = str_at(obj, "/spec/clusterIP");
@@ -262,6 +265,24 @@ fn pod(obj: &Value, row: &mut LiveRow) {
         }
     };
     row.status = text(status);
+}
+
+/// An Environment's runner: READY `1/1` once its pod runs, STATUS the pod's phase (`NoPod`
+/// before it exists), the Ingress host beside a healthy HEALTH, and its pods' selector (so `l`
+/// shows the runner's log).
+fn environment(obj: &Value, row: &mut LiveRow) {
+    let phase = str_at(obj, "/status/phase");
+    row.ready = if phase == "Running" { "1/1" } else { "0/1" }.into();
+    row.status = text(phase);
+    let host = str_at(obj, "/status/host");
+    if row.health == "Healthy" && !host.is_empty() {
+        row.health_message = text(host);
+    }
+    row.selector = format!(
+        "{}={}",
+        crate::controllers::environments::desired::ENVIRONMENT_LABEL,
+        row.name
+    );
 }
 
 /// A workload's status word: its progress deadline passed, available, or still rolling out.
@@ -339,6 +360,37 @@ mod tests {
         assert_eq!(r.ready, "0/2");
         assert_eq!(r.selector, "app=web");
         assert_eq!(r.health, "Degraded");
+    }
+
+    #[test]
+    fn an_environment_shows_its_runner_phase_host_and_pod_selector() {
+        let env = |phase: &str, ready: &str, reason: &str, message: &str| {
+            json!({
+                "apiVersion": "orbdeck.io/v1alpha1", "kind": "Environment",
+                "metadata": {"name": "proj-42", "namespace": "envs"},
+                "spec": {"replId": "proj-42", "language": "nodejs"},
+                "status": {"phase": phase, "host": "proj-42.example.org", "conditions": [
+                    {"type": "Ready", "status": ready, "reason": reason, "message": message}
+                ]}
+            })
+        };
+        let r = row(&env("Running", "True", "RunnerRunning", ""));
+        assert_eq!((r.ready.as_str(), r.status.as_str()), ("1/1", "Running"));
+        assert_eq!(
+            (r.health.as_str(), r.health_message.as_str()),
+            ("Healthy", "proj-42.example.org")
+        );
+        assert_eq!(r.selector, "orbdeck.io/environment=proj-42");
+        let r = row(&env(
+            "Pending",
+            "False",
+            "RunnerNotRunning",
+            "runner pod proj-42-x is Pending",
+        ));
+        assert_eq!((r.ready.as_str(), r.status.as_str()), ("0/1", "Pending"));
+        assert_eq!(r.health, "Progressing");
+        assert_eq!(r.health_message, "runner pod proj-42-x is Pending");
+        assert!(is_asked("envs", "environments", "Environment"));
     }
 
     #[test]
