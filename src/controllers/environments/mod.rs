@@ -128,16 +128,11 @@ pub fn runner_pod(pods: &[Arc<Pod>], namespace: &str, name: &str) -> Option<(Str
 
 /// Runs the family until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
-    let served = ctx
-        .converge
-        .serves("orbdeck.io/v1alpha1", "Environment")
-        .await
-        && ctx
-            .converge
-            .serves("orbdeck.io/v1alpha1", "AddonTemplate")
-            .await;
-    if !served {
-        tracing::info!("environments: Environment or AddonTemplate not served; family not started");
+    let kinds = [
+        ("orbdeck.io/v1alpha1", "Environment"),
+        ("orbdeck.io/v1alpha1", "AddonTemplate"),
+    ];
+    if !ctx.served("environments", &kinds).await {
         return;
     }
     let wake = Arc::new(Notify::new());

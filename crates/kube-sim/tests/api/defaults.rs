@@ -456,6 +456,14 @@ async fn the_watch_history_is_bounded_in_time() {
     })
     .await;
     let api: Api<ConfigMap> = Api::namespaced(sim.client().await, "default");
+    // The namespace's kube-root-ca.crt is made in the background; once it is there, no other
+    // ConfigMap event can land after `a` and be seen by the watch from `a`.
+    for _ in 0..200 {
+        if api.get_opt("kube-root-ca.crt").await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "a"}})).unwrap();
     let created = api.create(&PostParams::default(), &cm).await.unwrap();
     let old = created.metadata.resource_version.unwrap();
