@@ -91,7 +91,10 @@ pub fn render(
              letters, digits, spaces and . _ @ + - :, starting with a letter or digit, no \": \")"
         ));
     }
-    let text = substitute(&template.spec.manifests, namespace, owner);
+    let text = substitute(
+        &template.spec.manifests,
+        &[("namespace", namespace), ("owner", owner)],
+    );
     let documents = crate::validate::documents(&text).map_err(|e| {
         format!(
             "add-on template {name}, document {}, line {}:{}: {}",
@@ -141,21 +144,19 @@ pub fn render(
     Ok(objects)
 }
 
-/// Replaces `{{namespace}}` and `{{owner}}` (with optional spaces inside the braces); other
-/// `{{...}}` text is left alone.
-fn substitute(text: &str, namespace: &str, owner: &str) -> String {
+/// Replaces each `{{NAME}}` (with optional spaces inside the braces) whose NAME is in `values`
+/// by its value; other `{{...}}` text is left alone. Add-ons use `namespace` and `owner`,
+/// environment templates `replId`, `namespace` and `language`.
+pub fn substitute(text: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let replaced = after.find("}}").and_then(|end| {
-            let value = match after[..end].trim() {
-                "namespace" => namespace,
-                "owner" => owner,
-                _ => return None,
-            };
-            Some((value, end))
+            let name = after[..end].trim();
+            let (_, value) = values.iter().find(|(n, _)| *n == name)?;
+            Some((*value, end))
         });
         match replaced {
             Some((value, end)) => {
@@ -173,7 +174,7 @@ fn substitute(text: &str, namespace: &str, owner: &str) -> String {
 }
 
 /// A non-empty string field of an object.
-fn text_field(object: &Map<String, Value>, key: &str) -> Option<String> {
+pub fn text_field(object: &Map<String, Value>, key: &str) -> Option<String> {
     object
         .get(key)
         .and_then(Value::as_str)

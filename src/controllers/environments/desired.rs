@@ -3,7 +3,7 @@
 //! AddonTemplate serving its language, with `{{replId}}` wherever the seed's `service_name` was,
 //! owned by the Environment and labelled with it.
 
-use crate::controllers::addons::desired::{is_label_value, namespaced};
+use crate::controllers::addons::desired::{is_label_value, namespaced, substitute, text_field};
 use crate::controllers::{MANAGED_BY_LABEL, MANAGER, Warning, str_at};
 use crate::model::{AddonTemplate, Environment};
 use crate::names::dns_label_problem;
@@ -93,7 +93,14 @@ pub fn render(env: &Environment, template: &AddonTemplate) -> Result<Vec<Value>,
         .uid
         .clone()
         .ok_or_else(|| at("it has no uid yet".into()))?;
-    let text = substitute(&template.spec.manifests, repl_id, namespace, language);
+    let text = substitute(
+        &template.spec.manifests,
+        &[
+            ("replId", repl_id),
+            ("namespace", namespace),
+            ("language", language),
+        ],
+    );
     let documents = crate::validate::documents(&text).map_err(|e| {
         at(format!(
             "template {tname}, document {}, line {}:{}: {}",
@@ -120,8 +127,8 @@ pub fn render(env: &Environment, template: &AddonTemplate) -> Result<Vec<Value>,
         let Value::Object(mut object) = doc.value else {
             return Err(at("not a mapping"));
         };
-        let api_version = str_field(&object, "apiVersion").ok_or_else(|| at("no apiVersion"))?;
-        let kind = str_field(&object, "kind").ok_or_else(|| at("no kind"))?;
+        let api_version = text_field(&object, "apiVersion").ok_or_else(|| at("no apiVersion"))?;
+        let kind = text_field(&object, "kind").ok_or_else(|| at("no kind"))?;
         if !namespaced(&api_version, &kind) {
             return Err(at(&format!(
                 "{kind} is cluster-scoped; an Environment owns only objects in its namespace"
@@ -130,7 +137,7 @@ pub fn render(env: &Environment, template: &AddonTemplate) -> Result<Vec<Value>,
         let Value::Object(metadata) = object.entry("metadata").or_insert_with(|| json!({})) else {
             return Err(at("metadata is not a mapping"));
         };
-        if str_field(metadata, "name").is_none() {
+        if text_field(metadata, "name").is_none() {
             return Err(at(&format!("{kind} has no metadata.name")));
         }
         match metadata.get("namespace") {
@@ -206,46 +213,6 @@ fn label_map(metadata: &mut Map<String, Value>) -> Option<&mut Map<String, Value
         metadata.insert("labels".into(), json!({}));
     }
     metadata.get_mut("labels").and_then(Value::as_object_mut)
-}
-
-/// Replaces `{{replId}}`, `{{namespace}}` and `{{language}}` (with optional spaces inside the
-/// braces); other `{{...}}` text is left alone.
-fn substitute(text: &str, repl_id: &str, namespace: &str, language: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let replaced = after.find("}}").and_then(|end| {
-            let value = match after[..end].trim() {
-                "replId" => repl_id,
-                "namespace" => namespace,
-                "language" => language,
-                _ => return None,
-            };
-            Some((value, end))
-        });
-        match replaced {
-            Some((value, end)) => {
-                out.push_str(value);
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str("{{");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn str_field(object: &Map<String, Value>, key: &str) -> Option<String> {
-    object
-        .get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// What one Environment yields.
