@@ -89,8 +89,18 @@ type Clients = Arc<
     >,
 >;
 
-/// Copies under way in this engine, by ImageReplication name: their policy and progress.
-type Running = Arc<Mutex<HashMap<String, (String, Progress)>>>;
+/// This engine's copies.
+#[derive(Default)]
+struct Copies {
+    /// Copies under way, by ImageReplication name: their policy and progress.
+    running: HashMap<String, (String, Progress)>,
+    /// Copies whose outcome this engine wrote but the watch may not show yet, by name: the
+    /// attempt (so a lagging watch never starts the same copy again).
+    written: HashMap<String, u32>,
+}
+
+/// This engine's copies, shared by the passes and the copy tasks.
+type Running = Arc<Mutex<Copies>>;
 
 /// Runs the replicator until the term ends; `report` holds the last pass's report.
 pub async fn run(ctx: Arc<Context>, report: Arc<Mutex<Option<Report>>>) {
@@ -160,10 +170,25 @@ async fn pass(
     let now = Timestamp::now().as_millisecond();
     let api: Api<ImageReplication> = Api::namespaced(ctx.client.clone(), ENGINE_NAMESPACE);
     let mut ok = true;
+    lock(running).written.retain(|name, _| {
+        all.iter()
+            .any(|r| r.metadata.name.as_deref() == Some(name.as_str()))
+    });
     for r in all {
         let name = r.metadata.name.clone().unwrap_or_default();
-        let is_running = lock(running).contains_key(&name);
-        match schedule::step(&r, is_running, now) {
+        let busy = {
+            let mut copies = lock(running);
+            let status = r.status.clone().unwrap_or_default();
+            if copies
+                .written
+                .get(&name)
+                .is_some_and(|&attempt| !schedule::predates(&status, attempt))
+            {
+                copies.written.remove(&name);
+            }
+            copies.running.contains_key(&name) || copies.written.contains_key(&name)
+        };
+        match schedule::step(&r, busy, now) {
             Step::Nothing => {}
             Step::WaitMillis(ms) => {
                 let due = now + ms;
@@ -201,8 +226,9 @@ async fn pass(
                 };
                 let concurrency = usize::try_from(policy.spec.concurrency.max(1)).unwrap_or(1);
                 let progress = {
-                    let mut running = lock(running);
-                    let busy = running
+                    let mut copies = lock(running);
+                    let busy = copies
+                        .running
                         .values()
                         .filter(|(p, _)| *p == r.spec.policy)
                         .count();
@@ -210,14 +236,21 @@ async fn pass(
                         continue;
                     }
                     let progress = Progress::default();
-                    running.insert(name.clone(), (r.spec.policy.clone(), progress.clone()));
+                    copies
+                        .running
+                        .insert(name.clone(), (r.spec.policy.clone(), progress.clone()));
                     progress
                 };
                 let (ctx, wake, running) = (ctx.clone(), wake.clone(), running.clone());
                 let clients = clients.clone();
                 tokio::spawn(async move {
-                    attempt_copy(&ctx, &r, &policy, attempt, (&progress, &clients)).await;
-                    lock(&running).remove(&name);
+                    let written =
+                        attempt_copy(&ctx, &r, &policy, attempt, (&progress, &clients)).await;
+                    let mut copies = lock(&running);
+                    copies.running.remove(&name);
+                    if written {
+                        copies.written.insert(name, attempt);
+                    }
                     wake.notify_one();
                 });
             }
@@ -227,14 +260,15 @@ async fn pass(
 }
 
 /// One attempt: status `Replicating` with progress every second, then `Succeeded`, `Failed`
-/// (with the time of the next attempt) or `MaxAttemptsExceeded`.
+/// (with the time of the next attempt) or `MaxAttemptsExceeded`; whether that outcome was
+/// written.
 async fn attempt_copy(
     ctx: &Context,
     r: &ImageReplication,
     policy: &ImageReplicationPolicy,
     attempt: u32,
     (progress, clients): (&Progress, &Clients),
-) {
+) -> bool {
     let name = r.metadata.name.clone().unwrap_or_default();
     let api: Api<ImageReplication> = Api::namespaced(ctx.client.clone(), ENGINE_NAMESPACE);
     let previous = r.status.clone().unwrap_or_default();
@@ -262,7 +296,7 @@ async fn attempt_copy(
     ticks.tick().await;
     let outcome = loop {
         tokio::select! {
-            _ = ctx.shutdown.cancelled() => return,
+            _ = ctx.shutdown.cancelled() => return false,
             outcome = &mut work => break outcome,
             _ = ticks.tick() => {
                 let (copied, total) = (progress.copied.load(Ordering::Relaxed), progress.total.load(Ordering::Relaxed));
@@ -314,7 +348,7 @@ async fn attempt_copy(
             current.message = Some(message);
         }
     }
-    write(&api, &name, &current).await;
+    write(&api, &name, &current).await
 }
 
 /// The copy of one attempt, its error as text.
@@ -381,7 +415,7 @@ fn build_report(replications: &Store<ImageReplication>, running: &Running) -> Re
     for r in all {
         let name = r.metadata.name.clone().unwrap_or_default();
         let status = r.status.clone().unwrap_or_default();
-        let (copied, total) = match running.get(&name) {
+        let (copied, total) = match running.running.get(&name) {
             Some((_, p)) => (
                 p.copied.load(Ordering::Relaxed),
                 p.total.load(Ordering::Relaxed),

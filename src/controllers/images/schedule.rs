@@ -3,7 +3,7 @@
 //! delay between attempts. Called by the replicator's passes.
 
 use super::desired::RETRY_ANNOTATION;
-use crate::model::{ImageReplication, ReplicationPhase};
+use crate::model::{ImageReplication, ImageReplicationStatus, ReplicationPhase};
 use std::time::Duration;
 
 /// The delay after the first failed attempt; each later one doubles it.
@@ -70,6 +70,17 @@ pub fn step(r: &ImageReplication, running: bool, now_ms: i64) -> Step {
     }
 }
 
+/// Whether `status`, as the watch shows it, predates the outcome of attempt `attempt` that
+/// this engine already wrote (the watch lags behind the write).
+pub fn predates(status: &ImageReplicationStatus, attempt: u32) -> bool {
+    status.attempts < attempt
+        || (status.attempts == attempt
+            && matches!(
+                status.phase,
+                ReplicationPhase::Pending | ReplicationPhase::Replicating
+            ))
+}
+
 /// The delay after failed attempt `attempt` (from 1): doubling from [`FIRST_DELAY`] up to
 /// [`MAX_DELAY`], times `jitter` (expected in 0.75..1.25).
 pub fn delay(attempt: u32, jitter: f64) -> Duration {
@@ -80,7 +91,7 @@ pub fn delay(attempt: u32, jitter: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ImageReplicationSpec, ImageReplicationStatus};
+    use crate::model::ImageReplicationSpec;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn replication(status: ImageReplicationStatus) -> ImageReplication {
@@ -94,6 +105,21 @@ mod tests {
         );
         r.status = Some(status);
         r
+    }
+
+    #[test]
+    fn a_lagging_watch_predates_the_written_outcome() {
+        let seen = |phase, attempts| ImageReplicationStatus {
+            phase,
+            attempts,
+            ..Default::default()
+        };
+        assert!(predates(&seen(ReplicationPhase::Pending, 0), 1));
+        assert!(predates(&seen(ReplicationPhase::Replicating, 1), 1));
+        assert!(predates(&seen(ReplicationPhase::Failed, 1), 2));
+        assert!(!predates(&seen(ReplicationPhase::Succeeded, 1), 1));
+        assert!(!predates(&seen(ReplicationPhase::Failed, 2), 2));
+        assert!(!predates(&seen(ReplicationPhase::Replicating, 3), 2));
     }
 
     #[test]
