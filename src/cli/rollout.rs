@@ -3,16 +3,13 @@
 //! file under the data dir, so any of them may be killed and run again.
 
 use crate::fleet::config::{FleetConfig, Paths};
-use crate::fleet::selector::Selector;
-use crate::rollout::change::{Edit, FleetChange};
+use crate::rollout::options::PlanArgs;
 use crate::rollout::report;
 use crate::rollout::run::{Fleet, Move, make_move, run as run_loop};
-use crate::rollout::state::{Event, Rollout, Strategy};
-use crate::rollout::waves::{Grouping, Limit, parse_named};
+use crate::rollout::state::{Event, Rollout};
 use crate::rollout::{Phase, plan};
 use crate::text::sanitize;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// The `rollout` subcommands.
@@ -57,55 +54,8 @@ pub struct RunArgs {
     pub poll: Duration,
 }
 
-/// Options of `rollout plan`.
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// Which ORBs: a selector over fleet labels, `name` for the ORB's name (`env=prod`,
-    /// `region in (eu,us)`, `name in (a,b)`, `!canary`); `*` for all.
-    #[arg(long, value_name = "SELECTOR")]
-    pub orbs: String,
-    /// The file changed in every ORB's repo, e.g. desired/quota.yaml.
-    #[arg(long, value_name = "PATH")]
-    pub file: String,
-    /// A YAML merge patch (RFC 7386) of the file's one document.
-    #[arg(long, value_name = "FILE", group = "edit")]
-    pub patch: Option<PathBuf>,
-    /// The file's whole new content.
-    #[arg(long, value_name = "FILE", group = "edit")]
-    pub content: Option<PathBuf>,
-    /// Set a key path (`spec.hard.cpu`, `data["a.b"]`) to a YAML value.
-    #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], group = "edit")]
-    pub set: Option<Vec<String>>,
-    /// A named wave after the canary, NAME:SELECTOR (repeatable, in order); ORBs no wave
-    /// takes are Unassigned and never pushed.
-    #[arg(
-        long = "wave",
-        value_name = "NAME:SELECTOR",
-        conflicts_with = "wave_size"
-    )]
-    pub waves: Vec<String>,
-    /// Automatic waves after the canary of this many ORBs (default: one wave of the rest).
-    #[arg(long)]
-    pub wave_size: Option<usize>,
-    /// ORBs of a wave in flight at once: a count or a percentage of the wave.
-    #[arg(long, default_value = "100%")]
-    pub max_concurrent: Limit,
-    /// ORBs of a wave pushed and not yet Healthy at once: a count or a percentage.
-    #[arg(long, default_value = "100%")]
-    pub max_unavailable: Limit,
-    /// How long an ORB stays Healthy before its wave may move on.
-    #[arg(long, default_value = "2m", value_parser = duration)]
-    pub bake: Duration,
-    /// How long an ORB may take from its push to Healthy before it is a Timeout.
-    #[arg(long, default_value = "10m", value_parser = duration)]
-    pub progress_deadline: Duration,
-    /// Start it at once (then `rollout run ID`).
-    #[arg(long)]
-    pub start: bool,
-}
-
 fn duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?}: {e} (e.g. 30s, 2m)"))
+    crate::rollout::options::duration(text)
 }
 
 /// Runs a `rollout` subcommand.
@@ -217,45 +167,7 @@ async fn follow(fleet: &Fleet, args: &RunArgs) -> Result<(), String> {
 }
 
 async fn plan_command(fleet: &Fleet, args: PlanArgs) -> Result<(), String> {
-    let selector = Selector::parse(&args.orbs).map_err(|e| format!("--orbs: {e}"))?;
-    let read = |p: &PathBuf, flag: &str| {
-        std::fs::read_to_string(p).map_err(|e| format!("{flag} {}: {e}", p.display()))
-    };
-    let edit = match (&args.patch, &args.content, &args.set) {
-        (Some(p), _, _) => Edit::MergePatch(read(p, "--patch")?),
-        (_, Some(p), _) => Edit::Content(read(p, "--content")?),
-        (_, _, Some(kv)) if kv.len() == 2 => Edit::Set {
-            key: kv[0].clone(),
-            value: kv[1].clone(),
-        },
-        _ => {
-            return Err("say what changes: --patch FILE, --content FILE or --set KEY VALUE".into());
-        }
-    };
-    let grouping = if args.waves.is_empty() {
-        Grouping::Auto(args.wave_size.unwrap_or(usize::MAX))
-    } else {
-        Grouping::Named(
-            args.waves
-                .iter()
-                .map(|w| parse_named(w))
-                .collect::<Result<_, _>>()?,
-        )
-    };
-    let request = plan::Request {
-        selector,
-        change: FleetChange {
-            path: args.file.clone(),
-            edit,
-        },
-        grouping,
-        strategy: Strategy {
-            max_concurrent: args.max_concurrent,
-            max_unavailable: args.max_unavailable,
-            bake_seconds: args.bake.as_secs(),
-            progress_deadline_seconds: args.progress_deadline.as_secs(),
-        },
-    };
+    let request = args.request(None)?;
     let mut rollout = plan::plan(&fleet.config, &fleet.paths, request, chrono::Utc::now())
         .await
         .map_err(|e| e.to_string())?;

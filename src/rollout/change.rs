@@ -52,6 +52,87 @@ pub enum ChangeError {
     },
 }
 
+impl Edit {
+    /// The edit that turns `old` into `new` in a way other ORBs' versions of the file can
+    /// take: `set KEY VALUE` when one value changed, a merge patch of what changed when both
+    /// are one YAML mapping, else the whole new file (what the control room's "apply this
+    /// change to other ORBs" rolls out from an edit made in one ORB).
+    pub fn between(old: Option<&str>, new: &str) -> Edit {
+        let one = |text: &str| -> Option<Value> {
+            let docs: Vec<Value> = serde_saphyr::from_multiple(text).ok()?;
+            let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+            let [doc] = <[Value; 1]>::try_from(docs).ok()?;
+            doc.is_object().then_some(doc)
+        };
+        let (Some(before), Some(after)) = (old.and_then(one), one(new)) else {
+            return Edit::Content(new.to_string());
+        };
+        let patch = merge_patch(&before, &after);
+        if let Some((key, value)) = single_value(&patch) {
+            return Edit::Set { key, value };
+        }
+        match serde_json::to_string(&patch) {
+            Ok(text) if patch.as_object().is_some_and(|m| !m.is_empty()) => Edit::MergePatch(text),
+            _ => Edit::Content(new.to_string()),
+        }
+    }
+}
+
+/// The RFC 7386 merge patch that turns `old` into `new`.
+fn merge_patch(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch = serde_json::Map::new();
+            for key in old.keys().filter(|k| !new.contains_key(*k)) {
+                patch.insert(key.clone(), Value::Null);
+            }
+            for (key, value) in new {
+                match old.get(key) {
+                    Some(was) if was == value => {}
+                    Some(was) if was.is_object() && value.is_object() => {
+                        patch.insert(key.clone(), merge_patch(was, value));
+                    }
+                    _ => {
+                        patch.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            Value::Object(patch)
+        }
+        _ => new.clone(),
+    }
+}
+
+/// The key path and YAML value of a patch that sets exactly one scalar.
+fn single_value(patch: &Value) -> Option<(String, String)> {
+    let mut at = patch;
+    let mut path = String::new();
+    while let Value::Object(map) = at {
+        let [(key, value)] = <[(&String, &Value); 1]>::try_from(map.iter().collect::<Vec<_>>()).ok()?;
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/');
+        let step = if plain {
+            key.clone()
+        } else if !key.contains('"') {
+            format!("[\"{key}\"]")
+        } else {
+            return None;
+        };
+        if path.is_empty() || !plain {
+            path.push_str(&step);
+        } else {
+            path = format!("{path}.{step}");
+        }
+        at = value;
+    }
+    if path.is_empty() || at.is_null() || at.is_array() {
+        return None;
+    }
+    Some((path, serde_json::to_string(at).ok()?))
+}
+
 impl FleetChange {
     /// One line for people: `set spec.hard.cpu=8 in desired/quota.yaml`.
     pub fn describe(&self) -> String {
@@ -250,6 +331,47 @@ mod tests {
 
         let content = change(Edit::Content("x: 1\n".into()));
         assert_eq!(content.apply(None).unwrap(), "x: 1\n");
+    }
+
+    #[test]
+    fn an_edit_becomes_the_change_other_orbs_can_take() {
+        let edited = QUOTA.replace("cpu: '4'", "cpu: '8'");
+        let set = Edit::between(Some(QUOTA), &edited);
+        assert_eq!(
+            set,
+            Edit::Set {
+                key: "spec.hard.cpu".into(),
+                value: "\"8\"".into()
+            }
+        );
+        let dotted = QUOTA.replace("8Gi", "16Gi");
+        let Edit::Set { key, .. } = Edit::between(Some(QUOTA), &dotted) else {
+            panic!("one value changed");
+        };
+        assert_eq!(key, "spec.hard[\"requests.memory\"]");
+        // Another ORB's file, with its own values, takes only what changed here.
+        let elsewhere = QUOTA.replace("8Gi", "32Gi");
+        let two = QUOTA
+            .replace("cpu: '4'", "cpu: '6'")
+            .replace("    requests.memory: 8Gi\n", "");
+        let patch = Edit::between(Some(QUOTA), &two);
+        assert!(matches!(patch, Edit::MergePatch(_)), "{patch:?}");
+        let out = parsed(&change(patch).apply(Some(&elsewhere)).unwrap());
+        assert_eq!(out["spec"]["hard"], serde_json::json!({"cpu": "6"}));
+        let set = change(Edit::between(Some(QUOTA), &edited));
+        let out = parsed(&set.apply(Some(&elsewhere)).unwrap());
+        assert_eq!(out["spec"]["hard"]["requests.memory"], "32Gi");
+        assert_eq!(out["spec"]["hard"]["cpu"], "8");
+        // A new file or several documents: the whole file.
+        assert_eq!(
+            Edit::between(None, QUOTA),
+            Edit::Content(QUOTA.to_string())
+        );
+        let many = format!("{QUOTA}---\n{QUOTA}");
+        assert_eq!(
+            Edit::between(Some(&many), &many.replace("'4'", "'5'")),
+            Edit::Content(many.replace("'4'", "'5'"))
+        );
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! on the first ORB that goes bad, resumable, skippable, abortable and revertible. Called by
 //! `orbdeck rollout` and read by the control room's Rollouts view.
 //!
-//! [`change`] says what one edit does to a file, [`waves`] groups ORBs and resolves limits,
+//! [`change`] says what one edit does to a file, [`options`] what a plan is asked with, [`waves`] groups ORBs and resolves limits,
 //! [`plan`] plans the change on every selected ORB (its diff and server-side dry run),
 //! [`step`] is the pure loop, [`run`] carries it out through the normal write path, and
 //! [`state`] keeps it all in a file under the data dir; [`report`] puts it in words.
 
 pub mod change;
+pub mod options;
 pub mod plan;
 pub mod report;
 pub mod run;

@@ -32,6 +32,22 @@ pub enum Action {
     Tick(Clock),
     /// Replace one ORB's view (index into the fleet).
     OrbUpdated(usize, Box<OrbView>),
+    /// This machine's rollouts changed: every ORB's rows (by ORB name) and one note per rollout.
+    Rollouts {
+        /// The Rollouts tab's rows of each ORB.
+        rows: std::collections::BTreeMap<String, Vec<super::data::RolloutRow>>,
+        /// One line per rollout shown (id, line), newest first.
+        notes: Vec<(String, String)>,
+    },
+    /// Result of [`Effect::PlanRollout`]: the saved rollout's id and its plan as text.
+    RolloutPlanned {
+        /// The rollout's id.
+        id: String,
+        /// The plan, as `orbdeck rollout plan` prints it.
+        text: String,
+        /// The draft (ORB, path) the change came from.
+        draft: Option<(String, String)>,
+    },
     /// Result of [`Effect::OpenFile`]: the file's text (the draft's when `from_draft`).
     FileOpened {
         /// ORB name.
@@ -370,8 +386,25 @@ pub enum Effect {
         /// What to do.
         op: UpgradeOp,
     },
-    /// This machine's rollouts (`orbdeck rollout`), as their status texts → [`Action::Text`].
-    Rollouts,
+    /// One rollout (or every one, newest first) as `orbdeck rollout status` prints it →
+    /// [`Action::Text`].
+    RolloutStatus(Option<String>),
+    /// Plan a rollout from `:rollout`'s flags (`args`, `--file` and `--orbs` included), the
+    /// change being the draft's edit when no flag says one; saved as Planned → [`Action::RolloutPlanned`].
+    PlanRollout {
+        /// The flags of `orbdeck rollout plan`.
+        args: Vec<String>,
+        /// The draft (ORB, path) whose edit is the change, when no flag says one.
+        draft: Option<(String, String)>,
+    },
+    /// Start, resume, skip, abort or revert a rollout (its file; the runtime's rollout task
+    /// carries it out) → a notice or an error.
+    RolloutMove {
+        /// The rollout's id.
+        id: String,
+        /// What to do.
+        wanted: crate::rollout::run::Move,
+    },
     /// Read the commit log of an ORB (or of one file) after a fetch → [`Action::History`].
     History {
         /// ORB name.

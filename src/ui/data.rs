@@ -45,6 +45,37 @@ pub struct OrbView {
     pub loading: bool,
     /// The engine as its Lease tells it, when the Lease can be read.
     pub engine: Option<EngineInfo>,
+    /// Its part in this machine's rollouts (`orbdeck rollout`, `:rollout`), newest first.
+    pub rollouts: Vec<RolloutRow>,
+}
+
+/// One ORB's part in one rollout: a row of the Rollouts tab.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RolloutRow {
+    /// The rollout's id.
+    pub id: String,
+    /// The rollout's phase (`Running`, `Halted`…).
+    pub phase: String,
+    /// The ORB's wave, 0 the canary (the Unassigned sort last).
+    pub wave: usize,
+    /// `0 canary`, `1 wave-1`, or `-` for an Unassigned ORB.
+    pub wave_name: String,
+    /// Where the ORB is (`Waiting`, `Pushed`, `Applying`, `Healthy`, `Degraded`…, `Unassigned`).
+    pub state: String,
+    /// 0 fine or done, 1 under way, 2 a failure.
+    pub severity: u8,
+    /// The rollout's commit on the ORB's remote, short hex (empty before the push).
+    pub commit: String,
+    /// The commit the engine last reported applied, short hex.
+    pub applied: String,
+    /// The engine's health roll-up, as last seen.
+    pub health: String,
+    /// When the ORB entered its state, Unix seconds.
+    pub since: u64,
+    /// The last thing said about it (sanitised).
+    pub message: String,
+    /// The ORB's drift as its view last knew it (shown; it does not gate the rollout).
+    pub drift: Option<usize>,
 }
 
 /// An ORB's labels as shown and searched: `env=prod,region=eu`, sanitised.

@@ -75,6 +75,8 @@ pub enum Command {
     PrevTab,
     /// Jump to a tab.
     GoTab(Tab),
+    /// Mark or unmark the selected ORB (what `:rollout` rolls an edit out to).
+    Mark,
     /// Sort by the next column.
     SortNext,
     /// Reverse the sort direction.
@@ -308,6 +310,20 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         &[X::Main],
         "9",
         "Access tab: who can do what, where",
+    ),
+    (
+        C::GoTab(Tab::Rollouts),
+        "tab-rollouts",
+        &[X::Main],
+        "0",
+        "Rollouts tab: this machine's fleet-wide rollouts",
+    ),
+    (
+        C::Mark,
+        "mark",
+        &[X::Main],
+        "space",
+        "mark/unmark the ORB for :rollout",
     ),
     (C::SortNext, "sort", &[X::Main], "s", "sort by next column"),
     (

@@ -92,7 +92,7 @@ pub(crate) fn main_areas(main: Rect, tab: Tab) -> MainAreas {
             detail: Some(detail),
             note: None,
         }
-    } else if matches!(tab, Tab::Live | Tab::Access) && rest.height >= 3 {
+    } else if matches!(tab, Tab::Live | Tab::Access | Tab::Rollouts) && rest.height >= 3 {
         let body = Rect::new(rest.x, rest.y, rest.width, rest.height - 1);
         let note = Rect::new(rest.x, rest.y + rest.height - 1, rest.width, 1);
         MainAreas {

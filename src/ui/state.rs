@@ -123,6 +123,13 @@ pub enum Confirm {
     },
     /// Delete a desired file, or one object's document in it (a commit); asks again by name.
     Delete(DeleteTarget),
+    /// Abort or revert a rollout.
+    Rollout {
+        /// The rollout's id.
+        id: String,
+        /// Abort or revert.
+        wanted: crate::rollout::run::Move,
+    },
     /// Throw a draft away.
     DiscardDraft {
         /// ORB name.
@@ -257,6 +264,13 @@ pub enum Viewer {
 /// What `c` commits from a plan shown in [`Viewer::Text`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlanCommit {
+    /// Start the planned rollout `id`; the draft (ORB, path) it was made from is dropped.
+    StartRollout {
+        /// The rollout's id.
+        id: String,
+        /// The draft the change came from.
+        draft: Option<(String, String)>,
+    },
     /// Every draft of this ORB, as one commit (asks for the message).
     Drafts(String),
     /// The revert of a commit, as a new commit.
@@ -394,6 +408,10 @@ pub struct State {
     pub drafts_home: Option<String>,
     /// Terminal size (columns, rows), from [`super::Action::Resize`].
     pub size: (u16, u16),
+    /// ORBs marked with space in the ORB list, by name: what `:rollout` rolls an edit out to.
+    pub marked: std::collections::BTreeSet<String>,
+    /// One line per rollout the Rollouts tab shows (phase and figures), newest first.
+    pub rollout_notes: Vec<(String, String)>,
     /// Time of the last tick.
     pub clock: Clock,
 }
@@ -430,6 +448,8 @@ impl State {
             write_all: settings.write_all,
             drafts_home: settings.drafts_home,
             size: (80, 24),
+            marked: Default::default(),
+            rollout_notes: Vec::new(),
             clock,
         };
         state.reindex();

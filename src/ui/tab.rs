@@ -23,11 +23,13 @@ pub enum Tab {
     Live,
     /// Who can do what, where: RBAC bindings resolved per subject.
     Access,
+    /// This machine's rollouts, one row per ORB of each.
+    Rollouts,
 }
 
 impl Tab {
-    /// Every tab, in display order (number keys 1..9).
-    pub const ALL: [Tab; 9] = [
+    /// Every tab, in display order (number keys 1..9, then 0).
+    pub const ALL: [Tab; 10] = [
         Tab::Overview,
         Tab::Profiles,
         Tab::Quotas,
@@ -37,6 +39,7 @@ impl Tab {
         Tab::Events,
         Tab::Live,
         Tab::Access,
+        Tab::Rollouts,
     ];
 
     /// Position in [`Tab::ALL`].

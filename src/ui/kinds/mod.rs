@@ -19,6 +19,7 @@ pub(crate) mod orbs;
 pub(crate) mod profiles;
 pub(crate) mod quotas;
 pub(crate) mod replications;
+pub(crate) mod rollouts;
 pub(crate) mod upgrades;
 
 use ratatui::style::Style;
@@ -246,6 +247,7 @@ impl Tab {
             Tab::Events => &events::TABLE,
             Tab::Live => &live::TABLE,
             Tab::Access => &access::TABLE,
+            Tab::Rollouts => &rollouts::TABLE,
         }
     }
 }

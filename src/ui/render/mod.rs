@@ -275,6 +275,10 @@ fn mode_hints(
                         k(Command::LiveYaml, "binding yaml"),
                         k(Command::ThreeWay, "diff"),
                     ]),
+                    Tab::Rollouts => v.extend([
+                        k(Command::Open, "status"),
+                        k(Command::Mark, "mark ORB"),
+                    ]),
                     Tab::Overview | Tab::Quotas => {}
                 }
             }

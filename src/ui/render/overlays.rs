@@ -139,8 +139,18 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
         "",
     ));
     lines.push(entry(
-        ":rollouts",
-        "this machine's rollouts: ready · wave · unavailable, per ORB",
+        ":rollouts / 0",
+        "the Rollouts tab: this machine's rollouts, one row per ORB",
+        "",
+    ));
+    lines.push(entry(
+        ":rollout [FLAGS]",
+        "plan the selected draft for the ORBs marked with space (c starts it)",
+        "",
+    ));
+    lines.push(entry(
+        ":rollout start|resume|skip|abort|revert|status [ID]",
+        "a move on the selected (or newest) rollout",
         "",
     ));
     lines.push(entry(":alerts", "what the header's alerts count", ""));
@@ -339,6 +349,20 @@ fn confirm(state: &State, frame: &mut Frame, what: &Confirm) {
                 }
             ),
         ),
+        Confirm::Rollout { id, wanted } => match wanted {
+            crate::rollout::run::Move::Revert => (
+                "Revert rollout?",
+                format!(
+                    "Revert rollout {id}? A revert commit goes to every ORB it pushed to, last wave first, through the normal write path."
+                ),
+            ),
+            _ => (
+                "Abort rollout?",
+                format!(
+                    "Abort rollout {id}? Nothing more is pushed; what was pushed stays (revert undoes it)."
+                ),
+            ),
+        },
         Confirm::DiscardDraft { orb, path } => (
             "Discard draft?",
             format!(

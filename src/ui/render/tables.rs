@@ -56,6 +56,7 @@ pub(crate) fn render(state: &State, frame: &mut Frame, area: Rect) {
         let w = usize::from(note.width);
         let text = match state.tab {
             Tab::Access => access_note(state, w),
+            Tab::Rollouts => rollout_note(state, w),
             _ => live_note(state, w),
         };
         frame.render_widget(text, note);
@@ -150,9 +151,9 @@ fn tab_bar(state: &State, width: u16) -> Line<'static> {
             theme.dim
         };
         let text = match chosen {
-            Some((name, pad, _)) => format!(" {} {}{pad}", i + 1, name(*t)),
-            None if *t == state.tab => format!(" {} {} ", i + 1, t.short_title()),
-            None => format!(" {}", i + 1),
+            Some((name, pad, _)) => format!(" {} {}{pad}", (i + 1) % 10, name(*t)),
+            None if *t == state.tab => format!(" {} {} ", (i + 1) % 10, t.short_title()),
+            None => format!(" {}", (i + 1) % 10),
         };
         [
             Span::styled(text, style),
@@ -287,6 +288,31 @@ fn access_note(state: &State, w: usize) -> Line<'static> {
         count(findings, "finding")
     );
     line(&text, w, if findings > 0 { t.warn } else { t.dim })
+}
+
+/// The Rollouts tab's line under its table: the newest rollout's phase and figures
+/// (`ready 7/20 · wave 2/4 · unavailable 1/2`), and how many more there are.
+fn rollout_note(state: &State, w: usize) -> Line<'static> {
+    let t = &state.theme;
+    let Some((_, first)) = state.rollout_notes.first() else {
+        return line(
+            "No rollouts · :rollout after an edit (space marks ORBs) · orbdeck rollout plan",
+            w,
+            t.dim,
+        );
+    };
+    let more = state.rollout_notes.len() - 1;
+    let text = if more == 0 {
+        first.clone()
+    } else {
+        format!("{first} · {more} more (:rollout status ID)")
+    };
+    let style = if first.contains(" Halted") {
+        t.error
+    } else {
+        t.dim
+    };
+    line(&text, w, style)
 }
 
 fn empty(state: &State, frame: &mut Frame, area: Rect) {

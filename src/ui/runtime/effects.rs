@@ -5,6 +5,7 @@ mod delete;
 mod diff;
 mod drift;
 mod history;
+mod rollout;
 
 use super::scalar_edit;
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
@@ -256,7 +257,9 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
         Effect::History { orb, path } => history::log(&env, orb, path).await,
-        Effect::Rollouts => Ok(rollouts(&env)),
+        Effect::RolloutStatus(id) => Ok(rollout::status(&env, id)),
+        Effect::PlanRollout { args, draft } => rollout::plan(&env, args, draft).await,
+        Effect::RolloutMove { id, wanted } => rollout::moved(&env, id, wanted).await,
         Effect::ShowCommit { orb, commit } => history::show(&env, orb, commit).await,
         Effect::Blame { orb, path } => history::blame(&env, orb, path).await,
         Effect::PlanRevert { orb, commit } => history::plan_revert(&env, orb, commit).await,
@@ -1040,22 +1043,4 @@ fn op_word(op: UpgradeOp) -> &'static str {
         UpgradeOp::Resume => "resumed",
         UpgradeOp::Abort => "aborted",
     }
-}
-
-/// Every rollout under the data dir, newest first, as `orbdeck rollout status` prints it.
-fn rollouts(env: &Env) -> Action {
-    let store = crate::rollout::Store::new(env.paths.data.join("rollouts"));
-    let now = chrono::Utc::now();
-    let all = store.list();
-    if all.is_empty() {
-        return Action::Text(
-            "No rollouts on this machine. Plan one with `orbdeck rollout plan --orbs SELECTOR --file PATH --set KEY VALUE` (see `?`)."
-                .into(),
-        );
-    }
-    let texts: Vec<String> = all
-        .iter()
-        .map(|r| crate::rollout::report::status(r, now))
-        .collect();
-    Action::Text(texts.join("\n"))
 }

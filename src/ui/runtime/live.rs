@@ -227,6 +227,7 @@ impl Worker {
             desired_files: with_new_drafts(&git.desired_files, &git.drafts),
             tip: git.tip.map(|t| t.to_string()),
             drafts: git.drafts.clone(),
+            rollouts: Vec::new(),
             engine: lock(&c.engine)
                 .get(&format!("{ENGINE_NAMESPACE}/{LEASE_NAME}"))
                 .cloned(),

@@ -6,6 +6,7 @@ mod describe;
 pub mod effects;
 pub mod live;
 mod logs;
+mod rollouts;
 mod scalar_edit;
 
 use super::{Action, Clock, Effect, Keymap, Settings, State, render, update};
@@ -152,6 +153,13 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
         options.write_all,
         tx.clone(),
         wanted,
+        shutdown.clone(),
+    );
+    rollouts::spawn(
+        &options.config,
+        &options.paths,
+        options.write_all,
+        tx.clone(),
         shutdown.clone(),
     );
     // One batch of log lines in flight: a stream outrunning the screen waits (backpressure).

@@ -12,7 +12,7 @@ use crate::ui::theme::Theme;
 
 /// Commands besides the tab names; those taking an argument end with a space.
 const COMMANDS: &[&str] = &[
-    "orb ", "all", "alerts", "errors", "msg", "drafts", "drift", "plan", "history", "rollouts",
+    "orb ", "all", "alerts", "errors", "msg", "drafts", "drift", "plan", "history", "rollout ",
     "suspend", "resume", "theme ", "help", "quit", "q", "pods", "deploy", "svc", "ns",
 ];
 /// What `:ns` takes to clear the namespace filter.
@@ -147,6 +147,7 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
             run(state, arg, fx);
         }
         "ns" if !arg.is_empty() => namespace(state, arg),
+        "rollout" => super::rollout::command(state, arg, fx),
         "orb" => match state.fleet.iter().position(|o| o.name == arg) {
             Some(i) => select_orb(state, i),
             None => state.say(
@@ -156,18 +157,6 @@ pub(super) fn run(state: &mut State, input: &str, fx: &mut Vec<Effect>) {
         },
         "drafts" => state.mode = Mode::Viewer(Viewer::Drafts { selected: 0 }),
         "drift" => super::drift::open(state, fx),
-        "rollouts" => {
-            super::keys::open_viewer(
-                state,
-                Viewer::Text {
-                    title: "Rollouts (orbdeck rollout; :rollouts again to refresh)".into(),
-                    lines: None,
-                    scroll: 0,
-                    then: None,
-                },
-            );
-            fx.push(Effect::Rollouts);
-        }
         "alerts" => {
             let mut lines = Vec::new();
             for orb in &state.fleet {

@@ -143,6 +143,7 @@ fn normal(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
         Command::UpgradeResume => upgrade(state, UpgradeOp::Resume),
         Command::UpgradeAbort => upgrade(state, UpgradeOp::Abort),
         Command::RetryReplication => retry_replication(state, fx),
+        Command::Mark => super::rollout::mark(state),
         Command::History => history::open(state, fx),
         Command::Delete => delete(state),
         Command::SyncNow => {
@@ -327,6 +328,10 @@ fn confirm(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Confirm::DiscardDraft { orb, path } => {
                     fx.push(Effect::DiscardDraft { orb, path });
                 }
+                Confirm::Rollout { id, wanted } => {
+                    state.say(Level::Info, format!("Rollout {id}: {wanted:?}…"));
+                    fx.push(Effect::RolloutMove { id, wanted });
+                }
                 // The second step: the name typed again.
                 Confirm::Delete(target) => {
                     state.mode = Mode::Prompt {
@@ -406,6 +411,16 @@ fn viewer(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     {
         let (orb, commit) = (orb.clone(), commit.clone());
         return history::commit_revert(state, orb, commit, fx);
+    }
+    if let Mode::Viewer(Viewer::Text {
+        then: Some(PlanCommit::StartRollout { id, draft }),
+        lines: Some(_),
+        ..
+    }) = &state.mode
+        && key.code == KeyCode::Char('c')
+    {
+        let (id, draft) = (id.clone(), draft.clone());
+        return super::rollout::start(state, id, draft, fx);
     }
     if let Mode::Viewer(Viewer::Text {
         then: Some(PlanCommit::Drafts(orb)),
@@ -681,6 +696,19 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
         Tab::Desired => {
             let path = state.fleet[orb].desired_files[row].clone();
             open_path(state, name, path, 1, fx);
+        }
+        Tab::Rollouts => {
+            let id = state.fleet[orb].rollouts[row].id.clone();
+            open_viewer(
+                state,
+                Viewer::Text {
+                    title: format!("Rollout {id}"),
+                    lines: None,
+                    scroll: 0,
+                    then: None,
+                },
+            );
+            fx.push(Effect::RolloutStatus(Some(id)));
         }
         Tab::Events => {
             let event = &state.fleet[orb].events[row];

@@ -8,6 +8,7 @@ mod editor;
 mod history;
 mod keys;
 mod logs;
+mod rollout;
 
 use crossterm::event::KeyEventKind;
 
@@ -46,7 +47,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::OrbUpdated(i, view) => {
             if let Some(slot) = state.fleet.get_mut(i) {
+                let mut rollouts = std::mem::take(&mut slot.rollouts);
+                for row in &mut rollouts {
+                    row.drift = view.drift;
+                }
                 *slot = *view;
+                slot.rollouts = rollouts;
                 keep_local_draft(state, i);
                 reindex_if_shown(state, i);
             }
@@ -55,6 +61,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 effects.push(Effect::Quit);
             }
         }
+        Action::Rollouts { rows, notes } => rollout::arrived(state, rows, notes),
+        Action::RolloutPlanned { id, text, draft } => rollout::planned(state, id, text, draft),
         Action::LiveYaml(text) => {
             if let Mode::Viewer(Viewer::Yaml { lines, .. }) = &mut state.mode {
                 *lines = Some(text.lines().map(str::to_string).collect());
