@@ -108,7 +108,8 @@ fn single_value(patch: &Value) -> Option<(String, String)> {
     let mut at = patch;
     let mut path = String::new();
     while let Value::Object(map) = at {
-        let [(key, value)] = <[(&String, &Value); 1]>::try_from(map.iter().collect::<Vec<_>>()).ok()?;
+        let [(key, value)] =
+            <[(&String, &Value); 1]>::try_from(map.iter().collect::<Vec<_>>()).ok()?;
         let plain = !key.is_empty()
             && key
                 .chars()
@@ -363,10 +364,7 @@ mod tests {
         assert_eq!(out["spec"]["hard"]["requests.memory"], "32Gi");
         assert_eq!(out["spec"]["hard"]["cpu"], "8");
         // A new file or several documents: the whole file.
-        assert_eq!(
-            Edit::between(None, QUOTA),
-            Edit::Content(QUOTA.to_string())
-        );
+        assert_eq!(Edit::between(None, QUOTA), Edit::Content(QUOTA.to_string()));
         let many = format!("{QUOTA}---\n{QUOTA}");
         assert_eq!(
             Edit::between(Some(&many), &many.replace("'4'", "'5'")),

@@ -316,7 +316,7 @@ const TABLE: &[(Command, &str, &[Context], &str, &str)] = &[
         "tab-rollouts",
         &[X::Main],
         "0",
-        "Rollouts tab: this machine's fleet-wide rollouts",
+        "Rollouts tab: fleet-wide changes",
     ),
     (
         C::Mark,

@@ -27,7 +27,7 @@ pub use action::{Action, Clock, Effect, LiveWatch, LogRequest, ObjectRef, Upgrad
 pub use data::{
     AccessRow, AccessTable, ChildRow, DraftKind, DraftRow, DriftRow, EngineInfo, EventRow, Health,
     HistoryRow, LiveRow, LiveTable, NodeRow, OrbView, OwnerKind, ProfileRow, QuotaRow,
-    ReplicationRow, RepoInfo, SyncInfo, UpgradeRow, Upstream, Usage,
+    ReplicationRow, RepoInfo, RolloutRow, SyncInfo, UpgradeRow, Upstream, Usage,
 };
 pub use keymap::{Command, Context, KeySpec, Keymap};
 pub use render::render;

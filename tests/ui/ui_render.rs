@@ -979,6 +979,11 @@ fn live_scenarios() -> Vec<Scenario> {
             );
             send(s, Action::OrbUpdated(1, Box::new(view)));
         }),
+        ("rollouts_all", |s| {
+            type_text(s, ":all rollouts");
+            send(s, key(KeyCode::Enter));
+            send(s, rollouts());
+        }),
         ("describe", |s| {
             type_text(s, ":pods");
             send(s, key(KeyCode::Enter));
@@ -991,6 +996,77 @@ fn live_scenarios() -> Vec<Scenario> {
 
 /// A fixture of bindings: a cluster-wide superuser, an aggregated team role bound to a group
 /// and a service account (that does not exist), a namespaced Role, a binding to a missing role.
+/// A rollout halted on beta in wave 1: alpha (the canary) healthy, gamma waiting, and
+/// epsilon matched by the selector in no wave.
+fn rollouts() -> Action {
+    use orbdeck::ui::RolloutRow;
+    let id = "r20261202-051500-7f3a";
+    let row = |wave: usize, state: &str, severity: u8, message: &str| RolloutRow {
+        id: id.into(),
+        phase: "Halted".into(),
+        wave,
+        wave_name: if wave == usize::MAX {
+            "-".into()
+        } else {
+            format!("{wave} {}", if wave == 0 { "canary" } else { "wave-1" })
+        },
+        state: state.into(),
+        severity,
+        commit: if severity == 0 && wave == 0 {
+            "c0ffee1".into()
+        } else {
+            String::new()
+        },
+        applied: if wave == 0 {
+            "c0ffee1".into()
+        } else {
+            String::new()
+        },
+        health: if wave == 0 {
+            "Healthy".into()
+        } else {
+            String::new()
+        },
+        since: NOW - 95,
+        message: message.into(),
+        drift: Some(0),
+    };
+    let rows = [
+        ("alpha", row(0, "Healthy", 0, "")),
+        (
+            "beta",
+            row(
+                1,
+                "Degraded",
+                2,
+                "Deployment/web: 0/3 ready (CrashLoopBackOff)",
+            ),
+        ),
+        ("gamma", row(1, "Waiting", 0, "")),
+        (
+            "epsilon",
+            row(
+                usize::MAX,
+                "Unassigned",
+                0,
+                "matched by the selector, in no wave; never pushed",
+            ),
+        ),
+    ];
+    Action::Rollouts {
+        rows: rows
+            .into_iter()
+            .map(|(orb, r)| (orb.to_string(), vec![r]))
+            .collect(),
+        notes: vec![(
+            id.into(),
+            format!(
+                "{id} Halted on beta: Degraded · ready 1/3 · wave 2/2 · unavailable 0/2 · set spec.hard.cpu=\"8\" in desired/quota.yaml"
+            ),
+        )],
+    }
+}
+
 fn access_table(source: &str) -> orbdeck::ui::AccessTable {
     use orbdeck::access::{Objects, Policy};
     let rbac = "rbac.authorization.k8s.io/v1";

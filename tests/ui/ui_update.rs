@@ -933,7 +933,7 @@ fn overridden_keys_drive_update_and_help() {
     type_text(&mut s, "?");
     // Help scrolls: read it page by page.
     let mut text = screen(&s);
-    for _ in 0..10 {
+    for _ in 0..20 {
         send(&mut s, key(KeyCode::PageDown));
         text.push_str(&screen(&s));
     }

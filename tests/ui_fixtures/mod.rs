@@ -319,6 +319,7 @@ pub fn fleet() -> Vec<OrbView> {
         },
         tip: Some(BASE.into()),
         drafts: vec![],
+        rollouts: vec![],
         loading: false,
         engine: Some(EngineInfo {
             holder: "alpha-engine-7d9f".into(),

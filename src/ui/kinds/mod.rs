@@ -324,7 +324,7 @@ mod tests {
     use super::*;
     use crate::ui::data::{
         AccessRow, AccessTable, DraftRow, EventRow, Health, LiveRow, LiveTable, NodeRow,
-        ProfileRow, QuotaRow, ReplicationRow, SyncInfo, UpgradeRow,
+        ProfileRow, QuotaRow, ReplicationRow, RolloutRow, SyncInfo, UpgradeRow,
     };
 
     /// Two ORBs that differ in every overview column; the first has two rows of every other
@@ -408,6 +408,23 @@ mod tests {
                 },
             ],
             desired_files: vec!["desired/a.yaml".into(), "desired/b.yaml".into()],
+            rollouts: vec![
+                RolloutRow::default(),
+                RolloutRow {
+                    id: b(),
+                    phase: b(),
+                    wave: 1,
+                    wave_name: b(),
+                    state: b(),
+                    severity: 1,
+                    commit: b(),
+                    applied: b(),
+                    health: b(),
+                    since: 1,
+                    message: b(),
+                    drift: Some(1),
+                },
+            ],
             access: AccessTable {
                 rows: vec![
                     AccessRow::default(),

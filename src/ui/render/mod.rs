@@ -275,10 +275,9 @@ fn mode_hints(
                         k(Command::LiveYaml, "binding yaml"),
                         k(Command::ThreeWay, "diff"),
                     ]),
-                    Tab::Rollouts => v.extend([
-                        k(Command::Open, "status"),
-                        k(Command::Mark, "mark ORB"),
-                    ]),
+                    Tab::Rollouts => {
+                        v.extend([k(Command::Open, "status"), k(Command::Mark, "mark ORB")])
+                    }
                     Tab::Overview | Tab::Quotas => {}
                 }
             }

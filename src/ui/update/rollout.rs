@@ -124,7 +124,10 @@ fn plan(state: &mut State, mut words: Vec<String>, fx: &mut Vec<Effect>) {
         let selector = if state.marked.is_empty() {
             "*".to_string()
         } else {
-            format!("name in ({})", names.into_iter().collect::<Vec<_>>().join(","))
+            format!(
+                "name in ({})",
+                names.into_iter().collect::<Vec<_>>().join(",")
+            )
         };
         words.extend(["--orbs".to_string(), selector]);
     }
@@ -170,7 +173,12 @@ fn selected_draft(state: &State) -> Result<(String, String), String> {
 
 /// `c` on a rollout's plan: start it (and drop the draft it was made from, which the rollout
 /// now carries to its ORB).
-pub(super) fn start(state: &mut State, id: String, draft: Option<(String, String)>, fx: &mut Vec<Effect>) {
+pub(super) fn start(
+    state: &mut State,
+    id: String,
+    draft: Option<(String, String)>,
+    fx: &mut Vec<Effect>,
+) {
     state.mode = Mode::Normal;
     super::keys::set_tab(state, Tab::Rollouts);
     state.say(Level::Info, format!("Starting rollout {id}…"));
