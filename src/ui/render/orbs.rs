@@ -76,7 +76,12 @@ fn name_line(
     // A live-only ORB has no repo to write to, whatever --write says.
     let read_only = orb.repo.is_none() || !(orb.writable || state.write_all);
     let marks = format!(
-        "{}{}",
+        "{}{}{}",
+        if state.marked.contains(&orb.name) {
+            " +"
+        } else {
+            ""
+        },
         if orb.drafts.is_empty() { "" } else { " ✎" },
         if read_only { " ro" } else { "" }
     );
@@ -89,6 +94,9 @@ fn name_line(
         t.text.add_modifier(Modifier::BOLD)
     };
     let mut spans = vec![icon, span(&orb.name, name_w, style)];
+    if state.marked.contains(&orb.name) {
+        spans.push(Span::styled(" +", t.accent));
+    }
     if !orb.drafts.is_empty() {
         spans.push(Span::styled(" ✎", t.draft));
     }

@@ -155,16 +155,17 @@ async fn event_loop(options: Options, settings: Settings) -> Result<(), RunError
         wanted,
         shutdown.clone(),
     );
-    rollouts::spawn(
-        &options.config,
-        &options.paths,
-        options.write_all,
-        tx.clone(),
-        shutdown.clone(),
-    );
     // One batch of log lines in flight: a stream outrunning the screen waits (backpressure).
     let (logs_tx, mut logs_rx) = tokio::sync::mpsc::channel(1);
-    let env = effects::Env::new(options.config.clone(), options.paths.clone(), tx, logs_tx);
+    // `--write`: every ORB writable, for the effects and rollouts as for the views.
+    let mut writable = options.config.clone();
+    if options.write_all {
+        for entry in &mut writable.orbs {
+            entry.write = true;
+        }
+    }
+    rollouts::spawn(&writable, &options.paths, tx.clone(), shutdown.clone());
+    let env = effects::Env::new(writable, options.paths.clone(), tx, logs_tx);
     // Draft files are read and written by one task, in the order asked: a file reopened right
     // after its last edit reads that edit.
     let (drafts_tx, mut drafts_rx) = tokio::sync::mpsc::unbounded_channel::<Effect>();

@@ -22,11 +22,11 @@ const EVERY: Duration = Duration::from_secs(1);
 /// How often a rollout carried out here looks at its ORBs.
 const POLL: Duration = Duration::from_secs(2);
 
-/// Starts the task; it ends with `shutdown`.
+/// Starts the task on the fleet of `config` (its ORBs' `write` already saying `--write`); it
+/// ends with `shutdown`.
 pub fn spawn(
     config: &FleetConfig,
     paths: &Paths,
-    write_all: bool,
     tx: UnboundedSender<Action>,
     shutdown: CancellationToken,
 ) {
@@ -58,7 +58,7 @@ pub fn spawn(
                     return;
                 }
             }
-            for r in all.iter().filter(|r| runnable(r, &fleet, write_all)) {
+            for r in all.iter().filter(|r| runnable(r, &fleet)) {
                 if !lock(&driving).insert(r.id.clone()) {
                     continue;
                 }
@@ -91,12 +91,12 @@ pub fn spawn(
 }
 
 /// Whether this control room carries `r` out: it is running (or reverting) and every ORB it
-/// pushes to may be written.
-fn runnable(r: &Rollout, fleet: &Fleet, write_all: bool) -> bool {
+/// pushes to may be written (`write: true`, or `--write`).
+fn runnable(r: &Rollout, fleet: &Fleet) -> bool {
     matches!(r.phase, Phase::Running | Phase::Reverting)
         && r.orbs
             .iter()
-            .all(|o| write_all || fleet.config.orb(&o.name).is_some_and(|e| e.write))
+            .all(|o| fleet.config.orb(&o.name).is_some_and(|e| e.write))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -3,7 +3,7 @@
 //! moves, and a rollout's status as `orbdeck rollout status` prints it. The runtime's rollout
 //! task carries running rollouts out.
 
-use super::{EffectError, Env};
+use super::{EffectError, Env, sanitize_lines};
 use crate::rollout::change::Edit;
 use crate::rollout::options::CommandLine;
 use crate::rollout::run::{Fleet, Move, make_move};
@@ -31,7 +31,7 @@ pub(super) async fn plan(
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
-            return Ok(Action::Error(format!(
+            return Ok(not_planned(&format!(
                 ":rollout: {} (the flags of `orbdeck rollout plan --help`)",
                 first.trim_start_matches("error: ")
             )));
@@ -46,7 +46,7 @@ pub(super) async fn plan(
                 });
             };
             let Some(content) = d.content.as_deref() else {
-                return Ok(Action::Error(format!(
+                return Ok(not_planned(&format!(
                     "{path} @ {orb}: the draft deletes the file; a rollout carries an edit (delete it per ORB with D)"
                 )));
             };
@@ -56,13 +56,13 @@ pub(super) async fn plan(
     };
     let request = match parsed.request(edit) {
         Ok(r) => r,
-        Err(e) => return Ok(Action::Error(format!(":rollout: {e}"))),
+        Err(e) => return Ok(not_planned(&format!(":rollout: {e}"))),
     };
     let fleet = fleet(env);
     let mut rollout =
         match plan::plan(&fleet.config, &fleet.paths, request, chrono::Utc::now()).await {
             Ok(r) => r,
-            Err(e) => return Ok(Action::Error(sanitize(&e.to_string()).into_owned())),
+            Err(e) => return Ok(not_planned(&e.to_string())),
         };
     if parsed.start {
         rollout.phase = Phase::Running;
@@ -74,7 +74,7 @@ pub(super) async fn plan(
         tokio::task::spawn_blocking(move || store.save(&rollout)).await?
     };
     if let Err(e) = saved {
-        return Ok(Action::Error(format!("the rollout was not saved: {e}")));
+        return Ok(not_planned(&format!("the rollout was not saved: {e}")));
     }
     let mut text = report::plan(&rollout);
     text.push_str(&format!(
@@ -91,9 +91,16 @@ pub(super) async fn plan(
     ));
     Ok(Action::RolloutPlanned {
         id: rollout.id,
-        text: sanitize(&text).into_owned(),
+        text: sanitize_lines(&text),
         draft,
     })
+}
+
+/// Why nothing was planned, shown in the plan's viewer.
+fn not_planned(why: &str) -> Action {
+    Action::Text(sanitize_lines(&format!(
+        "Nothing was planned or saved.\n\n{why}"
+    )))
 }
 
 /// Makes `wanted` on rollout `id`.
@@ -135,5 +142,5 @@ pub(super) fn status(env: &Env, id: Option<String>) -> Action {
         );
     }
     let texts: Vec<String> = all.iter().map(|r| report::status(r, now)).collect();
-    Action::Text(sanitize(&texts.join("\n")).into_owned())
+    Action::Text(sanitize_lines(&texts.join("\n")))
 }
