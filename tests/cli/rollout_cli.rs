@@ -553,3 +553,124 @@ async fn a_same_key_conflict_halts_and_an_orb_in_no_wave_is_never_pushed() {
     );
     fleet.stop().await;
 }
+
+/// The control room as a second face of the same rollouts: an edit made in o1's editor is
+/// rolled out with `:rollout` to the ORBs marked with space, canary first and wave by wave,
+/// the control room carrying it out; killed mid-rollout, nothing more is pushed until it is
+/// opened again, and then it finishes; `rollout status` and every cluster agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_control_room_rolls_an_edit_out_to_marked_orbs_and_carries_on_after_a_kill() {
+    use common::tmux::Tmux;
+    let fleet = Fleet::start(&[&["canary=true"], &[], &[]]).await;
+    let home = fleet.home().to_path_buf();
+    let (config, data) = (home.join("fleet.yaml"), home.join("data"));
+    let env = [
+        ("ORBDECK_CONFIG", config.to_str().unwrap()),
+        ("ORBDECK_DATA", data.to_str().unwrap()),
+    ];
+    let bin = env!("CARGO_BIN_EXE_orbdeck");
+    let ui = Tmux::start("rollout-ui", bin, &env);
+    ui.wait(30, "the three ORBs", |s| s.contains("reachable 3"));
+    for orb in ["o2", "o3"] {
+        ui.keys(&[":"]);
+        ui.text(&format!("orb {orb}"));
+        ui.keys(&["Enter", "Space"]);
+        ui.wait(10, "the ORB marked", |s| s.contains(&format!("{orb} +")));
+    }
+    // In o1's editor: configmaps "10" → "20", then esc (the draft is kept).
+    ui.keys(&[":"]);
+    ui.text("orb o1");
+    ui.keys(&["Enter", "6"]);
+    ui.wait(20, "o1's desired files", |s| {
+        s.contains("desired/quota.yaml")
+    });
+    ui.keys(&["Enter"]);
+    ui.wait(20, "the quota in the editor", |s| {
+        s.contains("configmaps: \"10\"")
+    });
+    ui.keys(&[
+        "Down", "Down", "Down", "Down", "Down", "Down", "Down", "End", "Left",
+    ]);
+    ui.keys(&["BSpace", "BSpace"]);
+    ui.text("20");
+    ui.wait(10, "the edit", |s| s.contains("configmaps: \"20\""));
+    std::thread::sleep(Duration::from_millis(600));
+    ui.escape("the editor closed, the draft kept", |s| {
+        s.contains("quota.yaml ✎")
+    });
+    ui.keys(&[":"]);
+    ui.text("rollout --bake 8s --wave-size 1");
+    ui.keys(&["Enter"]);
+    ui.wait(3, "the plan's viewer", |s| {
+        s.contains("Rollout plan") || s.contains("c starts it")
+    });
+    let plan = ui.wait(60, "the plan of three ORBs", |s| s.contains("c starts it"));
+    let id = plan
+        .split("Rollout ")
+        .nth(1)
+        .and_then(|s| s.split(':').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        plan.contains("set spec.hard.configmaps=\"20\" in desired/quota.yaml")
+            && plan.contains("ORBs name in (o1,o2,o3)")
+            && plan.contains("wave 0 (canary): 1 ORB(s)")
+            && plan.contains("o1: 0 to create, 1 to update"),
+        "{plan}"
+    );
+    ui.keys(&["c"]);
+    ui.keys(&[":"]);
+    ui.text("all rollouts");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "o2 (wave 1) pushed by the control room", |s| {
+        s.lines().any(|l| {
+            l.contains("o2")
+                && l.contains("1 wave 1")
+                && (l.contains("Pushed") || l.contains("Applying") || l.contains("Healthy"))
+        })
+    });
+    // Killed mid-rollout: nothing more is pushed while no one carries it out.
+    ui.kill();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let halfway = fleet.load(&id);
+    assert_eq!(halfway.phase, Phase::Running);
+    assert_eq!(halfway.orb("o3").unwrap().state, OrbState::Waiting);
+    assert!(
+        !fleet.log(2).iter().any(|l| l.contains(&id)),
+        "o3 was pushed with no control room running: {:?}",
+        fleet.log(2)
+    );
+    // Opened again (80x24), the control room finishes it.
+    let ui = Tmux::start_sized("rollout-ui2", bin, &env, (80, 24));
+    ui.wait(30, "the control room again", |s| s.contains("reachable 3"));
+    ui.keys(&[":"]);
+    ui.text("all rollouts");
+    ui.keys(&["Enter"]);
+    ui.wait(90, "the rollout completed", |s| {
+        s.contains(&format!("{id} Completed · ready 3/3"))
+    });
+    fleet.quota_becomes(&[0, 1, 2], "20").await;
+    let done = fleet.load(&id);
+    assert_waves_in_order(&done);
+    for i in 0..3 {
+        let subject =
+            format!("rollout {id}: set spec.hard.configmaps=\"20\" in desired/quota.yaml");
+        assert!(
+            fleet.log(i).contains(&subject),
+            "o{}: {:?}",
+            i + 1,
+            fleet.log(i)
+        );
+    }
+    let status = orbdeck(&home, &args(&["rollout", "status", &id])).await;
+    assert!(
+        text(&status).contains(&format!("rollout {id} · Completed · ready 3/3")),
+        "{}",
+        text(&status)
+    );
+    // The draft went with the start: the rollout carried the edit.
+    let left = orbdeck::repo::Drafts::new(data.join("drafts")).list(None);
+    assert!(left.is_empty(), "drafts left: {left:?}");
+    ui.keys(&["q"]);
+    fleet.stop().await;
+}

@@ -8,6 +8,7 @@ pub mod proxy;
 pub mod registry;
 pub mod repos;
 pub mod sshd;
+pub mod tmux;
 
 pub use kube_sim::testing::Sim;
 

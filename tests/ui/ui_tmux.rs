@@ -11,103 +11,12 @@
 use crate::common;
 
 use common::repos::Origin;
+use common::tmux::Tmux;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orbdeck");
-
-/// A tmux server of its own (socket per test) running one session.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, command: &str, env: &[(&str, &str)]) -> Tmux {
-        Tmux::start_sized(name, command, env, (200, 50))
-    }
-
-    fn start_sized(name: &str, command: &str, env: &[(&str, &str)], size: (u16, u16)) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("orbdeck-{name}-{}", std::process::id()),
-        };
-        let (w, h) = (size.0.to_string(), size.1.to_string());
-        let mut args = vec!["new-session", "-d", "-s", "ui", "-x", &w, "-y", &h];
-        let envs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        for e in &envs {
-            args.push("-e");
-            args.push(e);
-        }
-        args.push(command);
-        let out = tmux.run(&args);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Escape must arrive alone, not as Alt+<next key>.
-        tmux.run(&["set", "-s", "escape-time", "0"]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "ui"]).stdout).into_owned()
-    }
-
-    /// Sends tmux key names one by one, a little apart.
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "ui", k]);
-            std::thread::sleep(Duration::from_millis(80));
-        }
-    }
-
-    /// Sends Escape alone and waits until `check` holds (a busy UI reading Escape and the next
-    /// key in one go would take them for alt+key, as any terminal program does).
-    fn escape(&self, what: &str, check: impl Fn(&str) -> bool) {
-        self.keys(&["Escape"]);
-        self.wait(20, what, check);
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "ui", "-l", text]);
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    /// Waits until `check` holds for the screen; panics with the screen otherwise.
-    fn wait(&self, secs: u64, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited {secs} s for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn kill(&self) {
-        self.run(&["kill-server"]);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// The second person: with the git CLI, makes each (file, from, to) replacement in a clone of
 /// `origin` and pushes as "Second Person". Returns the pushed commit.
@@ -1754,21 +1663,27 @@ fn the_rollouts_view_reads_the_rollout_file_the_cli_writes() {
     ui.keys(&[":"]);
     ui.text("rollouts");
     ui.keys(&["Enter"]);
-    let header = format!("rollout {id} · Planned · ready 0/1 · wave 1/1 · unavailable 0/1");
-    ui.wait(20, "the planned rollout", |s| {
-        s.contains(&header)
+    let note = format!("{id} Planned · ready 0/1 · wave 1/1 · unavailable 0/1");
+    ui.wait(20, "the planned rollout in the Rollouts tab", |s| {
+        s.contains(&note)
             && s.lines()
-                .any(|l| l.contains("canary") && l.contains("eu-1") && l.contains("Waiting"))
+                .any(|l| l.contains("eu-1") && l.contains("0 canary") && l.contains("Waiting"))
     });
-    // Started from another terminal: :rollouts again shows it.
+    // Started from another terminal: the tab follows the file; this control room may write to
+    // eu-1, so it carries the rollout out (the push lands; no engine ever applies it).
     cli(&["rollout", "start", &id]);
-    ui.escape("the viewer closed", |s| !s.contains(&header));
-    ui.keys(&[":"]);
-    ui.text("rollouts");
-    ui.keys(&["Enter"]);
     ui.wait(20, "the started rollout", |s| {
-        s.contains(&format!("rollout {id} · Running · ready 0/1"))
+        s.contains(&format!("{id} Running · ready 0/1"))
     });
+    ui.wait(20, "the canary pushed by the control room", |s| {
+        s.lines()
+            .any(|l| l.contains("eu-1") && l.contains("Pushed"))
+    });
+    let tip = show(&origin.path(), "main");
+    assert!(
+        tip.contains(&format!("rollout {id}: set spec.hard.configmaps")),
+        "{tip}"
+    );
     let status = cli(&["rollout", "status", &id]);
     assert!(
         status.contains(&format!("rollout {id} · Running · ready 0/1")),

@@ -143,17 +143,18 @@ fn plan(state: &mut State, mut words: Vec<String>, fx: &mut Vec<Effect>) {
     fx.push(Effect::PlanRollout { args: words, draft });
 }
 
-/// The draft `:rollout` rolls out: the selected file on the Desired tab when it is a draft,
-/// else the selected ORB's only draft; why not, in words.
+/// The draft `:rollout` rolls out: the selected file on the Desired tab, else the selected
+/// ORB's only draft; why not, in words.
 fn selected_draft(state: &State) -> Result<(String, String), String> {
     let orb = state
         .fleet
         .get(state.target_orb())
         .ok_or_else(|| "No ORB selected.".to_string())?;
+    // The selected file even when the view's list of drafts lags behind the one just saved:
+    // the plan reads the draft itself and says so when there is none.
     if state.tab == Tab::Desired
         && let Some((_, r)) = state.selected_row()
         && let Some(path) = orb.desired_files.get(r as usize)
-        && orb.drafts.iter().any(|d| &d.path == path)
     {
         return Ok((orb.name.clone(), path.clone()));
     }

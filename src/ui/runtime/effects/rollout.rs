@@ -40,10 +40,9 @@ pub(super) async fn plan(
     let edit = match &draft {
         Some((orb, path)) => {
             let Some(d) = env.drafts.load(orb, path) else {
-                return Err(EffectError::NoDraft {
-                    orb: orb.clone(),
-                    path: path.clone(),
-                });
+                return Ok(not_planned(&format!(
+                    "{path} @ {orb} has no draft: edit it first (enter, change it, esc), then :rollout; or give --set KEY VALUE"
+                )));
             };
             let Some(content) = d.content.as_deref() else {
                 return Ok(not_planned(&format!(
