@@ -1744,3 +1744,87 @@ fn a_retries_only_a_replication_that_gave_up() {
         }]
     );
 }
+
+#[test]
+fn rollouts_are_planned_from_a_draft_for_the_marked_orbs_and_moved_with_commands() {
+    use orbdeck::rollout::run::Move;
+    let mut s = state_with(fleet(), 200, 50, Settings::default());
+    // No draft in alpha: :rollout says what to do, and nothing runs.
+    assert!(command(&mut s, "rollout").is_empty());
+    assert!(
+        s.last_message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("rolls out an edit"),
+        "{:?}",
+        s.last_message
+    );
+    // Mark beta (space), then select alpha's draft on the Desired tab.
+    command(&mut s, "orb beta");
+    type_text(&mut s, " ");
+    assert!(s.marked.contains("beta"));
+    command(&mut s, "orb alpha");
+    type_text(&mut s, "6");
+    let draft = s.fleet[0].desired_files[0].clone();
+    let fx = command(&mut s, "rollout --bake 30s");
+    let Some(Effect::PlanRollout { args, draft: from }) = fx.first() else {
+        panic!("no plan asked: {fx:?}");
+    };
+    assert_eq!(from.as_ref(), Some(&("alpha".to_string(), draft.clone())));
+    let joined = args.join(" ");
+    assert!(joined.contains("--bake 30s"), "{joined}");
+    assert!(joined.contains(&format!("--file {draft}")), "{joined}");
+    assert!(joined.contains("--orbs name in (alpha,beta)"), "{joined}");
+    // The plan arrives; c starts it (and drops the draft it carries).
+    send(
+        &mut s,
+        Action::RolloutPlanned {
+            id: "r1".into(),
+            text: "rollout r1: new content of x\nwave 0 (canary): 1 ORB(s)".into(),
+            draft: Some(("alpha".into(), draft.clone())),
+        },
+    );
+    let fx = type_text(&mut s, "c");
+    assert_eq!(
+        fx,
+        [
+            Effect::RolloutMove {
+                id: "r1".into(),
+                wanted: Move::Start
+            },
+            Effect::DiscardDraft {
+                orb: "alpha".into(),
+                path: draft
+            }
+        ]
+    );
+    assert_eq!(s.tab, Tab::Rollouts);
+    // Abort and revert ask first; resume does not.
+    assert!(command(&mut s, "rollout abort r1").is_empty());
+    assert!(matches!(s.mode, Mode::Confirm(Confirm::Rollout { .. })));
+    assert_eq!(
+        type_text(&mut s, "y"),
+        [Effect::RolloutMove {
+            id: "r1".into(),
+            wanted: Move::Abort
+        }]
+    );
+    assert_eq!(
+        command(&mut s, "rollout resume r1"),
+        [Effect::RolloutMove {
+            id: "r1".into(),
+            wanted: Move::Resume
+        }]
+    );
+    assert_eq!(
+        command(&mut s, "rollout status r1"),
+        [Effect::RolloutStatus(Some("r1".into()))]
+    );
+}
+
+/// Types `:text` and enter; the effects of the whole line.
+fn command(s: &mut State, text: &str) -> Vec<Effect> {
+    let mut fx = type_text(s, &format!(":{text}"));
+    fx.extend(send(s, key(KeyCode::Enter)));
+    fx
+}
