@@ -386,9 +386,8 @@ pub enum Effect {
         /// What to do.
         op: UpgradeOp,
     },
-    /// One rollout (or every one, newest first) as `orbdeck rollout status` prints it →
-    /// [`Action::Text`].
-    RolloutStatus(Option<String>),
+    /// One rollout (by id) as `orbdeck rollout status` prints it → [`Action::Text`].
+    RolloutStatus(String),
     /// Plan a rollout from `:rollout`'s flags (`args`, `--file` and `--orbs` included), the
     /// change being the draft's edit when no flag says one; saved as Planned → [`Action::RolloutPlanned`].
     PlanRollout {

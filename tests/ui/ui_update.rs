@@ -1818,7 +1818,7 @@ fn rollouts_are_planned_from_a_draft_for_the_marked_orbs_and_moved_with_commands
     );
     assert_eq!(
         command(&mut s, "rollout status r1"),
-        [Effect::RolloutStatus(Some("r1".into()))]
+        [Effect::RolloutStatus("r1".into())]
     );
 }
 

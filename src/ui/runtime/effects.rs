@@ -257,7 +257,7 @@ pub async fn run(env: Env, effect: Effect) {
         Effect::Children { orb, profile } => children(&env, &orb, &profile).await,
         Effect::UpgradeControl { orb, name, op } => upgrade_control(&env, orb, name, op).await,
         Effect::History { orb, path } => history::log(&env, orb, path).await,
-        Effect::RolloutStatus(id) => Ok(rollout::status(&env, id)),
+        Effect::RolloutStatus(id) => Ok(rollout::status(&env, &id)),
         Effect::PlanRollout { args, draft } => rollout::plan(&env, args, draft).await,
         Effect::RolloutMove { id, wanted } => rollout::moved(&env, id, wanted).await,
         Effect::ShowCommit { orb, commit } => history::show(&env, orb, commit).await,

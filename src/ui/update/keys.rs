@@ -708,7 +708,7 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
                     then: None,
                 },
             );
-            fx.push(Effect::RolloutStatus(Some(id)));
+            fx.push(Effect::RolloutStatus(id));
         }
         Tab::Events => {
             let event = &state.fleet[orb].events[row];

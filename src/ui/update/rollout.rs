@@ -69,7 +69,7 @@ pub(super) fn command(state: &mut State, args: &str, fx: &mut Vec<Effect>) {
                         then: None,
                     },
                 );
-                fx.push(Effect::RolloutStatus(Some(id)));
+                fx.push(Effect::RolloutStatus(id));
             }
             Some(wanted @ (Move::Abort | Move::Revert)) => {
                 state.mode = Mode::Confirm(Confirm::Rollout {

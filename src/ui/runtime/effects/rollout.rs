@@ -123,23 +123,11 @@ pub(super) async fn moved(env: &Env, id: String, wanted: Move) -> Result<Action,
     })
 }
 
-/// Rollout `id` (or every one, newest first) as `orbdeck rollout status` prints it.
-pub(super) fn status(env: &Env, id: Option<String>) -> Action {
-    let store = fleet(env).store();
+/// Rollout `id` as `orbdeck rollout status` prints it.
+pub(super) fn status(env: &Env, id: &str) -> Action {
     let now = chrono::Utc::now();
-    let all = match id {
-        Some(id) => match store.load(&id) {
-            Ok(r) => vec![r],
-            Err(e) => return Action::Text(sanitize(&e.to_string()).into_owned()),
-        },
-        None => store.list(),
-    };
-    if all.is_empty() {
-        return Action::Text(
-            "No rollouts on this machine. Edit a desired file, then :rollout (space marks the ORBs it goes to)."
-                .into(),
-        );
+    match fleet(env).store().load(id) {
+        Ok(r) => Action::Text(sanitize_lines(&report::status(&r, now))),
+        Err(e) => Action::Text(sanitize(&e.to_string()).into_owned()),
     }
-    let texts: Vec<String> = all.iter().map(|r| report::status(r, now)).collect();
-    Action::Text(sanitize_lines(&texts.join("\n")))
 }
