@@ -88,6 +88,7 @@ async fn main() {
             bake_seconds: 60,
             progress_deadline_seconds: 600,
         },
+        wave_limits: Vec::new(),
     };
     println!(
         "rollout plan across {n} ORBs ({n} clusters of one sim, {n} bare repos, dry runs in parallel)"

@@ -5,7 +5,7 @@
 use super::change::{Edit, FleetChange};
 use super::plan::Request;
 use super::state::Strategy;
-use super::waves::{Grouping, Limit, parse_named};
+use super::waves::{Grouping, Limit, parse_named, parse_wave_limit};
 use crate::fleet::selector::Selector;
 use clap::{Args, Parser};
 use std::path::PathBuf;
@@ -41,6 +41,10 @@ pub struct PlanArgs {
     /// Automatic waves after the canary of this many ORBs (default: one wave of the rest).
     #[arg(long)]
     pub wave_size: Option<usize>,
+    /// A wave's own limit, WAVE:maxConcurrent=LIMIT or WAVE:maxUnavailable=LIMIT (repeatable;
+    /// waves are `canary`, `wave 1`… or the names of `--wave`).
+    #[arg(long = "wave-limit", value_name = "WAVE:FIELD=LIMIT")]
+    pub wave_limits: Vec<String>,
     /// ORBs of a wave in flight at once: a count or a percentage of the wave.
     #[arg(long, default_value = "100%")]
     pub max_concurrent: Limit,
@@ -117,6 +121,11 @@ impl PlanArgs {
                 bake_seconds: self.bake.as_secs(),
                 progress_deadline_seconds: self.progress_deadline.as_secs(),
             },
+            wave_limits: self
+                .wave_limits
+                .iter()
+                .map(|w| parse_wave_limit(w))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -6,7 +6,7 @@
 use super::RolloutError;
 use super::change::FleetChange;
 use super::state::{OrbRollout, OrbState, Phase, Rollout, Strategy, new_id};
-use super::waves::{Grouping, assign};
+use super::waves::{Grouping, WaveLimit, assign};
 use crate::fleet::config::{FleetConfig, OrbEntry, Paths};
 use crate::fleet::connect;
 use crate::fleet::selector::Selector;
@@ -24,6 +24,8 @@ pub struct Request {
     pub grouping: Grouping,
     /// Limits, bake and deadline.
     pub strategy: Strategy,
+    /// Waves' own limits, by wave name.
+    pub wave_limits: Vec<WaveLimit>,
 }
 
 /// One ORB's plan: its base, the planned file, the dry run (or why there is none).
@@ -47,13 +49,36 @@ pub async fn plan(
     if selected.is_empty() {
         return Err(RolloutError::NoOrbs(request.selector.to_string()));
     }
-    let (waves, unassigned) = assign(&selected, &request.grouping);
-    let limits = [
-        ("maxConcurrent", request.strategy.max_concurrent),
-        ("maxUnavailable", request.strategy.max_unavailable),
-    ];
+    let (mut waves, unassigned) = assign(&selected, &request.grouping);
     let mut errors = Vec::new();
+    for own in &request.wave_limits {
+        match waves.iter_mut().find(|w| w.name == own.wave) {
+            Some(w) if own.unavailable => w.max_unavailable = Some(own.limit),
+            Some(w) => w.max_concurrent = Some(own.limit),
+            None => errors.push(format!(
+                "--wave-limit {}: no such wave (the waves: {})",
+                own.wave,
+                waves
+                    .iter()
+                    .map(|w| w.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
     for wave in waves.iter().filter(|w| !w.orbs.is_empty()) {
+        let limits = [
+            (
+                "maxConcurrent",
+                wave.max_concurrent
+                    .unwrap_or(request.strategy.max_concurrent),
+            ),
+            (
+                "maxUnavailable",
+                wave.max_unavailable
+                    .unwrap_or(request.strategy.max_unavailable),
+            ),
+        ];
         for (field, limit) in limits {
             if limit.resolve(wave.orbs.len()) == 0 {
                 errors.push(format!(

@@ -42,11 +42,31 @@ pub fn plan(r: &Rollout) -> String {
     out
 }
 
-/// The selector and the strategy in one line.
+/// The selector and the strategy in one line, then the waves' own limits.
 pub fn strategy_line(r: &Rollout) -> String {
     let s = &r.strategy;
+    let own: Vec<String> = r
+        .waves
+        .iter()
+        .filter(|w| w.max_concurrent.is_some() || w.max_unavailable.is_some())
+        .map(|w| {
+            let (c, u) = (
+                w.max_concurrent.unwrap_or(s.max_concurrent),
+                w.max_unavailable.unwrap_or(s.max_unavailable),
+            );
+            format!(
+                "{}: maxConcurrent {c}, maxUnavailable {u}",
+                sanitize(&w.name)
+            )
+        })
+        .collect();
+    let own = if own.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", own.join("; "))
+    };
     format!(
-        "ORBs {}; maxConcurrent {}, maxUnavailable {} per wave; bake {}; progressDeadline {}",
+        "ORBs {}; maxConcurrent {}, maxUnavailable {} per wave; bake {}; progressDeadline {}{own}",
         sanitize(if r.selector.is_empty() {
             "*"
         } else {

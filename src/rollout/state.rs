@@ -269,6 +269,18 @@ impl Rollout {
         }
     }
 
+    /// Wave `wave`'s (maxConcurrent, maxUnavailable): its own where it has them, else the
+    /// rollout's.
+    pub fn limits(&self, wave: usize) -> (Limit, Limit) {
+        let own = self.waves.get(wave);
+        (
+            own.and_then(|w| w.max_concurrent)
+                .unwrap_or(self.strategy.max_concurrent),
+            own.and_then(|w| w.max_unavailable)
+                .unwrap_or(self.strategy.max_unavailable),
+        )
+    }
+
     /// The first wave with an ORB not done (None: all are done).
     pub fn current_wave(&self, now: DateTime<Utc>) -> Option<usize> {
         (0..self.waves.len()).find(|w| {
@@ -293,7 +305,7 @@ impl Rollout {
             wave: shown + 1,
             waves: self.waves.len(),
             unavailable,
-            max_unavailable: self.strategy.max_unavailable.resolve(size),
+            max_unavailable: self.limits(shown).1.resolve(size),
         }
     }
 }

@@ -193,8 +193,9 @@ fn running(rollout: &Rollout, seen: &Observations, now: DateTime<Utc>) -> Vec<Ac
     };
     let members: Vec<&OrbRollout> = next.orbs.iter().filter(|o| o.wave == wave).collect();
     let size = members.len();
-    let max_concurrent = next.strategy.max_concurrent.resolve(size).max(1);
-    let max_unavailable = next.strategy.max_unavailable.resolve(size).max(1);
+    let (concurrent, unavailable_limit) = next.limits(wave);
+    let max_concurrent = concurrent.resolve(size).max(1);
+    let max_unavailable = unavailable_limit.resolve(size).max(1);
     let in_flight = members
         .iter()
         .filter(|o| {
@@ -337,6 +338,8 @@ mod tests {
                 .map(|(i, w)| Wave {
                     name: format!("w{i}"),
                     orbs: w.iter().map(|s| s.to_string()).collect(),
+                    max_concurrent: None,
+                    max_unavailable: None,
                 })
                 .collect(),
             unassigned: Vec::new(),
@@ -451,6 +454,22 @@ mod tests {
             "maxConcurrent 50% of 4 = 2 in flight"
         );
         assert_eq!(pushes(&step(&r, &Observations::new(), t(171))), ["d"]);
+    }
+
+    #[test]
+    fn a_wave_of_its_own_limits_overrides_the_rollouts() {
+        let all = Limit::Percent(100);
+        let mut r = rollout(&[&["c"], &["a", "b", "d"]], all, all);
+        r.waves[1].max_unavailable = Some(Limit::Count(1));
+        healthy(&mut r, "c", 0, 0);
+        assert_eq!(pushes(&step(&r, &Observations::new(), t(100))), ["a"]);
+        assert_eq!(r.summary(t(100)).max_unavailable, 1);
+        // Without it, the rollout's 100% pushes the whole wave.
+        r.waves[1].max_unavailable = None;
+        assert_eq!(
+            pushes(&step(&r, &Observations::new(), t(100))),
+            ["a", "b", "d"]
+        );
     }
 
     #[test]

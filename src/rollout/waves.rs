@@ -86,6 +86,50 @@ pub struct Wave {
     pub name: String,
     /// Its ORBs.
     pub orbs: Vec<String>,
+    /// Its own `maxConcurrent`, instead of the rollout's (`--wave-limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<Limit>,
+    /// Its own `maxUnavailable`, instead of the rollout's (`--wave-limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<Limit>,
+}
+
+/// One `--wave-limit WAVE:FIELD=LIMIT`: a wave's own maxConcurrent or maxUnavailable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaveLimit {
+    /// The wave's name (`canary`, `wave 1`, or a named wave's).
+    pub wave: String,
+    /// maxUnavailable (true) or maxConcurrent (false).
+    pub unavailable: bool,
+    /// The limit.
+    pub limit: Limit,
+}
+
+/// Parses `WAVE:maxConcurrent=N` or `WAVE:maxUnavailable=N%` (`--wave-limit`).
+pub fn parse_wave_limit(text: &str) -> Result<WaveLimit, String> {
+    let bad = || {
+        format!(
+            "--wave-limit {text:?}: expected WAVE:maxConcurrent=LIMIT or WAVE:maxUnavailable=LIMIT, e.g. canary:maxUnavailable=1 or \"wave 1:maxConcurrent=50%\""
+        )
+    };
+    let (wave, setting) = text.rsplit_once(':').ok_or_else(bad)?;
+    let (field, value) = setting.split_once('=').ok_or_else(bad)?;
+    let unavailable = match field.trim() {
+        "maxUnavailable" => true,
+        "maxConcurrent" => false,
+        _ => return Err(bad()),
+    };
+    let limit = value
+        .parse()
+        .map_err(|e: String| format!("--wave-limit {wave}: {e}"))?;
+    if wave.trim().is_empty() {
+        return Err(bad());
+    }
+    Ok(WaveLimit {
+        wave: wave.trim().to_string(),
+        unavailable,
+        limit,
+    })
 }
 
 /// Parses `NAME=SELECTOR` (a named wave from `--wave`).
@@ -121,6 +165,8 @@ pub fn assign(selected: &[&OrbEntry], grouping: &Grouping) -> (Vec<Wave>, Vec<St
     let mut waves = vec![Wave {
         name: "canary".into(),
         orbs: names(&canary),
+        max_concurrent: None,
+        max_unavailable: None,
     }];
     let mut unassigned = Vec::new();
     match grouping {
@@ -129,6 +175,8 @@ pub fn assign(selected: &[&OrbEntry], grouping: &Grouping) -> (Vec<Wave>, Vec<St
                 waves.push(Wave {
                     name: format!("wave {}", i + 1),
                     orbs: names(chunk),
+                    max_concurrent: None,
+                    max_unavailable: None,
                 });
             }
         }
@@ -138,6 +186,8 @@ pub fn assign(selected: &[&OrbEntry], grouping: &Grouping) -> (Vec<Wave>, Vec<St
                 .map(|(name, _)| Wave {
                     name: name.clone(),
                     orbs: Vec::new(),
+                    max_concurrent: None,
+                    max_unavailable: None,
                 })
                 .collect();
             for orb in rest {
@@ -155,6 +205,32 @@ pub fn assign(selected: &[&OrbEntry], grouping: &Grouping) -> (Vec<Wave>, Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wave_limits_parse_and_say_what_is_wrong() {
+        assert_eq!(
+            parse_wave_limit("wave 1:maxConcurrent=50%").unwrap(),
+            WaveLimit {
+                wave: "wave 1".into(),
+                unavailable: false,
+                limit: Limit::Percent(50)
+            }
+        );
+        assert!(
+            parse_wave_limit("canary:maxUnavailable=1")
+                .unwrap()
+                .unavailable
+        );
+        for bad in [
+            "canary",
+            "canary:max=1",
+            ":maxUnavailable=1",
+            "eu:maxUnavailable=x",
+        ] {
+            let e = parse_wave_limit(bad).unwrap_err();
+            assert!(e.starts_with("--wave-limit"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn limits_follow_argo_percentage_rules() {

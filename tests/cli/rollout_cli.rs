@@ -478,6 +478,44 @@ async fn a_degraded_orb_halts_the_rollout_and_revert_puts_the_old_quota_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_same_key_conflict_halts_and_an_orb_in_no_wave_is_never_pushed() {
     let fleet = Fleet::start(&[&[], &["region=eu"], &["region=eu"], &["region=us"]]).await;
+    // A wave's own limit names a wave the plan has, or nothing is saved.
+    let plan = |limit: &str| {
+        args(&[
+            "rollout",
+            "plan",
+            "--orbs",
+            "*",
+            "--file",
+            "desired/quota.yaml",
+            "--set",
+            "spec.hard.configmaps",
+            "\"20\"",
+            "--wave",
+            "eu:region=eu",
+            "--wave-limit",
+            limit,
+        ])
+    };
+    let out = orbdeck(fleet.home(), &plan("us:maxUnavailable=1")).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("--wave-limit us: no such wave (the waves: canary, eu)"),
+        "{}",
+        text(&out)
+    );
+    assert!(fleet.store().list().is_empty());
+    let out = orbdeck(fleet.home(), &plan("eu:maxUnavailable=1")).await;
+    assert!(
+        text(&out).contains("eu: maxConcurrent 100%, maxUnavailable 1"),
+        "{}",
+        text(&out)
+    );
+    let limited = fleet.load(&planned_id(&out));
+    assert_eq!(
+        limited.limits(1).1,
+        orbdeck::rollout::waves::Limit::Count(1),
+        "the eu wave keeps its own limit in the rollout file"
+    );
     let out = orbdeck(
         fleet.home(),
         &args(&[
