@@ -17,7 +17,7 @@ use std::time::Duration;
 pub enum RolloutCommand {
     /// Plan a change on every selected ORB: waves, each ORB's diff and server-side dry run,
     /// and the Unassigned. Saves the plan; pushes nothing.
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Start a planned rollout (then `rollout run ID` carries it out).
     Start(IdArg),
     /// Run a rollout's loop until it halts or ends; killed, it continues from its file when
@@ -63,7 +63,7 @@ pub async fn run(cmd: RolloutCommand, paths: Paths) -> Result<(), String> {
     let config = FleetConfig::load(&paths.config).map_err(|e| e.to_string())?;
     let fleet = Fleet { config, paths };
     match cmd {
-        RolloutCommand::Plan(args) => plan_command(&fleet, args).await,
+        RolloutCommand::Plan(args) => plan_command(&fleet, *args).await,
         RolloutCommand::Start(IdArg { id }) => {
             let r = moved(&fleet, &id, Move::Start).await?;
             println!(
