@@ -55,9 +55,11 @@ pub enum ChangeError {
 impl Edit {
     /// The edit that turns `old` into `new` in a way other ORBs' versions of the file can
     /// take: `set KEY VALUE` when one value changed, a merge patch of what changed when both
-    /// are one YAML mapping, else the whole new file (what the control room's "apply this
-    /// change to other ORBs" rolls out from an edit made in one ORB).
-    pub fn between(old: Option<&str>, new: &str) -> Edit {
+    /// are one YAML mapping, else (a new file, several documents, not a mapping) the whole new
+    /// file; None when no value changed (only comments or layout), so nothing would be
+    /// rolled out but this ORB's text over theirs. What the control room's "apply this change
+    /// to other ORBs" rolls out from an edit made in one ORB.
+    pub fn between(old: Option<&str>, new: &str) -> Option<Edit> {
         let one = |text: &str| -> Option<Value> {
             let docs: Vec<Value> = serde_saphyr::from_multiple(text).ok()?;
             let docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
@@ -65,16 +67,19 @@ impl Edit {
             doc.is_object().then_some(doc)
         };
         let (Some(before), Some(after)) = (old.and_then(one), one(new)) else {
-            return Edit::Content(new.to_string());
+            return Some(Edit::Content(new.to_string()));
         };
         let patch = merge_patch(&before, &after);
+        if patch.as_object().is_some_and(|m| m.is_empty()) {
+            return None;
+        }
         if let Some((key, value)) = single_value(&patch) {
-            return Edit::Set { key, value };
+            return Some(Edit::Set { key, value });
         }
-        match serde_json::to_string(&patch) {
-            Ok(text) if patch.as_object().is_some_and(|m| !m.is_empty()) => Edit::MergePatch(text),
-            _ => Edit::Content(new.to_string()),
-        }
+        Some(match serde_json::to_string(&patch) {
+            Ok(text) => Edit::MergePatch(text),
+            Err(_) => Edit::Content(new.to_string()),
+        })
     }
 }
 
@@ -340,13 +345,13 @@ mod tests {
         let set = Edit::between(Some(QUOTA), &edited);
         assert_eq!(
             set,
-            Edit::Set {
+            Some(Edit::Set {
                 key: "spec.hard.cpu".into(),
                 value: "\"8\"".into()
-            }
+            })
         );
         let dotted = QUOTA.replace("8Gi", "16Gi");
-        let Edit::Set { key, .. } = Edit::between(Some(QUOTA), &dotted) else {
+        let Some(Edit::Set { key, .. }) = Edit::between(Some(QUOTA), &dotted) else {
             panic!("one value changed");
         };
         assert_eq!(key, "spec.hard[\"requests.memory\"]");
@@ -355,21 +360,27 @@ mod tests {
         let two = QUOTA
             .replace("cpu: '4'", "cpu: '6'")
             .replace("    requests.memory: 8Gi\n", "");
-        let patch = Edit::between(Some(QUOTA), &two);
+        let patch = Edit::between(Some(QUOTA), &two).unwrap();
         assert!(matches!(patch, Edit::MergePatch(_)), "{patch:?}");
         let out = parsed(&change(patch).apply(Some(&elsewhere)).unwrap());
         assert_eq!(out["spec"]["hard"], serde_json::json!({"cpu": "6"}));
-        let set = change(Edit::between(Some(QUOTA), &edited));
+        let set = change(Edit::between(Some(QUOTA), &edited).unwrap());
         let out = parsed(&set.apply(Some(&elsewhere)).unwrap());
         assert_eq!(out["spec"]["hard"]["requests.memory"], "32Gi");
         assert_eq!(out["spec"]["hard"]["cpu"], "8");
         // A new file or several documents: the whole file.
-        assert_eq!(Edit::between(None, QUOTA), Edit::Content(QUOTA.to_string()));
+        assert_eq!(
+            Edit::between(None, QUOTA),
+            Some(Edit::Content(QUOTA.to_string()))
+        );
         let many = format!("{QUOTA}---\n{QUOTA}");
         assert_eq!(
             Edit::between(Some(&many), &many.replace("'4'", "'5'")),
-            Edit::Content(many.replace("'4'", "'5'"))
+            Some(Edit::Content(many.replace("'4'", "'5'")))
         );
+        // Only a comment or the layout changed: nothing to roll out.
+        let commented = format!("# the team's quota\n{QUOTA}");
+        assert_eq!(Edit::between(Some(QUOTA), &commented), None);
     }
 
     #[test]

@@ -410,7 +410,19 @@ impl Store {
         }
     }
 
+    /// Refuses an id that is not one [`new_id`] makes (letters, digits, `-`): never a path.
+    fn known(&self, id: &str) -> Result<(), StoreError> {
+        if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Ok(());
+        }
+        Err(StoreError::NotFound {
+            id: crate::text::sanitize(id).into_owned(),
+            dir: self.dir.display().to_string(),
+        })
+    }
+
     fn lock_file(&self, id: &str, suffix: &str) -> Result<std::fs::File, StoreError> {
+        self.known(id)?;
         std::fs::create_dir_all(&self.dir).map_err(Self::io(&self.dir))?;
         let path = self.dir.join(format!("{id}.{suffix}"));
         std::fs::OpenOptions::new()
@@ -440,6 +452,7 @@ impl Store {
 
     /// Reads rollout `id`.
     pub fn load(&self, id: &str) -> Result<Rollout, StoreError> {
+        self.known(id)?;
         let path = self.file(id);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,

@@ -39,13 +39,14 @@ pub enum Action {
         /// One line per rollout shown (id, line), newest first.
         notes: Vec<(String, String)>,
     },
-    /// Result of [`Effect::PlanRollout`]: the saved rollout's id and its plan as text.
+    /// Result of [`Effect::PlanRollout`]: the plan as text, or why there is none.
     RolloutPlanned {
-        /// The rollout's id.
-        id: String,
+        /// The saved rollout's id while it waits to be started (None: nothing was planned, or
+        /// it started at once).
+        id: Option<String>,
         /// The plan, as `orbdeck rollout plan` prints it.
         text: String,
-        /// The draft (ORB, path) the change came from.
+        /// The draft (ORB, path) the change came from, when the rollout carries it to its ORB.
         draft: Option<(String, String)>,
     },
     /// Result of [`Effect::OpenFile`]: the file's text (the draft's when `from_draft`).
@@ -403,6 +404,8 @@ pub enum Effect {
         id: String,
         /// What to do.
         wanted: crate::rollout::run::Move,
+        /// The draft (ORB, path) to drop once the move is made (a start carrying its edit).
+        draft: Option<(String, String)>,
     },
     /// Read the commit log of an ORB (or of one file) after a fetch → [`Action::History`].
     History {

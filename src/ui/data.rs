@@ -54,11 +54,9 @@ pub struct OrbView {
 pub struct RolloutRow {
     /// The rollout's id.
     pub id: String,
-    /// The rollout's phase (`Running`, `Halted`…).
-    pub phase: String,
     /// The ORB's wave, 0 the canary (the Unassigned sort last).
     pub wave: usize,
-    /// `0 canary`, `1 wave-1`, or `-` for an Unassigned ORB.
+    /// `0 canary`, `1 wave 1`, or `-` for an Unassigned ORB.
     pub wave_name: String,
     /// Where the ORB is (`Waiting`, `Pushed`, `Applying`, `Healthy`, `Degraded`…, `Unassigned`).
     pub state: String,

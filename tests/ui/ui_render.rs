@@ -1003,7 +1003,6 @@ fn rollouts() -> Action {
     let id = "r20261202-051500-7f3a";
     let row = |wave: usize, state: &str, severity: u8, message: &str| RolloutRow {
         id: id.into(),
-        phase: "Halted".into(),
         wave,
         wave_name: if wave == usize::MAX {
             "-".into()

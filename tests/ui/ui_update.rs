@@ -1775,11 +1775,12 @@ fn rollouts_are_planned_from_a_draft_for_the_marked_orbs_and_moved_with_commands
     assert!(joined.contains("--bake 30s"), "{joined}");
     assert!(joined.contains(&format!("--file {draft}")), "{joined}");
     assert!(joined.contains("--orbs name in (alpha,beta)"), "{joined}");
-    // The plan arrives; c starts it (and drops the draft it carries).
+    // A result for another viewer is not taken for this one; the plan's own is, and c starts
+    // it (the draft it carries is dropped once started).
     send(
         &mut s,
         Action::RolloutPlanned {
-            id: "r1".into(),
+            id: Some("r1".into()),
             text: "rollout r1: new content of x\nwave 0 (canary): 1 ORB(s)".into(),
             draft: Some(("alpha".into(), draft.clone())),
         },
@@ -1787,17 +1788,24 @@ fn rollouts_are_planned_from_a_draft_for_the_marked_orbs_and_moved_with_commands
     let fx = type_text(&mut s, "c");
     assert_eq!(
         fx,
-        [
-            Effect::RolloutMove {
-                id: "r1".into(),
-                wanted: Move::Start
-            },
-            Effect::DiscardDraft {
-                orb: "alpha".into(),
-                path: draft
-            }
-        ]
+        [Effect::RolloutMove {
+            id: "r1".into(),
+            wanted: Move::Start,
+            draft: Some(("alpha".into(), draft.clone())),
+        },]
     );
+    // A late plan result never turns another viewer into a rollout's plan.
+    command(&mut s, "drafts");
+    send(
+        &mut s,
+        Action::RolloutPlanned {
+            id: Some("r2".into()),
+            text: "rollout r2".into(),
+            draft: None,
+        },
+    );
+    assert!(matches!(s.mode, Mode::Viewer(Viewer::Drafts { .. })));
+    send(&mut s, key(KeyCode::Esc));
     assert_eq!(s.tab, Tab::Rollouts);
     // Abort and revert ask first; resume does not.
     assert!(command(&mut s, "rollout abort r1").is_empty());
@@ -1806,14 +1814,16 @@ fn rollouts_are_planned_from_a_draft_for_the_marked_orbs_and_moved_with_commands
         type_text(&mut s, "y"),
         [Effect::RolloutMove {
             id: "r1".into(),
-            wanted: Move::Abort
+            wanted: Move::Abort,
+            draft: None,
         }]
     );
     assert_eq!(
         command(&mut s, "rollout resume r1"),
         [Effect::RolloutMove {
             id: "r1".into(),
-            wanted: Move::Resume
+            wanted: Move::Resume,
+            draft: None,
         }]
     );
     assert_eq!(

@@ -95,8 +95,9 @@ struct Copies {
     /// Copies under way, by ImageReplication name: their policy and progress.
     running: HashMap<String, (String, Progress)>,
     /// Copies whose outcome this engine wrote but the watch may not show yet, by name: the
-    /// attempt (so a lagging watch never starts the same copy again).
-    written: HashMap<String, u32>,
+    /// object's uid and the attempt (so a lagging watch never starts the same copy again, and
+    /// an object made again under the name starts afresh).
+    written: HashMap<String, (String, u32)>,
 }
 
 /// This engine's copies, shared by the passes and the copy tasks.
@@ -176,18 +177,18 @@ async fn pass(
     });
     for r in all {
         let name = r.metadata.name.clone().unwrap_or_default();
-        let busy = {
-            let mut copies = lock(running);
-            let status = r.status.clone().unwrap_or_default();
-            if copies
-                .written
-                .get(&name)
-                .is_some_and(|&attempt| !schedule::predates(&status, attempt))
+        let busy =
             {
-                copies.written.remove(&name);
-            }
-            copies.running.contains_key(&name) || copies.written.contains_key(&name)
-        };
+                let mut copies = lock(running);
+                let status = r.status.clone().unwrap_or_default();
+                let uid = r.metadata.uid.clone().unwrap_or_default();
+                if copies.written.get(&name).is_some_and(|(of, attempt)| {
+                    *of != uid || !schedule::predates(&status, *attempt)
+                }) {
+                    copies.written.remove(&name);
+                }
+                copies.running.contains_key(&name) || copies.written.contains_key(&name)
+            };
         match schedule::step(&r, busy, now) {
             Step::Nothing => {}
             Step::WaitMillis(ms) => {
@@ -249,7 +250,8 @@ async fn pass(
                     let mut copies = lock(&running);
                     copies.running.remove(&name);
                     if written {
-                        copies.written.insert(name, attempt);
+                        let uid = r.metadata.uid.clone().unwrap_or_default();
+                        copies.written.insert(name, (uid, attempt));
                     }
                     wake.notify_one();
                 });

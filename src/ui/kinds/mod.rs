@@ -412,7 +412,6 @@ mod tests {
                 RolloutRow::default(),
                 RolloutRow {
                     id: b(),
-                    phase: b(),
                     wave: 1,
                     wave_name: b(),
                     state: b(),

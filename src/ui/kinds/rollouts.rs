@@ -159,8 +159,7 @@ pub(crate) fn rows_by_orb(rollouts: &[&Rollout]) -> BTreeMap<String, Vec<Rollout
                 0
             };
             out.entry(o.name.clone()).or_default().push(RolloutRow {
-                id: r.id.clone(),
-                phase: r.phase.as_str().to_owned(),
+                id: text(&r.id),
                 wave: o.wave,
                 wave_name: text(&format!("{} {wave}", o.wave)),
                 state: o.state.as_str().to_owned(),
@@ -175,8 +174,7 @@ pub(crate) fn rows_by_orb(rollouts: &[&Rollout]) -> BTreeMap<String, Vec<Rollout
         }
         for name in &r.unassigned {
             out.entry(name.clone()).or_default().push(RolloutRow {
-                id: r.id.clone(),
-                phase: r.phase.as_str().to_owned(),
+                id: text(&r.id),
                 wave: usize::MAX,
                 wave_name: "-".into(),
                 state: "Unassigned".into(),
@@ -207,7 +205,7 @@ pub(crate) fn notes(
                 r.summary(now),
                 r.change.describe()
             ));
-            (r.id.clone(), line)
+            (text(&r.id), line)
         })
         .collect()
 }

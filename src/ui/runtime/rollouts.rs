@@ -6,7 +6,7 @@
 
 use crate::fleet::config::{FleetConfig, Paths};
 use crate::rollout::run::{Fleet, run as run_loop};
-use crate::rollout::{Phase, Rollout};
+use crate::rollout::{Phase, Rollout, RolloutError};
 use crate::text::sanitize;
 use crate::ui::Action;
 use crate::ui::kinds::rollouts::{notes, rows_by_orb, shown};
@@ -18,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the rollout files are read again.
 const EVERY: Duration = Duration::from_secs(1);
+
+/// How long a rollout whose loop failed waits before it is carried on again.
+const RETRY: Duration = Duration::from_secs(30);
 
 /// How often a rollout carried out here looks at its ORBs.
 const POLL: Duration = Duration::from_secs(2);
@@ -74,13 +77,31 @@ pub fn spawn(
                         let text = format!("Rollout {id}: {who}{}", e.message);
                         let _ = tx.send(Action::Notice(sanitize(&text).into_owned()));
                     };
-                    tokio::select! {
-                        () = shutdown.cancelled() => {}
-                        ended = run_loop(&fleet, &id, POLL, say) => {
-                            if let Ok(Phase::Halted { orb, reason }) = ended {
-                                let text = format!("Rollout {id} halted on {orb}: {reason} (:rollout resume|skip|abort|revert)");
-                                let _ = tx.send(Action::Error(sanitize(&text).into_owned()));
-                            }
+                    let ended = tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        ended = run_loop(&fleet, &id, POLL, say) => ended,
+                    };
+                    let failed = match ended {
+                        Ok(Phase::Halted { orb, reason }) => {
+                            let text = format!(
+                                "Rollout {id} halted on {orb}: {reason} (:rollout resume|skip|abort|revert)"
+                            );
+                            let _ = tx.send(Action::Error(sanitize(&text).into_owned()));
+                            false
+                        }
+                        Ok(_) | Err(RolloutError::Busy(_)) => false,
+                        Err(e) => {
+                            let text =
+                                format!("Rollout {id}: {e}; tried again in {}s", RETRY.as_secs());
+                            tracing::warn!(rollout = %id, error = %e, "the rollout's loop stopped");
+                            let _ = tx.send(Action::Error(sanitize(&text).into_owned()));
+                            true
+                        }
+                    };
+                    if failed {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(RETRY) => {}
                         }
                     }
                     lock(&driving).remove(&id);

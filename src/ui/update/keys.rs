@@ -330,7 +330,11 @@ fn confirm(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
                 Confirm::Rollout { id, wanted } => {
                     state.say(Level::Info, format!("Rollout {id}: {wanted:?}…"));
-                    fx.push(Effect::RolloutMove { id, wanted });
+                    fx.push(Effect::RolloutMove {
+                        id,
+                        wanted,
+                        draft: None,
+                    });
                 }
                 // The second step: the name typed again.
                 Confirm::Delete(target) => {

@@ -80,6 +80,7 @@ pub(super) fn command(state: &mut State, args: &str, fx: &mut Vec<Effect>) {
             Some(wanted) => fx.push(Effect::RolloutMove {
                 id,
                 wanted: *wanted,
+                draft: None,
             }),
         };
     }
@@ -100,7 +101,11 @@ fn chosen_rollout(state: &State) -> Option<String> {
 /// Plans a rollout of the selected ORB's draft (the one shown on the Desired tab, or its only
 /// one) to the marked ORBs, unless the flags say the file, the change or the ORBs.
 fn plan(state: &mut State, mut words: Vec<String>, fx: &mut Vec<Effect>) {
-    let has = |words: &[String], flag: &str| words.iter().any(|w| w == flag);
+    let has = |words: &[String], flag: &str| {
+        words
+            .iter()
+            .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+    };
     let names_edit = ["--set", "--patch", "--content"]
         .iter()
         .any(|f| has(&words, f));
@@ -134,7 +139,7 @@ fn plan(state: &mut State, mut words: Vec<String>, fx: &mut Vec<Effect>) {
     open_viewer(
         state,
         Viewer::Text {
-            title: "Rollout plan (planning every ORB: diff and server-side dry run…)".into(),
+            title: PLANNING.into(),
             lines: None,
             scroll: 0,
             then: None,
@@ -172,8 +177,8 @@ fn selected_draft(state: &State) -> Result<(String, String), String> {
     }
 }
 
-/// `c` on a rollout's plan: start it (and drop the draft it was made from, which the rollout
-/// now carries to its ORB).
+/// `c` on a rollout's plan: start it; the draft it was made from (when the rollout carries it
+/// to its ORB) is dropped once the start is made.
 pub(super) fn start(
     state: &mut State,
     id: String,
@@ -186,26 +191,35 @@ pub(super) fn start(
     fx.push(Effect::RolloutMove {
         id,
         wanted: Move::Start,
+        draft,
     });
-    if let Some((orb, path)) = draft {
-        fx.push(Effect::DiscardDraft { orb, path });
-    }
 }
 
-/// The plan arrived: shown, with `c` to start it.
+/// What the plan's viewer is titled until the plan arrives.
+const PLANNING: &str = "Rollout plan (planning every ORB: diff and server-side dry run…)";
+
+/// The plan arrived: shown, with `c` to start it when it waits to be; only in the viewer
+/// opened for it (the operator may have gone on to another).
 pub(super) fn planned(
     state: &mut State,
-    id: String,
+    id: Option<String>,
     text: String,
     draft: Option<(String, String)>,
 ) {
     if let Mode::Viewer(Viewer::Text {
-        title, lines, then, ..
+        title,
+        lines: lines @ None,
+        then,
+        ..
     }) = &mut state.mode
+        && title == PLANNING
     {
-        *title = format!("Rollout {id}: plan (c starts it; esc keeps it planned)");
         *lines = Some(text.lines().map(str::to_string).collect());
-        *then = Some(PlanCommit::StartRollout { id, draft });
+        *title = match &id {
+            Some(id) => format!("Rollout {id}: plan (c starts it; esc keeps it planned)"),
+            None => "Rollout plan".to_string(),
+        };
+        *then = id.map(|id| PlanCommit::StartRollout { id, draft });
     }
 }
 

@@ -49,7 +49,14 @@ pub(super) async fn plan(
                     "{path} @ {orb}: the draft deletes the file; a rollout carries an edit (delete it per ORB with D)"
                 )));
             };
-            Some(Edit::between(d.base_content.as_deref(), content))
+            match Edit::between(d.base_content.as_deref(), content) {
+                Some(edit) => Some(edit),
+                None => {
+                    return Ok(not_planned(&format!(
+                        "{path} @ {orb}: the draft changes no value (only comments or layout); --content FILE rolls a whole file out"
+                    )));
+                }
+            }
         }
         None => None,
     };
@@ -75,6 +82,8 @@ pub(super) async fn plan(
     if let Err(e) = saved {
         return Ok(not_planned(&format!("the rollout was not saved: {e}")));
     }
+    // The draft goes once the rollout carries it to its own ORB (it may be in no wave).
+    let carried = draft.filter(|(orb, _)| rollout.orb(orb).is_some());
     let mut text = report::plan(&rollout);
     text.push_str(&format!(
         "\nsaved {}\n{}",
@@ -88,30 +97,60 @@ pub(super) async fn plan(
             )
         }
     ));
+    if parsed.start {
+        if let Some((orb, path)) = carried {
+            discard(env, orb, path).await?;
+        }
+        return Ok(Action::RolloutPlanned {
+            id: None,
+            text: sanitize_lines(&text),
+            draft: None,
+        });
+    }
     Ok(Action::RolloutPlanned {
-        id: rollout.id,
+        id: Some(rollout.id),
         text: sanitize_lines(&text),
-        draft,
+        draft: carried,
     })
 }
 
 /// Why nothing was planned, shown in the plan's viewer.
 fn not_planned(why: &str) -> Action {
-    Action::Text(sanitize_lines(&format!(
-        "Nothing was planned or saved.\n\n{why}"
-    )))
+    Action::RolloutPlanned {
+        id: None,
+        text: sanitize_lines(&format!("Nothing was planned or saved.\n\n{why}")),
+        draft: None,
+    }
 }
 
-/// Makes `wanted` on rollout `id`.
-pub(super) async fn moved(env: &Env, id: String, wanted: Move) -> Result<Action, EffectError> {
+/// Drops the draft a started rollout carries, telling the control room.
+async fn discard(env: &Env, orb: String, path: String) -> Result<(), EffectError> {
+    let drafts = env.drafts.clone();
+    let (o, p) = (orb.clone(), path.clone());
+    tokio::task::spawn_blocking(move || drafts.remove(&o, &p)).await??;
+    env.send(Action::DraftDiscarded { orb, path });
+    Ok(())
+}
+
+/// Makes `wanted` on rollout `id`, then drops `draft` (a start carrying its edit).
+pub(super) async fn moved(
+    env: &Env,
+    id: String,
+    wanted: Move,
+    draft: Option<(String, String)>,
+) -> Result<Action, EffectError> {
     let fleet = fleet(env);
     let done = {
         let id = id.clone();
         tokio::task::spawn_blocking(move || make_move(&fleet, &id, wanted)).await?
     };
+    if let (Ok(_), Some((orb, path))) = (&done, draft) {
+        discard(env, orb, path).await?;
+    }
     Ok(match done {
         Ok(r) => Action::Notice(format!(
-            "Rollout {id} {}{}",
+            "Rollout {} {}{}",
+            sanitize(&id),
             r.phase.as_str().to_lowercase(),
             match wanted {
                 Move::Abort => ": nothing more is pushed, nothing was undone.",
@@ -124,10 +163,11 @@ pub(super) async fn moved(env: &Env, id: String, wanted: Move) -> Result<Action,
 }
 
 /// Rollout `id` as `orbdeck rollout status` prints it.
-pub(super) fn status(env: &Env, id: &str) -> Action {
-    let now = chrono::Utc::now();
-    match fleet(env).store().load(id) {
-        Ok(r) => Action::Text(sanitize_lines(&report::status(&r, now))),
+pub(super) async fn status(env: &Env, id: String) -> Result<Action, EffectError> {
+    let store = fleet(env).store();
+    let loaded = tokio::task::spawn_blocking(move || store.load(&id)).await?;
+    Ok(match loaded {
+        Ok(r) => Action::Text(sanitize_lines(&report::status(&r, chrono::Utc::now()))),
         Err(e) => Action::Text(sanitize(&e.to_string()).into_owned()),
-    }
+    })
 }
