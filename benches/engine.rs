@@ -104,6 +104,32 @@ fn writes_between(before: &Requests, after: &Requests) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The requests (verb, resource) made between two counts, most first, leases and events left
+/// out, each with its count per Profile.
+fn requests_between(before: &Requests, after: &Requests) -> Vec<(String, u64)> {
+    let counts = |r: &Requests| -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for (verb, resource, _, n) in r.iter() {
+            if !["leases", "events"].iter().any(|s| resource.starts_with(s)) {
+                let resource = resource.split('/').next().unwrap_or_default();
+                *counts.entry(format!("{verb} {resource}")).or_default() += n;
+            }
+        }
+        counts
+    };
+    let before = counts(before);
+    let mut out: Vec<(String, u64)> = counts(after)
+        .into_iter()
+        .map(|(what, n)| {
+            let n = n - before.get(&what).copied().unwrap_or(0);
+            (what, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
 /// The engine process; `ORBDECK_BENCH_WRAP` (e.g. `heaptrack -o /tmp/engine`) runs it under a
 /// profiler, whose figures then replace the RSS printed here.
 fn engine(repo: &str, kubeconfig: &Path, data: &Path) -> Child {
@@ -138,6 +164,7 @@ async fn run(n: usize) {
     server.write_kubeconfig(&kubeconfig).unwrap();
     let repo = seed_repo(&dir.path().join("origin.git"), n);
     let before = requests(&server);
+    let at_start = server.cluster().requests();
     let started = Instant::now();
     let mut child = engine(&repo, &kubeconfig, &dir.path().join("data"));
     let pid = child.id();
@@ -181,6 +208,12 @@ async fn run(n: usize) {
         rss as f64 / 1024.0,
         hwm.max(peak) as f64 / 1024.0
     );
+    let shown: Vec<String> = requests_between(&at_start, &at_converged)
+        .into_iter()
+        .take(12)
+        .map(|(what, count)| format!("{what} {:.1}", count as f64 / n as f64))
+        .collect();
+    println!("          per Profile: {}", shown.join(", "));
     tokio::time::sleep(Duration::from_secs(20)).await;
     let steady = requests(&server);
     println!(

@@ -5,6 +5,7 @@
 //! an unchanged repo makes no API writes.
 
 use crate::wellknown::{FIELD_MANAGER, HASH_ANNOTATION, ORB_LABEL, ObjectId, labelled};
+use futures::StreamExt;
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
 };
@@ -232,63 +233,112 @@ impl Applier {
     /// Applies one desired object (labelled and hashed here) unless its live state already
     /// holds exactly this desired state.
     pub async fn apply(&mut self, id: &ObjectId, desired: &Value) -> Result<Applied, ApplyError> {
+        self.apply_all(&[(id, desired)])
+            .await
+            .pop()
+            .expect("one result per object")
+    }
+
+    /// Applies desired objects as [`Applier::apply`] does, up to [`IN_FLIGHT`] writes at once,
+    /// with one result per object, in order. The objects must not need each other (one stage).
+    pub async fn apply_all(
+        &mut self,
+        objects: &[(&ObjectId, &Value)],
+    ) -> Vec<Result<Applied, ApplyError>> {
+        let mut results: Vec<Option<Result<Applied, ApplyError>>> = Vec::new();
+        let mut writes = Vec::new();
+        for (at, (id, desired)) in objects.iter().enumerate() {
+            results.push(match self.prepare(id, desired).await {
+                Ok(Prepared::Unchanged) => Some(Ok(Applied::Unchanged)),
+                Ok(Prepared::Write(write)) => {
+                    writes.push((at, write));
+                    None
+                }
+                Err(e) => Some(Err(e)),
+            });
+        }
+        let patches: Vec<_> = writes
+            .into_iter()
+            .map(|(at, w)| async move {
+                let after = w
+                    .api
+                    .patch(
+                        &w.name,
+                        &PatchParams::apply(FIELD_MANAGER).force(),
+                        &Patch::Apply(&w.object),
+                    )
+                    .await;
+                (at, w, after)
+            })
+            .collect();
+        let mut done = futures::stream::iter(patches).buffer_unordered(IN_FLIGHT);
+        while let Some((at, w, after)) = done.next().await {
+            let id = objects[at].0;
+            results[at] = Some(match after {
+                Ok(after) => {
+                    // The answer is the object as it is now: what its health is read from.
+                    if let Some(objects) = self
+                        .live
+                        .get_mut(&(id.api_version.clone(), id.kind.clone()))
+                    {
+                        objects.insert((w.namespace, id.name.clone()), kept(after));
+                    }
+                    Ok(match (w.existed, w.same_desired) {
+                        (true, true) => Applied::Healed,
+                        (true, false) => Applied::Configured,
+                        (false, _) => Applied::Created,
+                    })
+                }
+                Err(source) => Err(ApplyError::Write {
+                    id: Box::new(id.clone()),
+                    source,
+                }),
+            });
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every object has a result"))
+            .collect()
+    }
+
+    /// What applying one object takes: nothing when its live state holds this desired state,
+    /// else the write.
+    async fn prepare(&mut self, id: &ObjectId, desired: &Value) -> Result<Prepared, ApplyError> {
         let (ar, caps) = self.resolved(id).await?;
         let namespace = match caps.scope {
             Scope::Namespaced => Some(id.namespace.clone().unwrap_or_else(|| "default".into())),
             Scope::Cluster => None,
         };
         let object = stamped(desired, &self.orb);
-        let hash = object
-            .pointer(&format!(
-                "/metadata/annotations/{}",
-                HASH_ANNOTATION.replace('/', "~1")
-            ))
-            .cloned();
+        let pointer = format!(
+            "/metadata/annotations/{}",
+            HASH_ANNOTATION.replace('/', "~1")
+        );
         let live = self
             .owned(&id.api_version, &id.kind)
             .await?
-            .get(&(namespace.clone(), id.name.clone()))
-            .cloned();
+            .get(&(namespace.clone(), id.name.clone()));
         let mut same_desired = false;
-        if let Some(live) = &live {
-            let live_hash = live.pointer(&format!(
-                "/metadata/annotations/{}",
-                HASH_ANNOTATION.replace('/', "~1")
-            ));
-            same_desired = live_hash == hash.as_ref();
+        if let Some(live) = live {
+            same_desired = live.pointer(&pointer) == object.pointer(&pointer);
             if same_desired && contains(live, &object) {
-                return Ok(Applied::Unchanged);
+                return Ok(Prepared::Unchanged);
             }
         }
-        let api = self.api(&ar, &caps, namespace.as_deref());
-        let obj: DynamicObject =
+        let existed = live.is_some();
+        let object: DynamicObject =
             serde_json::from_value(object).map_err(|source| ApplyError::Object {
                 id: Box::new(id.clone()),
                 source,
             })?;
-        let after = api
-            .patch(
-                &id.name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&obj),
-            )
-            .await
-            .map_err(|source| ApplyError::Write {
-                id: Box::new(id.clone()),
-                source,
-            })?;
-        // The answer is the object as it is now: what its health is read from.
-        if let Some(objects) = self
-            .live
-            .get_mut(&(id.api_version.clone(), id.kind.clone()))
-        {
-            objects.insert((namespace, id.name.clone()), kept(after));
-        }
-        Ok(match (live.is_some(), same_desired) {
-            (true, true) => Applied::Healed,
-            (true, false) => Applied::Configured,
-            (false, _) => Applied::Created,
-        })
+        Ok(Prepared::Write(Box::new(Write {
+            api: self.api(&ar, &caps, namespace.as_deref()),
+            name: id.name.clone(),
+            namespace,
+            object,
+            existed,
+            same_desired,
+        })))
     }
 
     /// Reads an object of a kind this sync listed again (its health moves after it is
@@ -384,6 +434,30 @@ impl Applier {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// Writes one sync has in flight at once.
+const IN_FLIGHT: usize = 16;
+
+/// What applying one object takes.
+enum Prepared {
+    /// Its live state holds the desired state.
+    Unchanged,
+    /// It must be written.
+    Write(Box<Write>),
+}
+
+/// One server-side apply of a sync.
+struct Write {
+    api: Api<DynamicObject>,
+    name: String,
+    /// Its namespace (none for cluster-scoped kinds).
+    namespace: Option<String>,
+    object: DynamicObject,
+    /// It was in the cluster before.
+    existed: bool,
+    /// Its live state carries this desired state's hash.
+    same_desired: bool,
 }
 
 /// A live object as a sync keeps it: without its managedFields, which nothing reads and which

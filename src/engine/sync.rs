@@ -157,7 +157,7 @@ struct Planned {
 }
 
 /// Applies one wave's objects in stage order (waiting for its CRDs to be Established before
-/// anything after them) and says which failed.
+/// anything after them), the objects of one stage several at once, and says which failed.
 async fn apply_wave(
     applier: &mut Applier,
     group: &[Planned],
@@ -166,8 +166,8 @@ async fn apply_wave(
     let status = &mut report.status;
     let mut crds_established = false;
     let mut applied = Vec::with_capacity(group.len());
-    for o in group {
-        if o.stage != 0 && !crds_established {
+    for stage in group.chunk_by(|a, b| a.stage == b.stage) {
+        if stage[0].stage != 0 && !crds_established {
             crds_established = true;
             for crd in group.iter().filter(|c| c.stage == 0) {
                 if let Err(e) = applier
@@ -178,25 +178,29 @@ async fn apply_wave(
                 }
             }
         }
-        match applier.apply(&o.id, &o.value).await {
-            Ok(result) => {
-                status.objects.push(outcome(&o.id, "applied", None));
-                let action = match result {
-                    Applied::Created => Some(Action::Created),
-                    Applied::Configured => Some(Action::Configured),
-                    Applied::Healed => Some(Action::Healed),
-                    Applied::Unchanged => None,
-                };
-                if let Some(action) = action {
-                    report.actions.push((o.id.clone(), action));
+        let objects: Vec<_> = stage.iter().map(|o| (&o.id, &o.value)).collect();
+        let results = applier.apply_all(&objects).await;
+        for (o, result) in stage.iter().zip(results) {
+            match result {
+                Ok(result) => {
+                    status.objects.push(outcome(&o.id, "applied", None));
+                    let action = match result {
+                        Applied::Created => Some(Action::Created),
+                        Applied::Configured => Some(Action::Configured),
+                        Applied::Healed => Some(Action::Healed),
+                        Applied::Unchanged => None,
+                    };
+                    if let Some(action) = action {
+                        report.actions.push((o.id.clone(), action));
+                    }
+                    applied.push((o.id.clone(), None));
                 }
-                applied.push((o.id.clone(), None));
-            }
-            Err(e) => {
-                status
-                    .objects
-                    .push(outcome(&o.id, "failed", Some(e.to_string())));
-                applied.push((o.id.clone(), Some(e.to_string())));
+                Err(e) => {
+                    status
+                        .objects
+                        .push(outcome(&o.id, "failed", Some(e.to_string())));
+                    applied.push((o.id.clone(), Some(e.to_string())));
+                }
             }
         }
     }

@@ -6,7 +6,7 @@
 //! and for ResourceQuotas the hard/used figures. Converging compares desired objects with that
 //! cache, so a steady state costs no API request at all, and a cache of 200k objects stays small.
 
-use crate::apply::{api_error, apply_unread, hashed};
+use crate::apply::{api_error, apply_unread, hashed, stage};
 use crate::wellknown::HASH_ANNOTATION;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, PatchParams, PropagationPolicy};
@@ -31,6 +31,9 @@ const MISSING_TTL: Duration = Duration::from_secs(30);
 
 /// How long to wait for a kind's first list before giving up on this attempt.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Writes (applies or deletes) one convergence has in flight at once.
+const IN_FLIGHT: usize = 8;
 
 /// A cached name, namespace, label key or label value: one shared allocation per distinct
 /// string across every kind's cache (a Profile's name is its children's namespace and label).
@@ -392,6 +395,8 @@ impl Derived {
     /// Makes the objects labelled `selector` be exactly `desired`: applies each one whose cached
     /// state does not hold its hash (or that someone else changed since), and deletes those of
     /// the kinds in `kinds` (and in `desired`) that carry the label but are no longer desired.
+    /// Up to [`IN_FLIGHT`] writes run at once, stage by stage ([`stage`]: Namespaces and other
+    /// cluster-scoped kinds before what lives in namespaces); errors come in `desired` order.
     pub async fn converge(
         &self,
         selector: (&str, &str),
@@ -399,12 +404,15 @@ impl Derived {
         desired: Vec<Value>,
     ) -> Converged {
         let mut out = Converged::default();
+        // (position in `desired`, message), sorted by position at the end.
+        let mut errors: Vec<(usize, String)> = Vec::new();
         let mut wanted: BTreeSet<(String, Key)> = BTreeSet::new();
         let mut all_kinds: BTreeSet<(String, String)> = kinds
             .iter()
             .map(|(a, k)| ((*a).to_owned(), (*k).to_owned()))
             .collect();
-        for object in desired {
+        let mut writes: Vec<Write> = Vec::new();
+        for (at, object) in desired.into_iter().enumerate() {
             let api_version = str_at(&object, "/apiVersion");
             let kind = str_at(&object, "/kind");
             let name = str_at(&object, "/metadata/name");
@@ -412,7 +420,7 @@ impl Derived {
             let cache = match self.kind(&api_version, &kind).await {
                 Ok(c) => c,
                 Err(e) => {
-                    out.errors.push(format!("{kind} {name}: {e}"));
+                    errors.push((at, format!("{kind} {name}: {e}")));
                     continue;
                 }
             };
@@ -429,41 +437,54 @@ impl Derived {
                 ))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let hash = hash.as_deref();
             let cached = cache.get(&key);
             if let Some(live) = &cached
-                && (live.deleting || (live.hash.as_deref() == hash.as_deref() && !live.drifted))
+                && (live.deleting || (live.hash.as_deref() == hash && !live.drifted))
             {
                 continue;
             }
             // Same desired state as last applied, yet changed since: this write is a self-heal.
             let healing = cached
                 .as_ref()
-                .is_some_and(|live| live.hash.as_deref() == hash.as_deref() && live.drifted);
-            let api = self.api(&cache, namespace.as_deref());
-            let params = PatchParams::apply(CONTROLLER_MANAGER).force();
-            let result = match serde_json::from_value::<DynamicObject>(object) {
-                Ok(obj) => apply_unread(&api, None, &name, &params, &obj)
-                    .await
-                    .map_err(|e| api_error(&e)),
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok(()) => {
-                    out.writes += 1;
-                    if healing {
-                        let object = k8s_openapi::api::core::v1::ObjectReference {
-                            api_version: Some(api_version),
-                            kind: Some(kind),
-                            namespace: key.0.as_deref().map(str::to_owned),
-                            name: Some(name),
-                            ..Default::default()
-                        };
-                        self.events.healed(&object, CONTROLLER_MANAGER).await;
-                    }
+                .is_some_and(|live| live.hash.as_deref() == hash && live.drifted);
+            let object = match serde_json::from_value::<DynamicObject>(object) {
+                Ok(o) => o,
+                Err(e) => {
+                    errors.push((at, format!("{kind} {}: {e}", show(&key))));
+                    continue;
                 }
-                Err(e) => out.errors.push(format!("{kind} {}: {e}", show(&key))),
+            };
+            writes.push(Write {
+                at,
+                stage: stage(&api_version, &kind, cache.namespaced),
+                api: self.api(&cache, namespace.as_deref()),
+                api_version,
+                kind,
+                name,
+                key,
+                healing,
+                object,
+            });
+        }
+        writes.sort_by_key(|w| (w.stage, w.at));
+        for group in writes.chunk_by(|a, b| a.stage == b.stage) {
+            let applies: Vec<_> = group
+                .iter()
+                .map(|w| async move { (w.at, self.write(w).await) })
+                .collect();
+            let results: Vec<(usize, Result<(), String>)> = futures::stream::iter(applies)
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+            for (at, result) in results {
+                match result {
+                    Ok(()) => out.writes += 1,
+                    Err(e) => errors.push((at, e)),
+                }
             }
         }
+        let mut deletes = Vec::new();
         for (api_version, kind) in all_kinds {
             let Ok(cache) = self.kind(&api_version, &kind).await else {
                 continue;
@@ -473,22 +494,53 @@ impl Derived {
                 if slim.deleting || wanted.contains(&(id.clone(), key.clone())) {
                     continue;
                 }
-                let api = self.api(&cache, key.0.as_deref());
-                let params = DeleteParams {
-                    propagation_policy: Some(PropagationPolicy::Background),
-                    ..Default::default()
-                };
-                match api.delete(&key.1, &params).await {
-                    Ok(_) => out.writes += 1,
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => {
-                        out.errors
-                            .push(format!("delete {kind} {}: {}", show(&key), api_error(&e)))
-                    }
+                deletes.push((self.api(&cache, key.0.as_deref()), kind.clone(), key));
+            }
+        }
+        let params = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        };
+        let params = &params;
+        let results: Vec<Result<bool, String>> = futures::stream::iter(deletes)
+            .map(|(api, kind, key)| async move {
+                match api.delete(&key.1, params).await {
+                    Ok(_) => Ok(true),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+                    Err(e) => Err(format!("delete {kind} {}: {}", show(&key), api_error(&e))),
                 }
+            })
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await;
+        errors.sort_by_key(|(at, _)| *at);
+        out.errors = errors.into_iter().map(|(_, e)| e).collect();
+        for result in results {
+            match result {
+                Ok(deleted) => out.writes += u32::from(deleted),
+                Err(e) => out.errors.push(e),
             }
         }
         out
+    }
+
+    /// Server-side applies one object (a Normal Event when it was a self-heal).
+    async fn write(&self, w: &Write) -> Result<(), String> {
+        let params = PatchParams::apply(CONTROLLER_MANAGER).force();
+        apply_unread(&w.api, None, &w.name, &params, &w.object)
+            .await
+            .map_err(|e| format!("{} {}: {}", w.kind, show(&w.key), api_error(&e)))?;
+        if w.healing {
+            let object = k8s_openapi::api::core::v1::ObjectReference {
+                api_version: Some(w.api_version.clone()),
+                kind: Some(w.kind.clone()),
+                namespace: w.key.0.as_deref().map(str::to_owned),
+                name: Some(w.name.clone()),
+                ..Default::default()
+            };
+            self.events.healed(&object, CONTROLLER_MANAGER).await;
+        }
+        Ok(())
     }
 
     /// The API of a cached kind in a namespace.
@@ -500,6 +552,21 @@ impl Derived {
             _ => Api::all_with(self.client.clone(), &cache.resource),
         }
     }
+}
+
+/// One apply a convergence makes: the object (labelled and hashed) and where it goes.
+struct Write {
+    /// Position in the desired objects (errors are reported in that order).
+    at: usize,
+    /// Apply order ([`stage`]).
+    stage: u8,
+    api: Api<DynamicObject>,
+    api_version: String,
+    kind: String,
+    name: String,
+    key: Key,
+    healing: bool,
+    object: DynamicObject,
 }
 
 /// `namespace/name` or `name`.
