@@ -19,7 +19,7 @@ pub(crate) static TABLE: Table<RolloutRow> = Table {
     fields: &[
         field(
             "ROLLOUT",
-            Flex(12, 1),
+            Fixed(21),
             2,
             |r| Key::Text(&r.id),
             |at, r| line(&r.id, at.w, at.theme().dim),
