@@ -1,7 +1,8 @@
 //! The one sanitiser for text from outside (object names, messages, git output, file contents
 //! shown in lists): control characters, terminal escape sequences and bidi overrides are removed
 //! before the text reaches a terminal; [`sanitize_sgr`], the same for logs with their SGR colour
-//! codes kept as attribute runs; and [`error_chain`], the one way an error is shown to people.
+//! codes kept as attribute runs; [`error_chain`], the one way an error is shown to people; and
+//! [`table`], the CLI's plain-text columns.
 
 use std::borrow::Cow;
 
@@ -265,6 +266,30 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         Some(r) => format!("{r} ({e})"),
         None => e.to_string(),
     }
+}
+
+/// Rows as columns as wide as their widest cell, two spaces apart (the last one unpadded).
+pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

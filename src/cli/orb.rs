@@ -265,32 +265,8 @@ async fn list(config: &FleetConfig, paths: &Paths) -> Result<(), String> {
             sync.to_string(),
         ]);
     }
-    print!("{}", table(&rows));
+    print!("{}", crate::text::table(&rows));
     Ok(())
-}
-
-/// Rows as columns as wide as their widest cell, two spaces apart (the last one unpadded).
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// "reachable at COMMIT\tLAST SYNC" for one ORB's repo ("none (live only)" without one), or the error.

@@ -93,7 +93,7 @@ pub async fn run(cmd: RolloutCommand, paths: Paths) -> Result<(), String> {
                     sanitize(&r.change.describe()).into_owned(),
                 ]);
             }
-            print!("{}", report::table(&rows));
+            print!("{}", crate::text::table(&rows));
             Ok(())
         }
         RolloutCommand::Resume(IdArg { id }) => {

@@ -132,7 +132,7 @@ pub fn status(r: &Rollout, now: DateTime<Utc>) -> String {
             "matched by the selector, in no wave; never pushed".into(),
         ]);
     }
-    out.push_str(&table(&rows));
+    out.push_str(&crate::text::table(&rows));
     if let Phase::Halted { orb, reason } = &r.phase {
         out.push_str(&format!(
             "\nhalted on {}: {}\nnext: `orbdeck rollout resume|skip|abort|revert {}`\n",
@@ -140,30 +140,6 @@ pub fn status(r: &Rollout, now: DateTime<Utc>) -> String {
             sanitize(reason),
             r.id
         ));
-    }
-    out
-}
-
-/// Rows as columns as wide as their widest cell, two spaces apart (the last one unpadded).
-pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == N {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
     out
 }

@@ -703,16 +703,7 @@ fn open(state: &mut State, fx: &mut Vec<Effect>) {
         }
         Tab::Rollouts => {
             let id = state.fleet[orb].rollouts[row].id.clone();
-            open_viewer(
-                state,
-                Viewer::Text {
-                    title: format!("Rollout {id}"),
-                    lines: None,
-                    scroll: 0,
-                    then: None,
-                },
-            );
-            fx.push(Effect::RolloutStatus(id));
+            super::rollout::status(state, id, fx);
         }
         Tab::Events => {
             let event = &state.fleet[orb].events[row];

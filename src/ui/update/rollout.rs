@@ -59,18 +59,7 @@ pub(super) fn command(state: &mut State, args: &str, fx: &mut Vec<Effect>) {
             );
         };
         return match wanted {
-            None => {
-                open_viewer(
-                    state,
-                    Viewer::Text {
-                        title: format!("Rollout {id}"),
-                        lines: None,
-                        scroll: 0,
-                        then: None,
-                    },
-                );
-                fx.push(Effect::RolloutStatus(id));
-            }
+            None => status(state, id, fx),
             Some(wanted @ (Move::Abort | Move::Revert)) => {
                 state.mode = Mode::Confirm(Confirm::Rollout {
                     id,
@@ -85,6 +74,20 @@ pub(super) fn command(state: &mut State, args: &str, fx: &mut Vec<Effect>) {
         };
     }
     plan(state, words, fx);
+}
+
+/// Opens rollout `id`'s status, as `orbdeck rollout status` prints it.
+pub(super) fn status(state: &mut State, id: String, fx: &mut Vec<Effect>) {
+    open_viewer(
+        state,
+        Viewer::Text {
+            title: format!("Rollout {id}"),
+            lines: None,
+            scroll: 0,
+            then: None,
+        },
+    );
+    fx.push(Effect::RolloutStatus(id));
 }
 
 /// The rollout a move is about: the selected row's on the Rollouts tab, else the newest.
