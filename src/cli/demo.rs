@@ -47,6 +47,10 @@ fn seed_files(orb: &str) -> Vec<(&'static str, &'static str)> {
                 "desired/upgrades/cluster-upgrade.yaml",
                 include_str!("../../assets/demo/orb-alpha/desired/upgrades/cluster-upgrade.yaml"),
             ),
+            (
+                "desired/workspaces/environments.yaml",
+                include_str!("../../assets/demo/orb-alpha/desired/workspaces/environments.yaml"),
+            ),
         ],
         "orb-beta" => vec![
             (

@@ -235,6 +235,16 @@ fn demo_edit_plan_commit_apply_and_draft_survives_a_kill() {
     std::thread::sleep(Duration::from_millis(300));
     ui.keys(&["2"]);
     ui.wait(30, "the new quota on screen", |s| s.contains("/12"));
+    // The README's promise: the demo's two Environments, their runner pods running.
+    ui.keys(&[":"]);
+    ui.text("envs");
+    ui.keys(&["Enter"]);
+    ui.wait(60, "the demo's environments running", |s| {
+        ["proj-42", "web-7"].iter().all(|e| {
+            s.lines()
+                .any(|l| l.contains(e) && l.contains("Running") && l.contains("example.org"))
+        })
+    });
     ui.keys(&["q"]);
     ui.wait(60, "the UI to quit", |s| !s.contains("orb-alpha"));
 }
