@@ -50,15 +50,20 @@ impl SearchText {
                 ends.push(text.len() as u32);
             }
         }
-        let mut rank = vec![0; ends.len()];
-        for (pos, &(o, r)) in sorted.iter().enumerate() {
-            rank[(base[o as usize] + r) as usize] = pos as u32;
-        }
-        SearchText {
+        let mut search = SearchText {
+            rank: vec![0; ends.len()],
             text,
             ends,
             base,
-            rank,
+        };
+        search.rerank(sorted);
+        search
+    }
+
+    /// Points the text at another order of the same rows.
+    fn rerank(&mut self, sorted: &[RowRef]) {
+        for (pos, &(o, r)) in sorted.iter().enumerate() {
+            self.rank[(self.base[o as usize] + r) as usize] = pos as u32;
         }
     }
 
@@ -121,6 +126,7 @@ impl State {
     /// Rebuilds sorted and visible rows of the current tab (data, scope or tab changed).
     pub(crate) fn reindex(&mut self) {
         self.sort_cache.clear();
+        self.filter_cache = FilterCache::default();
         self.resort();
     }
 
@@ -138,7 +144,13 @@ impl State {
         let (descending, range) = (view.descending, self.orb_range());
         let cache = &mut self.sort_cache;
         self.sorted = cache.sorted(&self.fleet, self.tab, range, column, descending);
-        self.filter_cache = FilterCache::default();
+        // The same rows in another order: the search text stays, its positions are redone.
+        let filter = &mut self.filter_cache;
+        if let Some(search) = filter.search.as_mut() {
+            search.rerank(&self.sorted);
+        }
+        filter.needle.clear();
+        filter.positions.clear();
         self.apply_filter();
     }
 

@@ -1,7 +1,7 @@
 //! The sort order of the current tab's rows, per column: each row's key packed into integers
-//! that compare without reading the rows (a number, or a text's first 14 bytes and its length),
-//! and the ascending orders already computed since the rows last changed, so sorting again by a
-//! column costs a copy (descending is read off the ascending order).
+//! that compare without reading the rows (a number, or a text's first 14 bytes and its length)
+//! and radix-sorted, and the ascending orders already computed since the rows last changed, so
+//! sorting again by a column costs a copy (descending is read off the ascending order).
 
 use std::ops::Range;
 
@@ -35,33 +35,69 @@ fn exact(p: u128) -> bool {
     p >> 120 != 1 || p & 0xff != 15
 }
 
-/// A row with its ORB (when sorted by the ORB column, else 0) and its key packed from some byte.
-type Packed = (u32, u128, RowRef);
+/// A key packed from some byte, with the row's position in storage order.
+type Packed = (u128, u32);
 
-/// Sorts `rows`, packed from byte `from` (0) or tied on their texts before it (packed again
-/// here), and marks in `tied` the rows whose key equals the previous row's. Unique by the row,
-/// so the unstable sort is deterministic: ties stay in storage order.
-fn sort_runs<'a>(
+/// Below this many rows a comparison sort beats the radix sort's fixed cost.
+const RADIX_MIN: usize = 256;
+
+/// Sorts `items` by key, ties in position order: an LSD radix sort over the key's 16 bytes
+/// that skips every byte all keys share (a number's high bytes, a short text's tail), so a
+/// sort costs a few linear passes instead of n log n comparisons of 16-byte keys.
+fn radix_sort(items: &mut Vec<Packed>) {
+    let n = items.len();
+    if n < RADIX_MIN {
+        items.sort_unstable();
+        return;
+    }
+    let mut counts = vec![[0u32; 256]; 16];
+    for (k, _) in items.iter() {
+        for (d, b) in k.to_le_bytes().iter().enumerate() {
+            counts[d][usize::from(*b)] += 1;
+        }
+    }
+    let mut buf = vec![(0u128, 0u32); n];
+    for (d, count) in counts.iter().enumerate() {
+        if count.iter().any(|&c| c as usize == n) {
+            continue;
+        }
+        let mut next = [0u32; 256];
+        let mut sum = 0;
+        for (slot, c) in next.iter_mut().zip(count) {
+            *slot = sum;
+            sum += c;
+        }
+        for item in items.iter() {
+            let b = usize::from((item.0 >> (8 * d)) as u8);
+            buf[next[b] as usize] = *item;
+            next[b] += 1;
+        }
+        std::mem::swap(items, &mut buf);
+    }
+}
+
+/// Marks in `tied` the rows of sorted `rows` whose key equals the previous row's, sorting again
+/// by the next 14 bytes the runs of texts that their packed keys could not tell apart.
+fn mark_ties<'a>(
     rows: &mut [Packed],
     tied: &mut [bool],
     from: usize,
-    key: &impl Fn(RowRef) -> Key<'a>,
+    key: &impl Fn(u32) -> Key<'a>,
 ) {
-    if from > 0 {
-        for p in rows.iter_mut() {
-            p.1 = pack(key(p.2), from);
-        }
-    }
-    rows.sort_unstable();
     let mut start = 0;
     while start < rows.len() {
-        let head = (rows[start].0, rows[start].1);
-        let end = start + rows[start..].partition_point(|p| (p.0, p.1) == head);
+        let head = rows[start].0;
+        let end = start + rows[start..].partition_point(|p| p.0 == head);
         if end - start > 1 {
-            if exact(head.1) {
+            if exact(head) {
                 tied[start + 1..end].fill(true);
             } else {
-                sort_runs(&mut rows[start..end], &mut tied[start..end], from + 14, key);
+                let run = &mut rows[start..end];
+                for p in run.iter_mut() {
+                    p.0 = pack(key(p.1), from + 14);
+                }
+                run.sort_unstable();
+                mark_ties(run, &mut tied[start..end], from + 14, key);
             }
         }
         start = end;
@@ -86,23 +122,35 @@ impl Ascending {
         column: Option<usize>,
     ) -> Ascending {
         let col = column.unwrap_or(0);
-        let key = |(o, r): RowRef| kind.key(&fleet[o as usize], r as usize, col);
-        let mut packed: Vec<Packed> = orbs
+        let stored: Vec<RowRef> = orbs
             .flat_map(|o| (0..kind.len(&fleet[o])).map(move |r| (o as u32, r as u32)))
-            .map(|row| {
-                (
-                    if column.is_none() { row.0 } else { 0 },
-                    pack(key(row), 0),
-                    row,
-                )
-            })
             .collect();
-        let mut tied = vec![false; packed.len()];
-        sort_runs(&mut packed, &mut tied, 0, &key);
-        Ascending {
-            rows: packed.into_iter().map(|p| p.2).collect(),
-            tied,
+        let key = |at: u32| {
+            let (o, r) = stored[at as usize];
+            kind.key(&fleet[o as usize], r as usize, col)
+        };
+        // By the ORB column: each ORB's rows (stored together, in ORB order) sorted on their own.
+        let mut groups = Vec::new();
+        let mut start = 0;
+        while start < stored.len() {
+            let end = match column {
+                None => start + stored[start..].partition_point(|r| r.0 == stored[start].0),
+                Some(_) => stored.len(),
+            };
+            groups.push(start..end);
+            start = end;
         }
+        let mut rows = Vec::with_capacity(stored.len());
+        let mut tied = vec![false; stored.len()];
+        for group in groups {
+            let mut packed: Vec<Packed> = (group.start as u32..group.end as u32)
+                .map(|at| (pack(key(at), 0), at))
+                .collect();
+            radix_sort(&mut packed);
+            mark_ties(&mut packed, &mut tied[group], 0, &key);
+            rows.extend(packed.iter().map(|p| stored[p.1 as usize]));
+        }
+        Ascending { rows, tied }
     }
 
     /// The rows in descending key order, ties in storage order (as a stable sort by the
@@ -225,6 +273,48 @@ mod tests {
         assert_eq!(order.rows, want);
         want.sort_by_key(|&(_, r)| std::cmp::Reverse(&files[r as usize]));
         assert_eq!(order.descending(), want);
+    }
+
+    #[test]
+    fn many_rows_radix_sort_like_a_stable_sort_by_orb_and_by_column() {
+        // Enough rows for the radix sort; short and long texts, many ties, in two ORBs.
+        let names = |seed: usize| -> Vec<String> {
+            (0..1500)
+                .map(|i| {
+                    let j = (i * 7919 + seed) % 997;
+                    match j % 4 {
+                        0 => format!("desired/profiles/team-{:03}.yaml", j % 50),
+                        1 => format!("p{}", j % 300),
+                        2 => String::new(),
+                        _ => format!("desired/{}", "x".repeat(j % 40)),
+                    }
+                })
+                .collect()
+        };
+        let fleet: Vec<OrbView> = (0..2)
+            .map(|o| OrbView {
+                desired_files: names(o * 13),
+                ..Default::default()
+            })
+            .collect();
+        let file = |&(o, r): &RowRef| fleet[o as usize].desired_files[r as usize].clone();
+        let stored: Vec<RowRef> = (0..2u32)
+            .flat_map(|o| (0..1500u32).map(move |r| (o, r)))
+            .collect();
+        let by_column = Ascending::build(&fleet, 0..2, Tab::Desired.kind(), Some(0));
+        let mut want = stored.clone();
+        want.sort_by_key(file);
+        assert_eq!(by_column.rows, want);
+        want.sort_by_key(|r| std::cmp::Reverse(file(r)));
+        assert_eq!(by_column.descending(), want);
+        let by_orb = Ascending::build(&fleet, 0..2, Tab::Desired.kind(), None);
+        let mut want = stored;
+        want.sort_by_key(|r| (r.0, file(r)));
+        assert_eq!(by_orb.rows, want);
+        assert!(
+            !by_orb.tied[1500],
+            "another ORB's first row ties with nothing"
+        );
     }
 
     #[test]

@@ -73,6 +73,32 @@ fn filter_narrows_rows_and_esc_clears_it() {
 }
 
 #[test]
+fn a_kept_filter_holds_across_sorts_in_the_new_order() {
+    let mut s = state(fleet(), 200, 60);
+    type_text(&mut s, "2");
+    let all = names(&s);
+    type_text(&mut s, "/-");
+    send(&mut s, key(KeyCode::Enter));
+    let kept: Vec<String> = all.iter().filter(|n| n.contains('-')).cloned().collect();
+    assert!(kept.len() > 1 && kept.len() < all.len(), "{kept:?}");
+    assert_eq!(names(&s), kept);
+    send(&mut s, key(KeyCode::Char('o')));
+    let mut reversed = kept.clone();
+    reversed.reverse();
+    assert_eq!(names(&s), reversed, "the same rows, reversed");
+    send(&mut s, key(KeyCode::Char('s')));
+    let mut again = names(&s);
+    again.sort();
+    assert_eq!(again, kept, "sorted by another column: the same rows");
+    // The filter grows after the sort: searched in the new order.
+    let narrower: Vec<String> = names(&s).into_iter().filter(|n| n.contains("-s")).collect();
+    type_text(&mut s, "/s");
+    assert_eq!(s.view().filter, "-s");
+    assert_eq!(narrower.len(), 2, "{narrower:?}");
+    assert_eq!(names(&s), narrower);
+}
+
+#[test]
 fn sorting_by_a_column_and_reversing() {
     let mut s = state(fleet(), 200, 60);
     type_text(&mut s, "2");
