@@ -91,15 +91,14 @@ async fn load(client: &kube::Client, rate: u32, seconds: u64) -> Vec<Duration> {
         }));
     }
     let mut out = Vec::with_capacity(total);
-    let mut per_sec = vec![Duration::ZERO; seconds as usize + 1];
+    let mut per_sec = vec![Duration::ZERO; seconds as usize];
     for (i, t) in tasks.into_iter().enumerate() {
         let d = t.await.unwrap();
         let sec = i / rate as usize;
         per_sec[sec] = per_sec[sec].max(d);
         out.push(d);
     }
-    let worst: Vec<String> = per_sec[..seconds as usize]
-        .iter()
+    let worst: Vec<String> = (per_sec.iter())
         .map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
         .collect();
     println!(

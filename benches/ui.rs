@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use common::{big_orb, clock, key, type_text};
 
-/// The allocator of the `orbdeck` binary, so the figures (RSS above all) are the control room's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use crossterm::event::KeyCode;
 use orbdeck::ui::{Action, Health, OrbView, ProfileRow, Settings, State, Usage, render, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+/// The allocator of the `orbdeck` binary, so the figures (RSS above all) are the control room's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();

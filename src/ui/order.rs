@@ -129,26 +129,22 @@ impl Ascending {
             let (o, r) = stored[at as usize];
             kind.key(&fleet[o as usize], r as usize, col)
         };
-        // By the ORB column: each ORB's rows (stored together, in ORB order) sorted on their own.
-        let mut groups = Vec::new();
+        let mut rows = Vec::with_capacity(stored.len());
+        let mut tied = vec![false; stored.len()];
         let mut start = 0;
         while start < stored.len() {
+            // By the ORB column: each ORB's rows (stored together, in ORB order) on their own.
             let end = match column {
                 None => start + stored[start..].partition_point(|r| r.0 == stored[start].0),
                 Some(_) => stored.len(),
             };
-            groups.push(start..end);
-            start = end;
-        }
-        let mut rows = Vec::with_capacity(stored.len());
-        let mut tied = vec![false; stored.len()];
-        for group in groups {
-            let mut packed: Vec<Packed> = (group.start as u32..group.end as u32)
+            let mut packed: Vec<Packed> = (start as u32..end as u32)
                 .map(|at| (pack(key(at), 0), at))
                 .collect();
             radix_sort(&mut packed);
-            mark_ties(&mut packed, &mut tied[group], 0, &key);
+            mark_ties(&mut packed, &mut tied[start..end], 0, &key);
             rows.extend(packed.iter().map(|p| stored[p.1 as usize]));
+            start = end;
         }
         Ascending { rows, tied }
     }
